@@ -1,0 +1,183 @@
+"""The roster and the append-only activity event log (activity-feed.md)."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Location(models.Model):
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("location")
+        verbose_name_plural = _("locations")
+
+    def __str__(self):
+        return self.name
+
+
+class Provider(models.Model):
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    npi = models.CharField(_("NPI"), max_length=10, blank=True)
+    name = models.CharField(_("name"), max_length=200)
+    location = models.ForeignKey(
+        Location,
+        verbose_name=_("location"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="providers",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("provider")
+        verbose_name_plural = _("providers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["npi"], condition=~Q(npi=""), name="provider_npi_unique"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Patient(models.Model):
+    external_id = models.CharField(_("MRN"), max_length=64, unique=True)
+    given_name = models.CharField(_("given name"), max_length=100)
+    family_name = models.CharField(_("family name"), max_length=100)
+    birth_date = models.DateField(_("birth date"))
+    email = models.EmailField(_("email"), blank=True)
+    mobile_phone = models.CharField(_("mobile phone"), max_length=20, blank=True)
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=35, default="en"
+    )
+    location = models.ForeignKey(
+        Location,
+        verbose_name=_("location"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="patients",
+    )
+    primary_provider = models.ForeignKey(
+        Provider,
+        verbose_name=_("primary provider"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="patients",
+    )
+    registered_on = models.DateField(_("registered on"))
+    deactivated_on = models.DateField(_("deactivated on"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["family_name", "given_name", "external_id"]
+        verbose_name = _("patient")
+        verbose_name_plural = _("patients")
+        indexes = [
+            models.Index(fields=["family_name", "given_name"], name="patient_name_idx"),
+            models.Index(fields=["birth_date"], name="patient_birth_date_idx"),
+        ]
+
+    def __str__(self):
+        # Deliberately not the name: str() ends up in logs and error reports.
+        return f"Patient #{self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+
+class EventType(models.TextChoices):
+    PORTAL_INVITED = "portal_invited", _("Portal invitation sent")
+    PORTAL_ACTIVATED = "portal_activated", _("Portal account activated")
+    LOGIN = "login", _("Login")
+    APP_INSTALLED = "app_installed", _("App installed")
+    MESSAGE_FROM_PATIENT = "message_from_patient", _("Message from patient")
+    MESSAGE_TO_PATIENT = "message_to_patient", _("Message to patient")
+    APPOINTMENT_BOOKED = "appointment_booked", _("Appointment booked")
+    RESULT_RELEASED = "result_released", _("Result released")
+    RESULT_VIEWED = "result_viewed", _("Result viewed")
+    RESULT_COMMUNICATED = "result_communicated", _("Result communicated")
+    RECORD_VIEWED = "record_viewed", _("Health record viewed")
+    PAYMENT = "payment", _("Payment")
+    PHONE_CALL = "phone_call", _("Phone call")
+    SURVEY_RESPONSE = "survey_response", _("Survey response")
+
+
+class Channel(models.TextChoices):
+    PORTAL = "portal", _("Portal")
+    APP = "app", _("App")
+    PHONE = "phone", _("Phone")
+    FRONT_DESK = "front_desk", _("Front desk")
+    MAIL = "mail", _("Mail")
+    KIOSK = "kiosk", _("Kiosk")
+    OTHER = "other", _("Other")
+
+
+class EventSource(models.TextChoices):
+    """How an event reached the log; kept for tracing, never for figures."""
+
+    FEED_CSV = "feed_csv", _("CSV import")
+    FEED_API = "feed_api", _("API feed")
+    FEED_FHIR = "feed_fhir", _("FHIR feed")
+    APPLICATION = "application", _("This application")
+    DEMO = "demo", _("Demo data")
+
+
+class ActivityEvent(models.Model):
+    """One portal event. Append-only: a database trigger refuses UPDATE and DELETE."""
+
+    event_id = models.CharField(_("event id"), max_length=128, unique=True)
+    patient = models.ForeignKey(
+        Patient,
+        verbose_name=_("patient"),
+        on_delete=models.PROTECT,
+        related_name="events",
+    )
+    type = models.CharField(_("type"), max_length=32, choices=EventType.choices)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    channel = models.CharField(
+        _("channel"), max_length=16, choices=Channel.choices, blank=True
+    )
+    object_id = models.CharField(_("object id"), max_length=128, blank=True)
+    reply_to = models.CharField(_("reply to"), max_length=128, blank=True)
+    amount = models.DecimalField(
+        _("amount"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    score = models.PositiveSmallIntegerField(_("score"), null=True, blank=True)
+    source = models.CharField(
+        _("source"), max_length=16, choices=EventSource.choices
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        verbose_name = _("activity event")
+        verbose_name_plural = _("activity events")
+        indexes = [
+            models.Index(fields=["type", "occurred_at"], name="event_type_time_idx"),
+            models.Index(fields=["patient", "occurred_at"], name="event_patient_time_idx"),
+            models.Index(fields=["type", "object_id"], name="event_type_object_idx"),
+            models.Index(fields=["recorded_at"], name="event_recorded_at_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gt=0),
+                name="event_amount_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__gte=1, score__lte=5),
+                name="event_score_1_to_5",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.type} {self.event_id}"

@@ -1,0 +1,175 @@
+"""What a valid event looks like, per type (activity-feed.md, "Event types").
+
+The feed importers and the application's own event writes check records with
+the same function, so a record refused by one way in is refused by all.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+
+from patients.models import Channel, EventType
+
+ANY_CHANNEL = frozenset(Channel.values)
+PORTAL_OR_APP = frozenset({Channel.PORTAL, Channel.APP})
+
+
+@dataclass(frozen=True)
+class TypeRule:
+    needs_object_id: bool = False
+    channels: frozenset = ANY_CHANNEL
+    channel_required: bool = True
+
+
+TYPE_RULES: dict[str, TypeRule] = {
+    EventType.PORTAL_INVITED: TypeRule(),
+    EventType.PORTAL_ACTIVATED: TypeRule(
+        channels=frozenset(
+            {Channel.PORTAL, Channel.APP, Channel.KIOSK, Channel.FRONT_DESK}
+        )
+    ),
+    EventType.LOGIN: TypeRule(channels=PORTAL_OR_APP),
+    EventType.APP_INSTALLED: TypeRule(channels=frozenset({Channel.APP})),
+    EventType.MESSAGE_FROM_PATIENT: TypeRule(needs_object_id=True, channels=PORTAL_OR_APP),
+    EventType.MESSAGE_TO_PATIENT: TypeRule(
+        needs_object_id=True, channels=frozenset({Channel.PORTAL})
+    ),
+    EventType.APPOINTMENT_BOOKED: TypeRule(needs_object_id=True),
+    EventType.RESULT_RELEASED: TypeRule(needs_object_id=True, channel_required=False),
+    EventType.RESULT_VIEWED: TypeRule(needs_object_id=True, channels=PORTAL_OR_APP),
+    EventType.RESULT_COMMUNICATED: TypeRule(needs_object_id=True),
+    EventType.RECORD_VIEWED: TypeRule(channels=PORTAL_OR_APP),
+    EventType.PAYMENT: TypeRule(
+        needs_object_id=True,
+        channels=frozenset(
+            {Channel.PORTAL, Channel.APP, Channel.PHONE, Channel.FRONT_DESK, Channel.MAIL}
+        ),
+    ),
+    EventType.PHONE_CALL: TypeRule(channels=frozenset({Channel.PHONE})),
+    EventType.SURVEY_RESPONSE: TypeRule(needs_object_id=True, channel_required=False),
+}
+
+# The channels that count as the patient serving themselves (metrics.md).
+SELF_SERVICE_CHANNELS = PORTAL_OR_APP
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class EventData:
+    """An event as the feed describes it, before it is stored."""
+
+    event_id: str
+    patient_external_id: str
+    type: str
+    occurred_at: datetime
+    channel: str = ""
+    object_id: str = ""
+    reply_to: str = ""
+    amount: Decimal | None = None
+    score: int | None = None
+
+
+def event_errors(data: EventData) -> list[FieldError]:
+    """Every reason the record cannot be stored, each naming its field and the fix."""
+    errors = _identity_errors(data)
+    rule = TYPE_RULES.get(data.type)
+    if rule is None:
+        errors.append(
+            FieldError(
+                "type",
+                _("Unknown event type “%(type)s”: use one of %(types)s.")
+                % {"type": data.type, "types": ", ".join(EventType.values)},
+            )
+        )
+        return errors
+    errors += _channel_errors(data, rule)
+    errors += _detail_errors(data, rule)
+    return errors
+
+
+def _identity_errors(data: EventData) -> list[FieldError]:
+    errors = []
+    if not data.event_id:
+        errors.append(FieldError("event_id", _("event_id is required.")))
+    if not data.patient_external_id:
+        errors.append(
+            FieldError("patient_external_id", _("patient_external_id is required."))
+        )
+    if data.occurred_at is None or data.occurred_at.utcoffset() is None:
+        errors.append(
+            FieldError(
+                "occurred_at",
+                _("occurred_at needs a time zone offset, e.g. 2026-01-14T09:05:00-05:00."),
+            )
+        )
+    return errors
+
+
+def _channel_errors(data: EventData, rule: TypeRule) -> list[FieldError]:
+    allowed = ", ".join(sorted(rule.channels))
+    if not data.channel:
+        if rule.channel_required:
+            return [
+                FieldError(
+                    "channel",
+                    _("channel is required for %(type)s: use one of %(allowed)s.")
+                    % {"type": data.type, "allowed": allowed},
+                )
+            ]
+        return []
+    if data.channel not in rule.channels:
+        return [
+            FieldError(
+                "channel",
+                _("channel “%(channel)s” is not valid for %(type)s: use one of %(allowed)s.")
+                % {"channel": data.channel, "type": data.type, "allowed": allowed},
+            )
+        ]
+    return []
+
+
+def _detail_errors(data: EventData, rule: TypeRule) -> list[FieldError]:
+    errors = []
+    if rule.needs_object_id and not data.object_id:
+        errors.append(
+            FieldError(
+                "object_id",
+                _("object_id is required for %(type)s events.") % {"type": data.type},
+            )
+        )
+    if data.reply_to and data.type != EventType.MESSAGE_TO_PATIENT:
+        errors.append(
+            FieldError("reply_to", _("reply_to is only for message_to_patient events."))
+        )
+    errors += _amount_errors(data)
+    errors += _score_errors(data)
+    return errors
+
+
+def _amount_errors(data: EventData) -> list[FieldError]:
+    if data.type != EventType.PAYMENT:
+        if data.amount is not None:
+            return [FieldError("amount", _("amount is only for payment events."))]
+        return []
+    if data.amount is None:
+        return [FieldError("amount", _("amount is required for payment events."))]
+    if data.amount <= 0:
+        return [FieldError("amount", _("amount must be a positive number, e.g. 25.00."))]
+    return []
+
+
+def _score_errors(data: EventData) -> list[FieldError]:
+    if data.type != EventType.SURVEY_RESPONSE:
+        if data.score is not None:
+            return [FieldError("score", _("score is only for survey_response events."))]
+        return []
+    if data.score is None or not 1 <= data.score <= 5:
+        return [FieldError("score", _("score must be a whole number from 1 to 5."))]
+    return []

@@ -1,0 +1,63 @@
+"""Reads of the roster and the event log."""
+
+import re
+from datetime import date
+
+from django.db.models import Count, Q, QuerySet
+
+from patients.models import ActivityEvent, Patient
+
+SEARCH_LIMIT = 50
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+def patient_list() -> QuerySet[Patient]:
+    return Patient.objects.select_related("location", "primary_provider").order_by(
+        "family_name", "given_name", "external_id"
+    )
+
+
+def patient_search(query: str) -> QuerySet[Patient]:
+    """Patients matching an MRN, a birth date, or words of the name.
+
+    A birth date may be typed 1980-03-14 or 3/14/1980. Each word of a name
+    must match the start of the given or the family name.
+    """
+    query = query.strip()
+    patients = patient_list()
+    if not query:
+        return patients.none()
+    birth_date = _parse_date(query)
+    if birth_date:
+        return patients.filter(birth_date=birth_date)
+    by_name = Q()
+    for word in query.split():
+        by_name &= Q(given_name__istartswith=word) | Q(family_name__istartswith=word)
+    return patients.filter(Q(external_id__iexact=query) | by_name)
+
+
+def _parse_date(text: str) -> date | None:
+    try:
+        if ISO_DATE.match(text):
+            return date.fromisoformat(text)
+        match = US_DATE.match(text)
+        if match:
+            month, day, year = (int(part) for part in match.groups())
+            return date(year, month, day)
+    except ValueError:
+        return None
+    return None
+
+
+def patient_recent_events(patient: Patient, *, limit: int = 50) -> list[ActivityEvent]:
+    return list(patient.events.order_by("-occurred_at", "-id")[:limit])
+
+
+def patient_event_counts(patient: Patient) -> dict[str, int]:
+    rows = patient.events.values("type").annotate(count=Count("id"))
+    return {row["type"]: row["count"] for row in rows}
+
+
+def event_exists(event_id: str) -> bool:
+    return ActivityEvent.objects.filter(event_id=event_id).exists()

@@ -1,0 +1,50 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from patients.models import Patient
+from portal_adoption.models import User
+
+
+class AccessLogFilterForm(forms.Form):
+    """Filters typed by a manager. The MRN is posted, never put in a URL."""
+
+    user = forms.ModelChoiceField(
+        label=_("Staff member"),
+        queryset=User.objects.order_by("username"),
+        required=False,
+        empty_label=_("Anyone"),
+    )
+    patient_mrn = forms.CharField(label=_("Patient MRN"), required=False, max_length=64)
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean_patient_mrn(self):
+        mrn = self.cleaned_data["patient_mrn"].strip()
+        if not mrn:
+            return None
+        patient = Patient.objects.filter(external_id=mrn).first()
+        if patient is None:
+            raise forms.ValidationError(
+                _("No patient has the MRN you typed: check it against the roster.")
+            )
+        return patient
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return cleaned
+
+
+class AccessLogQueryForm(forms.Form):
+    """The same filters as ids in the query string, for links and paging."""
+
+    user = forms.IntegerField(required=False, min_value=1)
+    patient = forms.IntegerField(required=False, min_value=1)
+    date_from = forms.DateField(required=False)
+    date_to = forms.DateField(required=False)

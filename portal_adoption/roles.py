@@ -1,0 +1,61 @@
+"""Staff roles (workflows.md, "Roles") and the permissions each one holds.
+
+A role is a Django group. The groups are rebuilt from this table after every
+migrate, so the code is the one place that says who may do what; later
+features add their permissions here.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    FRONT_DESK = "front_desk", _("Front desk")
+    NURSE = "nurse", _("Nurse")
+    PROVIDER = "provider", _("Provider")
+    BILLING = "billing", _("Billing")
+    MANAGER = "manager", _("Manager")
+    ADMINISTRATOR = "administrator", _("Administrator")
+
+
+# Group names are stored in English whatever the user's language.
+GROUP_NAMES = {
+    Role.FRONT_DESK: "Front desk",
+    Role.NURSE: "Nurse",
+    Role.PROVIDER: "Provider",
+    Role.BILLING: "Billing",
+    Role.MANAGER: "Manager",
+    Role.ADMINISTRATOR: "Administrator",
+}
+
+VIEW_PATIENTS = "patients.view_patient"
+VIEW_ACCESS_LOG = "portal_adoption.view_accesslogentry"
+
+MANAGER_PERMISSIONS = {
+    VIEW_PATIENTS,
+    VIEW_ACCESS_LOG,
+    "patients.view_activityevent",
+    "patients.view_location",
+    "patients.view_provider",
+}
+
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    Role.FRONT_DESK: {VIEW_PATIENTS},
+    Role.NURSE: {VIEW_PATIENTS},
+    Role.PROVIDER: {VIEW_PATIENTS},
+    Role.BILLING: set(),
+    Role.MANAGER: MANAGER_PERMISSIONS,
+    # "As manager", plus the staff accounts and the practice's settings in
+    # Django's admin site (administrators are also is_staff).
+    Role.ADMINISTRATOR: MANAGER_PERMISSIONS
+    | {
+        "portal_adoption.view_user",
+        "portal_adoption.add_user",
+        "portal_adoption.change_user",
+        "auth.view_group",
+        "patients.add_location",
+        "patients.change_location",
+        "patients.add_provider",
+        "patients.change_provider",
+    },
+}

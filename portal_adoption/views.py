@@ -1,0 +1,107 @@
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import TemplateView
+
+from patients.models import Patient
+from portal_adoption.forms import AccessLogFilterForm, AccessLogQueryForm
+from portal_adoption.models import User
+from portal_adoption.permissions import StaffPermissionRequiredMixin
+from portal_adoption.roles import VIEW_ACCESS_LOG
+from portal_adoption.selectors import AccessLogFilter, access_log_search
+from portal_adoption.services import access_log_record_denied, access_log_record_list
+
+ACCESS_LOG_PAGE_SIZE = 50
+
+
+class HomeView(TemplateView):
+    template_name = "portal_adoption/home.html"
+
+
+def permission_denied(request, exception=None):
+    """The 403 page. Every refusal is written to the access log first."""
+    access_log_record_denied(request=request)
+    return render(request, "403.html", status=403)
+
+
+class AccessLogView(StaffPermissionRequiredMixin, View):
+    permission_required = VIEW_ACCESS_LOG
+    template_name = "portal_adoption/access_log.html"
+
+    def get(self, request):
+        query = AccessLogQueryForm(request.GET)
+        filters = _filters_from(query)
+        page = Paginator(access_log_search(filters), ACCESS_LOG_PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+        shown_patients = {e.patient for e in page.object_list if e.patient_id}
+        access_log_record_list(
+            request=request, resource="access_log", patients=shown_patients
+        )
+        form = AccessLogFilterForm(initial=_initial_from(filters))
+        return self._render(form, page, filters)
+
+    def post(self, request):
+        form = AccessLogFilterForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Please correct the filters below."))
+            page = Paginator(access_log_search(AccessLogFilter()), ACCESS_LOG_PAGE_SIZE)
+            return self._render(form, page.get_page(1), AccessLogFilter(), status=400)
+        return redirect(_url_for(form.cleaned_data))
+
+    def _render(self, form, page, filters, status=200):
+        context = {
+            "form": form,
+            "page": page,
+            "filtered": filters != AccessLogFilter(),
+            "query_string": urlencode(_query_from(filters)),
+        }
+        return render(self.request, self.template_name, context, status=status)
+
+
+def _filters_from(query: AccessLogQueryForm) -> AccessLogFilter:
+    if not query.is_valid():
+        return AccessLogFilter()
+    data = query.cleaned_data
+    return AccessLogFilter(
+        user_id=data["user"],
+        patient_id=data["patient"],
+        date_from=data["date_from"],
+        date_to=data["date_to"],
+    )
+
+
+def _initial_from(filters: AccessLogFilter) -> dict:
+    patient = Patient.objects.filter(pk=filters.patient_id).first()
+    return {
+        "user": User.objects.filter(pk=filters.user_id).first(),
+        "patient_mrn": patient.external_id if patient else "",
+        "date_from": filters.date_from,
+        "date_to": filters.date_to,
+    }
+
+
+def _query_from(filters: AccessLogFilter) -> dict:
+    values = {
+        "user": filters.user_id,
+        "patient": filters.patient_id,
+        "date_from": filters.date_from and filters.date_from.isoformat(),
+        "date_to": filters.date_to and filters.date_to.isoformat(),
+    }
+    return {key: value for key, value in values.items() if value}
+
+
+def _url_for(cleaned: dict) -> str:
+    filters = AccessLogFilter(
+        user_id=cleaned["user"].pk if cleaned["user"] else None,
+        patient_id=cleaned["patient_mrn"].pk if cleaned["patient_mrn"] else None,
+        date_from=cleaned["date_from"],
+        date_to=cleaned["date_to"],
+    )
+    query = urlencode(_query_from(filters))
+    return reverse("access_log") + (f"?{query}" if query else "")
