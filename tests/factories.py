@@ -1,0 +1,77 @@
+"""Factories for the people and records the tests talk about."""
+
+import datetime as dt
+
+import factory
+from django.utils import timezone
+
+from patients.models import ActivityEvent, Channel, EventSource, EventType, Location, Patient, Provider
+from portal_adoption.models import User
+from portal_adoption.roles import Role
+from portal_adoption.services import staff_set_roles
+
+
+class LocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Location
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"LOC{n}")
+    name = factory.Sequence(lambda n: f"Clinic {n}")
+
+
+class ProviderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Provider
+
+    code = factory.Sequence(lambda n: f"PRV{n}")
+    name = factory.Sequence(lambda n: f"Dr. Provider {n}")
+    location = factory.SubFactory(LocationFactory)
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    external_id = factory.Sequence(lambda n: f"MRN{n:06d}")
+    given_name = factory.Faker("first_name")
+    family_name = factory.Faker("last_name")
+    birth_date = dt.date(1970, 5, 17)
+    email = factory.LazyAttribute(lambda p: f"{p.given_name.lower()}@example.org")
+    mobile_phone = "+12025550143"
+    location = factory.SubFactory(LocationFactory)
+    registered_on = dt.date(2024, 1, 2)
+
+
+class ActivityEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ActivityEvent
+
+    event_id = factory.Sequence(lambda n: f"evt-{n}")
+    patient = factory.SubFactory(PatientFactory)
+    type = EventType.LOGIN
+    channel = Channel.PORTAL
+    occurred_at = factory.LazyFunction(timezone.now)
+    source = EventSource.FEED_API
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.django.Password("correct horse battery staple")
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        if create and extracted:
+            staff_set_roles(user=self, roles=extracted)
+
+
+def staff(username: str, *roles: Role, **fields) -> User:
+    """A member of staff holding the given roles."""
+    return UserFactory(username=username, roles=list(roles), **fields)

@@ -1,0 +1,15 @@
+"""Test settings: the application's settings, with the few differences tests need.
+
+PAM_TESTING relaxes the production-only parts (HTTPS redirect, hashed static
+file names, the SECRET_KEY requirement); the database and Redis still come
+from DATABASE_URL and REDIS_URL, so CI runs against PostgreSQL.
+"""
+
+import os
+
+os.environ.setdefault("PAM_TESTING", "true")
+
+from portal_adoption.settings import *  # noqa: E402,F403
+
+# Hashing passwords slowly protects real accounts, not test fixtures.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
