@@ -26,9 +26,7 @@ class PatientDetailApi(ApiView):
         mobile_phone = serializers.CharField()
         preferred_language = serializers.CharField()
         location = serializers.CharField(source="location.code", allow_null=True)
-        primary_provider = serializers.CharField(
-            source="primary_provider.code", allow_null=True
-        )
+        primary_provider = serializers.CharField(source="primary_provider.code", allow_null=True)
         registered_on = serializers.DateField()
         deactivated_on = serializers.DateField(allow_null=True)
 

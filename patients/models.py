@@ -53,9 +53,7 @@ class Patient(models.Model):
     birth_date = models.DateField(_("birth date"))
     email = models.EmailField(_("email"), blank=True)
     mobile_phone = models.CharField(_("mobile phone"), max_length=20, blank=True)
-    preferred_language = models.CharField(
-        _("preferred language"), max_length=35, default="en"
-    )
+    preferred_language = models.CharField(_("preferred language"), max_length=35, default="en")
     location = models.ForeignKey(
         Location,
         verbose_name=_("location"),
@@ -144,18 +142,14 @@ class ActivityEvent(models.Model):
     )
     type = models.CharField(_("type"), max_length=32, choices=EventType.choices)
     occurred_at = models.DateTimeField(_("occurred at"))
-    channel = models.CharField(
-        _("channel"), max_length=16, choices=Channel.choices, blank=True
-    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, blank=True)
     object_id = models.CharField(_("object id"), max_length=128, blank=True)
     reply_to = models.CharField(_("reply to"), max_length=128, blank=True)
     amount = models.DecimalField(
         _("amount"), max_digits=12, decimal_places=2, null=True, blank=True
     )
     score = models.PositiveSmallIntegerField(_("score"), null=True, blank=True)
-    source = models.CharField(
-        _("source"), max_length=16, choices=EventSource.choices
-    )
+    source = models.CharField(_("source"), max_length=16, choices=EventSource.choices)
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
 
     class Meta:

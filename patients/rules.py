@@ -26,9 +26,7 @@ class TypeRule:
 TYPE_RULES: dict[str, TypeRule] = {
     EventType.PORTAL_INVITED: TypeRule(),
     EventType.PORTAL_ACTIVATED: TypeRule(
-        channels=frozenset(
-            {Channel.PORTAL, Channel.APP, Channel.KIOSK, Channel.FRONT_DESK}
-        )
+        channels=frozenset({Channel.PORTAL, Channel.APP, Channel.KIOSK, Channel.FRONT_DESK})
     ),
     EventType.LOGIN: TypeRule(channels=PORTAL_OR_APP),
     EventType.APP_INSTALLED: TypeRule(channels=frozenset({Channel.APP})),
@@ -99,9 +97,7 @@ def _identity_errors(data: EventData) -> list[FieldError]:
     if not data.event_id:
         errors.append(FieldError("event_id", _("event_id is required.")))
     if not data.patient_external_id:
-        errors.append(
-            FieldError("patient_external_id", _("patient_external_id is required."))
-        )
+        errors.append(FieldError("patient_external_id", _("patient_external_id is required.")))
     if data.occurred_at is None or data.occurred_at.utcoffset() is None:
         errors.append(
             FieldError(
@@ -145,9 +141,7 @@ def _detail_errors(data: EventData, rule: TypeRule) -> list[FieldError]:
             )
         )
     if data.reply_to and data.type != EventType.MESSAGE_TO_PATIENT:
-        errors.append(
-            FieldError("reply_to", _("reply_to is only for message_to_patient events."))
-        )
+        errors.append(FieldError("reply_to", _("reply_to is only for message_to_patient events.")))
     errors += _amount_errors(data)
     errors += _score_errors(data)
     return errors

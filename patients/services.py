@@ -32,9 +32,7 @@ class EventConflict(ValueError):
     def __init__(self, event_id: str, fields: list[str]):
         self.event_id = event_id
         self.fields = fields
-        super().__init__(
-            f"event_id {event_id} is stored with different {', '.join(fields)}"
-        )
+        super().__init__(f"event_id {event_id} is stored with different {', '.join(fields)}")
 
 
 @dataclass(frozen=True)
@@ -57,9 +55,7 @@ def event_record(
     errors = event_errors(data)
     if data.patient_external_id and data.patient_external_id != patient.external_id:
         errors.append(
-            FieldError(
-                "patient_external_id", _("does not match the patient the event is for.")
-            )
+            FieldError("patient_external_id", _("does not match the patient the event is for."))
         )
     if errors:
         raise EventInvalid(errors)
@@ -92,9 +88,7 @@ def event_record(
 def event_differences(stored: ActivityEvent, candidate: ActivityEvent) -> list[str]:
     """The names of the fields in which two events with one event_id differ."""
     differing = [
-        name
-        for name in EVENT_CONTENT_FIELDS
-        if getattr(stored, name) != getattr(candidate, name)
+        name for name in EVENT_CONTENT_FIELDS if getattr(stored, name) != getattr(candidate, name)
     ]
     if stored.patient_id != candidate.patient_id:
         differing.insert(0, "patient_external_id")

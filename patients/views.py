@@ -28,9 +28,7 @@ class PatientListView(StaffPermissionRequiredMixin, View):
     template_name = "patients/patient_list.html"
 
     def get(self, request):
-        page = Paginator(patient_list(), PATIENT_PAGE_SIZE).get_page(
-            request.GET.get("page")
-        )
+        page = Paginator(patient_list(), PATIENT_PAGE_SIZE).get_page(request.GET.get("page"))
         return self._render(PatientSearchForm(), page.object_list, page=page)
 
     def post(self, request):

@@ -7,7 +7,7 @@ from portal_adoption.models import AccessLogEntry, User
 
 @admin.register(User)
 class StaffUserAdmin(UserAdmin):
-    fieldsets = UserAdmin.fieldsets + ((_("Practice"), {"fields": ("location",)}),)
+    fieldsets = (*UserAdmin.fieldsets, (_("Practice"), {"fields": ("location",)}))
     list_display = ("username", "first_name", "last_name", "location", "is_active")
     list_filter = ("groups", "location", "is_active")
 
@@ -16,7 +16,15 @@ class StaffUserAdmin(UserAdmin):
 class AccessLogEntryAdmin(admin.ModelAdmin):
     """Read-only: the access log is evidence and is never edited."""
 
-    list_display = ("occurred_at", "username", "action", "outcome", "resource", "object_id", "ip_address")
+    list_display = (
+        "occurred_at",
+        "username",
+        "action",
+        "outcome",
+        "resource",
+        "object_id",
+        "ip_address",
+    )
     list_filter = ("action", "outcome", "resource")
     date_hierarchy = "occurred_at"
 

@@ -56,7 +56,8 @@ def append_only(table: str) -> migrations.RunPython:
                     f"not {schema_editor.connection.vendor}"
                 )
             for sql in statements[direction]:
-                schema_editor.execute(sql.format(table=table))
+                # No parameters: the PL/pgSQL body has a literal "%" placeholder.
+                schema_editor.execute(sql.format(table=table), params=None)
 
         return apply
 

@@ -28,9 +28,7 @@ def env_bool(name: str, *, default: bool) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise ImproperlyConfigured(
-        f"{name}={value!r} is not a boolean: set it to true or false."
-    )
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean: set it to true or false.")
 
 
 def env_int(name: str, *, default: int, minimum: int = 0) -> int:

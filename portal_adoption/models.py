@@ -51,9 +51,7 @@ class AccessLogEntry(models.Model):
     # Kept beside the foreign key so the row still says who if a login is renamed.
     username = models.CharField(_("user name"), max_length=150, blank=True)
     action = models.CharField(_("action"), max_length=16, choices=AccessAction.choices)
-    outcome = models.CharField(
-        _("outcome"), max_length=8, choices=AccessOutcome.choices
-    )
+    outcome = models.CharField(_("outcome"), max_length=8, choices=AccessOutcome.choices)
     resource = models.CharField(_("what"), max_length=64)
     object_id = models.CharField(_("record id"), max_length=64, blank=True)
     patient = models.ForeignKey(

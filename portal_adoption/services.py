@@ -69,9 +69,7 @@ def access_log_record(
     )
 
 
-def access_log_record_list(
-    *, request: HttpRequest, resource: str, patients: Iterable
-) -> int:
+def access_log_record_list(*, request: HttpRequest, resource: str, patients: Iterable) -> int:
     """Log every patient a list page or list endpoint showed: one row each."""
     fields = _request_fields(request)
     rows = [

@@ -40,9 +40,7 @@ class AccessLogView(StaffPermissionRequiredMixin, View):
             request.GET.get("page")
         )
         shown_patients = {e.patient for e in page.object_list if e.patient_id}
-        access_log_record_list(
-            request=request, resource="access_log", patients=shown_patients
-        )
+        access_log_record_list(request=request, resource="access_log", patients=shown_patients)
         form = AccessLogFilterForm(initial=_initial_from(filters))
         return self._render(form, page, filters)
 

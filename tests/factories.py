@@ -5,7 +5,15 @@ import datetime as dt
 import factory
 from django.utils import timezone
 
-from patients.models import ActivityEvent, Channel, EventSource, EventType, Location, Patient, Provider
+from patients.models import (
+    ActivityEvent,
+    Channel,
+    EventSource,
+    EventType,
+    Location,
+    Patient,
+    Provider,
+)
 from portal_adoption.models import User
 from portal_adoption.roles import Role
 from portal_adoption.services import staff_set_roles

@@ -9,7 +9,7 @@ import os
 
 os.environ.setdefault("PAM_TESTING", "true")
 
-from portal_adoption.settings import *  # noqa: E402,F403
+from portal_adoption.settings import *  # noqa: F403
 
 # Hashing passwords slowly protects real accounts, not test fixtures.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -6,99 +6,264 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Location',
+            name="Location",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=32, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
             ],
             options={
-                'verbose_name': 'location',
-                'verbose_name_plural': 'locations',
-                'ordering': ['name'],
+                "verbose_name": "location",
+                "verbose_name_plural": "locations",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Provider',
+            name="Provider",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True, verbose_name='code')),
-                ('npi', models.CharField(blank=True, max_length=10, verbose_name='NPI')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('location', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='providers', to='patients.location', verbose_name='location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=32, unique=True, verbose_name="code")),
+                ("npi", models.CharField(blank=True, max_length=10, verbose_name="NPI")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "location",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="providers",
+                        to="patients.location",
+                        verbose_name="location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'provider',
-                'verbose_name_plural': 'providers',
-                'ordering': ['name'],
+                "verbose_name": "provider",
+                "verbose_name_plural": "providers",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Patient',
+            name="Patient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=64, unique=True, verbose_name='MRN')),
-                ('given_name', models.CharField(max_length=100, verbose_name='given name')),
-                ('family_name', models.CharField(max_length=100, verbose_name='family name')),
-                ('birth_date', models.DateField(verbose_name='birth date')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
-                ('mobile_phone', models.CharField(blank=True, max_length=20, verbose_name='mobile phone')),
-                ('preferred_language', models.CharField(default='en', max_length=35, verbose_name='preferred language')),
-                ('registered_on', models.DateField(verbose_name='registered on')),
-                ('deactivated_on', models.DateField(blank=True, null=True, verbose_name='deactivated on')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('location', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='patients', to='patients.location', verbose_name='location')),
-                ('primary_provider', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='patients', to='patients.provider', verbose_name='primary provider')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=64, unique=True, verbose_name="MRN")),
+                ("given_name", models.CharField(max_length=100, verbose_name="given name")),
+                ("family_name", models.CharField(max_length=100, verbose_name="family name")),
+                ("birth_date", models.DateField(verbose_name="birth date")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email")),
+                (
+                    "mobile_phone",
+                    models.CharField(blank=True, max_length=20, verbose_name="mobile phone"),
+                ),
+                (
+                    "preferred_language",
+                    models.CharField(
+                        default="en", max_length=35, verbose_name="preferred language"
+                    ),
+                ),
+                ("registered_on", models.DateField(verbose_name="registered on")),
+                (
+                    "deactivated_on",
+                    models.DateField(blank=True, null=True, verbose_name="deactivated on"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "location",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="patients",
+                        to="patients.location",
+                        verbose_name="location",
+                    ),
+                ),
+                (
+                    "primary_provider",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="patients",
+                        to="patients.provider",
+                        verbose_name="primary provider",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'patient',
-                'verbose_name_plural': 'patients',
-                'ordering': ['family_name', 'given_name', 'external_id'],
+                "verbose_name": "patient",
+                "verbose_name_plural": "patients",
+                "ordering": ["family_name", "given_name", "external_id"],
             },
         ),
         migrations.CreateModel(
-            name='ActivityEvent',
+            name="ActivityEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.CharField(max_length=128, unique=True, verbose_name='event id')),
-                ('type', models.CharField(choices=[('portal_invited', 'Portal invitation sent'), ('portal_activated', 'Portal account activated'), ('login', 'Login'), ('app_installed', 'App installed'), ('message_from_patient', 'Message from patient'), ('message_to_patient', 'Message to patient'), ('appointment_booked', 'Appointment booked'), ('result_released', 'Result released'), ('result_viewed', 'Result viewed'), ('result_communicated', 'Result communicated'), ('record_viewed', 'Health record viewed'), ('payment', 'Payment'), ('phone_call', 'Phone call'), ('survey_response', 'Survey response')], max_length=32, verbose_name='type')),
-                ('occurred_at', models.DateTimeField(verbose_name='occurred at')),
-                ('channel', models.CharField(blank=True, choices=[('portal', 'Portal'), ('app', 'App'), ('phone', 'Phone'), ('front_desk', 'Front desk'), ('mail', 'Mail'), ('kiosk', 'Kiosk'), ('other', 'Other')], max_length=16, verbose_name='channel')),
-                ('object_id', models.CharField(blank=True, max_length=128, verbose_name='object id')),
-                ('reply_to', models.CharField(blank=True, max_length=128, verbose_name='reply to')),
-                ('amount', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True, verbose_name='amount')),
-                ('score', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='score')),
-                ('source', models.CharField(choices=[('feed_csv', 'CSV import'), ('feed_api', 'API feed'), ('feed_fhir', 'FHIR feed'), ('application', 'This application'), ('demo', 'Demo data')], max_length=16, verbose_name='source')),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='recorded at')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='patients.patient', verbose_name='patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "event_id",
+                    models.CharField(max_length=128, unique=True, verbose_name="event id"),
+                ),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("portal_invited", "Portal invitation sent"),
+                            ("portal_activated", "Portal account activated"),
+                            ("login", "Login"),
+                            ("app_installed", "App installed"),
+                            ("message_from_patient", "Message from patient"),
+                            ("message_to_patient", "Message to patient"),
+                            ("appointment_booked", "Appointment booked"),
+                            ("result_released", "Result released"),
+                            ("result_viewed", "Result viewed"),
+                            ("result_communicated", "Result communicated"),
+                            ("record_viewed", "Health record viewed"),
+                            ("payment", "Payment"),
+                            ("phone_call", "Phone call"),
+                            ("survey_response", "Survey response"),
+                        ],
+                        max_length=32,
+                        verbose_name="type",
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField(verbose_name="occurred at")),
+                (
+                    "channel",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("portal", "Portal"),
+                            ("app", "App"),
+                            ("phone", "Phone"),
+                            ("front_desk", "Front desk"),
+                            ("mail", "Mail"),
+                            ("kiosk", "Kiosk"),
+                            ("other", "Other"),
+                        ],
+                        max_length=16,
+                        verbose_name="channel",
+                    ),
+                ),
+                (
+                    "object_id",
+                    models.CharField(blank=True, max_length=128, verbose_name="object id"),
+                ),
+                ("reply_to", models.CharField(blank=True, max_length=128, verbose_name="reply to")),
+                (
+                    "amount",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=12,
+                        null=True,
+                        verbose_name="amount",
+                    ),
+                ),
+                (
+                    "score",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="score"),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("feed_csv", "CSV import"),
+                            ("feed_api", "API feed"),
+                            ("feed_fhir", "FHIR feed"),
+                            ("application", "This application"),
+                            ("demo", "Demo data"),
+                        ],
+                        max_length=16,
+                        verbose_name="source",
+                    ),
+                ),
+                (
+                    "recorded_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="recorded at"
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="patients.patient",
+                        verbose_name="patient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'activity event',
-                'verbose_name_plural': 'activity events',
-                'ordering': ['occurred_at', 'id'],
-                'indexes': [models.Index(fields=['type', 'occurred_at'], name='event_type_time_idx'), models.Index(fields=['patient', 'occurred_at'], name='event_patient_time_idx'), models.Index(fields=['type', 'object_id'], name='event_type_object_idx'), models.Index(fields=['recorded_at'], name='event_recorded_at_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('amount__isnull', True), ('amount__gt', 0), _connector='OR'), name='event_amount_positive'), models.CheckConstraint(condition=models.Q(('score__isnull', True), models.Q(('score__gte', 1), ('score__lte', 5)), _connector='OR'), name='event_score_1_to_5')],
+                "verbose_name": "activity event",
+                "verbose_name_plural": "activity events",
+                "ordering": ["occurred_at", "id"],
+                "indexes": [
+                    models.Index(fields=["type", "occurred_at"], name="event_type_time_idx"),
+                    models.Index(fields=["patient", "occurred_at"], name="event_patient_time_idx"),
+                    models.Index(fields=["type", "object_id"], name="event_type_object_idx"),
+                    models.Index(fields=["recorded_at"], name="event_recorded_at_idx"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("amount__isnull", True), ("amount__gt", 0), _connector="OR"
+                        ),
+                        name="event_amount_positive",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("score__isnull", True),
+                            models.Q(("score__gte", 1), ("score__lte", 5)),
+                            _connector="OR",
+                        ),
+                        name="event_score_1_to_5",
+                    ),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='provider',
-            constraint=models.UniqueConstraint(condition=models.Q(('npi', ''), _negated=True), fields=('npi',), name='provider_npi_unique'),
+            model_name="provider",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("npi", ""), _negated=True),
+                fields=("npi",),
+                name="provider_npi_unique",
+            ),
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['family_name', 'given_name'], name='patient_name_idx'),
+            model_name="patient",
+            index=models.Index(fields=["family_name", "given_name"], name="patient_name_idx"),
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['birth_date'], name='patient_birth_date_idx'),
+            model_name="patient",
+            index=models.Index(fields=["birth_date"], name="patient_birth_date_idx"),
         ),
     ]

@@ -1,0 +1,55 @@
+# Portal Adoption Manager: the two commands of the README, and a few helpers.
+#   make run   - install, migrate, load demo data, serve on http://127.0.0.1:8000
+#   make test  - the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+DEMO_PATIENTS ?= 2000
+DEMO_MONTHS ?= 12
+
+# A first run is a development run: DEBUG on unless the caller says otherwise.
+export DEBUG ?= true
+
+.PHONY: run test lint format migrate demo install clean
+
+$(BIN)/activate:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/activate requirements.txt requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py demo_data --patients $(DEMO_PATIENTS) --months $(DEMO_MONTHS)
+
+run: demo
+ifneq ($(and $(DATABASE_URL),$(REDIS_URL)),)
+	@echo "DATABASE_URL and REDIS_URL are set: starting web, Celery worker and beat."
+	$(BIN)/honcho start -f Procfile.dev
+else
+	@echo "Serving on http://127.0.0.1:8000 (SQLite, tasks in-process). Ctrl-C stops it."
+	$(PY) manage.py runserver 127.0.0.1:8000
+endif
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache
