@@ -1,0 +1,109 @@
+"""manage.py demo_data: load a believable demo practice and print staff logins."""
+
+import argparse
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from patients.demo import (
+    SIGN_IN_URL,
+    DemoConfig,
+    DemoOutcome,
+    DemoRefused,
+    demo_load,
+    practice_today,
+)
+
+MAX_PATIENTS = 100_000
+MAX_MONTHS = 60
+
+
+class Command(BaseCommand):
+    help = gettext_lazy(
+        "Load a demo practice (locations, providers, patients and a year of portal "
+        "events) into an empty database, and reset one demo login per staff role."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--patients", type=int, default=2000, help=_("Patients on the roster (2000).")
+        )
+        parser.add_argument(
+            "--months", type=int, default=12, help=_("Months of portal events (12).")
+        )
+        parser.add_argument(
+            "--seed", type=int, default=42, help=_("Seed: the same seed gives the same data.")
+        )
+        parser.add_argument(
+            "--until",
+            type=_iso_date,
+            default=None,
+            help=_("Last day of events, YYYY-MM-DD (today in the practice's time zone)."),
+        )
+
+    def handle(self, *args, patients, months, seed, until, **options):
+        today = practice_today()
+        until = until or today
+        if not 1 <= patients <= MAX_PATIENTS:
+            raise CommandError(_("--patients must be from 1 to %(max)d.") % {"max": MAX_PATIENTS})
+        if not 1 <= months <= MAX_MONTHS:
+            raise CommandError(_("--months must be from 1 to %(max)d.") % {"max": MAX_MONTHS})
+        if until > today:
+            raise CommandError(
+                _("--until cannot be in the future (today is %(today)s).")
+                % {"today": today.isoformat()}
+            )
+        self.stdout.write(_("Loading the demo practice…"))
+        try:
+            outcome = demo_load(DemoConfig(patients, months, seed, until))
+        except DemoRefused as exc:
+            raise CommandError(str(exc)) from exc
+        self._report(outcome, seed)
+
+    def _report(self, outcome: DemoOutcome, seed: int) -> None:
+        if not outcome.created:
+            self.stdout.write(
+                _("Demo data for seed %(seed)d is already loaded: nothing was added.")
+                % {"seed": seed}
+            )
+        state = _("created") if outcome.created else _("already loaded")
+        self.stdout.write(
+            _(
+                "Demo practice: %(locations)d locations, %(providers)d providers, "
+                "%(patients)d patients, %(events)d events (%(state)s)"
+            )
+            % {
+                "locations": outcome.locations,
+                "providers": outcome.providers,
+                "patients": outcome.patients,
+                "events": outcome.events,
+                "state": state,
+            }
+        )
+        rows = [(_("Role"), _("Username"), _("Password"))]
+        rows += [
+            (str(login.role.label), login.username, login.password) for login in outcome.logins
+        ]
+        for line in _table(rows):
+            self.stdout.write(line)
+        self.stdout.write(_("Sign in at %(url)s") % {"url": SIGN_IN_URL})
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        # argparse turns this into a usage error (a CommandError under call_command).
+        raise argparse.ArgumentTypeError(
+            _("--until must be a date written YYYY-MM-DD, not “%(text)s”.") % {"text": text}
+        ) from None
