@@ -30,6 +30,9 @@ class PatientDetailApi(ApiView):
         registered_on = serializers.DateField()
         deactivated_on = serializers.DateField(allow_null=True)
 
+        class Meta:
+            ref_name = "Patient"
+
     @extend_schema(responses=OutputSerializer, operation_id="patient_detail")
     def get(self, request, pk: int):
         patient = get_object_or_404(patient_list(), pk=pk)

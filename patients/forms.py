@@ -9,6 +9,7 @@ class PatientSearchForm(forms.Form):
         max_length=100,
         widget=forms.TextInput(
             attrs={
+                "class": "form-control",
                 "placeholder": _("Name, birth date (YYYY-MM-DD) or MRN"),
                 "autocomplete": "off",
                 "autofocus": True,
