@@ -1,13 +1,18 @@
+from django.conf import settings
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from patients.feed_import import ImportReport, MalformedRecord, events_import, patients_import
+from patients.models import EventSource
+from patients.rules import FieldError
 from patients.selectors import patient_list
-from portal_adoption.api import ApiView
+from portal_adoption.api import ApiView, RequestTooLarge
 from portal_adoption.models import AccessAction
 from portal_adoption.permissions import api_permission
-from portal_adoption.roles import VIEW_PATIENTS
+from portal_adoption.roles import IMPORT_FEED, VIEW_PATIENTS
 from portal_adoption.services import access_log_record
 
 
@@ -44,3 +49,87 @@ class PatientDetailApi(ApiView):
             patient=patient,
         )
         return Response(self.OutputSerializer(patient).data)
+
+
+IMPORT_ANSWER = inline_serializer(
+    "ImportAnswer",
+    {
+        "received": serializers.IntegerField(),
+        "created": serializers.IntegerField(),
+        "updated": serializers.IntegerField(),
+        "unchanged": serializers.IntegerField(),
+        "rejected": serializers.IntegerField(),
+        "errors": inline_serializer(
+            "ImportError",
+            {
+                "index": serializers.IntegerField(),
+                "field": serializers.CharField(),
+                "reason": serializers.CharField(),
+            },
+            many=True,
+        ),
+    },
+)
+
+
+def import_answer(report: ImportReport) -> dict:
+    return {
+        **report.counts(),
+        "errors": [
+            {"index": r.position, "field": r.field, "reason": r.reason} for r in report.rejections
+        ],
+    }
+
+
+class FeedBulkApi(ApiView):
+    """The feed by REST: `{"records": [...]}`, checked whole, accepted ones written at once."""
+
+    permission_classes = [api_permission(IMPORT_FEED)]
+    importer = None
+
+    def post(self, request):
+        records = _records_of(request.data)
+        report = type(self).importer(
+            enumerate(records), source=EventSource.FEED_API, user=request.user
+        )
+        return Response(import_answer(report), status=status.HTTP_200_OK)
+
+
+def _records_of(body) -> list:
+    if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+        raise serializers.ValidationError(
+            {"records": _('Send a JSON object {"records": [ {...}, ... ]}.')}
+        )
+    records = body["records"]
+    if len(records) > settings.FEED_MAX_RECORDS:
+        raise RequestTooLarge(
+            _("%(count)d records in one request: send at most %(max)d a request.")
+            % {"count": len(records), "max": settings.FEED_MAX_RECORDS}
+        )
+    return [record if isinstance(record, dict) else _not_an_object(record) for record in records]
+
+
+def _not_an_object(value) -> MalformedRecord:
+    error = FieldError("record", _('each record must be a JSON object {"field": value, ...}.'))
+    return MalformedRecord([error], {"value": str(value)[:200]})
+
+
+BULK_REQUEST = inline_serializer(
+    "FeedRecords", {"records": serializers.ListField(child=serializers.DictField())}
+)
+
+
+class PatientsBulkApi(FeedBulkApi):
+    importer = staticmethod(patients_import)
+
+    @extend_schema(request=BULK_REQUEST, responses=IMPORT_ANSWER, operation_id="patients_bulk")
+    def post(self, request):
+        return super().post(request)
+
+
+class EventsBulkApi(FeedBulkApi):
+    importer = staticmethod(events_import)
+
+    @extend_schema(request=BULK_REQUEST, responses=IMPORT_ANSWER, operation_id="events_bulk")
+    def post(self, request):
+        return super().post(request)

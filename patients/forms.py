@@ -16,3 +16,22 @@ class PatientSearchForm(forms.Form):
             }
         ),
     )
+
+
+class FeedUploadForm(forms.Form):
+    KIND_CHOICES = [
+        ("patients", _("Patients (roster)")),
+        ("events", _("Portal events")),
+    ]
+
+    kind = forms.ChoiceField(label=_("What the file holds"), choices=KIND_CHOICES)
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_("UTF-8, comma separated, with the header row of the feed format."),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".csv", ".txt")):
+            raise forms.ValidationError(_("Choose a .csv file exported from the EHR or portal."))
+        return upload

@@ -79,6 +79,7 @@ class Patient(models.Model):
         ordering = ["family_name", "given_name", "external_id"]
         verbose_name = _("patient")
         verbose_name_plural = _("patients")
+        permissions = [("import_feed", _("Can import the roster and portal events"))]
         indexes = [
             models.Index(fields=["family_name", "given_name"], name="patient_name_idx"),
             models.Index(fields=["birth_date"], name="patient_birth_date_idx"),
@@ -175,3 +176,69 @@ class ActivityEvent(models.Model):
 
     def __str__(self):
         return f"{self.type} {self.event_id}"
+
+
+class ImportKind(models.TextChoices):
+    PATIENTS = "patients", _("Patients (roster)")
+    EVENTS = "events", _("Portal events")
+    FHIR = "fhir", _("FHIR Bundle")
+
+
+class ImportStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed: nothing was written")
+
+
+class ImportRun(models.Model):
+    """One file or request through the feed, with its counts."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=ImportKind.choices)
+    source = models.CharField(_("way in"), max_length=16, choices=EventSource.choices)
+    file_name = models.CharField(_("file"), max_length=255, blank=True)
+    started_by = models.ForeignKey(
+        "portal_adoption.User",
+        verbose_name=_("started by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="import_runs",
+    )
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.RUNNING
+    )
+    failure = models.CharField(_("failure"), max_length=300, blank=True)
+    received = models.PositiveIntegerField(_("received"), default=0)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    skipped = models.PositiveIntegerField(_("skipped"), default=0)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+
+    def __str__(self):
+        return f"{self.kind} import #{self.pk}"
+
+
+class ImportRejection(models.Model):
+    """A record an import refused: where it was, which field, why, and the record."""
+
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="rejections")
+    position = models.PositiveIntegerField(_("line or index"))
+    field = models.CharField(_("field"), max_length=64)
+    reason = models.TextField(_("reason"))
+    record = models.JSONField(_("record"), default=dict)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("rejected record")
+        verbose_name_plural = _("rejected records")
+
+    def __str__(self):
+        return f"{self.run} at {self.position}: {self.field}"

@@ -5,7 +5,7 @@ from datetime import date
 
 from django.db.models import Count, Q, QuerySet
 
-from patients.models import ActivityEvent, Patient
+from patients.models import ActivityEvent, ImportRejection, ImportRun, Patient
 
 SEARCH_LIMIT = 50
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -61,3 +61,11 @@ def patient_event_counts(patient: Patient) -> dict[str, int]:
 
 def event_exists(event_id: str) -> bool:
     return ActivityEvent.objects.filter(event_id=event_id).exists()
+
+
+def import_rejections(run_id: int | None) -> QuerySet[ImportRejection]:
+    return ImportRejection.objects.filter(run_id=run_id).order_by("position", "id")
+
+
+def import_runs_recent(*, limit: int = 20) -> list[ImportRun]:
+    return list(ImportRun.objects.select_related("started_by")[:limit])

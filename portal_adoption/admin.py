@@ -1,8 +1,10 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from portal_adoption.models import AccessLogEntry, User
+from portal_adoption.models import AccessLogEntry, IntegrationToken, User
+from portal_adoption.services import integration_token_create, integration_token_revoke
 
 
 @admin.register(User)
@@ -36,3 +38,60 @@ class AccessLogEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class IntegrationTokenCreateForm(forms.ModelForm):
+    class Meta:
+        model = IntegrationToken
+        fields = ["name"]
+
+
+@admin.register(IntegrationToken)
+class IntegrationTokenAdmin(admin.ModelAdmin):
+    """Administrators create a token per integration and revoke it when it must stop."""
+
+    list_display = ("name", "key_prefix", "created_at", "created_by", "last_used_at", "revoked_at")
+    readonly_fields = (
+        "name",
+        "account",
+        "key_prefix",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    exclude = ("key_hash",)
+    actions = ["revoke"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = IntegrationTokenCreateForm
+            kwargs["fields"] = ["name"]
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        token, key = integration_token_create(name=obj.name, created_by=request.user)
+        obj.pk = token.pk
+        messages.warning(
+            request,
+            _(
+                "The key for “%(name)s” is %(key)s — copy it into the integration now: "
+                "it is not stored and will not be shown again."
+            )
+            % {"name": token.name, "key": key},
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        # Revoke instead: the service account stays, so the access log keeps its author.
+        return False
+
+    @admin.action(description=_("Revoke the selected tokens"))
+    def revoke(self, request, queryset):
+        for token in queryset:
+            integration_token_revoke(token=token)
+        messages.success(request, _("The selected tokens are revoked."))

@@ -1,10 +1,17 @@
 """API plumbing shared by every app: the base view and the error handler."""
 
-from rest_framework import exceptions
+from django.conf import settings
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from portal_adoption.services import access_log_record_denied
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
 
 
 class ApiView(APIView):
@@ -15,6 +22,22 @@ class ApiView(APIView):
     the page middleware sending anonymous users to the login form leaves
     them alone.
     """
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        _refuse_oversized_body(request)
+
+
+def _refuse_oversized_body(request) -> None:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        raise RequestTooLarge(
+            _("The request is larger than %(limit)d MB: send the data in smaller parts.")
+            % {"limit": settings.FEED_MAX_REQUEST_MB}
+        )
 
 
 def exception_handler(exc, context):

@@ -77,3 +77,45 @@ class AccessLogEntry(models.Model):
 
     def __str__(self):
         return f"{self.username or '-'} {self.action} {self.resource} {self.outcome}"
+
+
+class IntegrationToken(models.Model):
+    """The key an integration (EHR, portal, interface engine) calls the API with.
+
+    Only a hash of the key is stored; the key itself is shown once, when an
+    administrator creates the token. Each token acts as its own service
+    account, so the access log says which integration did what.
+    """
+
+    name = models.CharField(_("integration"), max_length=100, unique=True)
+    account = models.OneToOneField(
+        User,
+        verbose_name=_("service account"),
+        on_delete=models.PROTECT,
+        related_name="integration_token",
+    )
+    key_prefix = models.CharField(_("key starts with"), max_length=8, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        User,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("integration token")
+        verbose_name_plural = _("integration tokens")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from portal_adoption.roles import VIEW_ACCESS_LOG, VIEW_PATIENTS
+from portal_adoption.roles import IMPORT_FEED, VIEW_ACCESS_LOG, VIEW_PATIENTS
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,12 @@ NAV_ITEMS = [
         description=_("Find a patient and see their portal activity."),
     ),
     NavItem(
+        _("Imports"),
+        "patients:imports",
+        IMPORT_FEED,
+        description=_("Bring in the roster and portal events from the EHR and the portal."),
+    ),
+    NavItem(
         _("Access log"),
         "access_log",
         VIEW_ACCESS_LOG,
@@ -46,18 +52,15 @@ NAV_ITEMS = [
 
 
 def nav_for(user, current_path: str) -> list[dict]:
-    entries = []
-    for item in NAV_ITEMS:
-        if not item.visible_to(user):
-            continue
-        url = reverse(item.url_name)
-        active = current_path == url if url == "/" else current_path.startswith(url)
-        entries.append(
-            {
-                "label": item.label,
-                "url": url,
-                "active": active,
-                "description": item.description,
-            }
-        )
+    entries = [
+        {"label": item.label, "url": reverse(item.url_name), "description": item.description}
+        for item in NAV_ITEMS
+        if item.visible_to(user)
+    ]
+    # The deepest area containing the page is the current one (/patients/imports/
+    # is Imports, not Patients).
+    matching = [e["url"] for e in entries if current_path.startswith(e["url"]) and e["url"] != "/"]
+    current = max(matching, key=len, default="/" if current_path == "/" else None)
+    for entry in entries:
+        entry["active"] = entry["url"] == current
     return entries

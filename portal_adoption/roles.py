@@ -30,10 +30,13 @@ GROUP_NAMES = {
 
 VIEW_PATIENTS = "patients.view_patient"
 VIEW_ACCESS_LOG = "portal_adoption.view_accesslogentry"
+IMPORT_FEED = "patients.import_feed"
 
 MANAGER_PERMISSIONS = {
     VIEW_PATIENTS,
     VIEW_ACCESS_LOG,
+    IMPORT_FEED,
+    "patients.view_importrun",
     "patients.view_activityevent",
     "patients.view_location",
     "patients.view_provider",
@@ -53,9 +56,20 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "portal_adoption.add_user",
         "portal_adoption.change_user",
         "auth.view_group",
+        "portal_adoption.view_integrationtoken",
+        "portal_adoption.add_integrationtoken",
+        "portal_adoption.change_integrationtoken",
         "patients.add_location",
         "patients.change_location",
         "patients.add_provider",
         "patients.change_provider",
     },
+}
+
+
+# Groups for service accounts, not people: an integration token's account
+# belongs to this group and may only feed data in.
+INTEGRATION_GROUP = "Integration"
+SERVICE_GROUP_PERMISSIONS: dict[str, set[str]] = {
+    INTEGRATION_GROUP: {IMPORT_FEED},
 }

@@ -1,13 +1,30 @@
 """Writes for staff accounts, roles and the access log."""
 
+import hashlib
+import secrets
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.text import slugify
 
-from portal_adoption.models import AccessAction, AccessLogEntry, AccessOutcome, User
-from portal_adoption.roles import GROUP_NAMES, ROLE_PERMISSIONS, Role
+from portal_adoption.models import (
+    AccessAction,
+    AccessLogEntry,
+    AccessOutcome,
+    IntegrationToken,
+    User,
+)
+from portal_adoption.roles import (
+    GROUP_NAMES,
+    INTEGRATION_GROUP,
+    ROLE_PERMISSIONS,
+    SERVICE_GROUP_PERMISSIONS,
+    Role,
+)
 from portal_adoption.selectors import client_ip
 
 
@@ -18,8 +35,9 @@ def roles_sync() -> None:
     Permissions that do not exist yet are skipped: migrate sends its signal
     once per app, and the last call sees them all.
     """
-    for role, codes in ROLE_PERMISSIONS.items():
-        group, _created = Group.objects.get_or_create(name=GROUP_NAMES[role])
+    groups = {GROUP_NAMES[role]: codes for role, codes in ROLE_PERMISSIONS.items()}
+    for name, codes in (groups | SERVICE_GROUP_PERMISSIONS).items():
+        group, _created = Group.objects.get_or_create(name=name)
         group.permissions.set(_permissions_for(codes))
 
 
@@ -111,3 +129,50 @@ def _request_fields(request: HttpRequest) -> dict:
         "path": request.path[:300],
         "ip_address": client_ip(request),
     }
+
+
+TOKEN_KEY_PREFIX = "pam_"
+# last_used_at is a hint for administrators; writing it on every call would
+# turn each API read into a write.
+TOKEN_USE_RECORD_INTERVAL = timedelta(minutes=5)
+
+
+def token_key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@transaction.atomic
+def integration_token_create(*, name: str, created_by: User | None) -> tuple[IntegrationToken, str]:
+    """A new token and its service account. The key is returned once and never stored."""
+    random_part = secrets.token_urlsafe(32)
+    key = TOKEN_KEY_PREFIX + random_part
+    account = User.objects.create(
+        username=f"integration-{slugify(name)[:100]}-{random_part[:6].lower()}",
+        first_name=name[:150],
+        is_active=True,
+    )
+    account.set_unusable_password()
+    account.save(update_fields=["password"])
+    account.groups.add(Group.objects.get(name=INTEGRATION_GROUP))
+    token = IntegrationToken.objects.create(
+        name=name,
+        account=account,
+        key_prefix=random_part[:8],
+        key_hash=token_key_hash(key),
+        created_by=created_by,
+    )
+    return token, key
+
+
+def integration_token_revoke(*, token: IntegrationToken) -> None:
+    """Revoked at once: the next call with the key is refused."""
+    IntegrationToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def integration_token_mark_used(*, token: IntegrationToken) -> None:
+    now = timezone.now()
+    if token.last_used_at and now - token.last_used_at < TOKEN_USE_RECORD_INTERVAL:
+        return
+    IntegrationToken.objects.filter(pk=token.pk).update(last_used_at=now)

@@ -242,6 +242,7 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "portal_adoption.authentication.IntegrationTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -260,6 +261,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# The feed (activity-feed.md): records per bulk request, and the largest body
+# accepted (FHIR Bundles from an EHR can be tens of megabytes).
+FEED_MAX_RECORDS = env_int("FEED_MAX_RECORDS", default=5000, minimum=1)
+FEED_MAX_REQUEST_MB = env_int("FEED_MAX_REQUEST_MB", default=64, minimum=1)
+DATA_UPLOAD_MAX_MEMORY_SIZE = FEED_MAX_REQUEST_MB * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default="portal@localhost")

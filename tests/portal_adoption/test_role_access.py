@@ -17,17 +17,27 @@ PATIENT_READERS = {
 MANAGERS = {Role.MANAGER, Role.ADMINISTRATOR}
 ADMINISTRATORS = {Role.ADMINISTRATOR}
 
-# url name -> (kwargs needing a patient?, roles that get 200, everyone else 403)
+IMPORTERS = MANAGERS
+
+# url name -> (what its pk names, roles that may use it, everyone else gets 403)
 PAGES = {
-    "home": (False, EVERYONE),
-    "patients:list": (False, PATIENT_READERS),
-    "patients:detail": (True, PATIENT_READERS),
-    "access_log": (False, MANAGERS),
-    "admin:index": (False, ADMINISTRATORS),
-    "api_patient_detail": (True, PATIENT_READERS),
-    "api_schema": (False, EVERYONE),
-    "api_docs": (False, EVERYONE),
+    "home": (None, EVERYONE),
+    "patients:list": (None, PATIENT_READERS),
+    "patients:detail": ("patient", PATIENT_READERS),
+    "patients:imports": (None, IMPORTERS),
+    "patients:import_detail": ("import", IMPORTERS),
+    "patients:import_rejections_csv": ("import", IMPORTERS),
+    "access_log": (None, MANAGERS),
+    "admin:index": (None, ADMINISTRATORS),
+    "api_patient_detail": ("patient", PATIENT_READERS),
+    "api_patients_bulk": (None, IMPORTERS),
+    "api_events_bulk": (None, IMPORTERS),
+    "api_fhir_bundle": (None, IMPORTERS),
+    "api_schema": (None, EVERYONE),
+    "api_docs": (None, EVERYONE),
 }
+# Endpoints that only take POST: an allowed caller posting nothing gets 400.
+POST_ONLY = {"api_patients_bulk", "api_events_bulk", "api_fhir_bundle"}
 # Pages outside the matrix, each for a stated reason.
 NOT_ROLE_PAGES = {
     "login": "the sign-in form is for everyone",
@@ -46,8 +56,24 @@ def all_url_names(resolver=None, namespace=""):
 
 
 def url_for(name, patient):
-    needs_patient, _allowed = PAGES[name]
-    return reverse(name, kwargs={"pk": patient.pk} if needs_patient else None)
+    names, _allowed = PAGES[name]
+    if names is None:
+        return reverse(name)
+    target = patient if names == "patient" else import_run()
+    return reverse(name, kwargs={"pk": target.pk})
+
+
+def import_run():
+    from patients.models import ImportRun
+
+    return ImportRun.objects.create(kind="patients", source="feed_csv")
+
+
+def open_as(client, name, patient):
+    url = url_for(name, patient)
+    if name in POST_ONLY:
+        return client.post(url, {}, content_type="application/json")
+    return client.get(url)
 
 
 def test_every_url_of_the_application_is_in_the_access_matrix():
@@ -60,9 +86,12 @@ def test_every_url_of_the_application_is_in_the_access_matrix():
 @pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
 def test_each_role_opens_exactly_the_pages_it_needs(client, personas, patient, name, role):
     client.force_login(personas[role])
-    _needs_patient, allowed = PAGES[name]
-    response = client.get(url_for(name, patient))
-    assert response.status_code == (200 if role in allowed else 403)
+    _names, allowed = PAGES[name]
+    response = open_as(client, name, patient)
+    if role not in allowed:
+        assert response.status_code == 403
+    else:
+        assert response.status_code == (400 if name in POST_ONLY else 200)
 
 
 @pytest.mark.parametrize("name", sorted(n for n in PAGES if not n.startswith("api")))
@@ -73,9 +102,9 @@ def test_a_visitor_who_is_not_signed_in_is_sent_to_the_sign_in_page(client, pati
     assert response.templates[0].name == "registration/login.html"
 
 
-@pytest.mark.parametrize("name", ["api_patient_detail", "api_schema"])
+@pytest.mark.parametrize("name", sorted(n for n in PAGES if n.startswith("api")))
 def test_the_api_refuses_a_caller_who_is_not_signed_in(client, patient, name):
-    response = client.get(url_for(name, patient))
+    response = open_as(client, name, patient)
     assert response.status_code in (401, 403)
 
 

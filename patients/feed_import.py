@@ -1,0 +1,499 @@
+"""Writing feed records to the roster and the event log (activity-feed.md).
+
+Every way in (CSV, REST, FHIR) ends here, so the same records give the same
+rows whichever way they came.
+
+How an import runs:
+
+1. An ImportRun row is written first, in its own transaction, so a failed
+   import is still on record.
+2. Everything else happens in one transaction, holding the feed lock, so
+   two imports never interleave and a crash or a killed process leaves the
+   roster and the log exactly as before.
+3. Records are read in batches (memory stays flat however long the file);
+   each is parsed and checked whole: fields, references (patient, location,
+   provider), repeats inside the file, and events already stored.
+4. Accepted records are written batch by batch (COPY on PostgreSQL, bulk
+   inserts elsewhere); rejected ones are listed with their line or index,
+   field and reason, and stored with the run for download.
+"""
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from patients.feed import PatientRecord, parse_event, parse_patient
+from patients.models import (
+    ActivityEvent,
+    ImportKind,
+    ImportRejection,
+    ImportRun,
+    ImportStatus,
+    Location,
+    Patient,
+    Provider,
+)
+from patients.rules import EventData, FieldError
+from patients.services import EVENT_CONTENT_FIELDS
+
+BATCH_SIZE = 5000
+# Rejections kept in memory for the answer; all of them are stored with the run.
+MAX_LISTED_REJECTIONS = 10_000
+FEED_LOCK_ID = 7_351_001  # any constant: the advisory lock that serialises imports
+
+Position = int
+RawRecord = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    position: Position
+    field: str
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    run_id: int | None = None
+    received: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+    skipped_entries: list[dict] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "received": self.received,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+        }
+
+
+@dataclass(frozen=True)
+class MalformedRecord:
+    """A record that could not even be read as fields (a broken CSV row, a JSON non-object)."""
+
+    errors: list[FieldError]
+    record: dict
+
+
+class FeedFileInvalid(ValueError):
+    """The file as a whole cannot be read (header, encoding, emptiness)."""
+
+
+class _RejectionSink:
+    """Keeps the first rejections for the answer and stores every one with the run."""
+
+    def __init__(self, report: ImportReport, run: ImportRun | None):
+        self.report = report
+        self.run = run
+        self.pending: list[ImportRejection] = []
+
+    def reject(self, position: Position, errors: list[FieldError], raw: RawRecord) -> None:
+        self.report.rejected += 1
+        for error in errors:
+            if len(self.report.rejections) < MAX_LISTED_REJECTIONS:
+                self.report.rejections.append(Rejection(position, error.field, error.message))
+            if self.run is not None:
+                self.pending.append(
+                    ImportRejection(
+                        run=self.run,
+                        position=position,
+                        field=error.field[:64],
+                        reason=error.message,
+                        record=_jsonable(raw),
+                    )
+                )
+        if len(self.pending) >= BATCH_SIZE:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            ImportRejection.objects.bulk_create(self.pending)
+            self.pending = []
+
+
+def _jsonable(raw: RawRecord) -> dict:
+    return {
+        str(k): v if isinstance(v, str | int | float | bool) or v is None else str(v)
+        for k, v in raw.items()
+    }
+
+
+def batched(records: Iterable, size: int | None = None) -> Iterator[list]:
+    size = size or BATCH_SIZE
+    iterator = iter(records)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _refused_unread(position: Position, raw, sink: _RejectionSink) -> bool:
+    if not isinstance(raw, MalformedRecord):
+        return False
+    sink.reject(position, raw.errors, raw.record)
+    return True
+
+
+# --- Runs -----------------------------------------------------------------------
+
+
+def import_run_start(*, kind: str, source: str, file_name: str = "", user=None) -> ImportRun:
+    with transaction.atomic():
+        return ImportRun.objects.create(
+            kind=kind, source=source, file_name=file_name[:255], started_by=user
+        )
+
+
+def import_run_finish(*, run: ImportRun, report: ImportReport) -> None:
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=ImportStatus.COMPLETED,
+        finished_at=timezone.now(),
+        skipped=report.skipped,
+        **report.counts(),
+    )
+
+
+def import_run_fail(*, run: ImportRun, error: Exception) -> None:
+    # The message of a FeedFileInvalid is ours; anything else may quote data.
+    failure = str(error) if isinstance(error, FeedFileInvalid) else type(error).__name__
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=ImportStatus.FAILED, finished_at=timezone.now(), failure=failure[:300]
+    )
+
+
+def feed_import(
+    *,
+    kind: str,
+    source: str,
+    work: Callable[[ImportReport, _RejectionSink], None],
+    file_name: str = "",
+    user=None,
+) -> ImportReport:
+    """Run `work` as one import: recorded, locked, all or nothing."""
+    run = import_run_start(kind=kind, source=source, file_name=file_name, user=user)
+    report = ImportReport(run_id=run.pk)
+    try:
+        with transaction.atomic():
+            _lock_feed()
+            sink = _RejectionSink(report, run)
+            work(report, sink)
+            sink.flush()
+            import_run_finish(run=run, report=report)
+    except Exception as error:
+        import_run_fail(run=run, error=error)
+        raise
+    return report
+
+
+def _lock_feed() -> None:
+    """Serialise imports. SQLite allows one writer at a time already."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FEED_LOCK_ID])
+
+
+# --- Patients -------------------------------------------------------------------
+
+
+def patients_import(
+    records: Iterable[tuple[Position, RawRecord]],
+    *,
+    source: str,
+    file_name: str = "",
+    user=None,
+) -> ImportReport:
+    def work(report, sink):
+        write_patients(records, report=report, sink=sink, source=source)
+
+    return feed_import(
+        kind=ImportKind.PATIENTS, source=source, work=work, file_name=file_name, user=user
+    )
+
+
+def write_patients(records, *, report: ImportReport, sink: _RejectionSink, source: str) -> None:
+    codes = _ReferenceCodes()
+    for batch in batched(records):
+        accepted: dict[str, PatientRecord] = {}
+        for position, raw in batch:
+            report.received += 1
+            if _refused_unread(position, raw, sink):
+                continue
+            record, errors = parse_patient(raw)
+            errors += codes.errors(record) if record else []
+            if errors:
+                sink.reject(position, errors, raw)
+            elif record.external_id in accepted:
+                # A second record with the same id updates the first (activity-feed.md).
+                report.unchanged += accepted[record.external_id] == record
+                report.updated += accepted[record.external_id] != record
+                accepted[record.external_id] = record
+            else:
+                accepted[record.external_id] = record
+        _store_patients(accepted, codes, report)
+
+
+class _ReferenceCodes:
+    """Location and provider codes, read once per import (small tables)."""
+
+    def __init__(self):
+        self.locations = dict(Location.objects.values_list("code", "pk"))
+        self.providers = dict(Provider.objects.values_list("code", "pk"))
+        self.providers.update(Provider.objects.exclude(npi="").values_list("npi", "pk"))
+
+    def errors(self, record: PatientRecord) -> list[FieldError]:
+        errors = []
+        if record.location and record.location not in self.locations:
+            errors.append(
+                FieldError(
+                    "location",
+                    _(
+                        "location “%(code)s” is not a known clinic site: add it under "
+                        "Administration → Locations, or correct the code."
+                    )
+                    % {"code": record.location},
+                )
+            )
+        if record.primary_provider and record.primary_provider not in self.providers:
+            errors.append(
+                FieldError(
+                    "primary_provider",
+                    _(
+                        "primary_provider “%(code)s” is not a known provider code or NPI: add "
+                        "the provider under Administration → Providers, or correct it."
+                    )
+                    % {"code": record.primary_provider},
+                )
+            )
+        return errors
+
+    def columns(self, record: PatientRecord) -> dict:
+        return {
+            "external_id": record.external_id,
+            "given_name": record.given_name,
+            "family_name": record.family_name,
+            "birth_date": record.birth_date,
+            "email": record.email,
+            "mobile_phone": record.mobile_phone,
+            "preferred_language": record.preferred_language,
+            "location_id": self.locations.get(record.location),
+            "primary_provider_id": self.providers.get(record.primary_provider),
+            "registered_on": record.registered_on,
+            "deactivated_on": record.deactivated_on,
+        }
+
+
+PATIENT_COLUMNS = (
+    "given_name",
+    "family_name",
+    "birth_date",
+    "email",
+    "mobile_phone",
+    "preferred_language",
+    "location_id",
+    "primary_provider_id",
+    "registered_on",
+    "deactivated_on",
+)
+
+
+def _store_patients(accepted: dict[str, PatientRecord], codes, report: ImportReport) -> None:
+    stored = Patient.objects.in_bulk(list(accepted), field_name="external_id")
+    new, changed = [], []
+    for external_id, record in accepted.items():
+        columns = codes.columns(record)
+        patient = stored.get(external_id)
+        if patient is None:
+            new.append(Patient(**columns))
+            continue
+        differing = [c for c in PATIENT_COLUMNS if getattr(patient, c) != columns[c]]
+        if not differing:
+            report.unchanged += 1
+            continue
+        for column in differing:
+            setattr(patient, column, columns[column])
+        changed.append(patient)
+    Patient.objects.bulk_create(new, batch_size=1000)
+    if changed:
+        for patient in changed:
+            patient.updated_at = timezone.now()
+        Patient.objects.bulk_update(changed, [*PATIENT_COLUMNS, "updated_at"], batch_size=1000)
+    report.created += len(new)
+    report.updated += len(changed)
+
+
+# --- Events ---------------------------------------------------------------------
+
+
+def events_import(
+    records: Iterable[tuple[Position, RawRecord]],
+    *,
+    source: str,
+    file_name: str = "",
+    user=None,
+) -> ImportReport:
+    def work(report, sink):
+        write_events(records, report=report, sink=sink, source=source)
+
+    return feed_import(
+        kind=ImportKind.EVENTS, source=source, work=work, file_name=file_name, user=user
+    )
+
+
+def write_events(records, *, report: ImportReport, sink: _RejectionSink, source: str) -> None:
+    writer = _event_writer(source)
+    for batch in batched(records):
+        accepted = _parse_events(batch, report, sink)
+        patients = dict(
+            Patient.objects.filter(
+                external_id__in={data.patient_external_id for _pos, _raw, data in accepted}
+            ).values_list("external_id", "pk")
+        )
+        stored = ActivityEvent.objects.in_bulk(
+            [data.event_id for _pos, _raw, data in accepted], field_name="event_id"
+        )
+        new_rows = []
+        for position, raw, data in accepted:
+            patient_id = patients.get(data.patient_external_id)
+            errors = _reference_errors(data, patient_id, stored.get(data.event_id))
+            if errors is None:
+                report.unchanged += 1
+            elif errors:
+                sink.reject(position, errors, raw)
+            else:
+                new_rows.append((data, patient_id))
+        writer(new_rows)
+        report.created += len(new_rows)
+
+
+def _parse_events(batch, report: ImportReport, sink) -> list[tuple[Position, RawRecord, EventData]]:
+    """Parsed events of a batch; a repeated event_id in the batch is checked here."""
+    first_seen: dict[str, tuple[Position, EventData]] = {}
+    accepted = []
+    for position, raw in batch:
+        report.received += 1
+        if _refused_unread(position, raw, sink):
+            continue
+        data, errors = parse_event(raw)
+        if errors:
+            sink.reject(position, errors, raw)
+            continue
+        earlier = first_seen.get(data.event_id)
+        if earlier is None:
+            first_seen[data.event_id] = (position, data)
+            accepted.append((position, raw, data))
+        elif earlier[1] == data:
+            report.unchanged += 1
+        else:
+            sink.reject(position, [_repeat_error(earlier[0])], raw)
+    return accepted
+
+
+def _repeat_error(earlier: Position) -> FieldError:
+    return FieldError(
+        "event_id",
+        _(
+            "the same event_id appears earlier (at %(earlier)d) with different values: "
+            "give each event its own event_id."
+        )
+        % {"earlier": earlier},
+    )
+
+
+def _reference_errors(
+    data: EventData, patient_id: int | None, stored: ActivityEvent | None
+) -> list[FieldError] | None:
+    """[] to write the event, None when it is stored already, else the reasons."""
+    if patient_id is None:
+        return [
+            FieldError(
+                "patient_external_id",
+                _("patient “%(id)s” is not on the roster: import the patient first.")
+                % {"id": data.patient_external_id},
+            )
+        ]
+    if stored is None:
+        return []
+    differing = [f for f in EVENT_CONTENT_FIELDS if getattr(stored, f) != getattr(data, f)]
+    if stored.patient_id != patient_id:
+        differing.insert(0, "patient_external_id")
+    if not differing:
+        return None
+    return [
+        FieldError(
+            "event_id",
+            _(
+                "conflict: event_id “%(id)s” is stored already with a different %(fields)s; "
+                "the stored event is kept. Send a new event_id for a new event."
+            )
+            % {"id": data.event_id, "fields": ", ".join(differing)},
+        )
+    ]
+
+
+EVENT_TABLE_COLUMNS = (
+    "event_id",
+    "patient_id",
+    "type",
+    "occurred_at",
+    "channel",
+    "object_id",
+    "reply_to",
+    "amount",
+    "score",
+    "source",
+    "recorded_at",
+)
+
+
+def _event_writer(source: str) -> Callable[[list[tuple[EventData, int]]], None]:
+    recorded_at = timezone.now()
+
+    def row(data: EventData, patient_id: int) -> tuple:
+        return (
+            data.event_id,
+            patient_id,
+            data.type,
+            data.occurred_at,
+            data.channel,
+            data.object_id,
+            data.reply_to,
+            data.amount,
+            data.score,
+            source,
+            recorded_at,
+        )
+
+    if connection.vendor == "postgresql":
+        return lambda rows: _copy_events([row(d, p) for d, p in rows])
+
+    def bulk_insert(rows):
+        ActivityEvent.objects.bulk_create(
+            [
+                ActivityEvent(**dict(zip(EVENT_TABLE_COLUMNS, row(d, p), strict=True)))
+                for d, p in rows
+            ],
+            batch_size=1000,
+        )
+
+    return bulk_insert
+
+
+def _copy_events(rows: list[tuple]) -> None:
+    """PostgreSQL's COPY: the fastest way in, inside the import's transaction."""
+    if not rows:
+        return
+    table = ActivityEvent._meta.db_table
+    statement = f"COPY {table} ({', '.join(EVENT_TABLE_COLUMNS)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for values in rows:
+            copy.write_row(values)

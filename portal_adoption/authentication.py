@@ -1,0 +1,34 @@
+"""API authentication for integrations: `Authorization: Bearer <key>`."""
+
+from django.utils.translation import gettext as _
+from rest_framework import authentication, exceptions
+
+from portal_adoption.models import IntegrationToken
+from portal_adoption.services import integration_token_mark_used, token_key_hash
+
+
+class IntegrationTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(
+                _("The Authorization header must be “Bearer <key>”.")
+            )
+        token = (
+            IntegrationToken.objects.select_related("account")
+            .filter(key_hash=token_key_hash(header[1].decode(errors="replace")))
+            .first()
+        )
+        if token is None or not token.is_active or not token.account.is_active:
+            raise exceptions.AuthenticationFailed(
+                _("This integration key is unknown or revoked: ask an administrator for a new one.")
+            )
+        integration_token_mark_used(token=token)
+        return token.account, token
+
+    def authenticate_header(self, request):
+        return self.keyword
