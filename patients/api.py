@@ -76,7 +76,8 @@ def import_answer(report: ImportReport) -> dict:
     return {
         **report.counts(),
         "errors": [
-            {"index": r.position, "field": r.field, "reason": r.reason} for r in report.rejections
+            {"index": r.position, "field": r.field, "reason": r.reason}
+            for r in sorted(report.rejections, key=lambda r: r.position)
         ],
     }
 

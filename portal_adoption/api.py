@@ -42,8 +42,12 @@ def _refuse_oversized_body(request) -> None:
 
 def exception_handler(exc, context):
     """DRF's handler, plus an access-log row for every refused request."""
-    if isinstance(exc, exceptions.NotAuthenticated | exceptions.PermissionDenied):
+    refused = exceptions.NotAuthenticated | exceptions.AuthenticationFailed
+    if isinstance(exc, refused | exceptions.PermissionDenied):
         request = context.get("request")
         if request is not None:
-            access_log_record_denied(request=request)
+            # request.user would authenticate again (and raise again for a bad
+            # key); _user is whoever authentication already found, if anyone.
+            user = getattr(request, "_user", None)
+            access_log_record_denied(request=request._request, user=user)
     return drf_exception_handler(exc, context)

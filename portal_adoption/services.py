@@ -105,12 +105,15 @@ def access_log_record_list(*, request: HttpRequest, resource: str, patients: Ite
     return len(rows)
 
 
-def access_log_record_denied(*, request: HttpRequest) -> AccessLogEntry:
-    """A request refused for lack of a role or a login."""
+def access_log_record_denied(*, request: HttpRequest, user=None) -> AccessLogEntry:
+    """A request refused for lack of a role, a login or a valid key.
+
+    `user` is who the API authenticated, when it is not the session's user.
+    """
     match = getattr(request, "resolver_match", None)
     kwargs = match.kwargs if match else {}
-    return access_log_record(
-        request=request,
+    return AccessLogEntry.objects.create(
+        **_request_fields(request, user=user),
         action=AccessAction.VIEW,
         outcome=AccessOutcome.DENIED,
         resource=(match.view_name if match else "")[:64] or "unknown",
@@ -118,8 +121,8 @@ def access_log_record_denied(*, request: HttpRequest) -> AccessLogEntry:
     )
 
 
-def _request_fields(request: HttpRequest) -> dict:
-    user = getattr(request, "user", None)
+def _request_fields(request: HttpRequest, user=None) -> dict:
+    user = user or getattr(request, "user", None)
     authenticated = bool(user and user.is_authenticated)
     return {
         "user": user if authenticated else None,

@@ -1,0 +1,81 @@
+"""Maria, the practice manager, uploads the nightly export files."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from patients.models import ActivityEvent, ImportRun, Patient
+from portal_adoption.models import AccessLogEntry
+from tests.factories import LocationFactory, ProviderFactory
+from tests.patients.feed_files import EVENTS, ROSTER, as_bytes
+
+
+@pytest.fixture
+def practice(db):
+    north = LocationFactory(code="NORTH")
+    ProviderFactory(code="DRLEE", location=north)
+
+
+def upload(client, kind, text, name="export.csv"):
+    file = SimpleUploadedFile(name, as_bytes(text), content_type="text/csv")
+    return client.post(reverse("patients:imports"), {"kind": kind, "file": file})
+
+
+def test_a_manager_uploads_the_roster_and_sees_the_counts(client, manager, practice):
+    client.force_login(manager)
+    response = upload(client, "patients", ROSTER)
+    run = ImportRun.objects.get()
+    assert response.status_code == 302
+    assert response.url == reverse("patients:import_detail", kwargs={"pk": run.pk})
+    page = client.get(response.url).content.decode()
+    assert "Imported: 3 new, 0 updated, 0 already here." in page
+    assert Patient.objects.count() == 3
+    assert run.started_by == manager
+
+
+def test_rejected_lines_are_listed_and_downloadable_to_fix_and_resend(client, manager, practice):
+    client.force_login(manager)
+    upload(client, "patients", ROSTER)
+    broken = EVENTS.replace("2026-01-08T10:00:00-05:00", "2026-01-08 10:00")
+    response = upload(client, "events", broken)
+    page = client.get(response.url).content.decode()
+    assert "1 rejected records" in page
+    assert "occurred_at" in page
+    run = ImportRun.objects.filter(kind="events").get()
+    download = client.get(reverse("patients:import_rejections_csv", kwargs={"pk": run.pk}))
+    lines = b"".join(download.streaming_content).decode().splitlines()
+    assert lines[0].startswith("line,field,reason,event_id,patient_external_id,type")
+    assert lines[1].startswith("7,occurred_at,")
+    assert ",e6,MRN-2,payment,2026-01-08 10:00," in lines[1]
+    assert ActivityEvent.objects.count() == 6
+    assert AccessLogEntry.objects.filter(resource="import_rejections", action="export").exists()
+
+
+def test_a_file_with_a_wrong_header_is_refused_with_the_reason(client, manager, practice):
+    client.force_login(manager)
+    response = upload(client, "events", ROSTER)
+    assert response.status_code == 400
+    assert "Nothing was imported." in response.content.decode()
+    assert "required columns missing" in response.content.decode()
+    assert not ActivityEvent.objects.exists()
+
+
+def test_a_file_that_is_not_csv_is_refused_by_the_form(client, manager, practice):
+    client.force_login(manager)
+    response = upload(client, "patients", ROSTER, name="roster.xlsx")
+    assert response.status_code == 400
+    assert "Choose a .csv file" in response.content.decode()
+
+
+def test_the_imports_page_lists_recent_imports(client, manager, practice):
+    client.force_login(manager)
+    upload(client, "patients", ROSTER)
+    page = client.get(reverse("patients:imports")).content.decode()
+    assert "Patients (roster)" in page
+    assert "Completed" in page
+
+
+def test_an_empty_imports_page_says_where_to_start(client, manager):
+    client.force_login(manager)
+    page = client.get(reverse("patients:imports")).content.decode()
+    assert "Nothing has been imported yet" in page
