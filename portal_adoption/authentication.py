@@ -1,6 +1,7 @@
 """API authentication for integrations: `Authorization: Bearer <key>`."""
 
 from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from portal_adoption.models import IntegrationToken
@@ -32,3 +33,20 @@ class IntegrationTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+class IntegrationTokenScheme(OpenApiAuthenticationExtension):
+    """Documents the integration key in the OpenAPI schema."""
+
+    target_class = IntegrationTokenAuthentication
+    name = "integrationKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": _(
+                "An integration key created by an administrator (Administration → "
+                "Integration tokens): Authorization: Bearer pam_..."
+            ),
+        }

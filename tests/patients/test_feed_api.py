@@ -195,3 +195,11 @@ def test_only_a_hash_of_the_key_is_stored(token):
     assert key.startswith("pam_")
     assert key not in (stored.key_hash, stored.key_prefix)
     assert stored.key_prefix in key
+
+
+def test_the_openapi_schema_documents_the_feed_and_the_integration_key(client, manager):
+    client.force_login(manager)
+    schema = client.get(reverse("api_schema"), HTTP_ACCEPT="application/json").content.decode()
+    assert "/api/v1/patients/bulk/" in schema
+    assert "/api/v1/events/bulk/" in schema
+    assert "integrationKey" in schema
