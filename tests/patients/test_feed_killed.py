@@ -1,0 +1,75 @@
+"""A nightly import killed half-way (a deploy, an out-of-memory kill) leaves no trace in the data."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from patients.models import ActivityEvent, ImportRun, Patient
+from tests.conftest import requires_postgres
+from tests.factories import PatientFactory
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENT_COUNT = 300_000
+
+
+def write_big_events_file(path: Path, patients: list[str]) -> None:
+    with path.open("w") as out:
+        out.write("event_id,patient_external_id,type,occurred_at,channel\n")
+        for n in range(EVENT_COUNT):
+            out.write(f"k{n},{patients[n % len(patients)]},login,2026-01-05T09:00:00Z,portal\n")
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_killing_an_import_midway_leaves_the_event_log_as_before(tmp_path):
+    mrns = [PatientFactory().external_id for _ in range(20)]
+    events_file = tmp_path / "events.csv"
+    write_big_events_file(events_file, mrns)
+    env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "import_events", str(events_file)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    empty_size = _event_table_size()
+    try:
+        _wait_until_rows_are_written(empty_size)
+        assert process.poll() is None, "the import finished before it could be killed"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert not ActivityEvent.objects.exists()
+    assert Patient.objects.count() == 20
+    assert ImportRun.objects.get().status == "running"  # killed: it could not say more
+
+
+def _event_table_size() -> int:
+    # Uncommitted rows are invisible to other sessions, but they take up room
+    # in the table's file: its size says the import is writing.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_relation_size('patients_activityevent')")
+        return cursor.fetchone()[0]
+
+
+def _wait_until_rows_are_written(empty_size: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _event_table_size() > empty_size + 256 * 1024:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the import never wrote a batch")
