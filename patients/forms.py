@@ -20,18 +20,28 @@ class PatientSearchForm(forms.Form):
 
 class FeedUploadForm(forms.Form):
     KIND_CHOICES = [
-        ("patients", _("Patients (roster)")),
-        ("events", _("Portal events")),
+        ("patients", _("Patients (roster), CSV")),
+        ("events", _("Portal events, CSV")),
+        ("fhir", _("FHIR R4 Bundle, JSON")),
     ]
 
     kind = forms.ChoiceField(label=_("What the file holds"), choices=KIND_CHOICES)
     file = forms.FileField(
-        label=_("CSV file"),
-        help_text=_("UTF-8, comma separated, with the header row of the feed format."),
+        label=_("File"),
+        help_text=_(
+            "CSV: UTF-8, comma separated, with the header row of the feed format. "
+            "FHIR: a Bundle as JSON."
+        ),
     )
 
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if not upload.name.lower().endswith((".csv", ".txt")):
-            raise forms.ValidationError(_("Choose a .csv file exported from the EHR or portal."))
-        return upload
+    def clean(self):
+        cleaned = super().clean()
+        upload, kind = cleaned.get("file"), cleaned.get("kind")
+        if upload and kind:
+            wanted = (".json",) if kind == "fhir" else (".csv", ".txt")
+            if not upload.name.lower().endswith(wanted):
+                self.add_error(
+                    "file",
+                    _("Choose a %(ending)s file for this kind of import.") % {"ending": wanted[0]},
+                )
+        return cleaned

@@ -10,6 +10,7 @@ from django.views import View
 
 from patients.feed_csv import event_rows, patient_rows
 from patients.feed_import import FeedFileInvalid, events_import, patients_import
+from patients.fhir import bundle_read, fhir_import
 from patients.forms import FeedUploadForm
 from patients.models import EventSource, ImportRun
 from patients.selectors import import_rejections, import_runs_recent
@@ -19,10 +20,19 @@ from portal_adoption.roles import IMPORT_FEED
 from portal_adoption.services import access_log_record
 
 SHOWN_REJECTIONS = 200
-IMPORTERS = {
+CSV_IMPORTERS = {
     "patients": (patient_rows, patients_import),
     "events": (event_rows, events_import),
 }
+
+
+def run_upload(kind: str, upload, user):
+    if kind == "fhir":
+        return fhir_import(bundle_read(upload.file), user=user, file_name=upload.name)
+    rows, importer = CSV_IMPORTERS[kind]
+    return importer(
+        rows(upload.file), source=EventSource.FEED_CSV, file_name=upload.name, user=user
+    )
 
 
 class ImportUploadView(StaffPermissionRequiredMixin, View):
@@ -36,15 +46,8 @@ class ImportUploadView(StaffPermissionRequiredMixin, View):
         form = FeedUploadForm(request.POST, request.FILES)
         if not form.is_valid():
             return self._render(form, status=400)
-        rows, importer = IMPORTERS[form.cleaned_data["kind"]]
-        upload = form.cleaned_data["file"]
         try:
-            report = importer(
-                rows(upload.file),
-                source=EventSource.FEED_CSV,
-                file_name=upload.name,
-                user=request.user,
-            )
+            report = run_upload(form.cleaned_data["kind"], form.cleaned_data["file"], request.user)
         except FeedFileInvalid as error:
             messages.error(request, _("Nothing was imported. %(reason)s") % {"reason": error})
             return self._render(form, status=400)

@@ -65,5 +65,5 @@ def signed_in(client, user):
 
 requires_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql",
-    reason="needs PostgreSQL (set DATABASE_URL): SQLite has no row locks or concurrent writers",
+    reason="needs PostgreSQL (set DATABASE_URL; CI does): concurrent writers, locks, COPY",
 )

@@ -1,4 +1,4 @@
-"""A nightly import killed half-way (a deploy, an out-of-memory kill) leaves no trace in the data."""
+"""A nightly import killed half-way (a deploy, an out-of-memory kill) leaves no trace."""
 
 import os
 import signal

@@ -1,5 +1,7 @@
 """Maria, the practice manager, uploads the nightly export files."""
 
+import json
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -79,3 +81,14 @@ def test_an_empty_imports_page_says_where_to_start(client, manager):
     client.force_login(manager)
     page = client.get(reverse("patients:imports")).content.decode()
     assert "Nothing has been imported yet" in page
+
+
+def test_a_manager_uploads_a_fhir_bundle(client, manager):
+    from tests.patients.test_feed_three_ways import BUNDLE
+
+    client.force_login(manager)
+    file = SimpleUploadedFile("bundle.json", json.dumps(BUNDLE).encode(), "application/json")
+    response = client.post(reverse("patients:imports"), {"kind": "fhir", "file": file})
+    assert response.status_code == 302
+    assert ActivityEvent.objects.count() == 4
+    assert ImportRun.objects.get().kind == "fhir"

@@ -12,6 +12,19 @@ from patients.selectors import import_rejections
 class FeedImportCommand(BaseCommand):
     label = ""
 
+    def rejection_line(self, rejection) -> str:
+        return _("line %(line)d: %(field)s: %(reason)s") % {
+            "line": rejection.position,
+            "field": rejection.field,
+            "reason": rejection.reason,
+        }
+
+    def summary_line(self, report: ImportReport, file_name: str) -> str:
+        return _(
+            "%(label)s from %(file)s: received %(received)d, created %(created)d, "
+            "updated %(updated)d, unchanged %(unchanged)d, rejected %(rejected)d"
+        ) % {"label": self.label, "file": file_name, **report.counts()}
+
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path, help=_("The file to import."))
 
@@ -39,14 +52,5 @@ class FeedImportCommand(BaseCommand):
 
     def print_report(self, report: ImportReport, file_name: str) -> None:
         for rejection in import_rejections(report.run_id).iterator():
-            self.stderr.write(
-                _("line %(line)d: %(field)s: %(reason)s")
-                % {"line": rejection.position, "field": rejection.field, "reason": rejection.reason}
-            )
-        self.stdout.write(
-            _(
-                "%(label)s from %(file)s: received %(received)d, created %(created)d, "
-                "updated %(updated)d, unchanged %(unchanged)d, rejected %(rejected)d"
-            )
-            % {"label": self.label, "file": file_name, **report.counts()}
-        )
+            self.stderr.write(self.rejection_line(rejection))
+        self.stdout.write(self.summary_line(report, file_name))

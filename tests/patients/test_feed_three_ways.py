@@ -1,0 +1,211 @@
+"""The same records sent by CSV, by the REST API and as a FHIR Bundle give the same rows."""
+
+import io
+
+from django.db import transaction
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from patients.feed_csv import event_rows, patient_rows
+from patients.feed_import import events_import, patients_import
+from patients.fhir import fhir_import
+from patients.models import ActivityEvent, EventSource, Patient
+from tests.patients.feed_files import as_bytes
+
+PATIENTS = [
+    {
+        "external_id": "MRN-31",
+        "given_name": "Rosa",
+        "family_name": "Delgado",
+        "birth_date": "1958-04-02",
+        "email": "rosa@example.org",
+        "mobile_phone": "+12025550143",
+        "preferred_language": "es",
+        "registered_on": "2019-03-01",
+    },
+]
+EVENTS = [
+    {
+        "event_id": "Appointment/ap-1",
+        "patient_external_id": "MRN-31",
+        "type": "appointment_booked",
+        "occurred_at": "2026-01-05T21:40:00-05:00",
+        "channel": "portal",
+        "object_id": "ap-1",
+    },
+    {
+        "event_id": "Communication/m-1",
+        "patient_external_id": "MRN-31",
+        "type": "message_from_patient",
+        "occurred_at": "2026-01-06T20:20:00Z",
+        "channel": "portal",
+        "object_id": "m-1",
+    },
+    {
+        "event_id": "Communication/m-2",
+        "patient_external_id": "MRN-31",
+        "type": "message_to_patient",
+        "occurred_at": "2026-01-07T09:00:00-05:00",
+        "channel": "portal",
+        "object_id": "m-2",
+        "reply_to": "m-1",
+    },
+    {
+        "event_id": "DiagnosticReport/r-1",
+        "patient_external_id": "MRN-31",
+        "type": "result_released",
+        "occurred_at": "2026-01-08T12:00:00-05:00",
+        "object_id": "r-1",
+    },
+]
+
+PATIENT_REF = {"reference": "urn:uuid:p-31"}
+BUNDLE = {
+    "resourceType": "Bundle",
+    "type": "transaction",
+    "entry": [
+        {
+            "fullUrl": "urn:uuid:p-31",
+            "resource": {
+                "resourceType": "Patient",
+                "id": "p-31",
+                "identifier": [{"value": "MRN-31"}],
+                "name": [{"family": "Delgado", "given": ["Rosa"]}],
+                "birthDate": "1958-04-02",
+                "telecom": [
+                    {"system": "email", "value": "rosa@example.org"},
+                    {"system": "phone", "use": "mobile", "value": "+12025550143"},
+                ],
+                "communication": [{"language": {"coding": [{"code": "es"}]}}],
+                "extension": [
+                    {"url": "https://example.org/fhir/registered-on", "valueDate": "2019-03-01"}
+                ],
+            },
+        },
+        {
+            "resource": {
+                "resourceType": "Appointment",
+                "id": "ap-1",
+                "meta": {"source": "https://portal.example.org"},
+                "status": "booked",
+                "created": "2026-01-05T21:40:00-05:00",
+                "participant": [{"actor": PATIENT_REF}],
+            }
+        },
+        {
+            "resource": {
+                "resourceType": "Communication",
+                "id": "m-1",
+                "status": "completed",
+                "sent": "2026-01-06T20:20:00Z",
+                "sender": PATIENT_REF,
+            }
+        },
+        {
+            "resource": {
+                "resourceType": "Communication",
+                "id": "m-2",
+                "status": "completed",
+                "sent": "2026-01-07T09:00:00-05:00",
+                "recipient": [PATIENT_REF],
+                "inResponseTo": [{"reference": "Communication/m-1"}],
+            }
+        },
+        {
+            "resource": {
+                "resourceType": "DiagnosticReport",
+                "id": "r-1",
+                "status": "final",
+                "issued": "2026-01-08T12:00:00-05:00",
+                "subject": PATIENT_REF,
+            }
+        },
+    ],
+}
+
+
+def to_csv(records: list[dict], fields: list[str]) -> io.BytesIO:
+    lines = [",".join(fields)] + [",".join(r.get(f, "") for f in fields) for r in records]
+    return io.BytesIO(as_bytes("\n".join(lines)))
+
+
+def by_csv():
+    patient_fields = list(PATIENTS[0])
+    event_fields = [
+        "event_id",
+        "patient_external_id",
+        "type",
+        "occurred_at",
+        "channel",
+        "object_id",
+        "reply_to",
+    ]
+    patients_import(patient_rows(to_csv(PATIENTS, patient_fields)), source=EventSource.FEED_CSV)
+    events_import(event_rows(to_csv(EVENTS, event_fields)), source=EventSource.FEED_CSV)
+
+
+def by_api(manager):
+    client = APIClient()
+    client.force_authenticate(manager)
+    for name, records in (("api_patients_bulk", PATIENTS), ("api_events_bulk", EVENTS)):
+        response = client.post(reverse(name), {"records": records}, format="json")
+        assert response.json()["rejected"] == 0, response.json()
+
+
+def by_fhir():
+    report = fhir_import(BUNDLE)
+    assert (report.rejected, report.skipped) == (0, 0), report.rejections
+
+
+def stored_rows() -> tuple:
+    patients = sorted(
+        Patient.objects.values_list(
+            "external_id",
+            "given_name",
+            "family_name",
+            "birth_date",
+            "email",
+            "mobile_phone",
+            "preferred_language",
+            "registered_on",
+            "deactivated_on",
+            "location",
+            "primary_provider",
+        )
+    )
+    events = sorted(
+        ActivityEvent.objects.values_list(
+            "event_id",
+            "patient__external_id",
+            "type",
+            "occurred_at",
+            "channel",
+            "object_id",
+            "reply_to",
+            "amount",
+            "score",
+        )
+    )
+    return patients, events
+
+
+class Undo(Exception):
+    """Rolls a way in back, so the next one starts from the same empty database."""
+
+
+def rows_after(feed) -> tuple:
+    try:
+        with transaction.atomic():
+            feed()
+            rows = stored_rows()
+            raise Undo
+    except Undo:
+        return rows
+
+
+def test_csv_api_and_fhir_give_identical_rows_for_the_same_records(manager):
+    csv_rows = rows_after(by_csv)
+    api_rows = rows_after(lambda: by_api(manager))
+    fhir_rows = rows_after(by_fhir)
+    assert len(csv_rows[0]) == 1 and len(csv_rows[1]) == 4
+    assert csv_rows == api_rows == fhir_rows
