@@ -46,6 +46,13 @@ class Provider(models.Model):
         return self.name
 
 
+class NotificationChannel(models.TextChoices):
+    """How the patient wants to hear from the practice (set at the desk)."""
+
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("Text message (SMS)")
+
+
 class Patient(models.Model):
     external_id = models.CharField(_("MRN"), max_length=64, unique=True)
     given_name = models.CharField(_("given name"), max_length=100)
@@ -72,6 +79,10 @@ class Patient(models.Model):
     )
     registered_on = models.DateField(_("registered on"))
     deactivated_on = models.DateField(_("deactivated on"), null=True, blank=True)
+    # Not part of the feed: chosen by the patient at the desk, kept across imports.
+    notification_channel = models.CharField(
+        _("notifications by"), max_length=8, choices=NotificationChannel.choices, blank=True
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

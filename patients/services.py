@@ -93,3 +93,22 @@ def event_differences(stored: ActivityEvent, candidate: ActivityEvent) -> list[s
     if stored.patient_id != candidate.patient_id:
         differing.insert(0, "patient_external_id")
     return differing
+
+
+def patient_contact_update(
+    *, patient: Patient, email: str, mobile_phone: str, notification_channel: str = ""
+) -> list[str]:
+    """Store contact details collected from the patient; returns the fields changed.
+
+    The values must already be checked (portal_adoption.contact). The feed
+    does not carry the notification channel, so later imports keep it.
+    """
+    changes = {"email": email, "mobile_phone": mobile_phone}
+    if notification_channel:
+        changes["notification_channel"] = notification_channel
+    changed = [name for name, value in changes.items() if getattr(patient, name) != value]
+    for name in changed:
+        setattr(patient, name, changes[name])
+    if changed:
+        patient.save(update_fields=[*changed, "updated_at"])
+    return changed

@@ -1,5 +1,7 @@
 """Checks of phone numbers and email addresses, shared by every app."""
 
+import difflib
+
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -29,3 +31,30 @@ def email_normalised(text: str) -> str:
         raise ContactInvalid(text) from None
     local, _at, domain = text.rpartition("@")
     return f"{local}@{domain.lower()}"
+
+
+# Domains most patients use; a near miss ("gmial.com") is probably a typo.
+COMMON_EMAIL_DOMAINS = (
+    "gmail.com",
+    "yahoo.com",
+    "hotmail.com",
+    "outlook.com",
+    "aol.com",
+    "icloud.com",
+    "live.com",
+    "msn.com",
+    "comcast.net",
+    "att.net",
+    "verizon.net",
+    "me.com",
+    "protonmail.com",
+)
+
+
+def email_domain_suggestion(email: str) -> str | None:
+    """The common domain a typed address probably meant, or None if it looks right."""
+    domain = email.rpartition("@")[2].lower()
+    if not domain or domain in COMMON_EMAIL_DOMAINS:
+        return None
+    close = difflib.get_close_matches(domain, COMMON_EMAIL_DOMAINS, n=1, cutoff=0.8)
+    return close[0] if close else None

@@ -29,6 +29,7 @@ class AccessAction(models.TextChoices):
     LIST = "list", _("Shown in a list")
     SEARCH = "search", _("Searched")
     EXPORT = "export", _("Exported")
+    CHANGE = "change", _("Changed")
 
 
 class AccessOutcome(models.TextChoices):

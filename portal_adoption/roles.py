@@ -31,19 +31,27 @@ GROUP_NAMES = {
 VIEW_PATIENTS = "patients.view_patient"
 VIEW_ACCESS_LOG = "portal_adoption.view_accesslogentry"
 IMPORT_FEED = "patients.import_feed"
+ENROLL_PATIENTS = "enrollment.enroll_patient"
+MANAGE_ENROLLMENT = "enrollment.change_incentive"
 
 MANAGER_PERMISSIONS = {
     VIEW_PATIENTS,
     VIEW_ACCESS_LOG,
     IMPORT_FEED,
     "patients.view_importrun",
+    ENROLL_PATIENTS,
+    "enrollment.view_incentive",
+    "enrollment.add_incentive",
+    MANAGE_ENROLLMENT,
+    "enrollment.view_techhelpsession",
+    "enrollment.add_techhelpsession",
     "patients.view_activityevent",
     "patients.view_location",
     "patients.view_provider",
 }
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    Role.FRONT_DESK: {VIEW_PATIENTS},
+    Role.FRONT_DESK: {VIEW_PATIENTS, ENROLL_PATIENTS},
     Role.NURSE: {VIEW_PATIENTS},
     Role.PROVIDER: {VIEW_PATIENTS},
     Role.BILLING: set(),

@@ -46,6 +46,17 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", default=[])
 PRACTICE_TIME_ZONE = env_time_zone("PRACTICE_TIME_ZONE", default="America/New_York")
 PRACTICE_COUNTRY = env_country("PRACTICE_COUNTRY", default="US")
 PRACTICE_NAME = env_str("PRACTICE_NAME", default="Riverside Family Practice")
+PRACTICE_PHONE = env_str("PRACTICE_PHONE", default="(555) 010-0100")
+
+# The practice's patient portal (run by its vendor) and the mobile app.
+PORTAL_LOGIN_URL = env_str("PORTAL_LOGIN_URL", default="https://portal.example.org/")
+PORTAL_ACTIVATION_URL = env_str(
+    "PORTAL_ACTIVATION_URL", default="https://portal.example.org/activate"
+)
+APP_STORE_URL = env_str("APP_STORE_URL", default="https://apps.apple.com/app/id0000000000")
+PLAY_STORE_URL = env_str(
+    "PLAY_STORE_URL", default="https://play.google.com/store/apps/details?id=org.example.portal"
+)
 
 INSTALLED_APPS = [
     "portal_adoption.apps.StaffAdminConfig",

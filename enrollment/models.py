@@ -1,0 +1,278 @@
+"""Enrolment at check-in: the checklist, declines, QR self-enrolment, follow-ups."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Step(models.TextChoices):
+    """The nine steps of the front desk's checklist (workflows.md), in order."""
+
+    COLLECT_CONTACT = "collect_contact", _("Collect the current email address and mobile number")
+    SEND_INVITATION = "send_invitation", _("Send the portal invitation while the patient is here")
+    FIRST_LOGIN = "first_login", _("Help the patient finish the first login")
+    SHOW_FEATURE = "show_feature", _("Show one key feature: messaging or scheduling")
+    INSTALL_APP = "install_app", _("Help install the mobile app")
+    CONFIRM_ACCESS = "confirm_access", _("Confirm the patient can get in and find their way")
+    REFERENCE_CARD = "reference_card", _("Hand over the quick reference card")
+    RECORD_IN_EHR = "record_in_ehr", _("Record the enrolment in the EHR")
+    SET_FOLLOW_UP = "set_follow_up", _("Set the follow-up: a reminder if no login within a week")
+
+
+class EnrollmentMethod(models.TextChoices):
+    DESK = "desk", _("At the desk, with help")
+    QR = "qr", _("QR code on the patient's phone")
+
+
+class EnrollmentStatus(models.TextChoices):
+    IN_PROGRESS = "in_progress", _("In progress")
+    COMPLETED = "completed", _("Completed")
+    ABANDONED = "abandoned", _("Stopped")
+
+
+class FeatureShown(models.TextChoices):
+    MESSAGING = "messaging", _("Secure messaging")
+    SCHEDULING = "scheduling", _("Online scheduling")
+
+
+class IncentiveKind(models.TextChoices):
+    COPAY_DISCOUNT = "copay_discount", _("Copay discount")
+    MONTHLY_DRAW = "monthly_draw", _("Monthly draw")
+    GIFT_CARD = "gift_card", _("Gift card")
+
+
+class Incentive(models.Model):
+    """An incentive the practice offers for enrolling, kept by managers."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=IncentiveKind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    value = models.DecimalField(_("value"), max_digits=8, decimal_places=2, null=True, blank=True)
+    active = models.BooleanField(_("offered now"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-active", "name"]
+        verbose_name = _("incentive")
+        verbose_name_plural = _("incentives")
+
+    def __str__(self):
+        return self.name
+
+
+class Enrollment(models.Model):
+    """One enrolment at the desk, from the first tick to completion."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="enrollments"
+    )
+    method = models.CharField(
+        _("method"), max_length=8, choices=EnrollmentMethod.choices, default=EnrollmentMethod.DESK
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=EnrollmentStatus.choices,
+        default=EnrollmentStatus.IN_PROGRESS,
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    started_at = models.DateTimeField(_("opened"), default=timezone.now)
+    first_tick_at = models.DateTimeField(_("first step ticked"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="enrollments_completed",
+    )
+    duration_seconds = models.PositiveIntegerField(_("time taken (s)"), null=True, blank=True)
+    feature_shown = models.CharField(
+        _("feature shown"), max_length=16, choices=FeatureShown.choices, blank=True
+    )
+    incentive = models.ForeignKey(
+        Incentive, on_delete=models.PROTECT, null=True, blank=True, related_name="enrollments"
+    )
+    incentive_value = models.DecimalField(
+        _("incentive value"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    ehr_note = models.TextField(_("EHR note"), blank=True)
+    ehr_note_produced_at = models.DateTimeField(_("EHR note produced"), null=True, blank=True)
+    follow_up_due_on = models.DateField(_("follow-up due"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = _("enrolment")
+        verbose_name_plural = _("enrolments")
+        constraints = [
+            # Two clerks opening the same patient share one enrolment.
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=Q(status="in_progress"),
+                name="one_enrollment_in_progress_per_patient",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["completed_by", "completed_at"], name="enrollment_credit_idx"),
+        ]
+        permissions = [("enroll_patient", _("Can enrol patients at check-in"))]
+
+    def __str__(self):
+        return f"Enrolment #{self.pk}"
+
+
+class EnrollmentStep(models.Model):
+    """A ticked step: who and when. Ticking twice is the same tick."""
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="steps")
+    step = models.CharField(_("step"), max_length=24, choices=Step.choices)
+    ticked_at = models.DateTimeField(_("ticked"), default=timezone.now)
+    ticked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["ticked_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["enrollment", "step"], name="one_tick_per_step")
+        ]
+
+    def __str__(self):
+        return f"{self.enrollment} {self.step}"
+
+
+class DeclineReason(models.TextChoices):
+    NO_EMAIL = "no_email", _("“I don't check email”")
+    NOT_COMFORTABLE = "not_comfortable", _("“I'm not good with computers”")
+    PRIVACY = "privacy", _("“I'm worried about privacy”")
+    NO_BENEFIT = "no_benefit", _("“I don't see the benefit”")
+    OTHER = "other", _("Another reason")
+
+
+class Remedy(models.TextChoices):
+    SMS_SWITCH = "sms_switch", _("Switched notifications to text messages")
+    ONE_TO_ONE_HELP = "one_to_one_help", _("Offered one-to-one help now")
+    TECH_HELP_SEAT = "tech_help_seat", _("Booked a seat at the tech-help session")
+    PRIVACY_HANDOUT = "privacy_handout", _("Gave the privacy handout")
+    BENEFIT_EXPLAINED = "benefit_explained", _("Explained the benefit that fits")
+    NONE = "none", _("Nothing accepted")
+
+
+class Decline(models.Model):
+    """A patient said no: why, and what the clerk offered on the spot."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="portal_declines"
+    )
+    reason = models.CharField(_("reason"), max_length=16, choices=DeclineReason.choices)
+    reason_text = models.CharField(_("in the patient's words"), max_length=300, blank=True)
+    remedies = models.JSONField(_("offered"), default=list)
+    benefit_explained = models.CharField(_("benefit explained"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        verbose_name = _("decline")
+        verbose_name_plural = _("declines")
+        indexes = [models.Index(fields=["patient", "recorded_at"], name="decline_patient_idx")]
+
+    def __str__(self):
+        return f"Decline #{self.pk}"
+
+
+class TechHelpSession(models.Model):
+    """A weekly tech-help session with a fixed number of seats."""
+
+    starts_at = models.DateTimeField(_("starts"))
+    location = models.ForeignKey(
+        "patients.Location", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    capacity = models.PositiveSmallIntegerField(_("seats"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["starts_at"]
+        verbose_name = _("tech-help session")
+        verbose_name_plural = _("tech-help sessions")
+        constraints = [
+            models.CheckConstraint(condition=Q(capacity__gte=1), name="session_has_seats")
+        ]
+
+    def __str__(self):
+        return f"Tech help {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class TechHelpBooking(models.Model):
+    session = models.ForeignKey(TechHelpSession, on_delete=models.PROTECT, related_name="bookings")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    booked_at = models.DateTimeField(_("booked"), default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "patient"], name="one_seat_per_patient")
+        ]
+
+    def __str__(self):
+        return f"{self.session} booking #{self.pk}"
+
+
+class QrInvitation(models.Model):
+    """A single-use QR code for self-enrolment. Its token carries only this id."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    enrollment = models.ForeignKey(
+        Enrollment, on_delete=models.PROTECT, related_name="qr_invitations"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("shown"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"QR invitation {self.pk}"
+
+
+class CallOutcome(models.TextChoices):
+    REACHED = "reached", _("Reached: will log in")
+    HELPED = "helped", _("Reached and helped to log in")
+    VOICEMAIL = "voicemail", _("Left a voicemail")
+    NO_ANSWER = "no_answer", _("No answer")
+    WRONG_NUMBER = "wrong_number", _("Wrong number")
+    NOT_INTERESTED = "not_interested", _("Not interested any more")
+
+
+class FollowUpCall(models.Model):
+    """A call to a patient on the follow-up list, and how it went."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(_("outcome"), max_length=16, choices=CallOutcome.choices)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    called_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    called_at = models.DateTimeField(_("called"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-called_at", "-id"]
+        indexes = [models.Index(fields=["patient", "called_at"], name="followup_call_patient_idx")]
+
+    def __str__(self):
+        return f"Follow-up call #{self.pk}"

@@ -1,0 +1,248 @@
+"""Reads for the front desk: where a patient stands, who to follow up, who gets credit."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from enrollment.models import (
+    Decline,
+    Enrollment,
+    EnrollmentStatus,
+    FollowUpCall,
+    Step,
+    TechHelpSession,
+)
+from enrollment.playbook import decline_suggestion
+from patients.models import ActivityEvent, EventType, Patient
+
+FOLLOW_UP_AFTER = timedelta(days=7)
+
+
+class PortalState:
+    NEVER_OFFERED = "never_offered"
+    DECLINED = "declined"
+    IN_PROGRESS = "in_progress"
+    INVITED = "invited"
+    ENROLLED = "enrolled"
+
+
+@dataclass(frozen=True)
+class PortalStatus:
+    """Where a patient stands with the portal: one answer, used on every screen."""
+
+    state: str
+    invited_at: datetime | None = None
+    invited_channel: str = ""
+    enrolled_at: datetime | None = None
+    enrolled_channel: str = ""
+    app_installed: bool = False
+    last_login_at: datetime | None = None
+    decline: Decline | None = None
+    decline_suggestion: str = ""
+    enrollment_in_progress: Enrollment | None = None
+
+    @property
+    def days_since_login(self) -> int | None:
+        if self.last_login_at is None:
+            return None
+        return (timezone.now() - self.last_login_at).days
+
+
+def portal_status(patient: Patient) -> PortalStatus:
+    return portal_statuses([patient])[patient.pk]
+
+
+def portal_statuses(patients: list[Patient]) -> dict[int, PortalStatus]:
+    """The status of each patient, from the event log and the desk's records.
+
+    1. Enrolled means a portal_activated event (activity-feed.md); invited, a
+       portal_invited event without one.
+    2. An enrolment being worked at the desk shows as in progress.
+    3. Otherwise the latest decline, if any, with its suggested approach.
+    """
+    ids = [p.pk for p in patients]
+    firsts = _first_events(ids)
+    in_progress = {
+        e.patient_id: e
+        for e in Enrollment.objects.filter(patient_id__in=ids, status=EnrollmentStatus.IN_PROGRESS)
+    }
+    declines = _latest_declines(ids)
+    return {pk: _status_of(firsts.get(pk, {}), in_progress.get(pk), declines.get(pk)) for pk in ids}
+
+
+def _first_events(ids: list[int]) -> dict[int, dict]:
+    wanted = [EventType.PORTAL_INVITED, EventType.PORTAL_ACTIVATED, EventType.APP_INSTALLED]
+    rows = (
+        ActivityEvent.objects.filter(patient_id__in=ids, type__in=wanted)
+        .values("patient_id", "type")
+        .annotate(first=Min("occurred_at"))
+    )
+    found: dict[int, dict] = {}
+    for row in rows:
+        found.setdefault(row["patient_id"], {})[row["type"]] = row["first"]
+    logins = (
+        ActivityEvent.objects.filter(patient_id__in=ids, type=EventType.LOGIN)
+        .values("patient_id")
+        .annotate(last=Max("occurred_at"))
+    )
+    for row in logins:
+        found.setdefault(row["patient_id"], {})["last_login"] = row["last"]
+    _add_channels(found)
+    return found
+
+
+def _add_channels(found: dict[int, dict]) -> None:
+    """The channel of each patient's first invitation and activation."""
+    for kind in (EventType.PORTAL_INVITED, EventType.PORTAL_ACTIVATED):
+        moments = {pk: f[kind] for pk, f in found.items() if kind in f}
+        if not moments:
+            continue
+        rows = ActivityEvent.objects.filter(patient_id__in=list(moments), type=kind).values_list(
+            "patient_id", "occurred_at", "channel"
+        )
+        for pk, at, channel in rows:
+            if at == moments[pk]:
+                found[pk][f"{kind}_channel"] = channel
+
+
+def _latest_declines(ids: list[int]) -> dict[int, Decline]:
+    latest: dict[int, Decline] = {}
+    for decline in Decline.objects.filter(patient_id__in=ids).order_by("recorded_at", "id"):
+        latest[decline.patient_id] = decline
+    return latest
+
+
+def _status_of(firsts: dict, in_progress: Enrollment | None, decline: Decline | None):
+    common = {
+        "invited_at": firsts.get(EventType.PORTAL_INVITED),
+        "invited_channel": firsts.get(f"{EventType.PORTAL_INVITED}_channel", ""),
+        "enrolled_at": firsts.get(EventType.PORTAL_ACTIVATED),
+        "enrolled_channel": firsts.get(f"{EventType.PORTAL_ACTIVATED}_channel", ""),
+        "app_installed": EventType.APP_INSTALLED in firsts,
+        "last_login_at": firsts.get("last_login"),
+        "decline": decline,
+        "decline_suggestion": decline_suggestion(decline.reason) if decline else "",
+        "enrollment_in_progress": in_progress,
+    }
+    if common["enrolled_at"]:
+        state = PortalState.ENROLLED
+    elif in_progress:
+        state = PortalState.IN_PROGRESS
+    elif decline and (not common["invited_at"] or decline.recorded_at > common["invited_at"]):
+        state = PortalState.DECLINED
+    elif common["invited_at"]:
+        state = PortalState.INVITED
+    else:
+        state = PortalState.NEVER_OFFERED
+    return PortalStatus(state=state, **common)
+
+
+def enrollment_ticks(enrollment: Enrollment) -> dict[str, object]:
+    """step -> its EnrollmentStep, for the ticked ones."""
+    return {tick.step: tick for tick in enrollment.steps.select_related("ticked_by")}
+
+
+def enrollment_checklist(enrollment: Enrollment) -> list[dict]:
+    ticks = enrollment_ticks(enrollment)
+    return [
+        {"step": value, "label": label, "number": n, "tick": ticks.get(value)}
+        for n, (value, label) in enumerate(Step.choices, start=1)
+    ]
+
+
+def benefit_for(patient: Patient) -> str:
+    """The benefit most likely to matter to this patient, from what they do by phone."""
+    counts = dict(
+        ActivityEvent.objects.filter(
+            patient=patient,
+            type__in=[
+                EventType.RESULT_RELEASED,
+                EventType.APPOINTMENT_BOOKED,
+                EventType.PHONE_CALL,
+            ],
+        )
+        .values_list("type")
+        .annotate(n=Count("id"))
+    )
+    if counts.get(EventType.RESULT_RELEASED):
+        return "results"
+    if counts.get(EventType.APPOINTMENT_BOOKED, 0) >= counts.get(EventType.PHONE_CALL, 0):
+        return "booking"
+    return "messages"
+
+
+def follow_up_list(*, today: date | None = None) -> QuerySet[Patient]:
+    """Patients invited or enrolled at least 7 days ago who have not logged in since.
+
+    A patient drops off the list as soon as a login arrives after their latest
+    invitation or activation.
+    """
+    cutoff = timezone.now() - FOLLOW_UP_AFTER
+    if today is not None:
+        cutoff = timezone.make_aware(datetime.combine(today - FOLLOW_UP_AFTER, datetime.max.time()))
+    offered = ActivityEvent.objects.filter(
+        patient=OuterRef("pk"),
+        type__in=[EventType.PORTAL_INVITED, EventType.PORTAL_ACTIVATED],
+    ).order_by("-occurred_at")
+    latest_offer = Subquery(offered.values("occurred_at")[:1])
+    logged_in_since = ActivityEvent.objects.filter(
+        patient=OuterRef("pk"), type=EventType.LOGIN, occurred_at__gte=OuterRef("offered_at")
+    )
+    last_call = FollowUpCall.objects.filter(patient=OuterRef("pk")).order_by("-called_at")
+    return (
+        Patient.objects.filter(deactivated_on__isnull=True)
+        .annotate(offered_at=latest_offer)
+        .filter(offered_at__isnull=False, offered_at__lte=cutoff)
+        .exclude(Exists(logged_in_since))
+        .annotate(
+            last_call_at=Subquery(last_call.values("called_at")[:1]),
+            last_call_outcome=Subquery(last_call.values("outcome")[:1]),
+        )
+        .select_related("location")
+        .order_by("offered_at", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class StaffCredit:
+    name: str
+    this_month: int
+    last_month: int
+
+
+def staff_credit(*, now: datetime | None = None) -> list[StaffCredit]:
+    """Enrolments completed per member of staff, this month and last (practice time)."""
+    local = timezone.localtime(now or timezone.now())
+    this_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    last_start = (this_start - timedelta(days=1)).replace(day=1)
+    rows = (
+        Enrollment.objects.filter(status=EnrollmentStatus.COMPLETED, completed_at__gte=last_start)
+        .values("completed_by__username", "completed_by__first_name", "completed_by__last_name")
+        .annotate(
+            this_month=Count("id", filter=Q(completed_at__gte=this_start)),
+            last_month=Count("id", filter=Q(completed_at__lt=this_start)),
+        )
+        .order_by("-this_month", "-last_month", "completed_by__username")
+    )
+    return [
+        StaffCredit(
+            name=" ".join(
+                filter(None, [row["completed_by__first_name"], row["completed_by__last_name"]])
+            )
+            or row["completed_by__username"],
+            this_month=row["this_month"],
+            last_month=row["last_month"],
+        )
+        for row in rows
+    ]
+
+
+def tech_help_sessions_upcoming() -> QuerySet[TechHelpSession]:
+    return (
+        TechHelpSession.objects.filter(starts_at__gte=timezone.now())
+        .annotate(booked=Count("bookings"))
+        .select_related("location")
+        .order_by("starts_at")
+    )
