@@ -17,6 +17,9 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("access-log/", views.AccessLogView.as_view(), name="access_log"),
     path("patients/", include("patients.urls")),
+    path("enrollment/", include("enrollment.urls")),
+    # The patient's own phone opens this, from the QR code at the desk: no staff login.
+    path("enrol/", include("enrollment.qr_patient_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),

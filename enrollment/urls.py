@@ -1,0 +1,9 @@
+from django.urls import include, path  # noqa: F401
+
+
+app_name = "enrollment"
+
+urlpatterns = [
+    path("", include("enrollment.qr_urls")),
+    path("", include("enrollment.decline_urls")),
+]
