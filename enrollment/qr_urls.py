@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+"""QR self-enrolment, the clerk's side (front desk, managers, administrators)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from enrollment import qr_views
+
+urlpatterns = [
+    path("enrollments/<int:pk>/qr/", qr_views.QrCreateView.as_view(), name="qr_create"),
+    path("qr/<uuid:pk>/status/", qr_views.QrStatusView.as_view(), name="qr_status"),
+]

@@ -182,7 +182,7 @@ def enrollment_complete(*, enrollment: Enrollment, by) -> Enrollment:
             return enrollment
         _require_in_progress(enrollment)
         ticks = {t.step: t for t in enrollment.steps.all()}
-        missing = [Step(s).label for s in STEPS_NEEDED_TO_COMPLETE if s not in ticks]
+        missing = [str(Step(s).label) for s in STEPS_NEEDED_TO_COMPLETE if s not in ticks]
         if missing:
             raise EnrollmentError(
                 _("Tick these steps first: %(steps)s.") % {"steps": "; ".join(missing)}

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from portal_adoption.roles import IMPORT_FEED, VIEW_ACCESS_LOG, VIEW_PATIENTS
+from portal_adoption.roles import ENROLL_PATIENTS, IMPORT_FEED, VIEW_ACCESS_LOG, VIEW_PATIENTS
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,18 @@ class NavItem:
 
 NAV_ITEMS = [
     NavItem(_("Home"), "home"),
+    NavItem(
+        _("Check-in"),
+        "enrollment:checkin",
+        ENROLL_PATIENTS,
+        description=_("Find the patient at the desk and enrol them in the portal."),
+    ),
+    NavItem(
+        _("Follow-up"),
+        "enrollment:follow_up",
+        ENROLL_PATIENTS,
+        description=_("Patients who were invited a week ago and have not logged in."),
+    ),
     NavItem(
         _("Patients"),
         "patients:list",

@@ -8,11 +8,12 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
+from enrollment.selectors import staff_credit
 from patients.models import Patient
 from portal_adoption.forms import AccessLogFilterForm, AccessLogQueryForm
 from portal_adoption.models import User
 from portal_adoption.permissions import StaffPermissionRequiredMixin
-from portal_adoption.roles import VIEW_ACCESS_LOG
+from portal_adoption.roles import ENROLL_PATIENTS, VIEW_ACCESS_LOG
 from portal_adoption.selectors import AccessLogFilter, access_log_search
 from portal_adoption.services import access_log_record_denied, access_log_record_list
 
@@ -21,6 +22,13 @@ ACCESS_LOG_PAGE_SIZE = 50
 
 class HomeView(TemplateView):
     template_name = "portal_adoption/home.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if self.request.user.has_perm(ENROLL_PATIENTS):
+            # The desk's credit: enrolments per member of staff (workflows.md).
+            context["credit"] = staff_credit()
+        return context
 
 
 def permission_denied(request, exception=None):

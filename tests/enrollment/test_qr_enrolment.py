@@ -1,0 +1,455 @@
+"""QR self-enrolment: Fatima shows a code at the desk, Rosa finishes on her own phone.
+
+The code is signed, single-use, lasts 15 minutes and carries nothing but
+the invitation's id; a used, expired or forged code gets a friendly page
+sending the patient back to the desk.
+"""
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.core import signing
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from enrollment import qr_views
+from enrollment.models import EnrollmentMethod, EnrollmentStep, QrInvitation, Step
+from enrollment.patient_texts import TEXTS
+from enrollment.services import (
+    QR_SALT,
+    enrollment_abandon,
+    enrollment_open,
+    qr_invitation_create,
+)
+from patients.models import NotificationChannel
+from tests.conftest import requires_postgres
+from tests.portal_adoption.test_page_shell import INLINE_SCRIPT, INLINE_STYLE
+
+STEPS_1_TO_3 = {Step.COLLECT_CONTACT, Step.SEND_INVITATION, Step.FIRST_LOGIN}
+ASK_THE_DESK = "Please ask the front desk for a new code."
+ASK_THE_DESK_ES = "Pida un código nuevo en recepción."
+
+
+@pytest.fixture
+def enrollment(patient, front_desk_clerk):
+    return enrollment_open(patient=patient, by=front_desk_clerk)
+
+
+@pytest.fixture
+def phone():
+    """The patient's own phone: nobody is signed in on it."""
+    return Client()
+
+
+@pytest.fixture
+def shown_urls(monkeypatch):
+    """The addresses drawn as QR codes (the tests cannot scan the SVG)."""
+    shown = []
+    draw = qr_views.qr_svg
+
+    def spy(url):
+        shown.append(url)
+        return draw(url)
+
+    monkeypatch.setattr(qr_views, "qr_svg", spy)
+    return shown
+
+
+@pytest.fixture
+def token(enrollment, front_desk_clerk):
+    return qr_invitation_create(enrollment=enrollment, by=front_desk_clerk)[1]
+
+
+def show_code(client, user, enrollment):
+    client.force_login(user)
+    return client.post(reverse("enrollment:qr_create", args=[enrollment.pk]))
+
+
+def start_url(token):
+    return reverse("qr_patient:start", args=[token])
+
+
+def confirm(phone, token, **fields):
+    return confirm_at(phone, start_url(token), **fields)
+
+
+def confirm_at(phone, url, **fields):
+    data = {"email": "", "mobile_phone": "", "notification_channel": "email", "consent": "yes"}
+    return phone.post(url, data | fields)
+
+
+def patient_data(patient):
+    return [
+        patient.family_name,
+        patient.email,
+        patient.mobile_phone,
+        patient.external_id,
+        patient.birth_date.isoformat(),
+        "1970",
+    ]
+
+
+def assert_no_patient_data(html, patient):
+    for value in patient_data(patient):
+        assert value not in html, value
+
+
+def ticked(enrollment):
+    return set(EnrollmentStep.objects.filter(enrollment=enrollment).values_list("step", flat=True))
+
+
+# --- The clerk's screen ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("persona", ["front_desk_clerk", "manager"])
+def test_the_clerk_shows_a_qr_code_that_carries_no_patient_data(
+    request, client, patient, enrollment, persona, shown_urls
+):
+    response = show_code(client, request.getfixturevalue(persona), enrollment)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<svg" in html
+    assert "The code works once, until" in html
+    assert 'hx-trigger="every 3s"' in html
+    assert_no_patient_data(html, patient)
+    assert patient.given_name not in html
+    assert not INLINE_SCRIPT.search(html) and not INLINE_STYLE.search(html)
+    assert response["Cache-Control"].startswith("max-age=0")
+    (url,) = shown_urls
+    assert url.startswith("http://testserver/enrol/")
+    enrollment.refresh_from_db()
+    assert enrollment.method == EnrollmentMethod.QR
+
+
+def test_the_code_expires_15_minutes_after_it_is_shown(client, front_desk_clerk, enrollment):
+    show_code(client, front_desk_clerk, enrollment)
+
+    invitation = QrInvitation.objects.get(enrollment=enrollment)
+    assert invitation.expires_at - invitation.created_at == timedelta(minutes=15)
+    assert invitation.created_by == front_desk_clerk
+
+
+def test_a_nurse_cannot_show_a_qr_code_nor_follow_one(client, nurse, enrollment, token):
+    assert show_code(client, nurse, enrollment).status_code == 403
+    assert QrInvitation.objects.filter(enrollment=enrollment).count() == 1
+    invitation = QrInvitation.objects.get()
+    response = client.get(reverse("enrollment:qr_status", args=[invitation.pk]))
+    assert response.status_code == 403
+
+
+def test_a_visitor_who_is_not_signed_in_cannot_show_a_code(client, enrollment):
+    response = client.post(reverse("enrollment:qr_create", args=[enrollment.pk]))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+    assert not QrInvitation.objects.exists()
+
+
+def test_a_stopped_enrolment_gets_no_code_and_the_clerk_is_told_why(
+    client, front_desk_clerk, enrollment
+):
+    enrollment_abandon(enrollment=enrollment)
+
+    response = show_code(client, front_desk_clerk, enrollment)
+
+    assert response.status_code == 200
+    assert "open the patient again" in response.content.decode()
+    assert "<svg" not in response.content.decode()
+    assert not QrInvitation.objects.exists()
+
+
+def test_the_clerks_screen_says_waiting_then_finished(
+    client, phone, front_desk_clerk, enrollment, shown_urls
+):
+    show_code(client, front_desk_clerk, enrollment)
+    invitation = QrInvitation.objects.get()
+    status_url = reverse("enrollment:qr_status", args=[invitation.pk])
+
+    waiting = client.get(status_url)
+    assert "Waiting for the patient" in waiting.content.decode()
+    assert 'hx-trigger="every 3s"' in waiting.content.decode()
+    assert "HX-Refresh" not in waiting
+
+    confirm_at(phone, shown_urls[0])
+
+    finished = client.get(status_url)
+    html = finished.content.decode()
+    assert "steps 1-3" in html
+    assert "hx-trigger" not in html  # polling stops
+    assert finished["HX-Refresh"] == "true"  # the checklist reloads with its ticks
+
+
+def test_the_clerks_screen_says_when_the_code_expired(client, front_desk_clerk, enrollment):
+    show_code(client, front_desk_clerk, enrollment)
+    invitation = QrInvitation.objects.get()
+    QrInvitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now())
+
+    response = client.get(reverse("enrollment:qr_status", args=[invitation.pk]))
+
+    html = response.content.decode()
+    assert "The code expired" in html
+    assert "<svg" not in html and "hx-trigger" not in html
+    assert reverse("enrollment:qr_create", args=[enrollment.pk]) in html
+    assert response["HX-Retarget"] == "#qr-panel"
+
+
+# --- The patient's phone -----------------------------------------------------------
+
+
+def test_the_phone_opens_the_page_without_signing_in_and_sees_masked_details(phone, patient, token):
+    response = phone.get(start_url(token))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert settings.PRACTICE_NAME in html
+    assert "Hello Rosa," in html
+    assert "r•••@example.org" in html
+    assert "•••-•••-0143" in html
+    assert_no_patient_data(html, patient)
+    assert 'name="consent"' in html
+    assert not INLINE_SCRIPT.search(html) and not INLINE_STYLE.search(html)
+    assert "style-src 'self'" in response["Content-Security-Policy"]
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_the_patient_confirms_and_steps_1_to_3_are_ticked(
+    client, phone, patient, front_desk_clerk, enrollment, shown_urls
+):
+    show_code(client, front_desk_clerk, enrollment)
+
+    page = phone.get(shown_urls[0])
+    assert page.status_code == 200
+    done = confirm_at(
+        phone,
+        shown_urls[0],
+        email="rosa.delgado@example.net",
+        mobile_phone="(202) 555-0199",
+        notification_channel="sms",
+    )
+
+    assert done.status_code == 200
+    html = done.content.decode()
+    for link in (settings.PORTAL_ACTIVATION_URL, settings.APP_STORE_URL, settings.PLAY_STORE_URL):
+        assert f'href="{link}"' in html
+    assert "You can hand the phone back to the desk." in html
+    assert ticked(enrollment) == STEPS_1_TO_3
+    # The ticks are the clerk's: she showed the code.
+    assert {t.ticked_by for t in enrollment.steps.all()} == {front_desk_clerk}
+    patient.refresh_from_db()
+    assert patient.email == "rosa.delgado@example.net"
+    assert patient.mobile_phone == "+12025550199"
+    assert patient.notification_channel == NotificationChannel.SMS
+
+
+def test_blank_fields_keep_the_details_on_file(phone, patient, enrollment, token):
+    response = confirm(phone, token)
+
+    assert response.status_code == 200
+    patient.refresh_from_db()
+    assert patient.email == "rosa@example.org"
+    assert patient.mobile_phone == "+12025550143"
+    assert patient.notification_channel == NotificationChannel.EMAIL
+    assert ticked(enrollment) == STEPS_1_TO_3
+
+
+def test_the_same_code_used_again_sends_the_patient_to_the_desk_and_changes_nothing(
+    phone, patient, enrollment, token
+):
+    assert confirm(phone, token, email="rosa.delgado@example.net").status_code == 200
+
+    second_phone = Client()
+    again = confirm(second_phone, token, email="someone.else@example.com")
+    reopened = second_phone.get(start_url(token))
+
+    for response in (again, reopened):
+        assert response.status_code == 410
+        html = response.content.decode()
+        assert ASK_THE_DESK in html and ASK_THE_DESK_ES in html
+        assert_no_patient_data(html, patient)
+        assert "Rosa" not in html
+    patient.refresh_from_db()
+    assert patient.email == "rosa.delgado@example.net"
+    assert EnrollmentStep.objects.filter(enrollment=enrollment).count() == 3
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_phones_sending_the_same_code_at_once_enrol_once(patient, enrollment, token):
+    start = threading.Barrier(2)
+    statuses = []
+
+    def send(email):
+        try:
+            start.wait()
+            statuses.append(confirm(Client(), token, email=email).status_code)
+        finally:
+            connection.close()
+
+    phones = [
+        threading.Thread(target=send, args=(email,))
+        for email in ("rosa.delgado@example.net", "someone.else@example.com")
+    ]
+    for thread in phones:
+        thread.start()
+    for thread in phones:
+        thread.join()
+
+    assert sorted(statuses) == [200, 410]
+    assert EnrollmentStep.objects.filter(enrollment=enrollment).count() == 3
+
+
+def test_an_expired_code_sends_the_patient_to_the_desk(phone, patient, enrollment, token):
+    QrInvitation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    opened = phone.get(start_url(token))
+    posted = confirm(phone, token, email="rosa.delgado@example.net")
+
+    for response in (opened, posted):
+        assert response.status_code == 410
+        assert ASK_THE_DESK in response.content.decode()
+    patient.refresh_from_db()
+    assert patient.email == "rosa@example.org"
+    assert not ticked(enrollment)
+
+
+def test_a_code_signed_more_than_15_minutes_ago_is_refused_by_its_signature(
+    monkeypatch, phone, enrollment, front_desk_clerk
+):
+    # Only the signature's clock is moved: the row still says the code is valid,
+    # so the refusal proves the token's own age is checked.
+    signed_at = time.time() - 16 * 60
+    monkeypatch.setattr(signing.time, "time", lambda: signed_at)
+    _invitation, token = qr_invitation_create(enrollment=enrollment, by=front_desk_clerk)
+    monkeypatch.undo()
+
+    response = phone.get(start_url(token))
+
+    assert response.status_code == 410
+    assert ASK_THE_DESK in response.content.decode()
+
+
+@pytest.mark.parametrize("forge", ["tampered", "garbage"])
+def test_a_forged_code_sends_the_patient_to_the_desk(phone, enrollment, token, forge):
+    forged = {
+        "tampered": token[:-1] + ("A" if token[-1] != "A" else "B"),
+        "garbage": "not-a-code",
+    }[forge]
+
+    response = phone.get(start_url(forged))
+
+    assert response.status_code == 410
+    assert ASK_THE_DESK in response.content.decode()
+    assert confirm(phone, forged).status_code == 410
+    assert not ticked(enrollment)
+
+
+def test_the_code_holds_only_the_invitations_id(patient, token):
+    invitation = QrInvitation.objects.get()
+
+    assert signing.loads(token, salt=QR_SALT) == str(invitation.pk)
+    payload = token.split(":")[0]
+    decoded = signing.b64_decode(payload.encode()).decode()
+    assert decoded == f'"{invitation.pk}"'
+    for value in [*patient_data(patient), patient.given_name]:
+        assert value not in token
+
+
+def test_an_invalid_email_names_the_field_and_the_code_still_works(
+    phone, patient, enrollment, token
+):
+    response = confirm(phone, token, email="rosa@@example")
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Email address: type a valid address" in html
+    assert 'id="email" name="email" value="rosa@@example"' in html
+    assert "is-invalid" in html
+    assert not ticked(enrollment)
+    assert QrInvitation.objects.get().used_at is None
+    assert confirm(phone, token, email="rosa@example.com").status_code == 200
+
+
+def test_consent_is_required(phone, patient, enrollment, token):
+    response = confirm(phone, token, consent="")
+
+    assert response.status_code == 400
+    assert "Agreement: tick the box to continue." in response.content.decode()
+    assert not ticked(enrollment)
+    patient.refresh_from_db()
+    assert patient.notification_channel == ""
+
+
+def test_text_notifications_need_a_mobile_number(phone, patient, enrollment, token):
+    patient.mobile_phone = ""
+    patient.save()
+
+    response = confirm(phone, token, notification_channel="sms")
+
+    assert response.status_code == 400
+    assert "Mobile number: type it with the area code" in response.content.decode()
+
+
+def test_a_spanish_speaking_patient_reads_spanish(phone, patient, enrollment, token):
+    patient.preferred_language = "es-MX"
+    patient.save()
+
+    page = phone.get(start_url(token)).content.decode()
+    done = confirm(phone, token).content.decode()
+
+    assert '<html lang="es">' in page
+    assert "Active su portal del paciente" in page
+    assert "Hola, Rosa:" in page
+    assert "Acepto usar el portal del paciente" in page
+    assert "Set up your patient portal" not in page
+    assert "Ya puede devolver el teléfono en recepción." in done
+    assert settings.PORTAL_ACTIVATION_URL in done
+
+
+def test_a_patient_in_another_language_reads_english(phone, patient, enrollment, token):
+    patient.preferred_language = "fr"
+    patient.save()
+
+    page = phone.get(start_url(token)).content.decode()
+
+    assert '<html lang="en">' in page
+    assert "Set up your patient portal" in page
+
+
+def test_the_form_works_with_csrf_checks_on(patient, enrollment, token):
+    phone = Client(enforce_csrf_checks=True)
+    page = phone.get(start_url(token))
+    csrf = page.cookies["csrftoken"].value
+
+    response = phone.post(
+        start_url(token),
+        {"notification_channel": "email", "consent": "yes", "csrfmiddlewaretoken": csrf},
+    )
+
+    assert response.status_code == 200
+    assert ticked(enrollment) == STEPS_1_TO_3
+
+
+def test_no_patient_data_reaches_the_log(caplog, client, phone, patient, front_desk_clerk):
+    caplog.set_level(logging.DEBUG)
+    enrollment = enrollment_open(patient=patient, by=front_desk_clerk)
+    _invitation, token = qr_invitation_create(enrollment=enrollment, by=front_desk_clerk)
+
+    phone.get(start_url(token))
+    confirm(phone, token, email="bad@@example")
+    confirm(phone, token, email="rosa.delgado@example.net")
+    confirm(phone, token)
+
+    for value in [*patient_data(patient), "rosa.delgado@example.net", "Rosa"]:
+        assert value not in caplog.text
+
+
+def test_every_patient_text_comes_in_english_and_spanish():
+    for key, versions in TEXTS.items():
+        assert set(versions) == {"en", "es"}, key
+        assert all(str(text).strip() for text in versions.values()), key
