@@ -18,6 +18,7 @@ How an import runs:
    field and reason, and stored with the run for download.
 """
 
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -353,14 +354,8 @@ def write_events(records, *, report: ImportReport, sink: _RejectionSink, source:
     writer = _event_writer(source)
     for batch in batched(records):
         accepted = _parse_events(batch, report, sink)
-        patients = dict(
-            Patient.objects.filter(
-                external_id__in={data.patient_external_id for _pos, _raw, data in accepted}
-            ).values_list("external_id", "pk")
-        )
-        stored = ActivityEvent.objects.in_bulk(
-            [data.event_id for _pos, _raw, data in accepted], field_name="event_id"
-        )
+        patients = _patient_ids({data.patient_external_id for _pos, _raw, data in accepted})
+        stored = _stored_events([data.event_id for _pos, _raw, data in accepted])
         new_rows = []
         for position, raw, data in accepted:
             patient_id = patients.get(data.patient_external_id)
@@ -373,6 +368,50 @@ def write_events(records, *, report: ImportReport, sink: _RejectionSink, source:
                 new_rows.append((data, patient_id))
         writer(new_rows)
         report.created += len(new_rows)
+
+
+# What an event's check needs of a stored event: its content and its patient.
+STORED_EVENT_COLUMNS = ("event_id", "patient_id", *EVENT_CONTENT_FIELDS)
+StoredEvent = namedtuple("StoredEvent", STORED_EVENT_COLUMNS)
+
+# On PostgreSQL, one index lookup per wanted key, whatever the planner makes of
+# the table's statistics. A long IN list, or a plain join, lets it choose to
+# read the whole event log once a batch instead; an import that starts on an
+# empty table (statistics of 0 rows) then slows down as it goes. The LIMIT 1
+# (the key is unique) keeps the subquery a per-key lookup.
+_LOOKUP_SQL = (
+    "SELECT {columns} FROM unnest(%s::text[]) AS wanted(key) "
+    "CROSS JOIN LATERAL "
+    "(SELECT {columns} FROM {table} WHERE {key} = wanted.key LIMIT 1) AS found"
+)
+
+
+def _lookup(model, key: str, columns: tuple[str, ...], keys) -> list[tuple]:
+    sql = _LOOKUP_SQL.format(columns=", ".join(columns), table=model._meta.db_table, key=key)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(keys)])
+        return cursor.fetchall()
+
+
+def _patient_ids(external_ids: set[str]) -> dict[str, int]:
+    """external_id -> pk of the roster patients among these."""
+    if not external_ids:
+        return {}
+    if connection.vendor == "postgresql":
+        return dict(_lookup(Patient, "external_id", ("external_id", "id"), external_ids))
+    return dict(
+        Patient.objects.filter(external_id__in=external_ids).values_list("external_id", "pk")
+    )
+
+
+def _stored_events(event_ids: list[str]) -> dict[str, StoredEvent | ActivityEvent]:
+    """The events already in the log among these event_ids, by event_id."""
+    if not event_ids:
+        return {}
+    if connection.vendor == "postgresql":
+        rows = _lookup(ActivityEvent, "event_id", STORED_EVENT_COLUMNS, event_ids)
+        return {row[0]: StoredEvent._make(row) for row in rows}
+    return ActivityEvent.objects.in_bulk(event_ids, field_name="event_id")
 
 
 def _parse_events(batch, report: ImportReport, sink) -> list[tuple[Position, RawRecord, EventData]]:
@@ -410,7 +449,7 @@ def _repeat_error(earlier: Position) -> FieldError:
 
 
 def _reference_errors(
-    data: EventData, patient_id: int | None, stored: ActivityEvent | None
+    data: EventData, patient_id: int | None, stored: StoredEvent | ActivityEvent | None
 ) -> list[FieldError] | None:
     """[] to write the event, None when it is stored already, else the reasons."""
     if patient_id is None:

@@ -5,7 +5,13 @@ from dataclasses import dataclass
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from portal_adoption.roles import ENROLL_PATIENTS, IMPORT_FEED, VIEW_ACCESS_LOG, VIEW_PATIENTS
+from portal_adoption.roles import (
+    ENROLL_PATIENTS,
+    IMPORT_FEED,
+    MANAGE_ENROLLMENT,
+    VIEW_ACCESS_LOG,
+    VIEW_PATIENTS,
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,18 @@ NAV_ITEMS = [
         "patients:list",
         VIEW_PATIENTS,
         description=_("Find a patient and see their portal activity."),
+    ),
+    NavItem(
+        _("Tech help"),
+        "enrollment:tech_help",
+        MANAGE_ENROLLMENT,
+        description=_("Weekly tech-help sessions and their seats."),
+    ),
+    NavItem(
+        _("Incentives"),
+        "enrollment:incentives",
+        MANAGE_ENROLLMENT,
+        description=_("What the practice offers patients for enrolling."),
     ),
     NavItem(
         _("Imports"),

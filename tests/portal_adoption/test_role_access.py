@@ -1,7 +1,10 @@
 """Who may open which page: the whole matrix, for every URL the application has."""
 
+from dataclasses import dataclass
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from portal_adoption.models import AccessLogEntry, AccessOutcome
 from portal_adoption.roles import Role
@@ -18,30 +21,70 @@ MANAGERS = {Role.MANAGER, Role.ADMINISTRATOR}
 ADMINISTRATORS = {Role.ADMINISTRATOR}
 
 IMPORTERS = MANAGERS
+DESK = {Role.FRONT_DESK, Role.MANAGER, Role.ADMINISTRATOR}
+ENROLMENT_SETUP = MANAGERS
 
-# url name -> (what its pk names, roles that may use it, everyone else gets 403)
+
+@dataclass(frozen=True)
+class Page:
+    """A URL, what its pk names, who may use it, and what an allowed empty request gets."""
+
+    target: str | None
+    allowed: set
+    method: str = "get"
+    ok: int = 200
+
+
+def post(target, allowed, ok=302):
+    return Page(target, allowed, "post", ok)
+
+
+# Everyone not allowed gets 403.
 PAGES = {
-    "home": (None, EVERYONE),
-    "patients:list": (None, PATIENT_READERS),
-    "patients:detail": ("patient", PATIENT_READERS),
-    "patients:imports": (None, IMPORTERS),
-    "patients:import_detail": ("import", IMPORTERS),
-    "patients:import_rejections_csv": ("import", IMPORTERS),
-    "access_log": (None, MANAGERS),
-    "admin:index": (None, ADMINISTRATORS),
-    "api_patient_detail": ("patient", PATIENT_READERS),
-    "api_patients_bulk": (None, IMPORTERS),
-    "api_events_bulk": (None, IMPORTERS),
-    "api_fhir_bundle": (None, IMPORTERS),
-    "api_schema": (None, EVERYONE),
-    "api_docs": (None, EVERYONE),
+    "home": Page(None, EVERYONE),
+    "patients:list": Page(None, PATIENT_READERS),
+    "patients:detail": Page("patient", PATIENT_READERS),
+    "patients:imports": Page(None, IMPORTERS),
+    "patients:import_detail": Page("import", IMPORTERS),
+    "patients:import_rejections_csv": Page("import", IMPORTERS),
+    "enrollment:checkin": Page(None, DESK),
+    "enrollment:search": post(None, DESK, ok=200),
+    "enrollment:patient": Page("patient", DESK),
+    "enrollment:start": post("patient", DESK),
+    "enrollment:checklist": Page("enrollment", DESK),
+    "enrollment:tick": post("enrollment", DESK),
+    "enrollment:contact": post("enrollment", DESK, ok=400),
+    "enrollment:feature": post("enrollment", DESK),
+    "enrollment:incentive": post("enrollment", DESK),
+    "enrollment:complete": post("enrollment", DESK),
+    "enrollment:abandon": post("enrollment", DESK),
+    "enrollment:completed": Page("enrollment", DESK, ok=302),
+    "enrollment:follow_up": Page(None, DESK),
+    "enrollment:follow_up_call": post("patient", DESK),
+    "enrollment:qr_create": post("enrollment", DESK, ok=200),
+    "enrollment:qr_status": Page("qr", DESK),
+    "enrollment:decline": Page("patient", DESK),
+    "enrollment:decline_remedy": Page("patient", DESK),
+    "enrollment:reference_card": Page("patient", DESK),
+    "enrollment:privacy_handout": Page(None, DESK),
+    "enrollment:tech_help": Page(None, ENROLMENT_SETUP),
+    "enrollment:tech_help_detail": Page("session", ENROLMENT_SETUP),
+    "enrollment:incentives": Page(None, ENROLMENT_SETUP),
+    "enrollment:incentive_toggle": post("incentive", ENROLMENT_SETUP),
+    "access_log": Page(None, MANAGERS),
+    "admin:index": Page(None, ADMINISTRATORS),
+    "api_patient_detail": Page("patient", PATIENT_READERS),
+    "api_patients_bulk": post(None, IMPORTERS, ok=400),
+    "api_events_bulk": post(None, IMPORTERS, ok=400),
+    "api_fhir_bundle": post(None, IMPORTERS, ok=400),
+    "api_schema": Page(None, EVERYONE),
+    "api_docs": Page(None, EVERYONE),
 }
-# Endpoints that only take POST: an allowed caller posting nothing gets 400.
-POST_ONLY = {"api_patients_bulk", "api_events_bulk", "api_fhir_bundle"}
 # Pages outside the matrix, each for a stated reason.
 NOT_ROLE_PAGES = {
     "login": "the sign-in form is for everyone",
     "logout": "signing out is for everyone",
+    "qr_patient:start": "the patient's own phone, opened from the QR code: no staff login",
 }
 
 
@@ -55,24 +98,46 @@ def all_url_names(resolver=None, namespace=""):
             yield f"{namespace}{entry.name}"
 
 
-def url_for(name, patient):
-    names, _allowed = PAGES[name]
-    if names is None:
-        return reverse(name)
-    target = patient if names == "patient" else import_run()
-    return reverse(name, kwargs={"pk": target.pk})
-
-
-def import_run():
+def make_target(kind, patient):
+    """The record a URL's pk names, made fresh for each request."""
+    from enrollment.models import Incentive, TechHelpSession
+    from enrollment.services import enrollment_open, qr_invitation_create
     from patients.models import ImportRun
+    from tests.factories import UserFactory
 
-    return ImportRun.objects.create(kind="patients", source="feed_csv")
+    clerk = UserFactory(username="matrix-clerk")
+    if kind == "patient":
+        return patient
+    if kind == "import":
+        return ImportRun.objects.create(kind="patients", source="feed_csv")
+    if kind == "enrollment":
+        return enrollment_open(patient=patient, by=clerk)
+    if kind == "qr":
+        return qr_invitation_create(
+            enrollment=enrollment_open(patient=patient, by=clerk), by=clerk
+        )[0]
+    if kind == "session":
+        return TechHelpSession.objects.create(
+            starts_at=timezone.now(), capacity=5, created_by=clerk
+        )
+    if kind == "incentive":
+        return Incentive.objects.create(kind="gift_card", name="Gift card", value=10)
+    raise ValueError(kind)
+
+
+def url_for(name, patient):
+    target = PAGES[name].target
+    if target is None:
+        return reverse(name)
+    return reverse(name, kwargs={"pk": make_target(target, patient).pk})
 
 
 def open_as(client, name, patient):
     url = url_for(name, patient)
-    if name in POST_ONLY:
-        return client.post(url, {}, content_type="application/json")
+    if PAGES[name].method == "post":
+        if name.startswith("api"):
+            return client.post(url, {}, content_type="application/json")
+        return client.post(url, {})
     return client.get(url)
 
 
@@ -86,12 +151,9 @@ def test_every_url_of_the_application_is_in_the_access_matrix():
 @pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
 def test_each_role_opens_exactly_the_pages_it_needs(client, personas, patient, name, role):
     client.force_login(personas[role])
-    _names, allowed = PAGES[name]
+    page = PAGES[name]
     response = open_as(client, name, patient)
-    if role not in allowed:
-        assert response.status_code == 403
-    else:
-        assert response.status_code == (400 if name in POST_ONLY else 200)
+    assert response.status_code == (page.ok if role in page.allowed else 403)
 
 
 @pytest.mark.parametrize("name", sorted(n for n in PAGES if not n.startswith("api")))
