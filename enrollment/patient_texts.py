@@ -116,8 +116,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "Descargar la app en Google Play (Android)",
     },
     "hand_back": {
-        "en": _("You can hand the phone back to the desk."),
-        "es": "Ya puede devolver el teléfono en recepción.",
+        "en": _("All done: let the front desk know you have finished."),
+        "es": "¡Listo! Avise en recepción que ha terminado.",
     },
     "unusable_title": {
         "en": _("This code can't be used any more"),

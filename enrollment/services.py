@@ -348,8 +348,6 @@ def qr_invitation_create(*, enrollment: Enrollment, by) -> tuple[QrInvitation, s
     invitation = QrInvitation.objects.create(
         enrollment=enrollment, created_by=by, created_at=now, expires_at=now + QR_LIFETIME
     )
-    if enrollment.method != EnrollmentMethod.QR:
-        Enrollment.objects.filter(pk=enrollment.pk).update(method=EnrollmentMethod.QR)
     return invitation, signing.dumps(str(invitation.pk), salt=QR_SALT)
 
 
@@ -385,6 +383,9 @@ def qr_invitation_redeem(*, token: str, details: ContactDetails) -> QrInvitation
             raise QrUnusable(_("This code has been used already."))
         enrollment = invitation.enrollment
         clerk = invitation.created_by
+        # Only a code the patient used makes this a QR enrolment (the EHR note says so).
+        Enrollment.objects.filter(pk=enrollment.pk).update(method=EnrollmentMethod.QR)
+        enrollment.method = EnrollmentMethod.QR
         enrollment_collect_contact(enrollment=enrollment, details=details, by=clerk)
         for step in (Step.SEND_INVITATION, Step.FIRST_LOGIN):
             enrollment_tick(enrollment=enrollment, step=step, by=clerk)

@@ -91,6 +91,9 @@ class Patient(models.Model):
         verbose_name = _("patient")
         verbose_name_plural = _("patients")
         permissions = [("import_feed", _("Can import the roster and portal events"))]
+        # The check-in search's indexes (trigram on PostgreSQL, NOCASE on SQLite)
+        # live in migration 0005 only: Meta cannot say one expression index
+        # for both databases.
         indexes = [
             models.Index(fields=["family_name", "given_name"], name="patient_name_idx"),
             models.Index(fields=["birth_date"], name="patient_birth_date_idx"),

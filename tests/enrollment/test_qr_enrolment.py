@@ -125,7 +125,8 @@ def test_the_clerk_shows_a_qr_code_that_carries_no_patient_data(
     (url,) = shown_urls
     assert url.startswith("http://testserver/enrol/")
     enrollment.refresh_from_db()
-    assert enrollment.method == EnrollmentMethod.QR
+    # Showing a code is not self-enrolment: only a code the patient uses is.
+    assert enrollment.method == EnrollmentMethod.DESK
 
 
 def test_the_code_expires_15_minutes_after_it_is_shown(client, front_desk_clerk, enrollment):
@@ -237,8 +238,10 @@ def test_the_patient_confirms_and_steps_1_to_3_are_ticked(
     html = done.content.decode()
     for link in (settings.PORTAL_ACTIVATION_URL, settings.APP_STORE_URL, settings.PLAY_STORE_URL):
         assert f'href="{link}"' in html
-    assert "You can hand the phone back to the desk." in html
+    assert "All done: let the front desk know you have finished." in html
     assert ticked(enrollment) == STEPS_1_TO_3
+    enrollment.refresh_from_db()
+    assert enrollment.method == EnrollmentMethod.QR
     # The ticks are the clerk's: she showed the code.
     assert {t.ticked_by for t in enrollment.steps.all()} == {front_desk_clerk}
     patient.refresh_from_db()
@@ -407,7 +410,7 @@ def test_a_spanish_speaking_patient_reads_spanish(phone, patient, enrollment, to
     assert "Hola, Rosa:" in page
     assert "Acepto usar el portal del paciente" in page
     assert "Set up your patient portal" not in page
-    assert "Ya puede devolver el teléfono en recepción." in done
+    assert "¡Listo! Avise en recepción que ha terminado." in done
     assert settings.PORTAL_ACTIVATION_URL in done
 
 
