@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
+from patients.feed import EVENT_FIELDS, PATIENT_FIELDS
 from patients.feed_csv import event_rows, patient_rows
 from patients.feed_import import FeedFileInvalid, events_import, patients_import
 from patients.fhir import bundle_read, fhir_import
@@ -115,6 +116,12 @@ class ImportRejectionsCsvView(StaffPermissionRequiredMixin, View):
         return response
 
 
+def _columns_in_feed_order(record: dict) -> list[str]:
+    # PostgreSQL's jsonb keeps no key order: put the feed's columns back in theirs.
+    known = [name for name in (*PATIENT_FIELDS, *EVENT_FIELDS) if name in record]
+    return known + sorted(name for name in record if name not in known)
+
+
 class _Echo:
     def write(self, value):
         return value
@@ -124,7 +131,7 @@ def _rejection_lines(run: ImportRun):
     writer = csv.writer(_Echo())
     rejections = import_rejections(run.pk)
     first = rejections.first()
-    fields = list(first.record) if first else []
+    fields = _columns_in_feed_order(first.record) if first else []
     yield writer.writerow(["line", "field", "reason", *fields])
     for rejection in rejections.iterator():
         values = [rejection.record.get(name, "") for name in fields]
