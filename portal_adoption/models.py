@@ -1,5 +1,7 @@
 """Staff accounts and the access log of patient-data reads."""
 
+import datetime as dt
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -120,3 +122,53 @@ class IntegrationToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+DEFAULT_OPENS = dt.time(8, 0)
+DEFAULT_CLOSES = dt.time(17, 0)
+
+
+class BusinessHours(models.Model):
+    """When the practice answers messages, per weekday (local time). No row: closed."""
+
+    weekday = models.PositiveSmallIntegerField(_("day"), choices=Weekday.choices, unique=True)
+    opens = models.TimeField(_("opens"), default=DEFAULT_OPENS)
+    closes = models.TimeField(_("closes"), default=DEFAULT_CLOSES)
+
+    class Meta:
+        ordering = ["weekday"]
+        verbose_name = _("business hours")
+        verbose_name_plural = _("business hours")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closes__gt=models.F("opens")), name="hours_close_after_open"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class PracticeClosure(models.Model):
+    """A day the practice is closed besides the public holidays (training, a move)."""
+
+    date = models.DateField(_("date"), unique=True)
+    name = models.CharField(_("reason"), max_length=100)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("practice closure")
+        verbose_name_plural = _("practice closures")
+
+    def __str__(self):
+        return f"{self.date} {self.name}"

@@ -1,0 +1,107 @@
+"""The practice's business calendar: opening hours, holidays, closures, due times.
+
+Everything is reckoned in PRACTICE_TIME_ZONE: a day's opening and closing
+times are local wall-clock times, so the clock is right across daylight-saving
+changes. Public holidays come from the `holidays` package for
+PRACTICE_COUNTRY; a manager adds the practice's own closures.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+import holidays
+from django.conf import settings
+
+from portal_adoption.models import BusinessHours, PracticeClosure
+
+# How far ahead the calendar looks for the next open day (a long holiday
+# season plus closures never comes near this).
+SEARCH_DAYS = 60
+INTERNAL_NOON = dt.time(12, 0)
+
+
+@dataclass(frozen=True)
+class OpenDay:
+    date: dt.date
+    opens: dt.datetime
+    closes: dt.datetime
+
+
+class BusinessCalendar:
+    """Opening hours as stored when it was made; make a new one per request or job."""
+
+    def __init__(self, *, hours: dict[int, tuple[dt.time, dt.time]] | None = None, closures=None):
+        self.zone = ZoneInfo(settings.PRACTICE_TIME_ZONE)
+        self.hours = hours if hours is not None else _stored_hours()
+        self.closures = (
+            set(closures)
+            if closures is not None
+            else set(PracticeClosure.objects.values_list("date", flat=True))
+        )
+
+    @cached_property
+    def _holidays(self):
+        return holidays.country_holidays(settings.PRACTICE_COUNTRY)
+
+    def is_open_day(self, day: dt.date) -> bool:
+        return (
+            day.weekday() in self.hours and day not in self.closures and day not in self._holidays
+        )
+
+    def open_day(self, day: dt.date) -> OpenDay | None:
+        if not self.is_open_day(day):
+            return None
+        opens, closes = self.hours[day.weekday()]
+        return OpenDay(day, self._at(day, opens), self._at(day, closes))
+
+    def _at(self, day: dt.date, time: dt.time) -> dt.datetime:
+        # Wall-clock time on that day; fold=0 picks the first of a repeated hour.
+        return dt.datetime.combine(day, time, tzinfo=self.zone)
+
+    def next_open_day(self, after: dt.date) -> OpenDay:
+        """The first open day strictly after `after`."""
+        for offset in range(1, SEARCH_DAYS + 1):
+            found = self.open_day(after + dt.timedelta(days=offset))
+            if found:
+                return found
+        raise ValueError("the practice has no opening hours in the next 60 days")
+
+    def is_open_at(self, moment: dt.datetime) -> bool:
+        local = moment.astimezone(self.zone)
+        today = self.open_day(local.date())
+        return bool(today and today.opens <= local < today.closes)
+
+    def internal_due(self, received: dt.datetime) -> dt.datetime:
+        """The internal target: the end of the same business day; after hours, noon
+        of the next business day (workflows.md, "the same day")."""
+        local = received.astimezone(self.zone)
+        today = self.open_day(local.date())
+        if today and today.opens <= local < today.closes:
+            return today.closes
+        if today and local < today.opens:
+            return self._noon_of(today)
+        return self._noon_of(self.next_open_day(local.date()))
+
+    def _noon_of(self, day: OpenDay) -> dt.datetime:
+        noon = self._at(day.date, INTERNAL_NOON)
+        return min(max(noon, day.opens), day.closes)
+
+    def external_due(self, received: dt.datetime) -> dt.datetime:
+        """The promise to patients: one business day. During hours, the same time on
+        the next business day; after hours, the close of the next business day."""
+        local = received.astimezone(self.zone)
+        today = self.open_day(local.date())
+        if today and today.opens <= local < today.closes:
+            following = self.next_open_day(local.date())
+            due = self._at(following.date, local.time())
+            return min(max(due, following.opens), following.closes)
+        if today and local < today.opens:
+            return today.closes
+        return self.next_open_day(local.date()).closes
+
+
+def _stored_hours() -> dict[int, tuple[dt.time, dt.time]]:
+    rows = BusinessHours.objects.values_list("weekday", "opens", "closes")
+    return {weekday: (opens, closes) for weekday, opens, closes in rows}
