@@ -31,6 +31,15 @@ class Provider(models.Model):
         blank=True,
         related_name="providers",
     )
+    # The provider's own login: messages escalated to them land in their task list.
+    user = models.OneToOneField(
+        "portal_adoption.User",
+        verbose_name=_("staff account"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="provider",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -82,6 +91,10 @@ class Patient(models.Model):
     # Not part of the feed: chosen by the patient at the desk, kept across imports.
     notification_channel = models.CharField(
         _("notifications by"), max_length=8, choices=NotificationChannel.choices, blank=True
+    )
+    # The triage queue shows it: such a patient gets a call, not a portal reply.
+    prefers_phone_for_clinical = models.BooleanField(
+        _("prefers the phone for clinical matters"), default=False
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

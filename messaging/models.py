@@ -1,0 +1,269 @@
+"""Patient messages from the portal, the team queues that work them, and replies."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Category(models.TextChoices):
+    CLINICAL = "clinical", _("Clinical")
+    ADMINISTRATIVE = "administrative", _("Administrative")
+    BILLING = "billing", _("Billing")
+
+
+class Queue(models.TextChoices):
+    """A team's queue. No message waits in a general pile (workflows.md)."""
+
+    NURSING = "nursing", _("Nursing")
+    FRONT_DESK = "front_desk", _("Front desk")
+    BILLING = "billing", _("Billing")
+    PROVIDER = "provider", _("Provider task list")
+
+
+QUEUE_FOR_CATEGORY = {
+    Category.CLINICAL: Queue.NURSING,
+    Category.ADMINISTRATIVE: Queue.FRONT_DESK,
+    Category.BILLING: Queue.BILLING,
+}
+
+
+class MessageStatus(models.TextChoices):
+    NEW = "new", _("New")
+    CLAIMED = "claimed", _("Being worked")
+    WAITING_PROVIDER = "waiting_provider", _("Waiting for the provider")
+    ANSWERED = "answered", _("Answered")
+    CLOSED = "closed", _("Closed")
+
+
+OPEN_STATUSES = (MessageStatus.NEW, MessageStatus.CLAIMED, MessageStatus.WAITING_PROVIDER)
+
+
+class ClassificationSource(models.TextChoices):
+    RULE = "rule", _("A routing rule")
+    DEFAULT = "default", _("The default category")
+    PERSON = "person", _("A member of staff")
+
+
+class Message(models.Model):
+    """One secure message from a patient, as the portal delivered it."""
+
+    message_id = models.CharField(_("portal message id"), max_length=128, unique=True)
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="portal_messages"
+    )
+    thread_id = models.CharField(_("thread"), max_length=128, blank=True)
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    body = models.TextField(_("message"))
+    sent_at = models.DateTimeField(_("sent"))
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices)
+    classified_by = models.CharField(
+        _("classified by"), max_length=8, choices=ClassificationSource.choices
+    )
+    urgent = models.BooleanField(_("urgent"), default=False)
+    red_flags = models.JSONField(_("red flags found"), default=list, blank=True)
+    queue = models.CharField(_("queue"), max_length=16, choices=Queue.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=MessageStatus.choices, default=MessageStatus.NEW
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("worked by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="messages_owned",
+    )
+    lease_expires_at = models.DateTimeField(_("claim lapses"), null=True, blank=True)
+    escalated_to = models.ForeignKey(
+        "patients.Provider",
+        verbose_name=_("escalated to"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="escalated_messages",
+    )
+    internal_due_at = models.DateTimeField(_("internal target"))
+    external_due_at = models.DateTimeField(_("promised by"))
+    first_reply_at = models.DateTimeField(_("first reply"), null=True, blank=True)
+    care_related = models.BooleanField(_("bears on care"), default=False)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-urgent", "internal_due_at", "received_at"]
+        verbose_name = _("patient message")
+        verbose_name_plural = _("patient messages")
+        indexes = [
+            # "Take next": the open messages of a queue, urgent first, oldest due first.
+            models.Index(
+                fields=["queue", "-urgent", "internal_due_at", "received_at"],
+                name="message_queue_order_idx",
+                condition=Q(status__in=["new", "claimed", "waiting_provider"]),
+            ),
+            models.Index(fields=["patient", "thread_id"], name="message_thread_idx"),
+            models.Index(fields=["status", "received_at"], name="message_status_idx"),
+        ]
+        permissions = [
+            ("work_clinical_queue", _("Can work the nursing queue")),
+            ("work_front_desk_queue", _("Can work the front desk queue")),
+            ("work_billing_queue", _("Can work the billing queue")),
+            ("work_provider_tasks", _("Can work their provider task list")),
+            ("manage_messaging", _("Can edit routing rules, red flags, templates and hours")),
+        ]
+
+    def __str__(self):
+        return f"Message #{self.pk}"
+
+
+class MessageTransition(models.Model):
+    """Every change of a message's status or queue: who, when, and why."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=20, choices=MessageStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=MessageStatus.choices)
+    queue = models.CharField(max_length=16, choices=Queue.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.message} {self.from_status}->{self.to_status}"
+
+
+class RoutingRule(models.Model):
+    """A word or phrase that puts a message in a category (managers edit these)."""
+
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices)
+    phrase = models.CharField(_("word or phrase"), max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["category", "phrase"]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "phrase"], name="one_rule_per_phrase")
+        ]
+
+    def __str__(self):
+        return f"{self.category}: {self.phrase}"
+
+
+class RoutingSettings(models.Model):
+    """The practice's routing choices: one row."""
+
+    default_category = models.CharField(
+        _("when no rule matches, or rules tie"),
+        max_length=16,
+        choices=Category.choices,
+        default=Category.CLINICAL,
+    )
+
+    def __str__(self):
+        return "Routing settings"
+
+
+class RedFlag(models.Model):
+    """A symptom that makes a message urgent: whole words, any case."""
+
+    phrase = models.CharField(_("word or phrase"), max_length=100, unique=True)
+    language = models.CharField(_("language"), max_length=8, default="en")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["language", "phrase"]
+
+    def __str__(self):
+        return self.phrase
+
+
+class ReplyTemplate(models.Model):
+    """A reply a manager wrote, with {first_name}, {practice_phone} and {staff_name}."""
+
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices)
+    name = models.CharField(_("name"), max_length=100)
+    body = models.TextField(_("text"))
+    active = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        ordering = ["category", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Reply(models.Model):
+    """A reply to a patient's message, from the queue or by the system."""
+
+    message = models.ForeignKey(Message, on_delete=models.PROTECT, related_name="replies")
+    body = models.TextField(_("reply"))
+    template = models.ForeignKey(
+        ReplyTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    automatic = models.BooleanField(_("sent by the system"), default=False)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+
+    def __str__(self):
+        return f"Reply #{self.pk}"
+
+
+class OutboxItem(models.Model):
+    """A reply waiting for the portal integration to collect it (GET outbox/)."""
+
+    reply = models.OneToOneField(Reply, on_delete=models.PROTECT, related_name="outbox_item")
+    created_at = models.DateTimeField(default=timezone.now)
+    acked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"], name="outbox_pending_idx", condition=Q(acked_at__isnull=True)
+            )
+        ]
+
+    def __str__(self):
+        return f"Outbox #{self.pk}"
+
+
+class ChartNote(models.Model):
+    """The note for the patient's chart about a message and its answer."""
+
+    message = models.OneToOneField(Message, on_delete=models.PROTECT, related_name="chart_note")
+    text = models.TextField(_("note"))
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    written_at = models.DateTimeField(default=timezone.now)
+    exported_at = models.DateTimeField(_("exported to the EHR"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["written_at", "id"]
+
+    def __str__(self):
+        return f"Chart note #{self.pk}"
+
+
+class CallLog(models.Model):
+    """A phone call made instead of a portal reply, for patients who prefer the phone."""
+
+    message = models.ForeignKey(Message, on_delete=models.PROTECT, related_name="calls")
+    summary = models.TextField(_("what was said"))
+    called_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    called_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"Call #{self.pk}"
