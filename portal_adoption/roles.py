@@ -33,6 +33,11 @@ VIEW_ACCESS_LOG = "portal_adoption.view_accesslogentry"
 IMPORT_FEED = "patients.import_feed"
 ENROLL_PATIENTS = "enrollment.enroll_patient"
 MANAGE_ENROLLMENT = "enrollment.change_incentive"
+WORK_CLINICAL_QUEUE = "messaging.work_clinical_queue"
+WORK_FRONT_DESK_QUEUE = "messaging.work_front_desk_queue"
+WORK_BILLING_QUEUE = "messaging.work_billing_queue"
+WORK_PROVIDER_TASKS = "messaging.work_provider_tasks"
+MANAGE_MESSAGING = "messaging.manage_messaging"
 
 MANAGER_PERMISSIONS = {
     VIEW_PATIENTS,
@@ -45,16 +50,20 @@ MANAGER_PERMISSIONS = {
     MANAGE_ENROLLMENT,
     "enrollment.view_techhelpsession",
     "enrollment.add_techhelpsession",
+    WORK_CLINICAL_QUEUE,
+    WORK_FRONT_DESK_QUEUE,
+    WORK_BILLING_QUEUE,
+    MANAGE_MESSAGING,
     "patients.view_activityevent",
     "patients.view_location",
     "patients.view_provider",
 }
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    Role.FRONT_DESK: {VIEW_PATIENTS, ENROLL_PATIENTS},
-    Role.NURSE: {VIEW_PATIENTS},
-    Role.PROVIDER: {VIEW_PATIENTS},
-    Role.BILLING: set(),
+    Role.FRONT_DESK: {VIEW_PATIENTS, ENROLL_PATIENTS, WORK_FRONT_DESK_QUEUE},
+    Role.NURSE: {VIEW_PATIENTS, WORK_CLINICAL_QUEUE},
+    Role.PROVIDER: {VIEW_PATIENTS, WORK_PROVIDER_TASKS},
+    Role.BILLING: {WORK_BILLING_QUEUE},
     Role.MANAGER: MANAGER_PERMISSIONS,
     # "As manager", plus the staff accounts and the practice's settings in
     # Django's admin site (administrators are also is_staff).
@@ -79,5 +88,5 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
 # belongs to this group and may only feed data in.
 INTEGRATION_GROUP = "Integration"
 SERVICE_GROUP_PERMISSIONS: dict[str, set[str]] = {
-    INTEGRATION_GROUP: {IMPORT_FEED},
+    INTEGRATION_GROUP: {IMPORT_FEED, "messaging.add_message", "messaging.view_outboxitem"},
 }

@@ -9,6 +9,7 @@ handler403 = "portal_adoption.views.permission_denied"
 
 api_v1 = [
     path("", include("patients.api_urls")),
+    path("", include("messaging.api_urls")),
 ]
 
 urlpatterns = [
@@ -18,6 +19,7 @@ urlpatterns = [
     path("access-log/", views.AccessLogView.as_view(), name="access_log"),
     path("patients/", include("patients.urls")),
     path("enrollment/", include("enrollment.urls")),
+    path("messages/", include("messaging.urls")),
     # The patient's own phone opens this, from the QR code at the desk: no staff login.
     path("enrol/", include("enrollment.qr_patient_urls")),
     path("admin/", admin.site.urls),

@@ -1,0 +1,458 @@
+"""Writes for the message triage queue. Each change of status leaves a transition row."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from messaging.models import (
+    OPEN_STATUSES,
+    QUEUE_FOR_CATEGORY,
+    CallLog,
+    Category,
+    ChartNote,
+    ClassificationSource,
+    Message,
+    MessageStatus,
+    MessageTransition,
+    OutboxItem,
+    Queue,
+    RedFlag,
+    Reply,
+    ReplyTemplate,
+    RoutingRule,
+    RoutingSettings,
+)
+from messaging.triage import classify, red_flags_in
+from patients.models import Channel, EventType, Patient
+from patients.rules import EventData
+from patients.services import event_record
+from portal_adoption.business_calendar import BusinessCalendar
+
+CLAIM_LEASE = timedelta(minutes=30)
+MESSAGE_FIELDS_COMPARED = ("patient_id", "subject", "body", "sent_at", "thread_id")
+
+
+class MessagingError(ValueError):
+    """A request the queue cannot honour; the message says what to do."""
+
+
+class MessageConflict(MessagingError):
+    pass
+
+
+# --- Arrival ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Inbound:
+    message_id: str
+    patient: Patient
+    subject: str
+    body: str
+    sent_at: datetime
+    thread_id: str = ""
+
+
+def message_receive(*, inbound: Inbound) -> tuple[Message, bool]:
+    """Store a patient's message once, classified, flagged and in its team's queue.
+
+    1. The portal's message_id is the idempotency key: the same message sent
+       again returns the stored one; different content with the same id is
+       a conflict and changes nothing.
+    2. In one transaction: the message with its category, red flags, queue
+       and due times; the message_from_patient event; the first transition;
+       for a red flag, the automatic "call 911" reply in the outbox.
+    """
+    existing = Message.objects.filter(message_id=inbound.message_id).first()
+    if existing:
+        return _same_or_conflict(existing, inbound), False
+    try:
+        with transaction.atomic():
+            return _store_inbound(inbound), True
+    except IntegrityError:
+        existing = Message.objects.filter(message_id=inbound.message_id).first()
+        if existing is None:
+            raise
+        return _same_or_conflict(existing, inbound), False
+
+
+def _same_or_conflict(existing: Message, inbound: Inbound) -> Message:
+    candidate = {
+        "patient_id": inbound.patient.pk,
+        "subject": inbound.subject,
+        "body": inbound.body,
+        "sent_at": inbound.sent_at,
+        "thread_id": inbound.thread_id,
+    }
+    differing = [f for f in MESSAGE_FIELDS_COMPARED if getattr(existing, f) != candidate[f]]
+    if differing:
+        raise MessageConflict(
+            _("message_id “%(id)s” is stored already with a different %(fields)s.")
+            % {"id": inbound.message_id, "fields": ", ".join(differing)}
+        )
+    return existing
+
+
+def _store_inbound(inbound: Inbound) -> Message:
+    text = f"{inbound.subject}\n{inbound.body}"
+    routing = RoutingSettings.objects.get_or_create(pk=1)[0]
+    rules = RoutingRule.objects.values_list("category", "phrase")
+    found = classify(text, rules, routing.default_category)
+    flags = red_flags_in(text, RedFlag.objects.values_list("phrase", flat=True))
+    calendar = BusinessCalendar()
+    received = timezone.now()
+    category = Category.CLINICAL if flags else found.category
+    message = Message.objects.create(
+        message_id=inbound.message_id,
+        patient=inbound.patient,
+        thread_id=inbound.thread_id,
+        subject=inbound.subject,
+        body=inbound.body,
+        sent_at=inbound.sent_at,
+        received_at=received,
+        category=category,
+        classified_by=ClassificationSource.RULE if found.by_rule else ClassificationSource.DEFAULT,
+        urgent=bool(flags),
+        red_flags=flags,
+        queue=QUEUE_FOR_CATEGORY[category],
+        internal_due_at=calendar.internal_due(received),
+        external_due_at=calendar.external_due(received),
+    )
+    _record_event(message, EventType.MESSAGE_FROM_PATIENT, message.message_id, inbound.sent_at)
+    _transition(message, "", MessageStatus.NEW, None, _arrival_note(message))
+    if flags:
+        _auto_reply_emergency(message)
+    return message
+
+
+def _arrival_note(message: Message) -> str:
+    reopened = (
+        message.thread_id
+        and Message.objects.filter(
+            patient=message.patient,
+            thread_id=message.thread_id,
+            status__in=[MessageStatus.ANSWERED, MessageStatus.CLOSED],
+        )
+        .exclude(pk=message.pk)
+        .exists()
+    )
+    if reopened:
+        return _("Reopened: the patient wrote again in an answered thread.")
+    return ""
+
+
+def _auto_reply_emergency(message: Message) -> None:
+    with translation.override(_patient_language(message.patient)):
+        body = _(
+            "Your message mentions a symptom that may be an emergency. If it is, call 911 "
+            "now. A nurse has been alerted and will contact you. For anything urgent, call "
+            "us at %(phone)s."
+        ) % {"phone": settings.PRACTICE_PHONE}
+    reply = Reply.objects.create(message=message, body=body, automatic=True)
+    OutboxItem.objects.create(reply=reply)
+
+
+def _patient_language(patient: Patient) -> str:
+    language = (patient.preferred_language or "en").split("-")[0].lower()
+    return language if language in dict(settings.LANGUAGES) else "en"
+
+
+def _record_event(message: Message, event_type: str, object_id: str, at: datetime, reply_to=""):
+    event_record(
+        patient=message.patient,
+        data=EventData(
+            event_id=f"{event_type}-{object_id}",
+            patient_external_id=message.patient.external_id,
+            type=event_type,
+            occurred_at=at,
+            channel=Channel.PORTAL,
+            object_id=object_id,
+            reply_to=reply_to,
+        ),
+    )
+
+
+def _transition(message: Message, from_status: str, to_status: str, by, note: str = "") -> None:
+    MessageTransition.objects.create(
+        message=message,
+        from_status=from_status,
+        to_status=to_status,
+        queue=message.queue,
+        by=by,
+        note=note[:500],
+    )
+
+
+# --- Claiming ---------------------------------------------------------------------
+
+
+def _claimable(queue: str):
+    now = timezone.now()
+    free = Message.objects.filter(queue=queue, status=MessageStatus.NEW)
+    lapsed = Message.objects.filter(
+        queue=queue, status=MessageStatus.CLAIMED, lease_expires_at__lt=now
+    )
+    return (free | lapsed).order_by("-urgent", "internal_due_at", "received_at", "pk")
+
+
+def message_claim_next(*, queue: str, by) -> Message | None:
+    """The next message of the queue for this person, or None when it is empty.
+
+    Urgent first, then the earliest internal target. Two people never get
+    the same message: on PostgreSQL the row is locked with SKIP LOCKED, so a
+    second claimer takes the next one; elsewhere a compare-and-set update
+    decides. A claim whose lease lapsed (30 minutes untouched) is free again.
+    """
+    if connection.vendor == "postgresql":
+        return _claim_with_row_lock(queue, by)
+    return _claim_with_compare_and_set(queue, by)
+
+
+def _claim_with_row_lock(queue: str, by) -> Message | None:
+    with transaction.atomic():
+        message = _claimable(queue).select_for_update(skip_locked=True, of=("self",)).first()
+        if message is None:
+            return None
+        return _take(message, by)
+
+
+def _claim_with_compare_and_set(queue: str, by) -> Message | None:
+    for message in _claimable(queue)[:20]:
+        with transaction.atomic():
+            taken = Message.objects.filter(
+                pk=message.pk, status=message.status, lease_expires_at=message.lease_expires_at
+            ).update(status=MessageStatus.CLAIMED)
+            if taken:
+                return _take(message, by)
+    return None
+
+
+def _take(message: Message, by) -> Message:
+    previous = message.status
+    message.status = MessageStatus.CLAIMED
+    message.owner = by
+    message.lease_expires_at = timezone.now() + CLAIM_LEASE
+    message.save(update_fields=["status", "owner", "lease_expires_at"])
+    _transition(message, previous, MessageStatus.CLAIMED, by)
+    return message
+
+
+def message_touch(*, message: Message, by) -> None:
+    """The owner is working on it: the lease runs again from now."""
+    Message.objects.filter(pk=message.pk, owner=by, status=MessageStatus.CLAIMED).update(
+        lease_expires_at=timezone.now() + CLAIM_LEASE
+    )
+
+
+def message_release_lapsed() -> int:
+    """Return claims untouched for 30 minutes to their queue (the nightly and hourly sweep)."""
+    lapsed = Message.objects.filter(
+        status=MessageStatus.CLAIMED, lease_expires_at__lt=timezone.now()
+    )
+    count = 0
+    for message in lapsed:
+        released = Message.objects.filter(
+            pk=message.pk, status=MessageStatus.CLAIMED, lease_expires_at__lt=timezone.now()
+        ).update(status=MessageStatus.NEW, owner=None, lease_expires_at=None)
+        if released:
+            _transition(message, MessageStatus.CLAIMED, MessageStatus.NEW, None, _("Claim lapsed."))
+            count += 1
+    return count
+
+
+# --- Working a message --------------------------------------------------------------
+
+
+def _require_open(message: Message) -> None:
+    if message.status not in OPEN_STATUSES:
+        raise MessagingError(_("This message is closed already."))
+
+
+def template_render(template: ReplyTemplate, *, message: Message, by) -> str:
+    values = {
+        "first_name": message.patient.given_name,
+        "practice_phone": settings.PRACTICE_PHONE,
+        "staff_name": by.get_full_name() or by.get_username(),
+    }
+    text = template.body
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", value)
+    return text
+
+
+@transaction.atomic
+def message_reply(*, message: Message, body: str, by, template: ReplyTemplate | None = None):
+    """Send a reply: stored, put in the outbox, and logged as message_to_patient.
+
+    The first reply stamps the response time.
+    """
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    _require_open(message)
+    if not body.strip():
+        raise MessagingError(_("Write the reply, or choose a template."))
+    reply = Reply.objects.create(message=message, body=body.strip(), template=template, sent_by=by)
+    OutboxItem.objects.create(reply=reply)
+    _record_event(
+        message,
+        EventType.MESSAGE_TO_PATIENT,
+        f"reply-{reply.pk}",
+        reply.sent_at,
+        reply_to=message.message_id,
+    )
+    previous = message.status
+    message.first_reply_at = message.first_reply_at or reply.sent_at
+    message.status = MessageStatus.ANSWERED
+    message.owner = message.owner or by
+    message.save(update_fields=["first_reply_at", "status", "owner"])
+    _transition(message, previous, MessageStatus.ANSWERED, by)
+    return reply
+
+
+@transaction.atomic
+def message_log_call(*, message: Message, summary: str, by) -> CallLog:
+    """A phone call instead of a portal reply (the patient prefers the phone)."""
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    _require_open(message)
+    if not summary.strip():
+        raise MessagingError(_("Write what was said on the call."))
+    call = CallLog.objects.create(message=message, summary=summary.strip(), called_by=by)
+    previous = message.status
+    message.first_reply_at = message.first_reply_at or call.called_at
+    message.status = MessageStatus.ANSWERED
+    message.save(update_fields=["first_reply_at", "status"])
+    _transition(message, previous, MessageStatus.ANSWERED, by, _("Answered by phone."))
+    return call
+
+
+@transaction.atomic
+def message_escalate(*, message: Message, note: str, by) -> Message:
+    """To the patient's own provider: it leaves the queue for their task list."""
+    message = Message.objects.select_for_update().select_related("patient").get(pk=message.pk)
+    _require_open(message)
+    if not note.strip():
+        raise MessagingError(_("Write a note for the provider: what you need from them."))
+    provider = message.patient.primary_provider
+    if provider is None:
+        raise MessagingError(
+            _("This patient has no primary provider on the roster: re-route it instead.")
+        )
+    previous = message.status
+    message.escalated_to = provider
+    message.queue = Queue.PROVIDER
+    message.status = MessageStatus.WAITING_PROVIDER
+    message.owner = None
+    message.lease_expires_at = None
+    message.save(update_fields=["escalated_to", "queue", "status", "owner", "lease_expires_at"])
+    _transition(message, previous, MessageStatus.WAITING_PROVIDER, by, note)
+    return message
+
+
+@transaction.atomic
+def message_reroute(*, message: Message, queue: str, note: str, by) -> Message:
+    """To another team's queue (and that team's category), with the reason."""
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    _require_open(message)
+    queue = Queue(queue)
+    if queue == Queue.PROVIDER:
+        raise MessagingError(_("To send it to the provider, escalate it."))
+    if not note.strip():
+        raise MessagingError(_("Write why it goes to another team."))
+    categories = {q: c for c, q in QUEUE_FOR_CATEGORY.items()}
+    previous = message.status
+    message.queue = queue
+    message.category = categories[queue]
+    message.classified_by = ClassificationSource.PERSON
+    message.status = MessageStatus.NEW
+    message.owner = None
+    message.lease_expires_at = None
+    message.save(
+        update_fields=["queue", "category", "classified_by", "status", "owner", "lease_expires_at"]
+    )
+    _transition(message, previous, MessageStatus.NEW, by, note)
+    return message
+
+
+def chart_note_draft(message: Message) -> str:
+    """A first draft for the chart, from the question and the answer; the nurse edits it."""
+    with translation.override(settings.LANGUAGE_CODE):
+        question = _first_sentence(message.subject or message.body)
+        parts = [_("Patient asked via the portal about: %(q)s") % {"q": question}]
+        last_reply = message.replies.filter(automatic=False).order_by("-sent_at").first()
+        last_call = message.calls.order_by("-called_at").first()
+        if last_reply:
+            parts.append(_("replied: %(a)s") % {"a": _first_sentence(last_reply.body)})
+        if last_call:
+            parts.append(_("called the patient: %(a)s") % {"a": _first_sentence(last_call.summary)})
+        parts.append(_("patient understood"))
+        return "; ".join(parts) + "."
+
+
+def _first_sentence(text: str, limit: int = 160) -> str:
+    first = text.strip().split("\n")[0]
+    first = first.split(". ")[0].strip().rstrip(".")
+    return first if len(first) <= limit else first[: limit - 1] + "…"
+
+
+def _needs_chart_note(message: Message) -> bool:
+    # Clinical messages always; scheduling (administrative) only when it bears on care.
+    if message.category == Category.CLINICAL:
+        return True
+    return message.category == Category.ADMINISTRATIVE and message.care_related
+
+
+@transaction.atomic
+def message_close(*, message: Message, by, chart_note: str = "") -> Message:
+    """Close a message. A clinical one needs its chart note first (workflows.md)."""
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    if message.status == MessageStatus.CLOSED:
+        return message
+    has_note = ChartNote.objects.filter(message=message).exists()
+    if chart_note.strip() and not has_note:
+        ChartNote.objects.create(message=message, text=chart_note.strip(), written_by=by)
+        has_note = True
+    if _needs_chart_note(message) and not has_note:
+        raise MessagingError(
+            _(
+                "Write the chart note before closing: a clinical question and its answer "
+                "always go in the chart."
+            )
+        )
+    previous = message.status
+    message.status = MessageStatus.CLOSED
+    message.closed_at = timezone.now()
+    message.save(update_fields=["status", "closed_at"])
+    _transition(message, previous, MessageStatus.CLOSED, by)
+    return message
+
+
+def message_set_care_related(*, message: Message, care_related: bool) -> None:
+    Message.objects.filter(pk=message.pk).update(care_related=care_related)
+
+
+@transaction.atomic
+def message_reclassify(*, message: Message, category: str, by) -> Message:
+    """A person corrects the category; the message moves to that team's queue."""
+    category = Category(category)
+    return message_reroute(
+        message=message,
+        queue=QUEUE_FOR_CATEGORY[category],
+        note=_("Re-classified as %(category)s.") % {"category": category.label},
+        by=by,
+    )
+
+
+def chart_notes_mark_exported(*, note_ids: list[int]) -> int:
+    return ChartNote.objects.filter(pk__in=note_ids, exported_at__isnull=True).update(
+        exported_at=timezone.now()
+    )
+
+
+def outbox_ack(*, item: OutboxItem) -> bool:
+    """The portal has taken the reply; acknowledging twice is harmless."""
+    return bool(
+        OutboxItem.objects.filter(pk=item.pk, acked_at__isnull=True).update(acked_at=timezone.now())
+    )
