@@ -9,7 +9,6 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from messaging.models import (
-    OPEN_STATUSES,
     QUEUE_FOR_CATEGORY,
     CallLog,
     Category,
@@ -268,7 +267,8 @@ def message_release_lapsed() -> int:
 
 
 def _require_open(message: Message) -> None:
-    if message.status not in OPEN_STATUSES:
+    # An answered message can still get a second reply, a call or a new route.
+    if message.status == MessageStatus.CLOSED:
         raise MessagingError(_("This message is closed already."))
 
 

@@ -1,6 +1,7 @@
 from django.conf import settings
 
 from portal_adoption.navigation import nav_for
+from portal_adoption.roles import WORK_CLINICAL_QUEUE
 from portal_adoption.selectors import user_roles
 
 
@@ -9,9 +10,14 @@ def shell(request):
     user = getattr(request, "user", None)
     if not (user and user.is_authenticated):
         return {"practice_name": settings.PRACTICE_NAME}
+    nav_items = nav_for(user, request.path)
+    setup_items = [item for item in nav_items if item["setup"]]
     return {
         "practice_name": settings.PRACTICE_NAME,
-        "nav_items": nav_for(user, request.path),
+        "nav_items": nav_items,
+        "setup_items": setup_items,
+        "setup_active": any(item["active"] for item in setup_items),
+        "watches_urgent": user.has_perm(WORK_CLINICAL_QUEUE),
         "current_roles": [role.label for role in user_roles(user)],
         "session_idle_minutes": settings.SESSION_IDLE_MINUTES,
     }

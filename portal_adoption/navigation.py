@@ -9,8 +9,13 @@ from portal_adoption.roles import (
     ENROLL_PATIENTS,
     IMPORT_FEED,
     MANAGE_ENROLLMENT,
+    MANAGE_MESSAGING,
     VIEW_ACCESS_LOG,
     VIEW_PATIENTS,
+    WORK_BILLING_QUEUE,
+    WORK_CLINICAL_QUEUE,
+    WORK_FRONT_DESK_QUEUE,
+    WORK_PROVIDER_TASKS,
 )
 
 
@@ -18,14 +23,19 @@ from portal_adoption.roles import (
 class NavItem:
     label: str
     url_name: str
-    permission: str | None = None
+    permission: str | tuple[str, ...] | None = None
     staff_only: bool = False
     description: str = ""
+    # Set-up pages share one "Set-up" menu, so the bar fits a tablet.
+    setup: bool = False
 
     def visible_to(self, user) -> bool:
         if self.staff_only and not user.is_staff:
             return False
-        return self.permission is None or user.has_perm(self.permission)
+        if self.permission is None:
+            return True
+        needed = (self.permission,) if isinstance(self.permission, str) else self.permission
+        return any(user.has_perm(code) for code in needed)
 
 
 NAV_ITEMS = [
@@ -43,6 +53,18 @@ NAV_ITEMS = [
         description=_("Patients who were invited a week ago and have not logged in."),
     ),
     NavItem(
+        _("Queues"),
+        "messaging:queues",
+        (WORK_CLINICAL_QUEUE, WORK_FRONT_DESK_QUEUE, WORK_BILLING_QUEUE),
+        description=_("Patient messages to answer, urgent first, with their due times."),
+    ),
+    NavItem(
+        _("My tasks"),
+        "messaging:tasks",
+        WORK_PROVIDER_TASKS,
+        description=_("Messages escalated to you by the care team."),
+    ),
+    NavItem(
         _("Patients"),
         "patients:list",
         VIEW_PATIENTS,
@@ -53,12 +75,21 @@ NAV_ITEMS = [
         "enrollment:tech_help",
         MANAGE_ENROLLMENT,
         description=_("Weekly tech-help sessions and their seats."),
+        setup=True,
     ),
     NavItem(
         _("Incentives"),
         "enrollment:incentives",
         MANAGE_ENROLLMENT,
         description=_("What the practice offers patients for enrolling."),
+        setup=True,
+    ),
+    NavItem(
+        _("Message settings"),
+        "messaging:rules",
+        MANAGE_MESSAGING,
+        description=_("Routing rules, red flags, reply templates and business hours."),
+        setup=True,
     ),
     NavItem(
         _("Imports"),
@@ -77,13 +108,19 @@ NAV_ITEMS = [
         "admin:index",
         staff_only=True,
         description=_("Staff accounts, roles, locations and providers."),
+        setup=True,
     ),
 ]
 
 
 def nav_for(user, current_path: str) -> list[dict]:
     entries = [
-        {"label": item.label, "url": reverse(item.url_name), "description": item.description}
+        {
+            "label": item.label,
+            "url": reverse(item.url_name),
+            "description": item.description,
+            "setup": item.setup,
+        }
         for item in NAV_ITEMS
         if item.visible_to(user)
     ]

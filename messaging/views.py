@@ -1,0 +1,392 @@
+"""The triage queue pages: a team's queue, one message, the provider's tasks."""
+
+import csv
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+
+from messaging import services
+from messaging.forms import CallForm, CloseForm, NoteForm, ReclassifyForm, ReplyForm, RerouteForm
+from messaging.models import Message, Queue, ReplyTemplate
+from messaging.selectors import (
+    QUEUE_PERMISSIONS,
+    chart_notes_to_file,
+    checkpoint_messages,
+    may_see,
+    queue_counts,
+    queue_messages,
+    queues_for,
+    sla_state,
+    templates_for,
+    urgent_open,
+)
+from portal_adoption.models import AccessAction
+from portal_adoption.roles import MANAGE_MESSAGING, WORK_CLINICAL_QUEUE, WORK_PROVIDER_TASKS
+from portal_adoption.services import access_log_record, access_log_record_list
+
+QUEUE_PAGE_SIZE = 100
+CHECKPOINTS = {
+    "morning": gettext_lazy("Morning: overnight messages to triage and route"),
+    "noon": gettext_lazy("Noon: routine replies done, clinical questions escalated"),
+    "end-of-day": gettext_lazy("End of day: what is still open"),
+}
+
+
+def _queue_or_404(queue: str) -> str:
+    if queue not in Queue.values or queue == Queue.PROVIDER:
+        raise Http404
+    return queue
+
+
+class QueueAccessMixin:
+    def check_queue(self, queue: str) -> str:
+        queue = _queue_or_404(queue)
+        if not self.request.user.has_perm(QUEUE_PERMISSIONS[queue]):
+            raise PermissionDenied
+        return queue
+
+
+def _rows(messages_list):
+    now = timezone.now()
+    return [(m, sla_state(m, now=now)) for m in messages_list]
+
+
+class QueuesView(View):
+    """Every queue this person may work, with where each stands."""
+
+    def get(self, request):
+        queues = [q for q in queues_for(request.user) if q != Queue.PROVIDER]
+        if not queues and not request.user.has_perm(WORK_PROVIDER_TASKS):
+            raise PermissionDenied
+        if len(queues) == 1:
+            return redirect("messaging:queue", queue=queues[0])
+        if not queues:
+            return redirect("messaging:tasks")
+        summary = [(Queue(q), queue_counts(q)) for q in queues]
+        return render(request, "messaging/queues.html", {"summary": summary})
+
+
+class QueueView(QueueAccessMixin, View):
+    def get(self, request, queue):
+        queue = self.check_queue(queue)
+        shown = list(queue_messages(queue)[:QUEUE_PAGE_SIZE])
+        access_log_record_list(
+            request=request, resource="message_queue", patients={m.patient for m in shown}
+        )
+        context = {
+            "queue": Queue(queue),
+            "rows": _rows(shown),
+            "counts": queue_counts(queue),
+            "checkpoints": CHECKPOINTS,
+            "limit": QUEUE_PAGE_SIZE,
+        }
+        return render(request, "messaging/queue.html", context)
+
+
+class TakeNextView(QueueAccessMixin, View):
+    def post(self, request, queue):
+        queue = self.check_queue(queue)
+        message = services.message_claim_next(queue=queue, by=request.user)
+        if message is None:
+            messages.info(request, _("Nothing waiting in this queue. Well done."))
+            return redirect("messaging:queue", queue=queue)
+        return redirect("messaging:detail", pk=message.pk)
+
+
+class CheckpointView(QueueAccessMixin, View):
+    def get(self, request, queue, checkpoint):
+        queue = self.check_queue(queue)
+        if checkpoint not in CHECKPOINTS:
+            raise Http404
+        key = "end" if checkpoint == "end-of-day" else checkpoint
+        shown = list(checkpoint_messages(queue, key)[:QUEUE_PAGE_SIZE])
+        access_log_record_list(
+            request=request, resource="message_queue", patients={m.patient for m in shown}
+        )
+        context = {
+            "queue": Queue(queue),
+            "rows": _rows(shown),
+            "checkpoint": checkpoint,
+            "checkpoint_label": CHECKPOINTS[checkpoint],
+            "checkpoints": CHECKPOINTS,
+        }
+        return render(request, "messaging/checkpoint.html", context)
+
+
+class ProviderTasksView(View):
+    """Messages escalated to this provider."""
+
+    def get(self, request):
+        provider = getattr(request.user, "provider", None)
+        if not request.user.has_perm(WORK_PROVIDER_TASKS):
+            raise PermissionDenied
+        shown = list(queue_messages(Queue.PROVIDER, provider=provider)) if provider else []
+        access_log_record_list(
+            request=request, resource="provider_tasks", patients={m.patient for m in shown}
+        )
+        context = {"rows": _rows(shown), "provider": provider}
+        return render(request, "messaging/tasks.html", context)
+
+
+class MessageMixin:
+    """Loads a message the user may see, and logs that its body was read."""
+
+    def message(self, pk) -> Message:
+        message = get_object_or_404(
+            Message.objects.select_related("patient", "owner", "escalated_to"), pk=pk
+        )
+        if not may_see(self.request.user, message):
+            raise PermissionDenied
+        return message
+
+    def back(self, message):
+        return redirect("messaging:detail", pk=message.pk)
+
+
+class MessageDetailView(MessageMixin, View):
+    def get(self, request, pk):
+        message = self.message(pk)
+        access_log_record(
+            request=request,
+            action=AccessAction.VIEW,
+            resource="message",
+            object_id=message.pk,
+            patient=message.patient,
+        )
+        services.message_touch(message=message, by=request.user)
+        return render(request, "messaging/detail.html", self.context(message))
+
+    def context(self, message, **forms):
+        template = self._chosen_template(message)
+        reply_body = (
+            services.template_render(template, message=message, by=self.request.user)
+            if template
+            else ""
+        )
+        return {
+            "message": message,
+            "sla": sla_state(message),
+            "history": message.transitions.select_related("by"),
+            "replies": message.replies.select_related("sent_by"),
+            "calls": message.calls.select_related("called_by"),
+            "chart_note": getattr(message, "chart_note", None),
+            "templates": templates_for(message.category),
+            "reply_form": forms.get("reply_form")
+            or ReplyForm(initial={"body": reply_body, "template": template and template.pk}),
+            "call_form": forms.get("call_form") or CallForm(),
+            "escalate_form": forms.get("escalate_form") or NoteForm(),
+            "reroute_form": forms.get("reroute_form") or RerouteForm(),
+            "reclassify_form": ReclassifyForm(initial={"category": message.category}),
+            "close_form": forms.get("close_form")
+            or CloseForm(initial={"chart_note": services.chart_note_draft(message)}),
+            "is_open": message.status != "closed",
+        }
+
+    def _chosen_template(self, message):
+        chosen = self.request.GET.get("template", "")
+        if not chosen.isdigit():
+            return None
+        return ReplyTemplate.objects.filter(
+            pk=int(chosen), category=message.category, active=True
+        ).first()
+
+    def invalid(self, message, **forms):
+        messages.error(self.request, _("Please correct the form below."))
+        return render(
+            self.request, "messaging/detail.html", self.context(message, **forms), status=400
+        )
+
+
+class MessageActionView(MessageDetailView):
+    """Base of the POST actions: run the service, flash the outcome, back to the message."""
+
+    def act(self, message, action, success):
+        try:
+            action()
+        except services.MessagingError as error:
+            messages.error(self.request, str(error))
+            return self.back(message)
+        access_log_record(
+            request=self.request,
+            action=AccessAction.CHANGE,
+            resource="message",
+            object_id=message.pk,
+            patient=message.patient,
+        )
+        messages.success(self.request, success)
+        return self.back(message)
+
+
+class ReplyView(MessageActionView):
+    def post(self, request, pk):
+        message = self.message(pk)
+        form = ReplyForm(request.POST)
+        if not form.is_valid():
+            return self.invalid(message, reply_form=form)
+        template = ReplyTemplate.objects.filter(pk=form.cleaned_data["template"] or 0).first()
+        return self.act(
+            message,
+            lambda: services.message_reply(
+                message=message, body=form.cleaned_data["body"], by=request.user, template=template
+            ),
+            _("Reply sent: it is in the outbox for the portal."),
+        )
+
+
+class CallView(MessageActionView):
+    def post(self, request, pk):
+        message = self.message(pk)
+        form = CallForm(request.POST)
+        if not form.is_valid():
+            return self.invalid(message, call_form=form)
+        return self.act(
+            message,
+            lambda: services.message_log_call(
+                message=message, summary=form.cleaned_data["summary"], by=request.user
+            ),
+            _("Call logged."),
+        )
+
+
+class EscalateView(MessageActionView):
+    def post(self, request, pk):
+        message = self.message(pk)
+        form = NoteForm(request.POST)
+        if not form.is_valid():
+            return self.invalid(message, escalate_form=form)
+        return self.act(
+            message,
+            lambda: services.message_escalate(
+                message=message, note=form.cleaned_data["note"], by=request.user
+            ),
+            _("Sent to the provider's task list."),
+        )
+
+
+class RerouteView(MessageActionView):
+    def post(self, request, pk):
+        message = self.message(pk)
+        form = RerouteForm(request.POST)
+        if not form.is_valid():
+            return self.invalid(message, reroute_form=form)
+        result = self.act(
+            message,
+            lambda: services.message_reroute(
+                message=message,
+                queue=form.cleaned_data["queue"],
+                note=form.cleaned_data["note"],
+                by=request.user,
+            ),
+            _("Sent to the other team's queue."),
+        )
+        return self._leave_if_hidden(message, result)
+
+    def _leave_if_hidden(self, message, result):
+        message.refresh_from_db()
+        if may_see(self.request.user, message):
+            return result
+        return redirect("messaging:queues")
+
+
+class ReclassifyView(RerouteView):
+    def post(self, request, pk):
+        message = self.message(pk)
+        form = ReclassifyForm(request.POST)
+        if not form.is_valid():
+            return self.back(message)
+        result = self.act(
+            message,
+            lambda: services.message_reclassify(
+                message=message, category=form.cleaned_data["category"], by=request.user
+            ),
+            _("Category changed."),
+        )
+        return self._leave_if_hidden(message, result)
+
+
+class CareRelatedView(MessageActionView):
+    def post(self, request, pk):
+        message = self.message(pk)
+        care_related = request.POST.get("care_related") == "1"
+        return self.act(
+            message,
+            lambda: services.message_set_care_related(message=message, care_related=care_related),
+            _("Saved."),
+        )
+
+
+class CloseView(MessageActionView):
+    def post(self, request, pk):
+        message = self.message(pk)
+        form = CloseForm(request.POST)
+        if not form.is_valid():
+            return self.invalid(message, close_form=form)
+        return self.act(
+            message,
+            lambda: services.message_close(
+                message=message, by=request.user, chart_note=form.cleaned_data["chart_note"]
+            ),
+            _("Closed."),
+        )
+
+
+class NotesToFileView(View):
+    """Chart notes waiting to go into the EHR, and their export."""
+
+    def dispatch(self, request, *args, **kwargs):
+        user = request.user
+        if not (user.has_perm(MANAGE_MESSAGING) or user.has_perm(WORK_CLINICAL_QUEUE)):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        notes = list(chart_notes_to_file()[:500])
+        access_log_record_list(
+            request=request, resource="chart_notes", patients={n.message.patient for n in notes}
+        )
+        return render(request, "messaging/notes.html", {"notes": notes})
+
+    def post(self, request):
+        notes = list(chart_notes_to_file())
+        if not notes:
+            messages.info(request, _("No notes waiting to be filed."))
+            return redirect("messaging:notes")
+        access_log_record_list(
+            request=request,
+            resource="chart_notes_export",
+            patients={n.message.patient for n in notes},
+        )
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="chart-notes.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["mrn", "patient", "message_received", "note", "written_by", "written_at"])
+        for note in notes:
+            patient = note.message.patient
+            writer.writerow(
+                [
+                    patient.external_id,
+                    patient.full_name,
+                    timezone.localtime(note.message.received_at).isoformat(),
+                    note.text,
+                    note.written_by.get_full_name() or note.written_by.get_username(),
+                    timezone.localtime(note.written_at).isoformat(),
+                ]
+            )
+        services.chart_notes_mark_exported(note_ids=[n.pk for n in notes])
+        return response
+
+
+class UrgentAlertView(View):
+    """The banner every nurse sees while an urgent message has no reply."""
+
+    def get(self, request):
+        if not request.user.has_perm(WORK_CLINICAL_QUEUE):
+            raise PermissionDenied
+        count = urgent_open().count()
+        return render(request, "messaging/_urgent_alert.html", {"urgent_count": count})
