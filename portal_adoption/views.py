@@ -9,6 +9,8 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from enrollment.selectors import staff_credit
+from messaging.models import Queue
+from messaging.selectors import queue_counts, queues_for
 from patients.models import Patient
 from portal_adoption.forms import AccessLogFilterForm, AccessLogQueryForm
 from portal_adoption.models import User
@@ -25,9 +27,14 @@ class HomeView(TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        if self.request.user.has_perm(ENROLL_PATIENTS):
+        user = self.request.user
+        if user.has_perm(ENROLL_PATIENTS):
             # The desk's credit: enrolments per member of staff (workflows.md).
             context["credit"] = staff_credit()
+        # Where the day stands in each queue this person works.
+        context["queue_summary"] = [
+            (Queue(queue), queue_counts(queue)) for queue in queues_for(user) if queue != "provider"
+        ]
         return context
 
 

@@ -343,3 +343,24 @@ def test_due_soon_and_overdue(patient):
     assert sla_state(message, now=due - dt.timedelta(hours=3)) == Sla.ON_TIME
     assert sla_state(message, now=due - dt.timedelta(minutes=30)) == Sla.DUE_SOON
     assert sla_state(message, now=due + dt.timedelta(minutes=1)) == Sla.OVERDUE
+
+
+def test_the_nurses_home_page_shows_where_the_day_stands(client, nurse, patient):
+    receive(patient, "trouble breathing")
+    receive(patient, "my medication refill")
+    client.force_login(nurse)
+    page = client.get(reverse("home")).content.decode()
+    assert "Nursing queue today" in page
+    assert "2 open" in page
+    assert "1 urgent" in page
+
+
+def test_the_sweep_task_runs_the_same_release(nurse, patient):
+    from messaging.tasks import release_lapsed_claims
+
+    message = receive(patient, "my medication refill")
+    message_claim_next(queue=Queue.NURSING, by=nurse)
+    Message.objects.filter(pk=message.pk).update(
+        lease_expires_at=timezone.now() - dt.timedelta(minutes=5)
+    )
+    assert release_lapsed_claims.delay().get() == 1
