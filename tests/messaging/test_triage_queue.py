@@ -363,4 +363,4 @@ def test_the_sweep_task_runs_the_same_release(nurse, patient):
     Message.objects.filter(pk=message.pk).update(
         lease_expires_at=timezone.now() - dt.timedelta(minutes=5)
     )
-    assert release_lapsed_claims.delay().get() == 1
+    assert release_lapsed_claims.apply().get() == 1
