@@ -30,6 +30,7 @@ migrate: install
 
 demo: migrate
 	$(PY) manage.py demo_data --patients $(DEMO_PATIENTS) --months $(DEMO_MONTHS)
+	$(PY) manage.py demo_messages
 
 run: demo
 ifneq ($(and $(DATABASE_URL),$(REDIS_URL)),)

@@ -1028,7 +1028,15 @@ def demo_staff_ensure() -> list[DemoLogin]:
         # A lockout from earlier failed attempts would outlive the new password.
         axes_reset(username=username)
         logins.append(DemoLogin(role, username, password))
+    _link_demo_provider()
     return logins
+
+
+def _link_demo_provider() -> None:
+    """The demo provider's login is Dr. Patel's, so escalations reach a task list."""
+    Provider.objects.filter(code=PROVIDERS[0][0], user__isnull=True).update(
+        user=User.objects.filter(username="provider").first()
+    )
 
 
 def demo_email(username: str) -> str:

@@ -1,0 +1,55 @@
+"""Open messages in every queue for the demo practice, so a first run has work to show.
+
+They arrive through message_receive like real ones, so routing, red flags
+and due times are the application's own. Deterministic for a seed.
+"""
+
+import random
+from datetime import timedelta
+
+from django.utils import timezone
+
+from messaging.models import Message
+from messaging.services import Inbound, message_receive
+from patients.models import Patient
+
+DEMO_PREFIX = "demo-msg-"
+SAMPLES = (
+    ("Refill", "Could you send a refill of my blood pressure medication to the pharmacy?"),
+    ("Rash", "The rash on my arm is spreading since yesterday. Should I come in?"),
+    ("Swelling after surgery", "My knee is still swollen a week after surgery. Is that normal?"),
+    ("Side effect", "I feel dizzy since starting the new dose. What should I do?"),
+    ("Fever", "My son has had a fever of 101 since last night."),
+    ("Appointment", "I need to reschedule my appointment next Tuesday."),
+    ("Forms", "Can you fill in the school form for my daughter?"),
+    ("Records", "Please send my records to my new cardiologist."),
+    ("Address", "I moved: please update my address."),
+    ("Bill", "I got a bill for a visit my insurance should cover."),
+    ("Payment", "Can I set up a payment plan for my balance?"),
+    ("Copay", "Why was my copay higher this time?"),
+    ("Urgent", "I have chest pain and trouble breathing since this morning."),
+    ("Question", "Hello, quick question about my visit."),
+)
+
+
+def demo_messages_load(*, count: int = 40, seed: int = 42) -> int:
+    """Create the demo's open messages once; returns how many were new."""
+    if Message.objects.filter(message_id__startswith=DEMO_PREFIX).exists():
+        return 0
+    rng = random.Random(seed)
+    patients = list(Patient.objects.filter(deactivated_on__isnull=True).order_by("pk")[:500])
+    if not patients:
+        return 0
+    now = timezone.now()
+    created = 0
+    for n in range(count):
+        subject, body = SAMPLES[n % len(SAMPLES)]
+        inbound = Inbound(
+            message_id=f"{DEMO_PREFIX}{seed}-{n:04d}",
+            patient=rng.choice(patients),
+            subject=subject,
+            body=body,
+            sent_at=now - timedelta(minutes=rng.randint(5, 60 * 30)),
+        )
+        created += message_receive(inbound=inbound)[1]
+    return created

@@ -1,0 +1,16 @@
+from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from messaging.demo import demo_messages_load
+
+
+class Command(BaseCommand):
+    help = gettext_lazy("Put open patient messages in every queue of the demo practice.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--count", type=int, default=40)
+
+    def handle(self, *args, count, **options):
+        created = demo_messages_load(count=count)
+        self.stdout.write(_("Demo messages: %(n)d created") % {"n": created})
