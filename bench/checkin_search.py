@@ -119,6 +119,7 @@ COLUMNS = (
     "registered_on",
     "deactivated_on",
     "notification_channel",
+    "prefers_phone_for_clinical",
     "created_at",
     "updated_at",
 )
@@ -202,6 +203,7 @@ def load(people: list[Person], rng: random.Random) -> float:
                         registered,
                         deactivated,
                         "",
+                        False,
                         now,
                         now,
                     )
