@@ -5,6 +5,8 @@ from django.urls import path
 from messaging import manage_views as views
 
 urlpatterns = [
+    # The settings' own address, for the navigation bar: every page below starts with it.
+    path("", views.SettingsIndexView.as_view(), name="settings"),
     path("rules/", views.RulesView.as_view(), name="rules"),
     path("rules/<int:pk>/delete/", views.RuleDeleteView.as_view(), name="rule_delete"),
     path("rules/default/", views.RuleDefaultView.as_view(), name="rule_default"),

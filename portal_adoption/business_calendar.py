@@ -14,7 +14,12 @@ from zoneinfo import ZoneInfo
 import holidays
 from django.conf import settings
 
-from portal_adoption.models import BusinessHours, PracticeClosure
+from portal_adoption.models import (
+    DEFAULT_CLOSES,
+    DEFAULT_OPENS,
+    BusinessHours,
+    PracticeClosure,
+)
 
 # How far ahead the calendar looks for the next open day (a long holiday
 # season plus closures never comes near this).
@@ -104,4 +109,7 @@ class BusinessCalendar:
 
 def _stored_hours() -> dict[int, tuple[dt.time, dt.time]]:
     rows = BusinessHours.objects.values_list("weekday", "opens", "closes")
-    return {weekday: (opens, closes) for weekday, opens, closes in rows}
+    hours = {weekday: (opens, closes) for weekday, opens, closes in rows}
+    # A database never given hours (the settings page refuses an all-closed
+    # week) keeps the weekday default rather than having no business day.
+    return hours or {weekday: (DEFAULT_OPENS, DEFAULT_CLOSES) for weekday in range(5)}

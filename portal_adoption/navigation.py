@@ -86,7 +86,7 @@ NAV_ITEMS = [
     ),
     NavItem(
         _("Message settings"),
-        "messaging:rules",
+        "messaging:settings",
         MANAGE_MESSAGING,
         description=_("Routing rules, red flags, reply templates and business hours."),
         setup=True,

@@ -89,3 +89,11 @@ def test_opening_hours_are_whatever_the_manager_set(db):
     assert calendar.is_open_at(local(2026, 1, 10, 10, 0))
     assert not calendar.is_open_at(local(2026, 1, 12, 10, 0))
     assert calendar.internal_due(local(2026, 1, 10, 10, 0)) == local(2026, 1, 10, 12, 0)
+
+
+def test_a_database_never_given_hours_keeps_weekday_business_hours(db):
+    from portal_adoption.models import BusinessHours
+
+    BusinessHours.objects.all().delete()
+    calendar = BusinessCalendar()
+    assert calendar.internal_due(local(2026, 1, 14, 10, 30)) == local(2026, 1, 14, 17, 0)

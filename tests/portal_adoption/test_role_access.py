@@ -22,6 +22,9 @@ ADMINISTRATORS = {Role.ADMINISTRATOR}
 
 IMPORTERS = MANAGERS
 DESK = {Role.FRONT_DESK, Role.MANAGER, Role.ADMINISTRATOR}
+NURSING = {Role.NURSE, Role.MANAGER, Role.ADMINISTRATOR}
+ANY_QUEUE = {Role.NURSE, Role.FRONT_DESK, Role.BILLING, Role.MANAGER, Role.ADMINISTRATOR}
+INTEGRATIONS_ONLY: set = set()
 ENROLMENT_SETUP = MANAGERS
 
 
@@ -32,7 +35,7 @@ class Page:
     target: str | None
     allowed: set
     method: str = "get"
-    ok: int = 200
+    ok: int | None = 200
 
 
 def post(target, allowed, ok=302):
@@ -71,6 +74,40 @@ PAGES = {
     "enrollment:tech_help_detail": Page("session", ENROLMENT_SETUP),
     "enrollment:incentives": Page(None, ENROLMENT_SETUP),
     "enrollment:incentive_toggle": post("incentive", ENROLMENT_SETUP),
+    "messaging:queues": Page(None, ANY_QUEUE | {Role.PROVIDER}, ok=None),
+    "messaging:queue": Page("nursing", NURSING),
+    "messaging:take_next": post("nursing", NURSING),
+    "messaging:checkpoint": Page("nursing-noon", NURSING),
+    "messaging:tasks": Page(None, {Role.PROVIDER}),
+    "messaging:urgent_alert": Page(None, NURSING),
+    "messaging:notes": Page(None, NURSING),
+    "messaging:detail": Page("message", NURSING),
+    "messaging:reply": post("message", NURSING, ok=400),
+    "messaging:call": post("message", NURSING, ok=400),
+    "messaging:escalate": post("message", NURSING, ok=400),
+    "messaging:reroute": post("message", NURSING, ok=400),
+    "messaging:reclassify": post("message", NURSING),
+    "messaging:care_related": post("message", NURSING),
+    "messaging:close": post("message", NURSING),
+    "messaging:settings": Page(None, MANAGERS, ok=302),
+    "messaging:rules": Page(None, MANAGERS),
+    "messaging:rule_default": post(None, MANAGERS, ok=400),
+    "messaging:rule_test": post(None, MANAGERS, ok=400),
+    "messaging:rule_delete": post("rule", MANAGERS),
+    "messaging:red_flags": Page(None, MANAGERS),
+    "messaging:red_flag_delete": post("red_flag", MANAGERS),
+    "messaging:templates": Page(None, MANAGERS),
+    "messaging:template_new": Page(None, MANAGERS),
+    "messaging:template_edit": Page("reply_template", MANAGERS),
+    "messaging:template_toggle": post("reply_template", MANAGERS),
+    "messaging:hours": Page(None, MANAGERS),
+    "messaging:closure_add": post(None, MANAGERS, ok=400),
+    "messaging:closure_delete": post("closure", MANAGERS),
+    "api_messages": post(None, INTEGRATIONS_ONLY, ok=400),
+    "api_queue_claim": post("nursing", NURSING, ok=204),
+    "api_message_reply": post("message", NURSING, ok=400),
+    "api_outbox": Page(None, INTEGRATIONS_ONLY),
+    "api_outbox_ack": post("outbox", INTEGRATIONS_ONLY, ok=404),
     "access_log": Page(None, MANAGERS),
     "admin:index": Page(None, ADMINISTRATORS),
     "api_patient_detail": Page("patient", PATIENT_READERS),
@@ -122,6 +159,37 @@ def make_target(kind, patient):
         )
     if kind == "incentive":
         return Incentive.objects.create(kind="gift_card", name="Gift card", value=10)
+    return make_messaging_target(kind, patient)
+
+
+def make_messaging_target(kind, patient):
+    import datetime as dt
+
+    from messaging.models import RedFlag, ReplyTemplate, RoutingRule
+    from messaging.services import Inbound, message_receive
+    from portal_adoption.models import PracticeClosure
+
+    if kind == "message":
+        inbound = Inbound(
+            message_id=f"matrix-{timezone.now().timestamp()}",
+            patient=patient,
+            subject="Refill",
+            body="my medication refill please",
+            sent_at=timezone.now(),
+        )
+        return message_receive(inbound=inbound)[0]
+    if kind == "rule":
+        return RoutingRule.objects.create(category="billing", phrase="matrix phrase")
+    if kind == "red_flag":
+        return RedFlag.objects.create(phrase="matrix flag")
+    if kind == "reply_template":
+        return ReplyTemplate.objects.create(category="clinical", name="Matrix", body="Hi")
+    if kind == "closure":
+        return PracticeClosure.objects.create(
+            date=timezone.localdate() + dt.timedelta(days=400), name="Matrix"
+        )
+    if kind == "outbox":
+        return type("Missing", (), {"pk": 999_999})()
     raise ValueError(kind)
 
 
@@ -129,6 +197,10 @@ def url_for(name, patient):
     target = PAGES[name].target
     if target is None:
         return reverse(name)
+    if target == "nursing":
+        return reverse(name, kwargs={"queue": "nursing"})
+    if target == "nursing-noon":
+        return reverse(name, kwargs={"queue": "nursing", "checkpoint": "noon"})
     return reverse(name, kwargs={"pk": make_target(target, patient).pk})
 
 
@@ -153,7 +225,12 @@ def test_each_role_opens_exactly_the_pages_it_needs(client, personas, patient, n
     client.force_login(personas[role])
     page = PAGES[name]
     response = open_as(client, name, patient)
-    assert response.status_code == (page.ok if role in page.allowed else 403)
+    if role not in page.allowed:
+        assert response.status_code == 403
+    elif page.ok is None:  # a landing page: the queue list or a redirect to one
+        assert response.status_code in (200, 302)
+    else:
+        assert response.status_code == page.ok
 
 
 @pytest.mark.parametrize("name", sorted(n for n in PAGES if not n.startswith("api")))
