@@ -24,5 +24,6 @@ urlpatterns = [
     path("<int:pk>/reclassify/", views.ReclassifyView.as_view(), name="reclassify"),
     path("<int:pk>/care-related/", views.CareRelatedView.as_view(), name="care_related"),
     path("<int:pk>/close/", views.CloseView.as_view(), name="close"),
+    path("<int:pk>/phone/", views.PhonePreferenceView.as_view(), name="phone_preference"),
     path("settings/", include("messaging.manage_urls")),
 ]

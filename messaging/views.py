@@ -26,6 +26,7 @@ from messaging.selectors import (
     templates_for,
     urgent_open,
 )
+from patients.services import patient_set_phone_preference
 from portal_adoption.models import AccessAction
 from portal_adoption.roles import MANAGE_MESSAGING, WORK_CLINICAL_QUEUE, WORK_PROVIDER_TASKS
 from portal_adoption.services import access_log_record, access_log_record_list
@@ -318,6 +319,19 @@ class CareRelatedView(MessageActionView):
             message,
             lambda: services.message_set_care_related(message=message, care_related=care_related),
             _("Saved."),
+        )
+
+
+class PhonePreferenceView(MessageActionView):
+    """The nurse learns the patient prefers the phone for clinical matters (or not)."""
+
+    def post(self, request, pk):
+        message = self.message(pk)
+        prefers = request.POST.get("prefers_phone") == "1"
+        return self.act(
+            message,
+            lambda: patient_set_phone_preference(patient=message.patient, prefers_phone=prefers),
+            _("Saved: the queue shows the patient's preference."),
         )
 
 

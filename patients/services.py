@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from patients.models import ActivityEvent, EventSource, Patient
@@ -112,3 +113,11 @@ def patient_contact_update(
     if changed:
         patient.save(update_fields=[*changed, "updated_at"])
     return changed
+
+
+def patient_set_phone_preference(*, patient: Patient, prefers_phone: bool) -> None:
+    """Whether the patient wants clinical matters by phone rather than a portal reply."""
+    Patient.objects.filter(pk=patient.pk).update(
+        prefers_phone_for_clinical=prefers_phone, updated_at=timezone.now()
+    )
+    patient.prefers_phone_for_clinical = prefers_phone

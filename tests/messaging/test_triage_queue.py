@@ -364,3 +364,16 @@ def test_the_sweep_task_runs_the_same_release(nurse, patient):
         lease_expires_at=timezone.now() - dt.timedelta(minutes=5)
     )
     assert release_lapsed_claims.apply().get() == 1
+
+
+def test_a_nurse_records_that_the_patient_prefers_the_phone(client, nurse, patient):
+    message = receive(patient, "my medication refill")
+    client.force_login(nurse)
+    client.post(
+        reverse("messaging:phone_preference", kwargs={"pk": message.pk}), {"prefers_phone": "1"}
+    )
+    patient.refresh_from_db()
+    assert patient.prefers_phone_for_clinical
+    assert (
+        "prefers phone" in client.get(reverse("messaging:queue", args=["nursing"])).content.decode()
+    )

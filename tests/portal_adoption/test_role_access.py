@@ -89,6 +89,7 @@ PAGES = {
     "messaging:reclassify": post("message", NURSING),
     "messaging:care_related": post("message", NURSING),
     "messaging:close": post("message", NURSING),
+    "messaging:phone_preference": post("message", NURSING),
     "messaging:settings": Page(None, MANAGERS, ok=302),
     "messaging:rules": Page(None, MANAGERS),
     "messaging:rule_default": post(None, MANAGERS, ok=400),
