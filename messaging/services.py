@@ -379,7 +379,7 @@ def message_reroute(*, message: Message, queue: str, note: str, by) -> Message:
 def chart_note_draft(message: Message) -> str:
     """A first draft for the chart, from the question and the answer; the nurse edits it."""
     with translation.override(settings.LANGUAGE_CODE):
-        question = _first_sentence(message.subject or message.body)
+        question = _first_sentence(message.body or message.subject)
         parts = [_("Patient asked via the portal about: %(q)s") % {"q": question}]
         last_reply = message.replies.filter(automatic=False).order_by("-sent_at").first()
         last_call = message.calls.order_by("-called_at").first()
