@@ -38,6 +38,8 @@ WORK_FRONT_DESK_QUEUE = "messaging.work_front_desk_queue"
 WORK_BILLING_QUEUE = "messaging.work_billing_queue"
 WORK_PROVIDER_TASKS = "messaging.work_provider_tasks"
 MANAGE_MESSAGING = "messaging.manage_messaging"
+VIEW_DASHBOARD = "metrics.view_dashboard"
+EDIT_TARGETS = "metrics.change_target"
 
 MANAGER_PERMISSIONS = {
     VIEW_PATIENTS,
@@ -54,6 +56,9 @@ MANAGER_PERMISSIONS = {
     WORK_FRONT_DESK_QUEUE,
     WORK_BILLING_QUEUE,
     MANAGE_MESSAGING,
+    VIEW_DASHBOARD,
+    EDIT_TARGETS,
+    "metrics.add_target",
     "patients.view_activityevent",
     "patients.view_location",
     "patients.view_provider",

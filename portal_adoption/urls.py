@@ -10,6 +10,7 @@ handler403 = "portal_adoption.views.permission_denied"
 api_v1 = [
     path("", include("patients.api_urls")),
     path("", include("messaging.api_urls")),
+    path("", include("metrics.api_urls")),
 ]
 
 urlpatterns = [
@@ -20,6 +21,7 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("enrollment/", include("enrollment.urls")),
     path("messages/", include("messaging.urls")),
+    path("dashboard/", include("metrics.urls")),
     # The patient's own phone opens this, from the QR code at the desk: no staff login.
     path("enrol/", include("enrollment.qr_patient_urls")),
     path("admin/", admin.site.urls),

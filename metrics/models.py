@@ -1,0 +1,62 @@
+"""Monthly rollups of the dashboard figures (metrics.md), and the managers' targets."""
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class ScopeKind(models.TextChoices):
+    PRACTICE = "practice", _("Whole practice")
+    LOCATION = "location", _("Location")
+    PROVIDER = "provider", _("Provider")
+
+
+class MonthlyRollup(models.Model):
+    """Every figure of metrics.md for one month and one scope.
+
+    A month is recomputed whole, in one transaction, so re-running gives the
+    same rows. `figures` holds the snake_case keys of architecture.md; a
+    figure without data is null.
+    """
+
+    month = models.DateField(_("month"))  # the first day of the month, practice time
+    scope_kind = models.CharField(_("scope"), max_length=16, choices=ScopeKind.choices)
+    scope_id = models.PositiveIntegerField(_("location or provider"), default=0)
+    figures = models.JSONField(_("figures"), default=dict)
+    computed_at = models.DateTimeField(_("computed"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-month", "scope_kind", "scope_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "scope_kind", "scope_id"], name="one_rollup_per_month_and_scope"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.scope_kind} {self.scope_id}"
+
+
+class StaleMonth(models.Model):
+    """A month whose events changed after it was rolled up (late imports)."""
+
+    month = models.DateField(_("month"), unique=True)
+    marked_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.month:%Y-%m}"
+
+
+class Target(models.Model):
+    """A manager's target for one figure (defaults from metrics.md)."""
+
+    figure = models.CharField(_("figure"), max_length=40, unique=True)
+    value = models.DecimalField(_("target"), max_digits=10, decimal_places=4)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["figure"]
+        permissions = [("view_dashboard", _("Can see the monthly dashboard"))]
+
+    def __str__(self):
+        return f"{self.figure}: {self.value}"
