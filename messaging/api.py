@@ -9,11 +9,16 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from messaging.models import Category, Message, MessageStatus, OutboxItem, Queue
+from messaging.models import Category, Communication, Message, MessageStatus, OutboxItem, Queue
 from messaging.selectors import (
     QUEUE_PERMISSIONS,
     may_see,
@@ -35,6 +40,7 @@ from patients.models import Patient
 from portal_adoption.api import ApiView
 from portal_adoption.models import AccessAction
 from portal_adoption.permissions import api_permission
+from portal_adoption.roles import VIEW_PATIENTS
 from portal_adoption.services import access_log_record, access_log_record_list
 
 # The portal integration's permissions (its service account's group, roles.py).
@@ -390,3 +396,47 @@ class OutboxAckApi(ApiView):
     def post(self, request, pk: int):
         item = get_object_or_404(OutboxItem, pk=pk)
         return Response({"acked": outbox_ack(item=item)})
+
+
+class CommunicationsApi(ApiView):
+    """What was sent to a patient (?patient=<external_id>), by whom or which job."""
+
+    permission_classes = [api_permission(VIEW_PATIENTS)]
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        created_at = serializers.DateTimeField()
+        sent_at = serializers.DateTimeField(allow_null=True)
+        rule = serializers.CharField()
+        channel = serializers.CharField()
+        status = serializers.CharField()
+        reason = serializers.CharField()
+        subject = serializers.CharField()
+        body = serializers.CharField()
+        sent_by = serializers.CharField(source="sent_by.username", allow_null=True, default=None)
+        job = serializers.CharField()
+
+        class Meta:
+            ref_name = "Communication"
+
+    @extend_schema(
+        parameters=[OpenApiParameter("patient", str, required=True)],
+        responses=OutputSerializer(many=True),
+        operation_id="communications_list",
+    )
+    def get(self, request):
+        external_id = request.query_params.get("patient", "").strip()
+        if not external_id:
+            raise serializers.ValidationError({"patient": _("Give the patient's external_id.")})
+        patient = Patient.objects.filter(external_id=external_id).first()
+        if patient is None:
+            raise serializers.ValidationError({"patient": _("No patient has this external_id.")})
+        access_log_record(
+            request=request,
+            action=AccessAction.VIEW,
+            resource="communications",
+            object_id=patient.pk,
+            patient=patient,
+        )
+        rows = Communication.objects.filter(patient=patient).select_related("sent_by")[:500]
+        return Response(self.OutputSerializer(rows, many=True).data)

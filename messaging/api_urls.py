@@ -8,4 +8,5 @@ urlpatterns = [
     path("queues/<str:queue>/claim/", api.QueueClaimApi.as_view(), name="api_queue_claim"),
     path("outbox/", api.OutboxListApi.as_view(), name="api_outbox"),
     path("outbox/<int:pk>/ack/", api.OutboxAckApi.as_view(), name="api_outbox_ack"),
+    path("communications/", api.CommunicationsApi.as_view(), name="api_communications"),
 ]

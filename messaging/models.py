@@ -267,3 +267,143 @@ class CallLog(models.Model):
 
     def __str__(self):
         return f"Call #{self.pk}"
+
+
+# --- Outreach: reminders, nudges, campaigns and surveys (the nightly workers) -------
+
+
+class OutreachRule(models.TextChoices):
+    NO_LOGIN_REMINDER = "no_login_reminder", _("Reminder: no login a week after enrolment")
+    APP_NUDGE = "app_nudge", _("App link: enrolled two weeks, no app")
+    FEATURE_OF_MONTH = "feature_of_month", _("Feature of the month")
+    SATISFACTION_SURVEY = "satisfaction_survey", _("Satisfaction survey")
+
+
+class OutreachChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("Text message")
+
+
+class CommunicationStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Being sent")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SUPPRESSED = "suppressed", _("Not sent")
+
+
+class Communication(models.Model):
+    """Everything sent (or deliberately not sent) to a patient, and by what.
+
+    For the nightly rules, the row is the claim: it is written before
+    anything is sent, and (patient, rule, period) is unique, so a patient
+    gets each reminder at most once however often the job runs.
+    """
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="communications"
+    )
+    rule = models.CharField(_("rule"), max_length=24, choices=OutreachRule.choices, blank=True)
+    period = models.CharField(_("period"), max_length=64, blank=True)
+    channel = models.CharField(_("channel"), max_length=8, choices=OutreachChannel.choices)
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=CommunicationStatus.choices,
+        default=CommunicationStatus.QUEUED,
+    )
+    reason = models.CharField(_("why not sent"), max_length=200, blank=True)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("text"))
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    job = models.CharField(_("sent by job"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    not_before = models.DateTimeField(_("not before"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("communication")
+        verbose_name_plural = _("communications")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "rule", "period"],
+                condition=~Q(rule=""),
+                name="one_outreach_per_patient_rule_period",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["patient", "created_at"], name="communication_patient_idx"),
+            models.Index(fields=["status", "not_before"], name="communication_due_idx"),
+        ]
+
+    def __str__(self):
+        return f"Communication #{self.pk}"
+
+
+class OptOut(models.Model):
+    """The patient asked for no more messages on this channel (STOP, unsubscribe)."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(_("channel"), max_length=8, choices=OutreachChannel.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(_("how"), max_length=32)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "channel"], name="one_opt_out_per_channel")
+        ]
+
+    def __str__(self):
+        return f"Opt-out #{self.pk}"
+
+
+class FeatureOfMonth(models.Model):
+    """The one feature the practice promotes this month, and its texts."""
+
+    month = models.DateField(_("month"), unique=True)
+    feature = models.CharField(_("feature"), max_length=16)
+    text_en = models.TextField(_("text (English)"))
+    text_es = models.TextField(_("text (Spanish)"), blank=True)
+
+    class Meta:
+        ordering = ["-month"]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.feature}"
+
+
+class SurveyInvitation(models.Model):
+    """A single-use link to the satisfaction survey; the token carries only this id."""
+
+    communication = models.OneToOneField(
+        Communication, on_delete=models.PROTECT, related_name="survey"
+    )
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+
+    def __str__(self):
+        return f"Survey invitation #{self.pk}"
+
+
+class NightlyRun(models.Model):
+    """What the nightly job did: counts per rule and failures, for the manager's view."""
+
+    day = models.DateField(_("night of"))
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict)
+    failures = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"Nightly run {self.day}"

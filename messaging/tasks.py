@@ -1,7 +1,9 @@
-"""Background work for the triage queue."""
+"""Background work for the triage queue and the nightly outreach."""
 
 from celery import shared_task
 
+from messaging.channels import DeliveryError
+from messaging.outreach import communication_send, outreach_run
 from messaging.services import message_release_lapsed
 
 
@@ -9,3 +11,21 @@ from messaging.services import message_release_lapsed
 def release_lapsed_claims() -> int:
     """Claims untouched for 30 minutes go back to their queue (idempotent)."""
     return message_release_lapsed()
+
+
+@shared_task(
+    acks_late=True,
+    time_limit=60,
+    autoretry_for=(DeliveryError,),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    max_retries=6,
+)
+def send_communication(communication_id: int) -> str:
+    """Send one claimed message; a repeat delivery of this task sends nothing twice."""
+    return communication_send(communication_id)
+
+
+@shared_task(acks_late=True, time_limit=30 * 60)
+def nightly_outreach() -> int:
+    return outreach_run().pk

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from messaging import views
+from messaging import outreach_views, views
 
 app_name = "messaging"
 
@@ -25,5 +25,6 @@ urlpatterns = [
     path("<int:pk>/care-related/", views.CareRelatedView.as_view(), name="care_related"),
     path("<int:pk>/close/", views.CloseView.as_view(), name="close"),
     path("<int:pk>/phone/", views.PhonePreferenceView.as_view(), name="phone_preference"),
+    path("outreach/", outreach_views.OutreachOverviewView.as_view(), name="outreach"),
     path("settings/", include("messaging.manage_urls")),
 ]

@@ -92,6 +92,13 @@ NAV_ITEMS = [
         setup=True,
     ),
     NavItem(
+        _("Nightly workers"),
+        "messaging:outreach",
+        MANAGE_MESSAGING,
+        description=_("Reminders, app links, campaigns and surveys: last night and tonight."),
+        setup=True,
+    ),
+    NavItem(
         _("Imports"),
         "patients:imports",
         IMPORT_FEED,

@@ -287,6 +287,17 @@ FEED_MAX_REQUEST_MB = env_int("FEED_MAX_REQUEST_MB", default=64, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = FEED_MAX_REQUEST_MB * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# Text messages: console or file for development, Twilio in production.
+SMS_BACKEND = env_str("SMS_BACKEND", default="messaging.channels.ConsoleSmsBackend")
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
+TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
+TWILIO_API_BASE = env_str("TWILIO_API_BASE", default="https://api.twilio.com")
+# The nightly workers: when they run (practice time), and the survey's sample size.
+NIGHTLY_HOUR = env_int("NIGHTLY_HOUR", default=2)
+SURVEY_SAMPLE_SIZE = env_int("SURVEY_SAMPLE_SIZE", default=50, minimum=1)
+SITE_URL = env_str("SITE_URL", default="http://127.0.0.1:8000")
+
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default="portal@localhost")
 

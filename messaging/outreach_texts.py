@@ -1,0 +1,121 @@
+"""What the nightly workers say, in English and Spanish (other languages: English).
+
+English texts pass through gettext so they are marked for translation; the
+Spanish ones are written out because the project ships no compiled catalogue.
+"""
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+SHIPPED = ("en", "es")
+
+TEXTS = {
+    "no_login_reminder": {
+        "subject": {
+            "en": _("Your patient portal is ready"),
+            "es": "Su portal del paciente está listo",
+        },
+        "body": {
+            "en": _(
+                "Hello {first_name}, your {practice} patient portal is set up but you have not "
+                "signed in yet. Sign in at {portal_url} to message us, see results and book "
+                "appointments. Questions? Call {phone}."
+            ),
+            "es": (
+                "Hola {first_name}, su portal del paciente de {practice} está listo pero aún no "
+                "ha iniciado sesión. Entre en {portal_url} para escribirnos, ver resultados y "
+                "programar citas. ¿Preguntas? Llame al {phone}."
+            ),
+        },
+    },
+    "app_nudge": {
+        "subject": {"en": _("Get the portal app"), "es": "Descargue la aplicación del portal"},
+        "body": {
+            "en": _(
+                "Hello {first_name}, the portal is easier on your phone. 1. Open {app_url} "
+                "(iPhone) or {play_url} (Android). 2. Install the app. 3. Sign in with your "
+                "portal email and password."
+            ),
+            "es": (
+                "Hola {first_name}, el portal es más fácil en su teléfono. 1. Abra {app_url} "
+                "(iPhone) o {play_url} (Android). 2. Instale la aplicación. 3. Inicie sesión con "
+                "el correo y la contraseña del portal."
+            ),
+        },
+    },
+    "satisfaction_survey": {
+        "subject": {
+            "en": _("How is the portal working for you?"),
+            "es": "¿Qué le parece el portal?",
+        },
+        "body": {
+            "en": _(
+                "Hello {first_name}, one question: how happy are you with the patient portal, "
+                "from 1 to 5? Answer here: {survey_url}"
+            ),
+            "es": (
+                "Hola {first_name}, una pregunta: ¿qué tan satisfecho está con el portal del "
+                "paciente, del 1 al 5? Responda aquí: {survey_url}"
+            ),
+        },
+    },
+}
+
+FEATURE_TEXTS = {
+    "messaging": {
+        "en": _(
+            "Hello {first_name}, did you know you can message your care team from the portal, "
+            "day or night? Sign in at {portal_url}."
+        ),
+        "es": (
+            "Hola {first_name}, ¿sabía que puede escribir a su equipo de salud desde el portal, "
+            "de día o de noche? Entre en {portal_url}."
+        ),
+    },
+    "scheduling": {
+        "en": _(
+            "Hello {first_name}, you can book your next appointment in the portal, any time, "
+            "without waiting on the phone: {portal_url}"
+        ),
+        "es": (
+            "Hola {first_name}, puede programar su próxima cita en el portal, a cualquier hora, "
+            "sin esperar al teléfono: {portal_url}"
+        ),
+    },
+    "results": {
+        "en": _(
+            "Hello {first_name}, your test results appear in the portal as soon as they are "
+            "ready: {portal_url}"
+        ),
+        "es": (
+            "Hola {first_name}, sus resultados aparecen en el portal en cuanto están listos: "
+            "{portal_url}"
+        ),
+    },
+    "payments": {
+        "en": _(
+            "Hello {first_name}, you can pay your bill in the portal in a minute: {portal_url}"
+        ),
+        "es": "Hola {first_name}, puede pagar su factura en el portal en un minuto: {portal_url}",
+    },
+}
+FEATURE_SUBJECT = {"en": _("A portal tip from your practice"), "es": "Un consejo del portal"}
+FEATURE_ROTATION = ("messaging", "scheduling", "results", "payments")
+
+
+def language_of(preferred: str) -> str:
+    base = (preferred or "en").split("-")[0].lower()
+    return base if base in SHIPPED else "en"
+
+
+def fill(text: str, patient, **extra) -> str:
+    values = {
+        "first_name": patient.given_name,
+        "practice": settings.PRACTICE_NAME,
+        "phone": settings.PRACTICE_PHONE,
+        "portal_url": settings.PORTAL_LOGIN_URL,
+        "app_url": settings.APP_STORE_URL,
+        "play_url": settings.PLAY_STORE_URL,
+        **extra,
+    }
+    return str(text).format(**values)
