@@ -1,0 +1,389 @@
+"""The nightly workers remind, nudge and survey patients, and never spam one."""
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import http.server
+import threading
+
+import pytest
+from django.core import mail, signing
+from django.core.management import call_command
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from messaging import channels, outreach
+from messaging.models import Communication, OptOut, SurveyInvitation
+from messaging.outreach import (
+    communication_send,
+    outreach_run,
+    quiet_hours_end,
+    survey_answer,
+)
+from patients.models import ActivityEvent, EventType
+from tests.conftest import requires_postgres
+from tests.factories import ActivityEventFactory, PatientFactory
+
+TODAY = dt.date(2026, 3, 18)
+
+
+def at(day: dt.date, hour=10):
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(hour)))
+
+
+def invited(days_before: int, **fields):
+    patient = PatientFactory(**fields)
+    ActivityEventFactory(
+        patient=patient,
+        type=EventType.PORTAL_INVITED,
+        channel="front_desk",
+        occurred_at=at(TODAY - dt.timedelta(days=days_before)),
+    )
+    return patient
+
+
+def reminders():
+    return Communication.objects.filter(rule="no_login_reminder")
+
+
+@pytest.fixture(autouse=True)
+def _email_and_sms(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SMS_BACKEND = "tests.messaging.test_outreach.RecordingSms"
+    RecordingSms.sent = []
+
+
+class RecordingSms:
+    sent: list = []
+
+    def send(self, *, to, text):
+        RecordingSms.sent.append((to, text))
+        return "ok"
+
+
+def test_a_patient_invited_seven_days_ago_gets_one_reminder_and_not_on_day_six(db):
+    day_seven = invited(7)
+    invited(6)
+    outreach_run(today=TODAY, synchronous=True)
+    assert list(reminders().values_list("patient", flat=True)) == [day_seven.pk]
+    assert [m.to for m in mail.outbox] == [[day_seven.email]]
+
+
+def test_a_login_on_day_six_cancels_the_reminder(db):
+    patient = invited(7)
+    ActivityEventFactory(
+        patient=patient, type=EventType.LOGIN, occurred_at=at(TODAY - dt.timedelta(days=1))
+    )
+    outreach_run(today=TODAY, synchronous=True)
+    assert not reminders().exists()
+
+
+def test_running_the_night_twice_sends_each_reminder_once(db):
+    invited(9)
+    outreach_run(today=TODAY, synchronous=True)
+    outreach_run(today=TODAY, synchronous=True)
+    outreach_run(today=TODAY + dt.timedelta(days=1), synchronous=True)
+    assert reminders().count() == 1
+    assert len([m for m in mail.outbox if "patient portal is ready" in m.subject]) == 1
+
+
+def test_an_opted_out_patient_gets_nothing_and_the_log_says_why(db):
+    patient = invited(8)
+    OptOut.objects.create(patient=patient, channel="email", source="test")
+    outreach_run(today=TODAY, synchronous=True)
+    communication = reminders().get()
+    assert (communication.status, communication.reason) == ("suppressed", "opted out")
+    assert mail.outbox == []
+
+
+def test_a_text_due_in_quiet_hours_waits_until_eight(db):
+    evening = timezone.make_aware(dt.datetime(2026, 3, 18, 22, 15))
+    early = timezone.make_aware(dt.datetime(2026, 3, 19, 6, 0))
+    day = timezone.make_aware(dt.datetime(2026, 3, 19, 9, 0))
+    eight = timezone.make_aware(dt.datetime(2026, 3, 19, 8, 0))
+    assert quiet_hours_end(evening) == eight
+    assert quiet_hours_end(early) == eight
+    assert quiet_hours_end(day) == day
+
+
+def test_a_text_claimed_at_night_is_not_sent_before_morning(db, monkeypatch):
+    patient = invited(8, notification_channel="sms", mobile_phone="+12025550143")
+    night = timezone.make_aware(dt.datetime(2026, 3, 18, 23, 0))
+    monkeypatch.setattr(timezone, "now", lambda: night)
+    outreach_run(today=TODAY, synchronous=True)
+    communication = reminders().get(patient=patient)
+    assert communication.status == "queued"
+    assert RecordingSms.sent == []
+    monkeypatch.setattr(timezone, "now", lambda: night + dt.timedelta(hours=9, minutes=1))
+    assert communication_send(communication.pk) == "sent"
+    assert RecordingSms.sent[0][0] == "+12025550143"
+    assert "Reply STOP" in RecordingSms.sent[0][1]
+
+
+def test_texts_are_in_the_patients_language_with_english_for_the_rest(db):
+    spanish = invited(8, preferred_language="es")
+    japanese = invited(8, preferred_language="ja")
+    outreach_run(today=TODAY, synchronous=True)
+    assert reminders().get(patient=spanish).subject == "Su portal del paciente está listo"
+    assert reminders().get(patient=japanese).subject == "Your patient portal is ready"
+
+
+def test_a_failure_between_claim_and_send_is_retried_without_a_duplicate(db, monkeypatch):
+    patient = invited(8)
+    calls = []
+
+    def flaky(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise channels.DeliveryError("smtp down")
+
+    monkeypatch.setattr(channels, "send_email", flaky)
+    run = outreach_run(today=TODAY, synchronous=True)
+    communication = reminders().get(patient=patient)
+    assert (communication.status, communication.attempts) == ("queued", 1)
+    assert run.failures[0]["communication"] == communication.pk
+    assert communication_send(communication.pk) == "sent"
+    assert communication_send(communication.pk) == "sent"  # a repeated task sends nothing
+    assert len(calls) == 2
+
+
+def test_a_send_interrupted_after_marking_is_never_resent(db):
+    invited(8)
+    outreach_run(today=TODAY)
+    communication = reminders().get()
+    Communication.objects.filter(pk=communication.pk).update(status="sending")
+    assert communication_send(communication.pk) == "sending"
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_running_the_night_at_once_send_each_reminder_once(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    for _ in range(10):
+        invited(8)
+    barrier = threading.Barrier(2)
+    failures = []
+
+    def night():
+        try:
+            barrier.wait()
+            outreach_run(today=TODAY, synchronous=True)
+        except Exception as error:  # collected, asserted below
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=night) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert reminders().count() == 10
+    assert reminders().filter(status="sent").count() == 10
+    assert len([m for m in mail.outbox if "patient portal is ready" in m.subject]) == 10
+
+
+REDIS_DOWN_SCRIPT = """
+import datetime, django, json
+django.setup()
+from django.test import Client
+from messaging.models import Communication
+from messaging.outreach import outreach_run
+outreach_run(today=datetime.date(2026, 3, 18))
+page = Client().get("/login/")
+print(json.dumps({
+    "login_page": page.status_code,
+    "statuses": list(Communication.objects.values_list("status", flat=True)),
+}))
+"""
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_down_the_web_still_works_and_the_next_run_sends(settings):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    invited(8)
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}",
+        "REDIS_URL": "redis://127.0.0.1:9/0",  # a closed port
+        "ALLOWED_HOSTS": "testserver",
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", REDIS_DOWN_SCRIPT],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["login_page"] == 200
+    assert seen["statuses"] and set(seen["statuses"]) == {"queued"}
+    assert "could not enqueue communication" in result.stderr
+    # Redis is back: the next run sends what was left queued, once.
+    outreach_run(today=TODAY, synchronous=True)
+    assert set(reminders().values_list("status", flat=True)) == {"sent"}
+
+
+def test_the_app_nudge_goes_to_patients_enrolled_two_weeks_without_the_app(db):
+    nudged = PatientFactory()
+    ActivityEventFactory(
+        patient=nudged,
+        type=EventType.PORTAL_ACTIVATED,
+        occurred_at=at(TODAY - dt.timedelta(days=14)),
+    )
+    has_app = PatientFactory()
+    ActivityEventFactory(
+        patient=has_app,
+        type=EventType.PORTAL_ACTIVATED,
+        occurred_at=at(TODAY - dt.timedelta(days=20)),
+    )
+    ActivityEventFactory(patient=has_app, type=EventType.APP_INSTALLED, channel="app")
+    outreach_run(today=TODAY, synchronous=True)
+    nudges = Communication.objects.filter(rule="app_nudge")
+    assert list(nudges.values_list("patient", flat=True)) == [nudged.pk]
+    assert "Install the app" in nudges.get().body
+
+
+def test_the_feature_of_the_month_reaches_every_enrolled_patient_once_a_month(db):
+    enrolled = PatientFactory()
+    ActivityEventFactory(patient=enrolled, type=EventType.PORTAL_ACTIVATED, occurred_at=at(TODAY))
+    PatientFactory()  # not enrolled
+    outreach_run(today=TODAY, synchronous=True)
+    outreach_run(today=TODAY + dt.timedelta(days=3), synchronous=True)
+    outreach_run(today=TODAY + dt.timedelta(days=20), synchronous=True)  # April
+    features = Communication.objects.filter(rule="feature_of_month")
+    assert sorted(features.values_list("period", flat=True)) == ["2026-03", "2026-04"]
+
+
+def survey_token(patient):
+    ActivityEventFactory(patient=patient, type=EventType.LOGIN, occurred_at=at(TODAY))
+    outreach_run(today=TODAY, synchronous=True)
+    invitation = SurveyInvitation.objects.get(patient=patient)
+    return signing.dumps(invitation.pk, salt=outreach.SURVEY_SALT)
+
+
+def test_a_survey_link_records_one_answer_as_a_survey_response(client, db):
+    patient = PatientFactory()
+    token = survey_token(patient)
+    page = client.get(reverse("outreach:survey", args=[token]))
+    assert page.status_code == 200
+    client.post(reverse("outreach:survey", args=[token]), {"score": "4", "comment": "good"})
+    again = client.post(reverse("outreach:survey", args=[token]), {"score": "1"})
+    assert again.status_code == 410
+    event = ActivityEvent.objects.get(type=EventType.SURVEY_RESPONSE)
+    assert (event.patient, event.score) == (patient, 4)
+
+
+def test_an_expired_survey_link_is_refused(client, db):
+    token = survey_token(PatientFactory())
+    SurveyInvitation.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    assert client.get(reverse("outreach:survey", args=[token])).status_code == 410
+    with pytest.raises(outreach.LinkUnusable):
+        survey_answer(token=token, score=5)
+
+
+def test_the_unsubscribe_link_stops_email_at_once(client, db):
+    patient = invited(8)
+    token = signing.dumps(patient.pk, salt=outreach.UNSUBSCRIBE_SALT)
+    client.post(reverse("outreach:unsubscribe", args=[token]))
+    assert OptOut.objects.filter(patient=patient, channel="email").exists()
+    outreach_run(today=TODAY, synchronous=True)
+    assert mail.outbox == []
+
+
+def signed_post(client, url, data, secret):
+    payload = "http://testserver" + url + "".join(f"{k}{v}" for k, v in sorted(data.items()))
+    signature = base64.b64encode(hmac.new(secret.encode(), payload.encode(), hashlib.sha1).digest())
+    return client.post(url, data, HTTP_X_TWILIO_SIGNATURE=signature.decode())
+
+
+def test_an_sms_stop_opts_the_number_out(client, db, settings):
+    settings.TWILIO_AUTH_TOKEN = "secret"
+    patient = PatientFactory(mobile_phone="+12025550143")
+    url = reverse("outreach:sms_inbound")
+    assert client.post(url, {"From": "+12025550143", "Body": "STOP"}).status_code == 403
+    response = signed_post(client, url, {"From": "+12025550143", "Body": " Stop "}, "secret")
+    assert response.status_code == 200
+    assert OptOut.objects.filter(patient=patient, channel="sms").exists()
+
+
+class FakeTwilio(http.server.BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):
+        length = int(self.headers["Content-Length"])
+        FakeTwilio.received.append(
+            (self.path, self.headers["Authorization"], self.rfile.read(length))
+        )
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"sid": "SM123"}')
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_twilio_adapter_posts_to_the_messages_api(settings):
+    server = http.server.HTTPServer(("127.0.0.1", 0), FakeTwilio)
+    thread = threading.Thread(target=server.handle_request)
+    thread.start()
+    settings.TWILIO_API_BASE = f"http://127.0.0.1:{server.server_port}"
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC1", "tok"
+    settings.TWILIO_FROM_NUMBER = "+15550100"
+    assert channels.TwilioSmsBackend().send(to="+12025550143", text="Hi") == "SM123"
+    thread.join(timeout=5)
+    server.server_close()
+    path, authorization, body = FakeTwilio.received[0]
+    assert path == "/2010-04-01/Accounts/AC1/Messages.json"
+    assert authorization == "Basic " + base64.b64encode(b"AC1:tok").decode()
+    assert b"To=%2B12025550143" in body and b"Body=Hi" in body
+
+
+def test_the_twilio_adapter_reports_an_unreachable_provider(settings):
+    settings.TWILIO_API_BASE = "http://127.0.0.1:9"
+    with pytest.raises(channels.DeliveryError):
+        channels.TwilioSmsBackend().send(to="+12025550143", text="Hi")
+
+
+def test_the_communications_log_is_readable_through_the_api(client, front_desk_clerk, db):
+    patient = invited(8)
+    outreach_run(today=TODAY, synchronous=True)
+    client.force_login(front_desk_clerk)
+    response = client.get(reverse("api_communications"), {"patient": patient.external_id})
+    rows = response.json()
+    assert [(r["rule"], r["status"], r["job"]) for r in rows] == [
+        ("no_login_reminder", "sent", "nightly")
+    ]
+
+
+def test_manage_py_nightly_runs_the_whole_job(db, capsys):
+    invited(8)
+    call_command("nightly", "--date", TODAY.isoformat())
+    assert "no_login_reminder 1" in capsys.readouterr().out
+    assert reminders().get().status == "sent"
+
+
+def test_the_manager_sees_last_night_and_tonight(client, manager, db):
+    invited(8)
+    client.force_login(manager)
+    page = client.get(reverse("messaging:outreach")).content.decode()
+    assert "The workers have not run yet" in page
+    outreach_run(synchronous=True)
+    assert "Last night" in client.get(reverse("messaging:outreach")).content.decode()
