@@ -282,6 +282,7 @@ class OutreachRule(models.TextChoices):
 class OutreachChannel(models.TextChoices):
     EMAIL = "email", _("Email")
     SMS = "sms", _("Text message")
+    PORTAL = "portal", _("Portal message")
 
 
 class CommunicationStatus(models.TextChoices):

@@ -454,3 +454,18 @@ def sms_inbound(*, from_number: str, body: str) -> int:
     for patient in patients:
         opt_out(patient=patient, channel=OutreachChannel.SMS, source="sms STOP")
     return len(patients)
+
+
+def feature_of_month_set(*, month: date, feature: str, text_en: str, text_es: str = ""):
+    """A manager's pick for the month; the text may use {first_name} and {portal_url}."""
+    if feature not in FEATURE_TEXTS:
+        raise ValueError("feature")
+    for text in (text_en, text_es):
+        try:
+            fill(text, Patient(given_name="x"))
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("text") from None
+    return FeatureOfMonth.objects.update_or_create(
+        month=month.replace(day=1),
+        defaults={"feature": feature, "text_en": text_en.strip(), "text_es": text_es.strip()},
+    )[0]

@@ -5,20 +5,29 @@ import base64
 import hashlib
 import hmac
 
+from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from messaging.models import Communication, NightlyRun, OutreachChannel, OutreachRule
+from messaging.models import (
+    Communication,
+    FeatureOfMonth,
+    NightlyRun,
+    OutreachChannel,
+    OutreachRule,
+)
 from messaging.outreach import (
     LinkUnusable,
+    feature_of_month_set,
     opt_out,
     outreach_preview,
     patient_for_unsubscribe,
@@ -26,8 +35,11 @@ from messaging.outreach import (
     survey_answer,
     survey_for_token,
 )
-from portal_adoption.roles import MANAGE_MESSAGING
-from portal_adoption.services import access_log_record_list
+from messaging.outreach_texts import FEATURE_ROTATION, FEATURE_TEXTS
+from patients.models import Patient
+from portal_adoption.models import AccessAction
+from portal_adoption.roles import MANAGE_MESSAGING, VIEW_PATIENTS
+from portal_adoption.services import access_log_record, access_log_record_list
 
 SCORES = [1, 2, 3, 4, 5]
 
@@ -108,12 +120,41 @@ def _twilio_signature_ok(request) -> bool:
     return hmac.compare_digest(expected, request.headers.get("X-Twilio-Signature", ""))
 
 
+class FeatureForm(forms.Form):
+    feature = forms.ChoiceField(
+        label=_("Feature of the month"),
+        choices=[(key, key.title()) for key in FEATURE_TEXTS],
+    )
+    text_en = forms.CharField(
+        label=_("Text (English)"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("{first_name} and {portal_url} are filled in for each patient."),
+    )
+    text_es = forms.CharField(
+        label=_("Text (Spanish)"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+
+
 class OutreachOverviewView(View):
     """What the workers did last night, and who tonight's rules would reach."""
 
-    def get(self, request):
+    def dispatch(self, request, *args, **kwargs):
         if not request.user.has_perm(MANAGE_MESSAGING):
             raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def post(self, request):
+        form = FeatureForm(request.POST)
+        if form.is_valid():
+            try:
+                feature_of_month_set(month=timezone.localdate(), **form.cleaned_data)
+                messages.success(request, _("This month's feature is set."))
+                return redirect("messaging:outreach")
+            except ValueError:
+                form.add_error("text_en", _("Use only {first_name} and {portal_url} in braces."))
+        return self.get(request, form=form, status=400)
+
+    def get(self, request, form=None, status=200):
         last = NightlyRun.objects.first()
         preview = outreach_preview(today=timezone.localdate())
         shown = {p for patients in preview.values() for p in patients[:20]}
@@ -124,5 +165,38 @@ class OutreachOverviewView(View):
             "preview": [(OutreachRule(k), v) for k, v in preview.items()],
             "uncertain": Communication.objects.filter(status="sending").count(),
             "failed": Communication.objects.filter(status="queued", attempts__gt=0).count(),
+            "feature_form": form or FeatureForm(initial=_feature_initial()),
         }
-        return render(request, "messaging/outreach/overview.html", context)
+        return render(request, "messaging/outreach/overview.html", context, status=status)
+
+
+def _feature_initial() -> dict:
+    today = timezone.localdate()
+    chosen = FeatureOfMonth.objects.filter(month=today.replace(day=1)).first()
+    if chosen:
+        return {"feature": chosen.feature, "text_en": chosen.text_en, "text_es": chosen.text_es}
+    feature = FEATURE_ROTATION[(today.month - 1) % len(FEATURE_ROTATION)]
+    texts = FEATURE_TEXTS[feature]
+    return {"feature": feature, "text_en": str(texts["en"]), "text_es": texts["es"]}
+
+
+class PatientCommunicationsView(View):
+    """Everything sent to one patient, by which rule or person, and how it went."""
+
+    def get(self, request, pk):
+        if not request.user.has_perm(VIEW_PATIENTS):
+            raise PermissionDenied
+        patient = get_object_or_404(Patient, pk=pk)
+        access_log_record(
+            request=request,
+            action=AccessAction.VIEW,
+            resource="communications",
+            object_id=patient.pk,
+            patient=patient,
+        )
+        rows = Communication.objects.filter(patient=patient).select_related("sent_by")[:200]
+        return render(
+            request,
+            "messaging/outreach/patient_communications.html",
+            {"patient": patient, "rows": rows},
+        )

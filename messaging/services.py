@@ -14,10 +14,13 @@ from messaging.models import (
     Category,
     ChartNote,
     ClassificationSource,
+    Communication,
+    CommunicationStatus,
     Message,
     MessageStatus,
     MessageTransition,
     OutboxItem,
+    OutreachChannel,
     Queue,
     RedFlag,
     Reply,
@@ -296,6 +299,17 @@ def message_reply(*, message: Message, body: str, by, template: ReplyTemplate | 
         raise MessagingError(_("Write the reply, or choose a template."))
     reply = Reply.objects.create(message=message, body=body.strip(), template=template, sent_by=by)
     OutboxItem.objects.create(reply=reply)
+    # The communications log holds what people send too, not only the workers.
+    Communication.objects.create(
+        patient=message.patient,
+        channel=OutreachChannel.PORTAL,
+        status=CommunicationStatus.SENT,
+        reason=_("handed to the portal through the outbox"),
+        subject=message.subject[:200],
+        body=reply.body,
+        sent_by=by,
+        sent_at=reply.sent_at,
+    )
     _record_event(
         message,
         EventType.MESSAGE_TO_PATIENT,

@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from messaging.channels import DeliveryError
-from messaging.outreach import communication_send, outreach_run
+from messaging.outreach import communication_send, communications_due, outreach_run
 from messaging.services import message_release_lapsed
 
 
@@ -29,3 +29,12 @@ def send_communication(communication_id: int) -> str:
 @shared_task(acks_late=True, time_limit=30 * 60)
 def nightly_outreach() -> int:
     return outreach_run().pk
+
+
+@shared_task(acks_late=True, time_limit=300)
+def dispatch_due_communications() -> int:
+    """Send what waited: texts held over quiet hours, enqueues lost while Redis was down."""
+    due = communications_due()
+    for communication_id in due:
+        send_communication.delay(communication_id)
+    return len(due)

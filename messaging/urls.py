@@ -26,5 +26,10 @@ urlpatterns = [
     path("<int:pk>/close/", views.CloseView.as_view(), name="close"),
     path("<int:pk>/phone/", views.PhonePreferenceView.as_view(), name="phone_preference"),
     path("outreach/", outreach_views.OutreachOverviewView.as_view(), name="outreach"),
+    path(
+        "patients/<int:pk>/communications/",
+        outreach_views.PatientCommunicationsView.as_view(),
+        name="patient_communications",
+    ),
     path("settings/", include("messaging.manage_urls")),
 ]

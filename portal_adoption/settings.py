@@ -9,6 +9,7 @@ production sets every variable.
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -235,6 +236,8 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+NIGHTLY_HOUR = env_int("NIGHTLY_HOUR", default=2)
+
 # Celery: with no REDIS_URL, tasks run in-process so a first run needs nothing else.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
@@ -251,6 +254,16 @@ CELERY_BEAT_SCHEDULE: dict = {
     "release-lapsed-claims": {
         "task": "messaging.tasks.release_lapsed_claims",
         "schedule": 300.0,
+    },
+    # The nightly job, in the practice's time zone (CELERY_TIMEZONE).
+    "nightly-outreach": {
+        "task": "messaging.tasks.nightly_outreach",
+        "schedule": crontab(hour=NIGHTLY_HOUR, minute=30),
+    },
+    # Texts held over quiet hours go at 08:00; lost enqueues are picked up.
+    "dispatch-due-communications": {
+        "task": "messaging.tasks.dispatch_due_communications",
+        "schedule": crontab(minute="*/15"),
     },
 }
 
@@ -294,7 +307,6 @@ TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
 TWILIO_API_BASE = env_str("TWILIO_API_BASE", default="https://api.twilio.com")
 # The nightly workers: when they run (practice time), and the survey's sample size.
-NIGHTLY_HOUR = env_int("NIGHTLY_HOUR", default=2)
 SURVEY_SAMPLE_SIZE = env_int("SURVEY_SAMPLE_SIZE", default=50, minimum=1)
 SITE_URL = env_str("SITE_URL", default="http://127.0.0.1:8000")
 

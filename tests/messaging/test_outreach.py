@@ -387,3 +387,43 @@ def test_the_manager_sees_last_night_and_tonight(client, manager, db):
     assert "The workers have not run yet" in page
     outreach_run(synchronous=True)
     assert "Last night" in client.get(reverse("messaging:outreach")).content.decode()
+
+
+def test_a_manager_picks_the_feature_of_the_month_and_its_text(client, manager, db):
+    enrolled = PatientFactory(given_name="Rosa")
+    ActivityEventFactory(patient=enrolled, type=EventType.PORTAL_ACTIVATED, occurred_at=at(TODAY))
+    client.force_login(manager)
+    response = client.post(
+        reverse("messaging:outreach"),
+        {"feature": "payments", "text_en": "Hi {first_name}, pay online: {portal_url}"},
+    )
+    assert response.status_code == 302
+    bad = client.post(
+        reverse("messaging:outreach"), {"feature": "payments", "text_en": "Hi {name}"}
+    )
+    assert bad.status_code == 400
+    outreach_run(synchronous=True)
+    feature = Communication.objects.get(rule="feature_of_month")
+    assert feature.body.startswith("Hi Rosa, pay online: https://")
+
+
+def test_the_patients_page_lists_what_was_sent_including_staff_replies(client, nurse, db):
+    from messaging.services import Inbound, message_receive, message_reply
+
+    patient = invited(8)
+    outreach_run(today=TODAY, synchronous=True)
+    message = message_receive(
+        inbound=Inbound(
+            message_id="p-1",
+            patient=patient,
+            subject="Refill",
+            body="refill please",
+            sent_at=timezone.now(),
+        )
+    )[0]
+    message_reply(message=message, body="Sent to your pharmacy.", by=nurse)
+    client.force_login(nurse)
+    page = client.get(reverse("messaging:patient_communications", args=[patient.pk]))
+    html = page.content.decode()
+    assert "Reminder: no login a week after enrolment" in html
+    assert "Portal message" in html and "Nora" in html

@@ -104,6 +104,9 @@ PAGES = {
     "messaging:hours": Page(None, MANAGERS),
     "messaging:closure_add": post(None, MANAGERS, ok=400),
     "messaging:closure_delete": post("closure", MANAGERS),
+    "messaging:outreach": Page(None, MANAGERS),
+    "messaging:patient_communications": Page("patient", PATIENT_READERS),
+    "api_communications": Page(None, PATIENT_READERS, ok=400),
     "api_messages": post(None, INTEGRATIONS_ONLY, ok=400),
     "api_queue_claim": post("nursing", NURSING, ok=204),
     "api_message_reply": post("message", NURSING, ok=400),
@@ -123,6 +126,9 @@ NOT_ROLE_PAGES = {
     "login": "the sign-in form is for everyone",
     "logout": "signing out is for everyone",
     "qr_patient:start": "the patient's own phone, opened from the QR code: no staff login",
+    "outreach:survey": "the patient's survey link: no login, a signed single-use token",
+    "outreach:unsubscribe": "the patient's unsubscribe link: no login, a signed token",
+    "outreach:sms_inbound": "the SMS provider's webhook: a signed request, no login",
 }
 
 
