@@ -21,4 +21,5 @@ urlpatterns = [
     path("follow-up/<int:pk>/call/", views.FollowUpCallView.as_view(), name="follow_up_call"),
     path("", include("enrollment.qr_urls")),
     path("", include("enrollment.decline_urls")),
+    path("", include("enrollment.report_urls")),
 ]

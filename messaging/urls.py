@@ -32,4 +32,5 @@ urlpatterns = [
         name="patient_communications",
     ),
     path("settings/", include("messaging.manage_urls")),
+    path("", include("messaging.report_urls")),
 ]

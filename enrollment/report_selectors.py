@@ -1,0 +1,399 @@
+"""Managers' enrolment reports: staff credit by month, decline reasons, incentive cohorts.
+
+Aggregates only: no patient is named in what these return. Every figure is
+computed by the database (Count, Exists, window functions); Python only
+arranges the few rows that come back. Months and "since" dates are
+calendar days in the practice's time zone (PRACTICE_TIME_ZONE).
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    Window,
+)
+from django.db.models.functions import RowNumber, TruncMonth
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from enrollment.models import Decline, DeclineReason, Enrollment, EnrollmentStatus, IncentiveKind
+from patients.models import ActivityEvent, EventType
+
+# The playbook's figure for an enrolment at the desk (workflows.md).
+TARGET_SECONDS = 120
+# "Active at N days": at least one login in the ACTIVE_WINDOW ending on day N.
+ACTIVE_WINDOW = dt.timedelta(days=30)
+COHORT_DAYS = (30, 90)
+
+
+def practice_zone() -> ZoneInfo:
+    return ZoneInfo(settings.PRACTICE_TIME_ZONE)
+
+
+def local_midnight(day: dt.date) -> dt.datetime:
+    """The first instant of a calendar day in the practice's time zone."""
+    return dt.datetime.combine(day, dt.time.min, tzinfo=practice_zone())
+
+
+def month_starts(months: int, *, now: dt.datetime | None = None) -> list[dt.date]:
+    """The first days of the last `months` months, oldest first, this month last."""
+    first = timezone.localtime(now or timezone.now(), practice_zone()).date().replace(day=1)
+    starts = [first]
+    for _n in range(months - 1):
+        starts.append((starts[-1] - dt.timedelta(days=1)).replace(day=1))
+    return starts[::-1]
+
+
+def _share(part: int, whole: int) -> float | None:
+    """A fraction from 0 to 1, or None ("no data") when there is nothing to divide."""
+    return part / whole if whole else None
+
+
+def _percent(part: int, whole: int) -> float | None:
+    share = _share(part, whole)
+    return None if share is None else share * 100
+
+
+def medians(queryset: QuerySet, value, group: str | None = None) -> dict:
+    """The median of `value` in each `group` of the queryset (one key, None, without a group).
+
+    Portable across PostgreSQL and SQLite: window functions number the rows
+    of each group in order of the value, and only the one or two middle
+    rows of each group come back from the database (rows (n+1)/2 to
+    (n+2)/2, integer division); their mean is the median.
+    """
+    partition = [F(group)] if group else None
+    ranked = (
+        queryset.annotate(
+            _value=value,
+            _group=F(group) if group else Value(None, output_field=IntegerField()),
+            _rank=Window(RowNumber(), partition_by=partition, order_by=[F("_value").asc()]),
+            _size=Window(Count("pk"), partition_by=partition),
+        )
+        .filter(_rank__gte=(F("_size") + 1) / 2, _rank__lte=(F("_size") + 2) / 2)
+        .order_by()
+    )
+    middles: dict = {}
+    for key, middle in ranked.values_list("_group", "_value"):
+        middles.setdefault(key, []).append(middle)
+    return {key: _mean(values) for key, values in middles.items()}
+
+
+def _mean(values: list):
+    """The mean of one or two numbers or durations."""
+    total = values[0]
+    for value in values[1:]:
+        total += value
+    return total / len(values)
+
+
+def _staff_name(first: str, last: str, username: str) -> str:
+    return " ".join(part for part in (first, last) if part) or username
+
+
+# --- Enrolments per member of staff ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaffRow:
+    """One member of staff: completed enrolments per month and how long they took."""
+
+    user_id: int | None
+    name: str
+    counts: list[int]
+    total: int
+    timed: int
+    under_target: int
+    median_seconds: float | None
+
+    @property
+    def under_target_percent(self) -> float | None:
+        return _percent(self.under_target, self.timed)
+
+    @property
+    def median_clock(self) -> str:
+        """The median as minutes:seconds ("1:42"), or "" when nothing was timed."""
+        if self.median_seconds is None:
+            return ""
+        minutes, seconds = divmod(round(self.median_seconds), 60)
+        return f"{minutes}:{seconds:02d}"
+
+
+@dataclass(frozen=True)
+class StaffReport:
+    months: list[dt.date]
+    rows: list[StaffRow]
+    everyone: StaffRow
+    target_seconds: int = TARGET_SECONDS
+
+
+def enrolments_by_staff(months: int = 6, *, now: dt.datetime | None = None) -> StaffReport:
+    """Completed enrolments per member of staff per month, for the last `months` months.
+
+    1. Months are calendar months in the practice's time zone, this month
+       (so far) included; the credit goes to whoever completed the
+       enrolment, as on the front desk's home page.
+    2. Over the whole period, per person: the median time from the first
+       tick to completion, and how many took under two minutes (the
+       playbook's target), out of those with a recorded time.
+    """
+    now = now or timezone.now()
+    starts = month_starts(months, now=now)
+    completed = Enrollment.objects.filter(
+        status=EnrollmentStatus.COMPLETED,
+        completed_by__isnull=False,
+        completed_at__gte=local_midnight(starts[0]),
+        completed_at__lte=now,
+    )
+    people = (
+        completed.values(
+            "completed_by",
+            "completed_by__first_name",
+            "completed_by__last_name",
+            "completed_by__username",
+        )
+        .annotate(
+            total=Count("pk"),
+            timed=Count("pk", filter=Q(duration_seconds__isnull=False)),
+            under_target=Count("pk", filter=Q(duration_seconds__lt=TARGET_SECONDS)),
+        )
+        .order_by()
+    )
+    per_month = (
+        completed.annotate(month=TruncMonth("completed_at", tzinfo=practice_zone()))
+        .values("completed_by", "month")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts: dict[int, dict[dt.date, int]] = {}
+    for row in per_month:
+        month = row["month"]
+        month = month.date() if isinstance(month, dt.datetime) else month
+        counts.setdefault(row["completed_by"], {})[month] = row["n"]
+    timed = completed.filter(duration_seconds__isnull=False)
+    duration = F("duration_seconds")
+    middle = medians(timed, duration, group="completed_by")
+    rows = [
+        StaffRow(
+            user_id=person["completed_by"],
+            name=_staff_name(
+                person["completed_by__first_name"],
+                person["completed_by__last_name"],
+                person["completed_by__username"],
+            ),
+            counts=[counts.get(person["completed_by"], {}).get(m, 0) for m in starts],
+            total=person["total"],
+            timed=person["timed"],
+            under_target=person["under_target"],
+            median_seconds=_float(middle.get(person["completed_by"])),
+        )
+        for person in people
+    ]
+    rows.sort(key=lambda r: (-r.total, r.name.casefold()))
+    everyone = StaffRow(
+        user_id=None,
+        name=str(_("Everyone")),
+        counts=[sum(r.counts[i] for r in rows) for i in range(len(starts))],
+        total=sum(r.total for r in rows),
+        timed=sum(r.timed for r in rows),
+        under_target=sum(r.under_target for r in rows),
+        median_seconds=_float(medians(timed, duration).get(None)),
+    )
+    return StaffReport(months=starts, rows=rows, everyone=everyone)
+
+
+def _float(value) -> float | None:
+    return None if value is None else float(value)
+
+
+# --- Decline reasons ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeclineRow:
+    """One reason: how often it was given, by how many patients, and how many enrolled since."""
+
+    reason: str
+    label: str
+    declines: int
+    patients: int
+    enrolled_later: int
+
+    @property
+    def enrolled_later_percent(self) -> float | None:
+        return _percent(self.enrolled_later, self.patients)
+
+
+@dataclass(frozen=True)
+class DeclineReport:
+    since: dt.date
+    rows: list[DeclineRow]
+    total: DeclineRow
+
+
+def decline_reasons(since: dt.date, *, now: dt.datetime | None = None) -> DeclineReport:
+    """Declines recorded from `since` (local midnight) to now, per reason.
+
+    1. declines: how many times the reason was recorded.
+    2. patients: how many different patients gave it (a patient who said
+       no twice for the same reason counts once).
+    3. enrolled_later: of those patients, how many have a portal_activated
+       event after one of their declines for that reason, however long
+       after (up to now). An activation before the decline does not count.
+
+    The total row counts each patient once, whatever reasons they gave.
+    Reasons nobody gave are left out; the most frequent comes first.
+    """
+    now = now or timezone.now()
+    activated_after = ActivityEvent.objects.filter(
+        patient=OuterRef("patient"),
+        type=EventType.PORTAL_ACTIVATED,
+        occurred_at__gt=OuterRef("recorded_at"),
+    )
+    declines = Decline.objects.filter(
+        recorded_at__gte=local_midnight(since), recorded_at__lte=now
+    ).annotate(enrolled_after=Exists(activated_after))
+    figures = {
+        "declines": Count("pk"),
+        "patients": Count("patient", distinct=True),
+        "enrolled_later": Count("patient", distinct=True, filter=Q(enrolled_after=True)),
+    }
+    labels = dict(DeclineReason.choices)
+    rows = [
+        DeclineRow(
+            reason=row["reason"],
+            label=str(labels.get(row["reason"], row["reason"])),
+            declines=row["declines"],
+            patients=row["patients"],
+            enrolled_later=row["enrolled_later"],
+        )
+        for row in declines.values("reason").annotate(**figures).order_by()
+    ]
+    rows.sort(
+        key=lambda r: (-r.declines, list(labels).index(r.reason) if r.reason in labels else 99)
+    )
+    total = declines.aggregate(**figures)
+    return DeclineReport(
+        since=since,
+        rows=rows,
+        total=DeclineRow(reason="", label=str(_("All reasons")), **total),
+    )
+
+
+# --- Incentive cohorts ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CohortRow:
+    """A cohort of enrolments and how many of its patients were active 30 and 90 days on.
+
+    due_N: enrolments whose day N has passed (only they can be judged);
+    active_N: of those, the ones with a login in the 30 days ending on day N.
+    """
+
+    key: str
+    label: str
+    enrolled: int = 0
+    due_30: int = 0
+    active_30: int = 0
+    due_90: int = 0
+    active_90: int = 0
+
+    @property
+    def active_30_percent(self) -> float | None:
+        return _percent(self.active_30, self.due_30)
+
+    @property
+    def active_90_percent(self) -> float | None:
+        return _percent(self.active_90, self.due_90)
+
+    def plus(self, other: "CohortRow", *, key: str, label: str) -> "CohortRow":
+        return CohortRow(
+            key=key,
+            label=label,
+            enrolled=self.enrolled + other.enrolled,
+            due_30=self.due_30 + other.due_30,
+            active_30=self.active_30 + other.active_30,
+            due_90=self.due_90 + other.due_90,
+            active_90=self.active_90 + other.active_90,
+        )
+
+
+@dataclass(frozen=True)
+class IncentiveReport:
+    since: dt.date
+    incentivised: CohortRow
+    others: CohortRow
+    by_kind: list[CohortRow] = field(default_factory=list)
+
+
+def _day(n: int):
+    """Day n of an enrolment: n x 24 hours after its completion."""
+    return ExpressionWrapper(F("completed_at") + dt.timedelta(days=n), output_field=DateTimeField())
+
+
+def incentive_cohorts(since: dt.date, *, now: dt.datetime | None = None) -> IncentiveReport:
+    """Enrolments completed from `since` (local midnight) to now: incentivised or not.
+
+    1. Day N of an enrolment is N x 24 hours after its completion.
+    2. "Active at 30 days": a login after completion and at or before day 30;
+       "active at 90 days": a login after day 60 and at or before day 90
+       (the 30 days ending on day N). The first login helped at the desk
+       comes before completion and does not count.
+    3. Only enrolments whose day N has passed (day N <= now) are in the
+       denominator of "active at N days"; the others are too recent to judge.
+    4. An enrolment is one row: a patient enrolled twice counts twice.
+    5. Per incentive kind as well; "others" are enrolments without an incentive.
+    """
+    now = now or timezone.now()
+    logins = ActivityEvent.objects.filter(patient=OuterRef("patient"), type=EventType.LOGIN)
+    days, active = {}, {}
+    for n in COHORT_DAYS:
+        start = n - ACTIVE_WINDOW.days
+        days[f"day_{n}"] = _day(n)
+        if start:
+            days[f"day_{start}"] = _day(start)
+        window = logins.filter(
+            occurred_at__gt=OuterRef(f"day_{start}" if start else "completed_at"),
+            occurred_at__lte=OuterRef(f"day_{n}"),
+        )
+        active[f"login_by_{n}"] = Exists(window)
+    cohort = (
+        Enrollment.objects.filter(
+            status=EnrollmentStatus.COMPLETED,
+            completed_at__gte=local_midnight(since),
+            completed_at__lte=now,
+        )
+        .annotate(**days)
+        .annotate(**active)
+    )
+    figures = {"enrolled": Count("pk")}
+    for n in COHORT_DAYS:
+        due = Q(completed_at__lte=now - dt.timedelta(days=n))
+        figures[f"due_{n}"] = Count("pk", filter=due)
+        figures[f"active_{n}"] = Count("pk", filter=due & Q(**{f"login_by_{n}": True}))
+    rows = cohort.values("incentive__kind").annotate(**figures).order_by()
+    kinds = dict(IncentiveKind.choices)
+    found = {row.pop("incentive__kind"): row for row in rows}
+    by_kind = [
+        CohortRow(key=kind, label=str(label), **found[kind])
+        for kind, label in kinds.items()
+        if kind in found
+    ]
+    incentivised = CohortRow(key="incentivised", label=str(_("With an incentive")))
+    for row in by_kind:
+        incentivised = incentivised.plus(row, key=incentivised.key, label=incentivised.label)
+    others = CohortRow(key="none", label=str(_("Without an incentive")), **found.get(None, {}))
+    return IncentiveReport(since=since, incentivised=incentivised, others=others, by_kind=by_kind)

@@ -1,0 +1,13 @@
+"""Managers' response-time report. Included under the "messaging" namespace at /messages/."""
+
+from django.urls import path
+
+from messaging import report_views as views
+
+urlpatterns = [
+    path(
+        "reports/response-times/",
+        views.ResponseTimesReportView.as_view(),
+        name="report_response_times",
+    ),
+]
