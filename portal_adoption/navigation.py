@@ -11,6 +11,7 @@ from portal_adoption.roles import (
     MANAGE_ENROLLMENT,
     MANAGE_MESSAGING,
     VIEW_ACCESS_LOG,
+    VIEW_DASHBOARD,
     VIEW_PATIENTS,
     WORK_BILLING_QUEUE,
     WORK_CLINICAL_QUEUE,
@@ -63,6 +64,18 @@ NAV_ITEMS = [
         "messaging:tasks",
         WORK_PROVIDER_TASKS,
         description=_("Messages escalated to you by the care team."),
+    ),
+    NavItem(
+        _("Dashboard"),
+        "metrics:dashboard",
+        VIEW_DASHBOARD,
+        description=_("Portal adoption, engagement and impact by month, with targets and exports."),
+    ),
+    NavItem(
+        _("Reports"),
+        "enrollment:report_staff",
+        VIEW_DASHBOARD,
+        description=_("Enrolments per staff member, declines, incentives and response times."),
     ),
     NavItem(
         _("Patients"),

@@ -249,6 +249,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_TIMEZONE = PRACTICE_TIME_ZONE
+# Tasks outside files named tasks.py.
+CELERY_IMPORTS = ["metrics.report_tasks"]
 CELERY_BEAT_SCHEDULE: dict = {
     # A claim lapses after 30 minutes untouched; the sweep makes that visible.
     "release-lapsed-claims": {
@@ -259,6 +261,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     "nightly-outreach": {
         "task": "messaging.tasks.nightly_outreach",
         "schedule": crontab(hour=NIGHTLY_HOUR, minute=30),
+    },
+    # The monthly dashboard PDF to every manager on the 1st, after the rollup.
+    "monthly-dashboard-email": {
+        "task": "metrics.report_tasks.send_monthly_report",
+        "schedule": crontab(minute=0, hour=7, day_of_month="1"),
     },
     # Texts held over quiet hours go at 08:00; lost enqueues are picked up.
     "dispatch-due-communications": {
@@ -324,5 +331,7 @@ LOGGING = {
         # WARNING so patient data never reaches the log through a URL.
         "django.request": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # matplotlib's PDF font subsetting logs every glyph at INFO.
+        "fontTools": {"level": "WARNING"},
     },
 }

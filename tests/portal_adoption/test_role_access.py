@@ -105,6 +105,13 @@ PAGES = {
     "messaging:closure_add": post(None, MANAGERS, ok=400),
     "messaging:closure_delete": post("closure", MANAGERS),
     "messaging:outreach": Page(None, MANAGERS),
+    "metrics:dashboard": Page(None, MANAGERS),
+    "metrics:chart": Page("chart", MANAGERS),
+    "metrics:export_csv": Page(None, MANAGERS),
+    "metrics:export_pdf": Page(None, MANAGERS, ok=302),
+    "metrics:targets": Page(None, MANAGERS),
+    "metrics:definitions": Page(None, MANAGERS),
+    "api_metrics_monthly": Page("month", MANAGERS),
     "enrollment:report_staff": Page(None, MANAGERS),
     "enrollment:report_declines": Page(None, MANAGERS),
     "enrollment:report_incentives": Page(None, MANAGERS),
@@ -212,6 +219,10 @@ def url_for(name, patient):
         return reverse(name, kwargs={"queue": "nursing"})
     if target == "nursing-noon":
         return reverse(name, kwargs={"queue": "nursing", "checkpoint": "noon"})
+    if target == "chart":
+        return reverse(name, kwargs={"figure": "enrollment_rate"})
+    if target == "month":
+        return reverse(name, kwargs={"month": "2026-01"})
     return reverse(name, kwargs={"pk": make_target(target, patient).pk})
 
 
