@@ -46,6 +46,7 @@ from messaging.outreach_texts import (
     TEXTS,
     fill,
     language_of,
+    unknown_placeholders,
 )
 from patients.models import ActivityEvent, EventType, NotificationChannel, Patient
 
@@ -220,7 +221,7 @@ def _compose(patient: Patient, rule: str, today: date) -> tuple[str, str]:
             text = FEATURE_TEXTS[feature][language]
         return str(FEATURE_SUBJECT[language]), fill(text, patient)
     texts = TEXTS[rule]
-    return str(texts["subject"][language]), str(texts["body"][language])
+    return str(texts["subject"][language]), fill(texts["body"][language], patient)
 
 
 def _attach_survey(communication: Communication) -> None:
@@ -460,11 +461,8 @@ def feature_of_month_set(*, month: date, feature: str, text_en: str, text_es: st
     """A manager's pick for the month; the text may use {first_name} and {portal_url}."""
     if feature not in FEATURE_TEXTS:
         raise ValueError("feature")
-    for text in (text_en, text_es):
-        try:
-            fill(text, Patient(given_name="x"))
-        except (KeyError, IndexError, ValueError):
-            raise ValueError("text") from None
+    if unknown_placeholders(text_en) or unknown_placeholders(text_es):
+        raise ValueError("text")
     return FeatureOfMonth.objects.update_or_create(
         month=month.replace(day=1),
         defaults={"feature": feature, "text_en": text_en.strip(), "text_es": text_es.strip()},

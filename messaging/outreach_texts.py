@@ -4,6 +4,8 @@ English texts pass through gettext so they are marked for translation; the
 Spanish ones are written out because the project ships no compiled catalogue.
 """
 
+import string
+
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
@@ -108,6 +110,24 @@ def language_of(preferred: str) -> str:
     return base if base in SHIPPED else "en"
 
 
+class _KeepUnknown(dict):
+    """Leaves a placeholder filled later (the survey link) as it is."""
+
+    def __missing__(self, key):
+        return "{" + key + "}"
+
+
+PLACEHOLDERS = {"first_name", "practice", "phone", "portal_url", "app_url", "play_url"}
+
+
+def unknown_placeholders(text: str) -> set[str]:
+    try:
+        names = {name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name}
+    except ValueError:
+        return {"{"}
+    return names - PLACEHOLDERS
+
+
 def fill(text: str, patient, **extra) -> str:
     values = {
         "first_name": patient.given_name,
@@ -118,4 +138,4 @@ def fill(text: str, patient, **extra) -> str:
         "play_url": settings.PLAY_STORE_URL,
         **extra,
     }
-    return str(text).format(**values)
+    return str(text).format_map(_KeepUnknown(values))

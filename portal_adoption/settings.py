@@ -257,7 +257,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "messaging.tasks.release_lapsed_claims",
         "schedule": 300.0,
     },
-    # The nightly job, in the practice's time zone (CELERY_TIMEZONE).
+    # The nightly job, in the practice's time zone (CELERY_TIMEZONE): figures first.
+    "nightly-rollup": {
+        "task": "metrics.tasks.nightly_rollup",
+        "schedule": crontab(hour=NIGHTLY_HOUR, minute=0),
+    },
     "nightly-outreach": {
         "task": "messaging.tasks.nightly_outreach",
         "schedule": crontab(hour=NIGHTLY_HOUR, minute=30),

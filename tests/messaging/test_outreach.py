@@ -69,6 +69,9 @@ def test_a_patient_invited_seven_days_ago_gets_one_reminder_and_not_on_day_six(d
     outreach_run(today=TODAY, synchronous=True)
     assert list(reminders().values_list("patient", flat=True)) == [day_seven.pk]
     assert [m.to for m in mail.outbox] == [[day_seven.email]]
+    body = mail.outbox[0].body
+    assert body.startswith(f"Hello {day_seven.given_name}, your Riverside Family Practice")
+    assert "{" not in body
 
 
 def test_a_login_on_day_six_cancels_the_reminder(db):
@@ -275,6 +278,8 @@ def survey_token(patient):
     ActivityEventFactory(patient=patient, type=EventType.LOGIN, occurred_at=at(TODAY))
     outreach_run(today=TODAY, synchronous=True)
     invitation = SurveyInvitation.objects.get(patient=patient)
+    assert "/survey/" in invitation.communication.body
+    assert "{" not in invitation.communication.body
     return signing.dumps(invitation.pk, salt=outreach.SURVEY_SALT)
 
 

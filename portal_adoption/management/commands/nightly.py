@@ -21,7 +21,7 @@ class Command(BaseCommand):
         today = _parse(date) if date else timezone.localdate()
         # The metrics app is reached by its command name only: nothing imports it.
         if "rollup_metrics" in get_commands():
-            call_command("rollup_metrics", stdout=self.stdout)
+            call_command("rollup_metrics", night=today.isoformat(), stdout=self.stdout)
         run = outreach_run(today=today, job="nightly command", synchronous=True)
         sent = sum(c["claimed"] for c in run.counts.values())
         self.stdout.write(

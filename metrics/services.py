@@ -1,0 +1,255 @@
+"""The monthly rollups: compute, store, and keep them fresh (architecture.md).
+
+`rollup_month` recomputes one month for every scope (the practice, each
+location, each provider) and replaces that month's rows in one transaction.
+On PostgreSQL the transaction first takes an advisory lock for the month, so
+two runs of the same month (the nightly task and `manage.py rollup_metrics`,
+or a task redelivered after a crash) never interleave: the second waits and
+then writes the same rows again. SQLite allows one writer at a time anyway.
+
+Keeping old months fresh: late events and roster changes
+---------------------------------------------------------
+`rollup_nightly` recomputes yesterday's month and the current month, plus
+every month marked stale. Before that, it marks stale what changed since the
+last rollup (`changes_since_last_rollup_mark`: `stale_months_mark(since=...)`,
+`since` being the newest `MonthlyRollup.computed_at` less LATE_MARGIN; so
+`manage.py rollup_metrics --month` marks first too, or its newer rows would
+hide what came in before them):
+
+- events recorded since then that occurred before the current month (an
+  import of last month's data): their month, and every month after it up to
+  the month before the current one, because the later months' "as of the end
+  of the month" and "first ... falls in M" figures (enrolled, app installs,
+  new enrollments, first view of a result, first reply) depend on them too;
+- for results with an event recorded since then, the months of that result's
+  release and views (a view recorded today changes "viewed before contact"
+  for the month the result was released);
+- patients added or changed on the roster since then (scope is the patient's
+  current location and provider; panel dates): every month from the patient's
+  registration or first event, whichever is earlier.
+
+LATE_MARGIN covers an import whose transaction was still open (its events
+already stamped `recorded_at`, not yet visible) while the last rollup ran; a
+month marked twice is only computed again. `manage.py rollup_metrics --all`
+rebuilds every month from the earliest event's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import connection, transaction
+from django.db.models import Exists, Max, Min, OuterRef
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from metrics.compute import (
+    figures_from,
+    month_bounds,
+    month_of,
+    month_tallies,
+    next_month,
+    practice_zone,
+    previous_month,
+)
+from metrics.models import MonthlyRollup, ScopeKind, StaleMonth
+from patients.models import ActivityEvent, EventType, Location, Patient, Provider
+from portal_adoption.business_calendar import BusinessCalendar
+
+__all__ = [
+    "LATE_MARGIN",
+    "changes_since_last_rollup_mark",
+    "month_bounds",
+    "month_of",
+    "practice_today",
+    "rollup_all",
+    "rollup_month",
+    "rollup_nightly",
+    "rollup_stale",
+    "stale_months_mark",
+]
+
+logger = logging.getLogger(__name__)
+
+LATE_MARGIN = dt.timedelta(hours=1)
+# pg_advisory_xact_lock(key1, key2): key1 names "metrics rollup", key2 the month.
+ROLLUP_LOCK_NAMESPACE = 0x504D_4D52  # "PMMR"
+RESULT_TYPES = (EventType.RESULT_RELEASED, EventType.RESULT_VIEWED, EventType.RESULT_COMMUNICATED)
+
+
+def practice_today() -> dt.date:
+    return timezone.localdate(timezone=practice_zone())
+
+
+def months_between(first: dt.date, last: dt.date) -> list[dt.date]:
+    months, month = [], first.replace(day=1)
+    while month <= last:
+        months.append(month)
+        month = next_month(month)
+    return months
+
+
+def rollup_month(month: dt.date) -> int:
+    """Recompute `month` for the practice, every location and every provider.
+
+    Returns the number of rows written. Deletes and re-creates the month's
+    rows, and clears its stale mark, in one transaction under the month's lock.
+    Callers outside the nightly run call `changes_since_last_rollup_mark`
+    first (see the module docstring).
+    """
+    month = month.replace(day=1)
+    with transaction.atomic():
+        _lock(month)
+        started = timezone.now()
+        tallies = month_tallies(month, calendar=BusinessCalendar())
+
+        def row(kind: str, scope_id: int, pairs) -> MonthlyRollup:
+            return MonthlyRollup(
+                month=month,
+                scope_kind=kind,
+                scope_id=scope_id,
+                figures=figures_from(tallies[pair] for pair in pairs),
+                computed_at=started,
+            )
+
+        rows = [row(ScopeKind.PRACTICE, 0, tallies)]
+        rows += [
+            row(ScopeKind.LOCATION, pk, [pair for pair in tallies if pair[0] == pk])
+            for pk in Location.objects.order_by("pk").values_list("pk", flat=True)
+        ]
+        rows += [
+            row(ScopeKind.PROVIDER, pk, [pair for pair in tallies if pair[1] == pk])
+            for pk in Provider.objects.order_by("pk").values_list("pk", flat=True)
+        ]
+        MonthlyRollup.objects.filter(month=month).delete()
+        MonthlyRollup.objects.bulk_create(rows)
+        # A mark made while this ran (after `started`) stays for the next run.
+        StaleMonth.objects.filter(month=month, marked_at__lte=started).delete()
+    logger.info("metrics rollup %s: %d rows", f"{month:%Y-%m}", len(rows))
+    return len(rows)
+
+
+def _lock(month: dt.date) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)",
+                [ROLLUP_LOCK_NAMESPACE, month.year * 100 + month.month],
+            )
+
+
+def rollup_stale(*, today: dt.date | None = None) -> list[dt.date]:
+    """Recompute every month marked stale (up to the current month); return them."""
+    current = month_of(today or practice_today())
+    months = sorted(
+        StaleMonth.objects.filter(month__lte=current).values_list("month", flat=True).distinct()
+    )
+    for month in months:
+        rollup_month(month)
+    return months
+
+
+def rollup_all(*, today: dt.date | None = None) -> list[dt.date]:
+    """Recompute every month from the earliest event's to the current one."""
+    current = month_of(today or practice_today())
+    earliest = ActivityEvent.objects.aggregate(first=Min("occurred_at"))["first"]
+    first = min(month_of(earliest), current) if earliest else current
+    months = months_between(first, current)
+    for month in months:
+        rollup_month(month)
+    return months
+
+
+def rollup_nightly(today: dt.date | None = None) -> list[dt.date]:
+    """The nightly job: mark what changed since the last rollup, then recompute
+    yesterday's month, the current month and every stale month."""
+    today = today or practice_today()
+    changes_since_last_rollup_mark(today=today)
+    current = month_of(today)
+    stale = set(StaleMonth.objects.filter(month__lte=current).values_list("month", flat=True))
+    months = sorted({month_of(today - dt.timedelta(days=1)), current} | stale)
+    for month in months:
+        rollup_month(month)
+    return months
+
+
+def changes_since_last_rollup_mark(*, today: dt.date | None = None) -> list[dt.date]:
+    """Mark stale what changed since the newest rollup row was computed (less
+    LATE_MARGIN); nothing if there is no rollup yet. Run it before writing
+    rollups, or the newer `computed_at` hides what came in before them."""
+    last = MonthlyRollup.objects.aggregate(last=Max("computed_at"))["last"]
+    if last is None:
+        return []
+    return stale_months_mark(since=last - LATE_MARGIN, today=today)
+
+
+def stale_months_mark(*, since: dt.datetime, today: dt.date | None = None) -> list[dt.date]:
+    """Mark stale the months that what was recorded at or after `since` changes.
+
+    Only months before the current one are marked: the nightly run
+    recomputes the current month anyway. See the module docstring for what
+    counts. Returns the months marked.
+    """
+    current = month_of(today or practice_today())
+    current_start = month_bounds(current)[0]
+    last_marked = previous_month(current)
+    months: set[dt.date] = set()
+    earliest_event = ActivityEvent.objects.aggregate(first=Min("occurred_at"))["first"]
+    history_start = month_of(earliest_event) if earliest_event else current
+
+    # Late events: their month and every month after it.
+    late = ActivityEvent.objects.filter(recorded_at__gte=since, occurred_at__lt=current_start)
+    earliest_late = late.aggregate(first=Min("occurred_at"))["first"]
+    if earliest_late is not None:
+        months.update(months_between(month_of(earliest_late), last_marked))
+
+    # Results touched since: the months of their release and views.
+    touched = ActivityEvent.objects.filter(type__in=RESULT_TYPES, recorded_at__gte=since).exclude(
+        object_id=""
+    )
+    linked = (
+        ActivityEvent.objects.filter(
+            type__in=[EventType.RESULT_RELEASED, EventType.RESULT_VIEWED],
+            occurred_at__lt=current_start,
+        )
+        .filter(
+            Exists(touched.filter(patient=OuterRef("patient"), object_id=OuterRef("object_id")))
+        )
+        .annotate(month=TruncMonth("occurred_at", tzinfo=practice_zone()))
+        .order_by()
+        .values_list("month", flat=True)
+        .distinct()
+    )
+    months.update(_as_month(value) for value in linked)
+
+    # Roster changes: the whole history of the patient.
+    changed = Patient.objects.filter(updated_at__gte=since)
+    registered = changed.aggregate(first=Min("registered_on"))["first"]
+    if registered is not None:
+        first_event = ActivityEvent.objects.filter(patient__in=changed.values("pk")).aggregate(
+            first=Min("occurred_at")
+        )["first"]
+        first = month_of(registered)
+        if first_event is not None:
+            first = min(first, month_of(first_event))
+        months.update(months_between(max(first, history_start), last_marked))
+
+    months = {month for month in months if month < current}
+    if months:
+        now = timezone.now()
+        StaleMonth.objects.bulk_create(
+            [StaleMonth(month=month, marked_at=now) for month in sorted(months)],
+            update_conflicts=True,
+            update_fields=["marked_at"],
+            unique_fields=["month"],
+        )
+    return sorted(months)
+
+
+def _as_month(value: dt.date | dt.datetime) -> dt.date:
+    # TruncMonth gives a datetime in the practice's zone (a date on some backends).
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value, practice_zone()) if timezone.is_aware(value) else value
+        value = value.date()
+    return value.replace(day=1)
