@@ -83,9 +83,9 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from throwaway import throwaway_database  # noqa: E402
 
 from enrollment.views import CHECKIN_RESULTS  # noqa: E402
 from patients.demo import AREA_CODES, NAMES  # noqa: E402
@@ -334,20 +334,7 @@ def search_indexes() -> list[str]:
 
 
 def _throwaway_database() -> str:
-    """Point the connection at a new, migrated database; return the old name."""
-    test = settings.DATABASES["default"].setdefault("TEST", {})
-    test["NAME"] = f"pam_bench_search_{os.getpid()}"
-    original = connection.settings_dict["NAME"]
-    started = time.perf_counter()
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT version()")
-        version = cursor.fetchone()[0].split(" on ")[0]
-    print(
-        f"database: {version}, {test['NAME']} migrated in {time.perf_counter() - started:.1f} s; "
-        f"{os.cpu_count()} cores"
-    )
-    return original
+    return throwaway_database("search")
 
 
 def main() -> None:

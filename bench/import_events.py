@@ -101,8 +101,8 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
+from throwaway import throwaway_database  # noqa: E402
 
 from patients.feed_csv import event_rows, patient_rows  # noqa: E402
 from patients.feed_import import events_import, patients_import  # noqa: E402
@@ -382,20 +382,7 @@ def _line(label: str, seconds: float, count: int) -> None:
 
 
 def _throwaway_database() -> str:
-    """Point the connection at a new, migrated database; return the old name."""
-    test = settings.DATABASES["default"].setdefault("TEST", {})
-    test["NAME"] = f"pam_bench_events_{os.getpid()}"
-    original = connection.settings_dict["NAME"]
-    started = time.perf_counter()
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT version()")
-        version = cursor.fetchone()[0].split(" on ")[0]
-    print(
-        f"database: {version}, {test['NAME']} migrated in {time.perf_counter() - started:.1f} s; "
-        f"{os.cpu_count()} cores"
-    )
-    return original
+    return throwaway_database("events")
 
 
 def main() -> None:

@@ -91,11 +91,11 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from django.urls import NoReverseMatch, reverse  # noqa: E402
+from throwaway import throwaway_database  # noqa: E402
 
 from metrics.compute import month_bounds, month_figures, next_month, previous_month  # noqa: E402
 from metrics.models import MonthlyRollup, ScopeKind  # noqa: E402
@@ -522,21 +522,7 @@ def time_api(month: date) -> None:
 
 
 def _throwaway_database() -> str:
-    """Point the connection at a new, migrated database; return the old name."""
-    test = settings.DATABASES["default"].setdefault("TEST", {})
-    test["NAME"] = f"pam_bench_rollup_{os.getpid()}"
-    original = connection.settings_dict["NAME"]
-    started = time.perf_counter()
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT version()")
-        version = cursor.fetchone()[0].split(" on ")[0]
-    print(
-        f"database: {version}, {test['NAME']} migrated in {time.perf_counter() - started:.1f} s; "
-        f"{os.cpu_count()} cores",
-        flush=True,
-    )
-    return original
+    return throwaway_database("rollup")
 
 
 def main() -> None:
