@@ -27,7 +27,7 @@ class NavItem:
     permission: str | tuple[str, ...] | None = None
     staff_only: bool = False
     description: str = ""
-    # Set-up pages share one "Set-up" menu, so the bar fits a tablet.
+    # Set-up and oversight pages share one "Manage" menu, so the bar fits a tablet.
     setup: bool = False
 
     def visible_to(self, user) -> bool:
@@ -116,12 +116,14 @@ NAV_ITEMS = [
         "patients:imports",
         IMPORT_FEED,
         description=_("Bring in the roster and portal events from the EHR and the portal."),
+        setup=True,
     ),
     NavItem(
         _("Access log"),
         "access_log",
         VIEW_ACCESS_LOG,
         description=_("Who looked at which patient's data, when and from where."),
+        setup=True,
     ),
     NavItem(
         _("Administration"),
