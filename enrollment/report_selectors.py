@@ -17,19 +17,16 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
-    IntegerField,
     OuterRef,
     Q,
-    QuerySet,
-    Value,
-    Window,
 )
-from django.db.models.functions import RowNumber, TruncMonth
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from enrollment.models import Decline, DeclineReason, Enrollment, EnrollmentStatus, IncentiveKind
 from patients.models import ActivityEvent, EventType
+from portal_adoption.db import medians
 
 # The playbook's figure for an enrolment at the desk (workflows.md).
 TARGET_SECONDS = 120
@@ -64,39 +61,6 @@ def _share(part: int, whole: int) -> float | None:
 def _percent(part: int, whole: int) -> float | None:
     share = _share(part, whole)
     return None if share is None else share * 100
-
-
-def medians(queryset: QuerySet, value, group: str | None = None) -> dict:
-    """The median of `value` in each `group` of the queryset (one key, None, without a group).
-
-    Portable across PostgreSQL and SQLite: window functions number the rows
-    of each group in order of the value, and only the one or two middle
-    rows of each group come back from the database (rows (n+1)/2 to
-    (n+2)/2, integer division); their mean is the median.
-    """
-    partition = [F(group)] if group else None
-    ranked = (
-        queryset.annotate(
-            _value=value,
-            _group=F(group) if group else Value(None, output_field=IntegerField()),
-            _rank=Window(RowNumber(), partition_by=partition, order_by=[F("_value").asc()]),
-            _size=Window(Count("pk"), partition_by=partition),
-        )
-        .filter(_rank__gte=(F("_size") + 1) / 2, _rank__lte=(F("_size") + 2) / 2)
-        .order_by()
-    )
-    middles: dict = {}
-    for key, middle in ranked.values_list("_group", "_value"):
-        middles.setdefault(key, []).append(middle)
-    return {key: _mean(values) for key, values in middles.items()}
-
-
-def _mean(values: list):
-    """The mean of one or two numbers or durations."""
-    total = values[0]
-    for value in values[1:]:
-        total += value
-    return total / len(values)
 
 
 def _staff_name(first: str, last: str, username: str) -> str:

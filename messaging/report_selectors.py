@@ -23,18 +23,16 @@ from django.db.models import (
     DurationField,
     ExpressionWrapper,
     F,
-    IntegerField,
     Q,
     QuerySet,
-    Value,
-    Window,
 )
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, RowNumber
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from messaging.models import Category, Message
 from portal_adoption.business_calendar import BusinessCalendar
+from portal_adoption.db import medians
 
 HOUR = dt.timedelta(hours=1)
 # Shading of the hour-of-week grid by mean response time: below 2 hours is
@@ -70,38 +68,6 @@ def _hours(value: dt.timedelta | None) -> float | None:
 
 def _percent(part: int, whole: int) -> float | None:
     return part / whole * 100 if whole else None
-
-
-def medians(queryset: QuerySet, value, group: str | None = None) -> dict:
-    """The median of `value` in each `group` of the queryset (one key, None, without a group).
-
-    Portable across PostgreSQL and SQLite: window functions number the rows
-    of each group in order of the value, and only the one or two middle
-    rows of each group come back from the database (rows (n+1)/2 to
-    (n+2)/2, integer division); their mean is the median.
-    """
-    partition = [F(group)] if group else None
-    ranked = (
-        queryset.annotate(
-            _value=value,
-            _group=F(group) if group else Value(None, output_field=IntegerField()),
-            _rank=Window(RowNumber(), partition_by=partition, order_by=[F("_value").asc()]),
-            _size=Window(Count("pk"), partition_by=partition),
-        )
-        .filter(_rank__gte=(F("_size") + 1) / 2, _rank__lte=(F("_size") + 2) / 2)
-        .order_by()
-    )
-    middles: dict = {}
-    for key, middle in ranked.values_list("_group", "_value"):
-        middles.setdefault(key, []).append(middle)
-    return {key: _mean(values) for key, values in middles.items()}
-
-
-def _mean(values: list):
-    total = values[0]
-    for value in values[1:]:
-        total += value
-    return total / len(values)
 
 
 # --- By category ---------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Database helpers that must work the same on PostgreSQL and SQLite."""
 
 from django.db import migrations
+from django.db.models import Count, F, IntegerField, QuerySet, Value, Window
+from django.db.models.functions import RowNumber
 
 APPEND_ONLY_SQL = {
     "postgresql": {
@@ -62,3 +64,36 @@ def append_only(table: str) -> migrations.RunPython:
         return apply
 
     return migrations.RunPython(run("forward"), run("backward"))
+
+
+def medians(queryset: QuerySet, value, group: str | None = None) -> dict:
+    """The median of `value` in each `group` of the queryset (one key, None, without a group).
+
+    Portable across PostgreSQL and SQLite: window functions number the rows
+    of each group in order of the value, and only the one or two middle
+    rows of each group come back from the database (rows (n+1)/2 to
+    (n+2)/2, integer division); their mean is the median.
+    """
+    partition = [F(group)] if group else None
+    ranked = (
+        queryset.annotate(
+            _value=value,
+            _group=F(group) if group else Value(None, output_field=IntegerField()),
+            _rank=Window(RowNumber(), partition_by=partition, order_by=[F("_value").asc()]),
+            _size=Window(Count("pk"), partition_by=partition),
+        )
+        .filter(_rank__gte=(F("_size") + 1) / 2, _rank__lte=(F("_size") + 2) / 2)
+        .order_by()
+    )
+    middles: dict = {}
+    for key, middle in ranked.values_list("_group", "_value"):
+        middles.setdefault(key, []).append(middle)
+    return {key: _mean(values) for key, values in middles.items()}
+
+
+def _mean(values: list):
+    """The mean of one or two numbers or durations."""
+    total = values[0]
+    for value in values[1:]:
+        total += value
+    return total / len(values)
