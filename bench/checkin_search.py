@@ -32,11 +32,11 @@ import argparse
 import math
 import os
 import random
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+
+from throwaway import setup_django, throwaway_database
 
 DEFAULT_PATIENTS = 200_000
 DEFAULT_SEARCHES = 400
@@ -71,21 +71,10 @@ def _options() -> argparse.Namespace:
 
 OPTIONS = _options()
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ["DATABASE_URL"] = OPTIONS.database_url
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal_adoption.settings")
-# Relaxes only the production checks (SECRET_KEY, HTTPS).
-os.environ.setdefault("PAM_TESTING", "true")
-# DEBUG would keep every query's SQL in memory: not what production runs.
-os.environ["DEBUG"] = "false"
-
-import django  # noqa: E402
-
-django.setup()
+setup_django(OPTIONS.database_url)
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from throwaway import throwaway_database  # noqa: E402
 
 from enrollment.views import CHECKIN_RESULTS  # noqa: E402
 from patients.demo import AREA_CODES, NAMES  # noqa: E402

@@ -49,6 +49,8 @@ import tracemalloc
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
+from throwaway import setup_django, throwaway_database
+
 DEFAULT_EVENTS = 1_000_000
 DEFAULT_PATIENTS = 20_000
 POSTGRES_SCHEMES = ("postgres://", "postgresql://", "pgsql://")
@@ -89,20 +91,9 @@ def _options() -> argparse.Namespace:
 
 OPTIONS = _options()
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ["DATABASE_URL"] = OPTIONS.database_url
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal_adoption.settings")
-# Relaxes only the production checks (SECRET_KEY, HTTPS).
-os.environ.setdefault("PAM_TESTING", "true")
-# DEBUG would keep every query's SQL in memory: not what production runs.
-os.environ["DEBUG"] = "false"
-
-import django  # noqa: E402
-
-django.setup()
+setup_django(OPTIONS.database_url)
 
 from django.db import connection  # noqa: E402
-from throwaway import throwaway_database  # noqa: E402
 
 from patients.feed_csv import event_rows, patient_rows  # noqa: E402
 from patients.feed_import import events_import, patients_import  # noqa: E402

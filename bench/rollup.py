@@ -42,10 +42,10 @@ import logging
 import math
 import os
 import random
-import sys
 import time
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+
+from throwaway import setup_django, throwaway_database
 
 POSTGRES_SCHEMES = ("postgres://", "postgresql://", "pgsql://")
 
@@ -79,23 +79,12 @@ def _options() -> argparse.Namespace:
 
 OPTIONS = _options()
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ["DATABASE_URL"] = OPTIONS.database_url
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal_adoption.settings")
-# Relaxes only the production checks (SECRET_KEY, HTTPS).
-os.environ.setdefault("PAM_TESTING", "true")
-# DEBUG would keep every query's SQL in memory: not what production runs.
-os.environ["DEBUG"] = "false"
-
-import django  # noqa: E402
-
-django.setup()
+setup_django(OPTIONS.database_url)
 
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from django.urls import NoReverseMatch, reverse  # noqa: E402
-from throwaway import throwaway_database  # noqa: E402
 
 from metrics.compute import month_bounds, month_figures, next_month, previous_month  # noqa: E402
 from metrics.models import MonthlyRollup, ScopeKind  # noqa: E402
