@@ -18,8 +18,8 @@ begin IMMEDIATE, see settings). The unique position is the backstop: two
 writers can never both extend the chain from the same row.
 
 Rows written before the chain existed were chained, in the order of their
-ids, by the migration that added it (0006): the chain proves they have not
-changed since that upgrade, not before it.
+ids, by the migration that added it (access_log_hash_chain): the chain proves
+they have not changed since that upgrade, not before it.
 """
 
 from __future__ import annotations
