@@ -3,8 +3,13 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from portal_adoption.models import AccessLogEntry, IntegrationToken, User
-from portal_adoption.services import integration_token_create, integration_token_revoke
+from portal_adoption.models import AccessAction, AccessLogEntry, IntegrationToken, User
+from portal_adoption.services import (
+    access_log_record,
+    access_log_record_list,
+    integration_token_create,
+    integration_token_revoke,
+)
 
 
 @admin.register(User)
@@ -29,6 +34,30 @@ class AccessLogEntryAdmin(admin.ModelAdmin):
     )
     list_filter = ("action", "outcome", "resource")
     date_hierarchy = "occurred_at"
+    list_select_related = ("patient",)
+
+    # Reading the log is itself logged, as on the access-log page: every
+    # patient a list shows, and every entry opened.
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None:
+            shown = {entry.patient for entry in changelist.result_list if entry.patient_id}
+            access_log_record_list(request=request, resource="access_log", patients=shown)
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        entry = (getattr(response, "context_data", None) or {}).get("original")
+        if entry is not None:
+            access_log_record(
+                request=request,
+                action=AccessAction.VIEW,
+                resource="access_log",
+                object_id=entry.pk,
+                patient=entry.patient,
+            )
+        return response
 
     def has_add_permission(self, request):
         return False

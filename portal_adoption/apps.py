@@ -10,6 +10,7 @@ class PortalAdoptionConfig(AppConfig):
     verbose_name = _("Staff and access")
 
     def ready(self):
+        from portal_adoption import checks  # noqa: F401  (registers the deploy checks)
         from portal_adoption.services import roles_sync_after_migrate
 
         # Groups and their permissions follow the code after every migrate.

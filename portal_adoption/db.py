@@ -48,22 +48,77 @@ def append_only(table: str) -> migrations.RunPython:
     Audit rows and portal events are evidence: the database itself, not
     only the application, must keep them from being rewritten.
     """
+    return migrations.RunPython(
+        _run_statements(APPEND_ONLY_SQL, table, "forward"),
+        _run_statements(APPEND_ONLY_SQL, table, "backward"),
+    )
 
-    def run(direction):
-        def apply(apps, schema_editor):
-            statements = APPEND_ONLY_SQL.get(schema_editor.connection.vendor)
-            if statements is None:
-                raise NotImplementedError(
-                    f"append-only triggers are written for PostgreSQL and SQLite, "
-                    f"not {schema_editor.connection.vendor}"
-                )
-            for sql in statements[direction]:
-                # No parameters: the PL/pgSQL body has a literal "%" placeholder.
-                schema_editor.execute(sql.format(table=table), params=None)
 
-        return apply
+def append_only_suspended(table: str) -> migrations.RunPython:
+    """The reverse of append_only: for a migration that must rewrite stored rows.
 
-    return migrations.RunPython(run("forward"), run("backward"))
+    Only a migration does this, run by the tables' owner, and it puts the
+    triggers back with append_only() in the same migration.
+    """
+    return migrations.RunPython(
+        _run_statements(APPEND_ONLY_SQL, table, "backward"),
+        _run_statements(APPEND_ONLY_SQL, table, "forward"),
+    )
+
+
+REFUSE_TRUNCATE_SQL = {
+    "postgresql": {
+        "forward": [
+            """
+            CREATE OR REPLACE FUNCTION pam_refuse_truncate() RETURNS trigger AS $$
+            BEGIN
+                RAISE EXCEPTION '% is append-only: it cannot be truncated', TG_TABLE_NAME;
+            END;
+            $$ LANGUAGE plpgsql
+            """,
+            """
+            CREATE TRIGGER {table}_no_truncate
+            BEFORE TRUNCATE ON {table}
+            FOR EACH STATEMENT EXECUTE FUNCTION pam_refuse_truncate()
+            """,
+        ],
+        "backward": ["DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}"],
+    },
+    # SQLite has no TRUNCATE. Its "DELETE FROM t" without WHERE skips row
+    # triggers only on tables without any, so the no_delete trigger refuses it.
+    "sqlite": {"forward": [], "backward": []},
+}
+
+
+def refuse_truncate(table: str) -> migrations.RunPython:
+    """A migration step that makes an append-only table refuse TRUNCATE as well.
+
+    TRUNCATE fires no row trigger: it needs a statement-level trigger of its own.
+    """
+    return migrations.RunPython(
+        _run_statements(REFUSE_TRUNCATE_SQL, table, "forward"),
+        _run_statements(REFUSE_TRUNCATE_SQL, table, "backward"),
+    )
+
+
+def append_only_trigger_names(table: str) -> tuple[str, ...]:
+    """The PostgreSQL triggers that keep `table` append-only (checked by checks.py)."""
+    return (f"{table}_append_only", f"{table}_no_truncate")
+
+
+def _run_statements(sql_by_vendor: dict, table: str, direction: str):
+    def apply(apps, schema_editor):
+        statements = sql_by_vendor.get(schema_editor.connection.vendor)
+        if statements is None:
+            raise NotImplementedError(
+                f"append-only triggers are written for PostgreSQL and SQLite, "
+                f"not {schema_editor.connection.vendor}"
+            )
+        for sql in statements[direction]:
+            # No parameters: the PL/pgSQL body has a literal "%" placeholder.
+            schema_editor.execute(sql.format(table=table), params=None)
+
+    return apply
 
 
 def medians(queryset: QuerySet, value, group: str | None = None) -> dict:

@@ -2,7 +2,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from patients.models import Patient
+from portal_adoption.dates import FilterDateField
 from portal_adoption.models import User
+
+# The largest id PostgreSQL's bigint holds: a longer number in a link is a bad link.
+MAX_ID = 2**63 - 1
 
 
 class AccessLogFilterForm(forms.Form):
@@ -15,10 +19,10 @@ class AccessLogFilterForm(forms.Form):
         empty_label=_("Anyone"),
     )
     patient_mrn = forms.CharField(label=_("Patient MRN"), required=False, max_length=64)
-    date_from = forms.DateField(
+    date_from = FilterDateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    date_to = forms.DateField(
+    date_to = FilterDateField(
         label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
@@ -44,7 +48,9 @@ class AccessLogFilterForm(forms.Form):
 class AccessLogQueryForm(forms.Form):
     """The same filters as ids in the query string, for links and paging."""
 
-    user = forms.IntegerField(required=False, min_value=1)
-    patient = forms.IntegerField(required=False, min_value=1)
-    date_from = forms.DateField(required=False)
-    date_to = forms.DateField(required=False)
+    user = forms.IntegerField(
+        label=_("Staff member"), required=False, min_value=1, max_value=MAX_ID
+    )
+    patient = forms.IntegerField(label=_("Patient"), required=False, min_value=1, max_value=MAX_ID)
+    date_from = FilterDateField(label=_("From"), required=False)
+    date_to = FilterDateField(label=_("To"), required=False)

@@ -40,7 +40,11 @@ class AccessOutcome(models.TextChoices):
 
 
 class AccessLogEntry(models.Model):
-    """Who read what, when and from where. Never edited: a trigger refuses it."""
+    """Who read what, when and from where. Never edited: a trigger refuses it.
+
+    Rows are written only through access_chain.chain_append, which gives each
+    its place in the hash chain (see access_chain.py).
+    """
 
     occurred_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     user = models.ForeignKey(
@@ -68,6 +72,9 @@ class AccessLogEntry(models.Model):
     method = models.CharField(_("method"), max_length=8, blank=True)
     path = models.CharField(_("path"), max_length=300, blank=True)
     ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    # The hash chain: 1, 2, 3, ... and a hash of this row and the one before.
+    chain_position = models.BigIntegerField(_("position in the log"), unique=True, editable=False)
+    entry_hash = models.CharField(_("hash"), max_length=64, editable=False)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

@@ -1,5 +1,6 @@
 """Reads for staff, roles and the access log."""
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -13,12 +14,50 @@ from portal_adoption.roles import GROUP_NAMES, Role
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    if settings.TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        first_hop = forwarded.split(",")[0].strip()
-        if first_hop:
-            return first_hop
-    return request.META.get("REMOTE_ADDR") or None
+    """The address of whoever sent the request: THE client-address function.
+
+    Everything that needs the client's address calls this (the access log,
+    the sign-in lockout through AXES_CLIENT_IP_CALLABLE, throttles); a test
+    fails if any other code reads the address headers.
+
+    With no trusted proxy (TRUSTED_PROXY_COUNT=0) it is the peer that
+    connected, REMOTE_ADDR. Behind N proxies each one appends the address
+    it received the request from to X-Forwarded-For, so the N-th hop from
+    the right was written by the outermost of our own proxies and is the
+    client; every hop left of it came from the client and may be forged.
+    With fewer hops than proxies every hop was written by a proxy, and the
+    left-most is the client. None when the address cannot be read.
+    """
+    proxies = settings.TRUSTED_PROXY_COUNT
+    hops = _forwarded_hops(request) if proxies else []
+    address = hops[-min(proxies, len(hops))] if hops else request.META.get("REMOTE_ADDR", "")
+    return _canonical_address(address)
+
+
+def _forwarded_hops(request: HttpRequest) -> list[str]:
+    header = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    return [hop.strip() for hop in header.split(",") if hop.strip()]
+
+
+def _canonical_address(text: str) -> str | None:
+    """An IP address as PostgreSQL writes it back; a proxy's port is dropped."""
+    for candidate in (text, _without_port(text)):
+        try:
+            address = ipaddress.ip_address(candidate)
+        except ValueError:
+            continue
+        if address.version == 6 and address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(address).split("%", 1)[0]
+    return None
+
+
+def _without_port(text: str) -> str:
+    """'[2001:db8::1]:443' and '192.0.2.1:443' without the port, as some proxies write them."""
+    if text.startswith("["):
+        return text[1:].split("]", 1)[0]
+    host, _colon, port = text.rpartition(":")
+    return host if host.count(":") == 0 and port.isdigit() else text
 
 
 def user_roles(user: User) -> list[Role]:

@@ -130,6 +130,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A first run has one web process and in-process tasks; a busy timeout
     # keeps the dev server and the demo loader from failing on a locked file.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # One writer at a time from the start of a transaction: the access log's
+    # hash chain reads its head and appends after it (access_chain.py).
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "portal_adoption.User"
@@ -146,6 +149,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# A refused CSRF token gets the 403 page and an access-log row, like any refusal.
+CSRF_FAILURE_VIEW = "portal_adoption.views.csrf_failure"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -167,11 +172,15 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 
-# Behind a reverse proxy, the client address is the first X-Forwarded-For hop.
-TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", default=False)
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if TRUST_X_FORWARDED_FOR else ["REMOTE_ADDR"]
+# The reverse proxies in front of the application that append to the
+# forwarded-for header: the client's address is the right-most hop none of
+# them added (selectors.client_ip, used for the access log, the lockout and
+# throttles). TRUST_X_FORWARDED_FOR=true, from earlier releases, means one.
+TRUSTED_PROXY_COUNT = env_int(
+    "TRUSTED_PROXY_COUNT",
+    default=1 if env_bool("TRUST_X_FORWARDED_FOR", default=False) else 0,
 )
+AXES_CLIENT_IP_CALLABLE = "portal_adoption.selectors.client_ip"
 
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG and not TESTING)
 SESSION_COOKIE_SECURE = not DEBUG and not TESTING
@@ -182,7 +191,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if TRUST_X_FORWARDED_FOR:
+if TRUSTED_PROXY_COUNT:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 
@@ -292,6 +301,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal_adoption.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # DRF's throttles find the client as selectors.client_ip does.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Portal Adoption Manager API",

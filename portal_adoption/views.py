@@ -44,30 +44,40 @@ def permission_denied(request, exception=None):
     return render(request, "403.html", status=403)
 
 
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: a form refused for its CSRF token is a refusal like any other."""
+    access_log_record_denied(request=request)
+    return render(request, "403.html", {"csrf_failure": True}, status=403)
+
+
 class AccessLogView(StaffPermissionRequiredMixin, View):
     permission_required = VIEW_ACCESS_LOG
     template_name = "portal_adoption/access_log.html"
 
     def get(self, request):
         query = AccessLogQueryForm(request.GET)
+        if not query.is_valid():
+            # A link with a bad filter: say which, rather than show everything as if filtered.
+            messages.error(request, _("This link's filters are not valid: %s") % _errors(query))
+            return self._render(AccessLogFilterForm(), AccessLogFilter(), status=400)
         filters = _filters_from(query)
-        page = Paginator(access_log_search(filters), ACCESS_LOG_PAGE_SIZE).get_page(
-            request.GET.get("page")
-        )
-        shown_patients = {e.patient for e in page.object_list if e.patient_id}
-        access_log_record_list(request=request, resource="access_log", patients=shown_patients)
         form = AccessLogFilterForm(initial=_initial_from(filters))
-        return self._render(form, page, filters)
+        return self._render(form, filters)
 
     def post(self, request):
         form = AccessLogFilterForm(request.POST)
         if not form.is_valid():
             messages.error(request, _("Please correct the filters below."))
-            page = Paginator(access_log_search(AccessLogFilter()), ACCESS_LOG_PAGE_SIZE)
-            return self._render(form, page.get_page(1), AccessLogFilter(), status=400)
+            return self._render(form, AccessLogFilter(), status=400)
         return redirect(_url_for(form.cleaned_data))
 
-    def _render(self, form, page, filters, status=200):
+    def _render(self, form, filters, status=200):
+        page = Paginator(access_log_search(filters), ACCESS_LOG_PAGE_SIZE).get_page(
+            self.request.GET.get("page")
+        )
+        # Every patient shown on the page is logged, whatever led to the page.
+        shown_patients = {e.patient for e in page.object_list if e.patient_id}
+        access_log_record_list(request=self.request, resource="access_log", patients=shown_patients)
         context = {
             "form": form,
             "page": page,
@@ -77,9 +87,16 @@ class AccessLogView(StaffPermissionRequiredMixin, View):
         return render(self.request, self.template_name, context, status=status)
 
 
+def _errors(form) -> str:
+    """Each error, after its field's label unless the message names the field already."""
+    lines = []
+    for name, errors in form.errors.items():
+        label = str(form.fields[name].label)
+        lines += [e if e.startswith(label) else f"{label}: {e}" for e in errors]
+    return " ".join(lines)
+
+
 def _filters_from(query: AccessLogQueryForm) -> AccessLogFilter:
-    if not query.is_valid():
-        return AccessLogFilter()
     data = query.cleaned_data
     return AccessLogFilter(
         user_id=data["user"],

@@ -7,6 +7,7 @@ from django.db import DatabaseError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from portal_adoption.access_chain import chain_append
 from portal_adoption.models import AccessAction, AccessLogEntry, AccessOutcome
 from tests.factories import PatientFactory
 
@@ -65,7 +66,8 @@ def test_a_denied_api_read_is_logged_as_denied(client, billing_clerk, patient):
 
 def log_entry(**fields):
     defaults = {"action": AccessAction.VIEW, "outcome": AccessOutcome.ALLOWED}
-    return AccessLogEntry.objects.create(resource="patient", **(defaults | fields))
+    (entry,) = chain_append([AccessLogEntry(resource="patient", **(defaults | fields))])
+    return entry
 
 
 def test_a_manager_filters_the_log_by_staff_member(client, manager, nurse, front_desk_clerk):
