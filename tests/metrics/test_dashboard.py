@@ -12,20 +12,18 @@ import zlib
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from metrics.exports import (
-    SENT_KEY,
     ReportNotReady,
     dashboard_csv,
     dashboard_pdf,
     monthly_report_send_once,
 )
 from metrics.figures import DEFAULT_TARGETS, FIGURE_KEYS
-from metrics.models import MonthlyRollup, Target
+from metrics.models import MonthlyReportDelivery, MonthlyRollup, Target
 from metrics.report_tasks import send_monthly_report
 from metrics.selectors import change, dashboard, scope_resolve, status, trend
 from metrics.target_services import TargetError, TargetErrors, target_set, targets_update
@@ -515,10 +513,8 @@ def test_a_location_name_cannot_become_a_spreadsheet_formula(db):
 
 
 @pytest.fixture
-def report_not_sent_yet():
-    cache.delete(SENT_KEY.format(month="2026-01"))
-    yield
-    cache.delete(SENT_KEY.format(month="2026-01"))
+def report_not_sent_yet(db):
+    assert not MonthlyReportDelivery.objects.filter(month=JANUARY).exists()
 
 
 def test_the_monthly_email_goes_to_managers_once_with_the_pdf(
