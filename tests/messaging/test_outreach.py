@@ -639,3 +639,152 @@ def test_the_nightly_page_says_when_nothing_failed(client, manager):
     client.force_login(manager)
     page = client.get(reverse("messaging:outreach")).content.decode()
     assert "No step of the nightly jobs failed in the last 7 days." in page
+
+
+# --- No patient data in logs by default (issue 10, finding 8) --------------------------
+
+
+def test_without_an_sms_provider_texts_go_by_email_or_are_marked_not_sent(db, settings, capsys):
+    settings.SMS_BACKEND = "messaging.channels.NoSmsBackend"
+    with_email = invited(8, notification_channel="sms", email="rosa@example.org")
+    phone_only = invited(8, notification_channel="sms", email="", mobile_phone="+12025550199")
+
+    outreach_run(today=TODAY, synchronous=True)
+
+    by_email = reminders().get(patient=with_email)
+    assert (by_email.channel, by_email.status) == ("email", "sent")
+    not_sent = reminders().get(patient=phone_only)
+    assert (not_sent.channel, not_sent.status) == ("sms", "suppressed")
+    assert not_sent.reason == "no SMS provider configured"
+    assert RecordingSms.sent == []
+    printed = capsys.readouterr()
+    assert "+12025550199" not in printed.out + printed.err
+
+
+def test_the_manager_sees_why_a_text_was_not_sent(client, manager, settings):
+    settings.SMS_BACKEND = "messaging.channels.NoSmsBackend"
+    patient = invited(8, notification_channel="sms", email="")
+    outreach_run(today=TODAY, synchronous=True)
+    client.force_login(manager)
+    page = client.get(reverse("messaging:patient_communications", args=[patient.pk]))
+    assert "no SMS provider configured" in page.content.decode()
+
+
+def settings_outside_django(**env) -> dict:
+    """The application's settings as a fresh process computes them from `env`."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import json, portal_adoption.settings as s; "
+        "print(json.dumps({'email': s.EMAIL_BACKEND, 'sms': s.SMS_BACKEND}))"
+    )
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("EMAIL_", "SMS_", "TWILIO_", "DEBUG", "PAM_"))
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**clean, "SECRET_KEY": "x" * 50, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def test_outside_debug_email_defaults_to_smtp_and_texts_to_twilio_or_nothing():
+    assert settings_outside_django(DEBUG="false") == {
+        "email": "django.core.mail.backends.smtp.EmailBackend",
+        "sms": "messaging.channels.NoSmsBackend",
+    }
+    assert (
+        settings_outside_django(DEBUG="false", TWILIO_ACCOUNT_SID="AC123")["sms"]
+        == "messaging.channels.TwilioSmsBackend"
+    )
+    assert settings_outside_django(DEBUG="true") == {
+        "email": "django.core.mail.backends.console.EmailBackend",
+        "sms": "messaging.channels.ConsoleSmsBackend",
+    }
+
+
+def deploy_check_ids(settings, **overrides) -> set[str]:
+    from django.core.management.base import SystemCheckError
+
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+    try:
+        call_command("check", "--deploy", stdout=io.StringIO(), stderr=io.StringIO())
+    except SystemCheckError as error:
+        return {code for code in ("messaging.E001", "messaging.E002") if code in str(error)}
+    return set()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}, {"messaging.E001"}),
+        ({"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend"}, {"messaging.E001"}),
+        ({"SMS_BACKEND": "messaging.channels.ConsoleSmsBackend"}, {"messaging.E002"}),
+        ({"SMS_BACKEND": "messaging.channels.FileSmsBackend"}, {"messaging.E002"}),
+        (
+            {
+                "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "SMS_BACKEND": "messaging.channels.NoSmsBackend",
+            },
+            set(),
+        ),
+        ({"SMS_BACKEND": "messaging.channels.TwilioSmsBackend"}, set()),
+    ],
+    ids=["console-email", "file-email", "console-sms", "file-sms", "defaults", "twilio"],
+)
+def test_console_and_file_backends_outside_debug_are_a_deployment_error(
+    settings, overrides, expected
+):
+    settings.DEBUG = False
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.SMS_BACKEND = "messaging.channels.NoSmsBackend"
+    assert deploy_check_ids(settings, **overrides) == expected
+
+
+def test_console_backends_are_fine_for_development(settings):
+    settings.DEBUG = True
+    assert (
+        deploy_check_ids(
+            settings,
+            EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend",
+            SMS_BACKEND="messaging.channels.ConsoleSmsBackend",
+        )
+        == set()
+    )
+
+
+def test_the_deploy_check_passes_with_the_documented_defaults():
+    """`check --deploy` with DEBUG off and no email or SMS settings: no error of ours."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("EMAIL_", "SMS_", "TWILIO_", "DEBUG", "PAM_", "SECURE_"))
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**clean, "DEBUG": "false", "SECRET_KEY": "s" * 50, "ALLOWED_HOSTS": "localhost"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = result.stdout + result.stderr
+    assert "messaging.E00" not in output
+    assert "ERRORS:" not in output
