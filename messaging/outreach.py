@@ -428,17 +428,40 @@ def _send_all(communication_ids: list[int], failures: NightlyFailures) -> None:
 
 
 def outreach_preview(*, today: date | None = None) -> dict[str, list[Patient]]:
-    """Who tonight's rules would reach, without claiming anything."""
+    """Who tonight's rules would reach, without claiming anything.
+
+    A rule or a patient whose preview fails is left out and logged (the
+    rule, the patient's id and the error's class): the page that shows the
+    night's failures must not fail with them.
+    """
     today = today or timezone.localdate()
-    preview = {}
+    preview: dict[str, list[Patient]] = {}
     for rule in RULES:
-        due = list(rule.due(today))
-        claimed = set(
-            Communication.objects.filter(rule=rule.key, patient__in=due).values_list(
-                "patient_id", "period"
-            )
-        )
-        preview[rule.key] = [p for p in due if (p.pk, rule.period(p, today)) not in claimed]
+        preview[rule.key] = []
+        try:
+            with transaction.atomic():
+                due = list(rule.due(today))
+                claimed = set(
+                    Communication.objects.filter(rule=rule.key, patient__in=due).values_list(
+                        "patient_id", "period"
+                    )
+                )
+        except Exception as error:
+            log.warning("outreach preview of %s failed: %s", rule.key, type(error).__name__)
+            continue
+        for patient in due:
+            try:
+                period = rule.period(patient, today)
+            except Exception as error:
+                log.warning(
+                    "outreach preview of %s failed for patient id %s: %s",
+                    rule.key,
+                    patient.pk,
+                    type(error).__name__,
+                )
+                continue
+            if (patient.pk, period) not in claimed:
+                preview[rule.key].append(patient)
     return preview
 
 

@@ -23,6 +23,7 @@ from messaging.outreach import (
     quiet_hours_end,
     survey_answer,
 )
+from messaging.tasks import nightly_outreach
 from patients.models import ActivityEvent, EventType
 from portal_adoption.models import NightlyFailure
 from tests.conftest import requires_postgres
@@ -473,6 +474,7 @@ def test_events_outside_the_window_are_no_evidence_and_stop_no_reminder(db, when
     )
 
     call_command("nightly", "--date", TODAY.isoformat(), stdout=io.StringIO())
+    nightly_outreach.apply().get()  # tonight, as the Celery beat runs it
 
     assert set(reminders().values_list("patient", flat=True)) == {plain.pk, shadowed.pk}
     assert not Communication.objects.filter(patient=ghost).exists()
@@ -543,7 +545,9 @@ def test_a_patient_whose_message_fails_is_skipped_and_the_others_get_theirs(db, 
     assert reminders().filter(patient=bad, status="sent").exists()
 
 
-def test_a_poisoned_row_that_slips_past_the_window_fails_only_its_patient(db, monkeypatch):
+def test_a_poisoned_row_that_slips_past_the_window_fails_only_its_patient(
+    client, manager, monkeypatch
+):
     """Were the window ever missed, the guard still holds: one patient fails, not the night."""
     plain = invited(8)
     ghost = poisoned(PatientFactory(), "0001-01-01T00:00:00+00:00", EventType.PORTAL_INVITED)
@@ -555,6 +559,9 @@ def test_a_poisoned_row_that_slips_past_the_window_fails_only_its_patient(db, mo
     assert run.failed == 1
     failure = NightlyFailure.objects.get()
     assert (failure.patient_id, failure.error_class) == (ghost.pk, "OverflowError")
+    client.force_login(manager)
+    page = client.get(reverse("messaging:outreach")).content.decode()
+    assert f">#{ghost.pk}</a>" in page and "OverflowError" in page
 
 
 def fail_the_figures_of(month_that_fails):
@@ -589,8 +596,6 @@ def test_manage_py_nightly_goes_on_after_failures_then_exits_non_zero(db, monkey
 
 
 def test_the_nightly_celery_task_records_a_failed_patient_and_claims_the_rest(db, monkeypatch):
-    from messaging.tasks import nightly_outreach
-
     today = timezone.localdate()
 
     def invited_before_today(**fields):

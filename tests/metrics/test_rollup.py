@@ -364,6 +364,7 @@ def test_events_outside_the_window_count_for_nothing_and_stop_no_rollup(practice
     for command in (["--all"], [], ["--month", "2026-01"], ["--night", "2026-02-10"]):
         call_command("rollup_metrics", *command, stdout=StringIO(), stderr=StringIO())
     assert rollup_all(today=FEB_10).failures == []
+    assert nightly_rollup.apply().get()["failed"] == 0
     assert [row for row in rows() if row[0] <= FEBRUARY] == without_poison
     assert not NightlyFailure.objects.exists()
 
@@ -454,3 +455,15 @@ def test_a_poisoned_row_that_slips_past_the_window_fails_only_its_month(practice
     assert (failure.month, failure.error_class) == (JANUARY, "DataError")
     assert "patient data" in failure.message  # the database's own text is not kept
     assert StaleMonth.objects.filter(month=JANUARY).exists()
+
+
+def test_a_time_limit_ends_the_run_rather_than_counting_as_a_failed_month(practice, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    def out_of_time(month, **kwargs):
+        raise SoftTimeLimitExceeded
+
+    monkeypatch.setattr(services, "month_tallies", out_of_time)
+    with pytest.raises(SoftTimeLimitExceeded):
+        rollup_all(today=FEB_10)
+    assert not NightlyFailure.objects.exists()
