@@ -563,7 +563,8 @@ def main() -> None:
             f"satisfaction {stored['satisfaction']}"
         )
         if not OPTIONS.skip_all:
-            seconds, months = timed(rollup_all)
+            seconds, run = timed(rollup_all)
+            months = run.months
             print(
                 f"\nrollup_all: {len(months)} months x {scopes} scopes in {seconds:.1f} s "
                 f"({seconds / len(months):.2f} s a month)"

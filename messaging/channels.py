@@ -1,8 +1,13 @@
 """Delivery channels: email through Django's backend, SMS through a small backend interface.
 
 SMS_BACKEND names the class: the console and file backends are for
-development; TwilioSmsBackend talks to Twilio's REST API (its base address is
-a setting, so tests point it at a fake server on this machine).
+development only (they write names, numbers and live survey links where
+logs go; messaging/checks.py makes them a deployment error outside DEBUG);
+TwilioSmsBackend talks to Twilio's REST API (its base address is a
+setting, so tests point it at a fake server on this machine);
+NoSmsBackend, the default outside DEBUG until Twilio is configured, sends
+nothing: texts are marked "not sent" with the reason "no SMS provider
+configured", which managers see in the communications log.
 """
 
 import base64
@@ -19,7 +24,29 @@ from django.utils.module_loading import import_string
 
 
 class DeliveryError(Exception):
-    """The channel did not take the message; it may be tried again."""
+    """The channel did not take the message; it may be tried again.
+
+    Its text never holds a number, an address or the message: it is shown on
+    the managers' nightly page and written to logs.
+    """
+
+    patient_free = True
+
+
+NO_SMS_PROVIDER = "no SMS provider configured"
+
+
+class NoSmsBackend:
+    """No SMS provider: nothing is sent, and nothing is written anywhere.
+
+    `available = False` makes outreach send email instead where the patient
+    has an address, and mark the other texts suppressed (NO_SMS_PROVIDER).
+    """
+
+    available = False
+
+    def send(self, *, to: str, text: str) -> str:
+        raise DeliveryError(NO_SMS_PROVIDER)
 
 
 class ConsoleSmsBackend:
@@ -65,6 +92,11 @@ class TwilioSmsBackend:
 
 def sms_backend():
     return import_string(settings.SMS_BACKEND)()
+
+
+def sms_available() -> bool:
+    """False when SMS_BACKEND sends nothing (NoSmsBackend)."""
+    return getattr(import_string(settings.SMS_BACKEND), "available", True)
 
 
 def send_sms(*, to: str, text: str) -> str:

@@ -395,13 +395,17 @@ class SurveyInvitation(models.Model):
 
 
 class NightlyRun(models.Model):
-    """What the nightly job did: counts per rule and failures, for the manager's view."""
+    """What the nightly outreach did: counts per rule, and how many steps failed.
+
+    The failed steps themselves (which rule, which patient, which error) are
+    portal_adoption.NightlyFailure rows, shared with the nightly rollup.
+    """
 
     day = models.DateField(_("night of"))
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     counts = models.JSONField(default=dict)
-    failures = models.JSONField(default=list)
+    failed = models.PositiveIntegerField(_("failed steps"), default=0)
 
     class Meta:
         ordering = ["-started_at"]

@@ -15,6 +15,11 @@ How a night runs (outreach_run):
    error puts it back to "queued" for a retry with backoff. A row left in
    "sending" by a crash is never sent again automatically: the manager's
    view shows it, since nobody can know whether the patient got it.
+5. Each rule's query, each patient's claim and each send is a guarded step
+   (portal_adoption.nightly): one that fails (a bad row, a bug) is recorded
+   for the managers' nightly page, and the night goes on with the rest.
+   The rules read only events inside the event window (`_events`), so a row
+   stored with a time like year 0001 is no evidence and breaks nothing.
 """
 
 import logging
@@ -27,6 +32,7 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, Min, OuterRef, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from messaging import channels
 from messaging.models import (
@@ -49,6 +55,9 @@ from messaging.outreach_texts import (
     unknown_placeholders,
 )
 from patients.models import ActivityEvent, EventType, NotificationChannel, Patient
+from portal_adoption.dates import event_window
+from portal_adoption.models import NightlyJob
+from portal_adoption.nightly import NightlyFailures
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +78,19 @@ def _active_panel() -> QuerySet[Patient]:
     return Patient.objects.filter(deactivated_on__isnull=True)
 
 
+def _events() -> QuerySet[ActivityEvent]:
+    """The event log inside the event window of portal_adoption/dates.py.
+
+    A row stored before the feed checked times (or written around it), with a
+    time like 0001-01-01 or 9999-12-31, is not evidence that anything
+    happened, and reading it would overflow (year 0 in the practice's zone).
+    """
+    start, end = event_window().utc_bounds()
+    return ActivityEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+
+
 def _first(event_type: str):
-    events = ActivityEvent.objects.filter(patient=OuterRef("pk"), type=event_type)
+    events = _events().filter(patient=OuterRef("pk"), type=event_type)
     return Subquery(events.values("patient").annotate(first=Min("occurred_at")).values("first"))
 
 
@@ -83,10 +103,15 @@ def due_no_login_reminder(today: date) -> QuerySet[Patient]:
     The period is the day of that latest invitation or activation, so a new
     invitation can earn a new reminder but the same one never two.
     """
-    offers = ActivityEvent.objects.filter(
-        patient=OuterRef("pk"), type__in=[EventType.PORTAL_INVITED, EventType.PORTAL_ACTIVATED]
-    ).order_by("-occurred_at")
-    logged_in = ActivityEvent.objects.filter(
+    offers = (
+        _events()
+        .filter(
+            patient=OuterRef("pk"),
+            type__in=[EventType.PORTAL_INVITED, EventType.PORTAL_ACTIVATED],
+        )
+        .order_by("-occurred_at")
+    )
+    logged_in = _events().filter(
         patient=OuterRef("pk"), type=EventType.LOGIN, occurred_at__gte=OuterRef("offered_at")
     )
     return (
@@ -99,7 +124,7 @@ def due_no_login_reminder(today: date) -> QuerySet[Patient]:
 
 def due_app_nudge(today: date) -> QuerySet[Patient]:
     """Enrolled at least 14 days ago and no app installed."""
-    app = ActivityEvent.objects.filter(patient=OuterRef("pk"), type=EventType.APP_INSTALLED)
+    app = _events().filter(patient=OuterRef("pk"), type=EventType.APP_INSTALLED)
     return (
         _active_panel()
         .annotate(enrolled_at=_first(EventType.PORTAL_ACTIVATED))
@@ -110,7 +135,7 @@ def due_app_nudge(today: date) -> QuerySet[Patient]:
 
 def due_feature_of_month(today: date) -> QuerySet[Patient]:
     """Every enrolled patient on the panel, once a month."""
-    activated = ActivityEvent.objects.filter(
+    activated = _events().filter(
         patient=OuterRef("pk"), type=EventType.PORTAL_ACTIVATED, occurred_at__lte=_end_of(today)
     )
     return _active_panel().filter(Exists(activated))
@@ -123,7 +148,7 @@ def due_survey(today: date) -> list[Patient]:
     night (or a restart) draws the same patients, who are claimed already.
     """
     since = _end_of(today) - timedelta(days=30)
-    logged_in = ActivityEvent.objects.filter(
+    logged_in = _events().filter(
         patient=OuterRef("pk"), type=EventType.LOGIN, occurred_at__gte=since
     )
     ids = sorted(_active_panel().filter(Exists(logged_in)).values_list("pk", flat=True))
@@ -156,7 +181,9 @@ RULES = [
 
 
 def channel_for(patient: Patient) -> str:
-    if patient.notification_channel == NotificationChannel.SMS and patient.mobile_phone:
+    """Text if the patient asked for texts and one can go; else email if there is an address."""
+    texts_possible = bool(patient.mobile_phone) and channels.sms_available()
+    if patient.notification_channel == NotificationChannel.SMS and texts_possible:
         return OutreachChannel.SMS
     if patient.email:
         return OutreachChannel.EMAIL
@@ -177,6 +204,8 @@ def _suppression(patient: Patient, channel: str) -> str:
         return "opted out"
     if channel == OutreachChannel.SMS and not patient.mobile_phone:
         return "no mobile number"
+    if channel == OutreachChannel.SMS and not channels.sms_available():
+        return channels.NO_SMS_PROVIDER
     if channel == OutreachChannel.EMAIL and not patient.email:
         return "no email address"
     return ""
@@ -329,55 +358,110 @@ def enqueue_send(communication_id: int) -> None:
 def outreach_run(
     *, today: date | None = None, job: str = "nightly", synchronous: bool = False
 ) -> NightlyRun:
-    """Apply every rule for `today`, claim, then send (here, or by the workers)."""
+    """Apply every rule for `today`, claim, then send (here, or by the workers).
+
+    Every rule's query, patient's claim and (synchronously) send is a guarded
+    step: a failure is recorded (portal_adoption.NightlyFailure) and counted
+    in `failed`, and the night goes on with the rest.
+    """
     today = today or timezone.localdate()
     run = NightlyRun.objects.create(day=today)
-    counts: dict[str, dict[str, int]] = {}
-    for rule in RULES:
-        counts[rule.key] = _apply(rule, today, job)
-    failures = []
-    for communication_id in communications_due():
-        if not synchronous:
+    failures = NightlyFailures(job=NightlyJob.OUTREACH, night=today)
+    counts = {rule.key: _apply(rule, today, job, failures) for rule in RULES}
+    due = communications_due()
+    if synchronous:
+        _send_all(due, failures)
+    else:
+        for communication_id in due:
             enqueue_send(communication_id)
-            continue
-        try:
-            communication_send(communication_id)
-        except channels.DeliveryError as error:
-            failures.append({"communication": communication_id, "error": str(error)})
     NightlyRun.objects.filter(pk=run.pk).update(
-        counts=counts, failures=failures, finished_at=timezone.now()
+        counts=counts, failed=len(failures), finished_at=timezone.now()
     )
     run.refresh_from_db()
     return run
 
 
-def _apply(rule: Rule, today: date, job: str) -> dict[str, int]:
-    tally = {"claimed": 0, "already": 0, "suppressed": 0}
-    for patient in rule.due(today):
-        communication = outreach_claim(
-            patient=patient, rule=rule.key, period=rule.period(patient, today), today=today, job=job
-        )
-        if communication is None:
-            tally["already"] += 1
-        elif communication.status == CommunicationStatus.SUPPRESSED:
-            tally["suppressed"] += 1
-        else:
-            tally["claimed"] += 1
+def _apply(rule: Rule, today: date, job: str, failures: NightlyFailures) -> dict[str, int]:
+    tally = {"claimed": 0, "already": 0, "suppressed": 0, "failed": 0}
+    due: list[Patient] = []
+    with failures.guard(_("finding who is due"), rule=rule.key) as step:
+        due = list(rule.due(today))
+    tally["failed"] += step.failed
+    for patient in due:
+        with failures.guard(
+            _("claiming and writing the message"), rule=rule.key, patient_id=patient.pk
+        ) as step:
+            communication = outreach_claim(
+                patient=patient,
+                rule=rule.key,
+                period=rule.period(patient, today),
+                today=today,
+                job=job,
+            )
+            if communication is None:
+                tally["already"] += 1
+            elif communication.status == CommunicationStatus.SUPPRESSED:
+                tally["suppressed"] += 1
+            else:
+                tally["claimed"] += 1
+        tally["failed"] += step.failed
     return tally
 
 
+def _send_all(communication_ids: list[int], failures: NightlyFailures) -> None:
+    """Send each one here and now (`manage.py nightly`); one failure stops no other."""
+    due = (
+        Communication.objects.filter(pk__in=communication_ids)
+        .order_by("pk")
+        .values_list("pk", "patient_id", "rule")
+    )
+    for communication_id, patient_id, rule in due:
+        # Not atomic: communication_send locks in a short transaction and calls
+        # the provider outside it.
+        with failures.guard(
+            _("sending communication #%(id)d") % {"id": communication_id},
+            rule=rule,
+            patient_id=patient_id,
+            atomic=False,
+        ):
+            communication_send(communication_id)
+
+
 def outreach_preview(*, today: date | None = None) -> dict[str, list[Patient]]:
-    """Who tonight's rules would reach, without claiming anything."""
+    """Who tonight's rules would reach, without claiming anything.
+
+    A rule or a patient whose preview fails is left out and logged (the
+    rule, the patient's id and the error's class): the page that shows the
+    night's failures must not fail with them.
+    """
     today = today or timezone.localdate()
-    preview = {}
+    preview: dict[str, list[Patient]] = {}
     for rule in RULES:
-        due = list(rule.due(today))
-        claimed = set(
-            Communication.objects.filter(rule=rule.key, patient__in=due).values_list(
-                "patient_id", "period"
-            )
-        )
-        preview[rule.key] = [p for p in due if (p.pk, rule.period(p, today)) not in claimed]
+        preview[rule.key] = []
+        try:
+            with transaction.atomic():
+                due = list(rule.due(today))
+                claimed = set(
+                    Communication.objects.filter(rule=rule.key, patient__in=due).values_list(
+                        "patient_id", "period"
+                    )
+                )
+        except Exception as error:
+            log.warning("outreach preview of %s failed: %s", rule.key, type(error).__name__)
+            continue
+        for patient in due:
+            try:
+                period = rule.period(patient, today)
+            except Exception as error:
+                log.warning(
+                    "outreach preview of %s failed for patient id %s: %s",
+                    rule.key,
+                    patient.pk,
+                    type(error).__name__,
+                )
+                continue
+            if (patient.pk, period) not in claimed:
+                preview[rule.key].append(patient)
     return preview
 
 

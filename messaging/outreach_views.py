@@ -38,10 +38,12 @@ from messaging.outreach import (
 from messaging.outreach_texts import FEATURE_ROTATION, FEATURE_TEXTS
 from patients.models import Patient
 from portal_adoption.models import AccessAction
+from portal_adoption.nightly import RECENT_DAYS, nightly_failures_recent
 from portal_adoption.roles import MANAGE_MESSAGING, VIEW_PATIENTS
 from portal_adoption.services import access_log_record, access_log_record_list
 
 SCORES = [1, 2, 3, 4, 5]
+FAILURES_SHOWN = 100
 
 
 @method_decorator(login_not_required, name="dispatch")
@@ -161,6 +163,8 @@ class OutreachOverviewView(View):
         access_log_record_list(request=request, resource="outreach_preview", patients=shown)
         context = {
             "last": last,
+            "failures": _failures_shown(),
+            "failure_days": RECENT_DAYS,
             "rules": OutreachRule,
             "preview": [(OutreachRule(k), v) for k, v in preview.items()],
             "uncertain": Communication.objects.filter(status="sending").count(),
@@ -168,6 +172,22 @@ class OutreachOverviewView(View):
             "feature_form": form or FeatureForm(initial=_feature_initial()),
         }
         return render(request, "messaging/outreach/overview.html", context, status=status)
+
+
+def _failures_shown() -> list:
+    """The nightly jobs' failed steps of the last days (rollup and outreach), newest first.
+
+    Patients appear by internal id only, linked to their record (whose
+    opening is access-logged): this page lists no patient data for them.
+    """
+    failures = list(nightly_failures_recent()[:FAILURES_SHOWN])
+    for failure in failures:
+        failure.rule_label = (
+            OutreachRule(failure.rule).label
+            if failure.rule in OutreachRule.values
+            else failure.rule
+        )
+    return failures
 
 
 def _feature_initial() -> dict:

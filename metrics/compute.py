@@ -19,6 +19,12 @@ The definitions are taken literally (metrics.md):
   whose `reply_to` names it, at or after the message. Events without an
   `object_id` are not results.
 - "First" events are ordered by `occurred_at`, then by row id.
+- Events outside the event window of portal_adoption/dates.py (before
+  1900, or more than a day ahead of now) count for nothing: the feed refuses
+  them today, but rows stored before it did (or written around it) hold
+  times like year 0001 that turn into year 0 in the practice's zone and would
+  break every query that reads them. `plausible_events` is the event log for
+  every query here and in metrics.services.
 - Rates and shares are fractions from 0 to 1, unrounded; `portal_payments` is
   a decimal string with two places; hours and satisfaction are rounded half
   up to one decimal; `phone_calls_change` is in percent, unrounded; a figure
@@ -70,6 +76,7 @@ from django.db.models.functions import TruncDate
 from metrics.figures import FIGURE_KEYS
 from patients.models import ActivityEvent, Channel, EventType, Patient
 from portal_adoption.business_calendar import BusinessCalendar
+from portal_adoption.dates import event_window
 
 SELF_SERVICE = (Channel.PORTAL, Channel.APP)
 ONE_DECIMAL = Decimal("0.1")
@@ -112,6 +119,12 @@ def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
         dt.datetime.combine(first, dt.time.min, tzinfo=zone),
         dt.datetime.combine(next_month(first), dt.time.min, tzinfo=zone),
     )
+
+
+def plausible_events() -> QuerySet:
+    """The event log without events outside the event window (see the module docstring)."""
+    start, end = event_window().utc_bounds()
+    return ActivityEvent.objects.order_by().filter(occurred_at__gte=start, occurred_at__lt=end)
 
 
 # --- Tallies ------------------------------------------------------------------------
@@ -158,7 +171,7 @@ def month_tallies(
     month = month.replace(day=1)
     window = _Window(month)
     patients = Patient.objects.order_by()
-    events = ActivityEvent.objects.order_by()
+    events = plausible_events()
     if location_id is not None:
         patients = patients.filter(location_id=location_id)
         events = events.filter(patient__location_id=location_id)
@@ -251,7 +264,7 @@ def _adoption_tallies(tallies: dict[Pair, Tally], patients: QuerySet, window: _W
     installed_by_end = Q(type=EventType.APP_INSTALLED, occurred_at__lt=end)
     logged_in = Q(type=EventType.LOGIN, occurred_at__gte=start, occurred_at__lt=end)
     features_used = Q(type__in=FEATURE_TYPES, occurred_at__gte=start, occurred_at__lt=end)
-    events = ActivityEvent.objects.order_by()
+    events = plausible_events()
 
     def having(where: Q, **conditions) -> QuerySet:
         """Ids of patients whose events matching `where` satisfy `conditions`."""
@@ -369,7 +382,7 @@ def _about(event_type: str, object_field: str = "object_id") -> QuerySet:
     occurred_at) and ANDing the two.
     """
     return (
-        ActivityEvent.objects.order_by()
+        plausible_events()
         .alias(same_patient=F("patient_id") + 0)
         .filter(
             type=event_type,
@@ -447,7 +460,7 @@ def _results_released_tallies(
         )
     )
     view_before_any_contact = Exists(
-        ActivityEvent.objects.order_by()
+        plausible_events()
         .alias(same_patient=F("patient_id") + 0)
         .filter(
             type=EventType.RESULT_VIEWED,
@@ -483,7 +496,7 @@ def _satisfaction_tallies(tallies: dict[Pair, Tally], events: QuerySet, window: 
     whose first activation is in M (responses from that activation on).
     """
     start, end = window.start, window.end
-    activations = ActivityEvent.objects.order_by().filter(type=EventType.PORTAL_ACTIVATED)
+    activations = plausible_events().filter(type=EventType.PORTAL_ACTIVATED)
     responses = (
         events.filter(window.q(), type=EventType.SURVEY_RESPONSE)
         .annotate(day=TruncDate("occurred_at", tzinfo=practice_zone()))
@@ -550,7 +563,7 @@ def _response_tallies(
         .filter(occurred_at__gte=F("message_at"))  # also: there is such a message
         .exclude(
             Exists(
-                ActivityEvent.objects.order_by().filter(
+                plausible_events().filter(
                     _earlier_than_outer(),
                     patient=OuterRef("patient"),
                     occurred_at__gte=OuterRef("message_at"),

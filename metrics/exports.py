@@ -8,12 +8,12 @@ import csv
 import io
 import logging
 import textwrap
-from datetime import date, timedelta
+from datetime import date
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.core.mail import EmailMessage, get_connection
+from django.db import IntegrityError, transaction
 from django.db.models import Case, Value, When
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
@@ -23,7 +23,7 @@ from matplotlib.lines import Line2D
 
 from metrics.charts import draw_trend
 from metrics.figures import BY_KEY, FIGURE_KEYS
-from metrics.models import MonthlyRollup, ScopeKind
+from metrics.models import MonthlyReportDelivery, MonthlyRollup, ScopeKind
 from metrics.selectors import (
     CHART_FIGURES,
     Scope,
@@ -337,9 +337,6 @@ def report_filename(month: date, scope: Scope | None = None) -> str:
 
 # --- The monthly email --------------------------------------------------------------
 
-SENT_KEY = "metrics:monthly-report-sent:{month}"
-SENT_REMEMBERED = timedelta(days=62)
-
 
 class ReportNotReady(Exception):
     """The month's practice rollup is missing or was computed before the month ended."""
@@ -414,9 +411,12 @@ def monthly_report_send_once(
        its end (otherwise ReportNotReady: try again after the nightly rollup).
        With require_complete=False (the task's last try) a rollup computed
        before the month ended will do: late figures beat no email.
-    2. Claim the month with cache.add: a second delivery of the task (acks_late,
-       a retry, a second beat) finds the claim and sends nothing.
-    3. If sending fails, release the claim so a retry can send.
+    2. Claim the month with a MonthlyReportDelivery row (unique month): a
+       second delivery of the task (acks_late, a retry, a second beat) finds
+       the claim and sends nothing. A table, not the cache: Redis being down
+       must neither stop the email nor let it go twice.
+    3. If sending fails, release the claim so a retry can send; once sent,
+       the row says when and to how many managers.
     """
     month = month.replace(day=1)
     today = today or timezone.localdate()
@@ -428,14 +428,19 @@ def monthly_report_send_once(
         raise ReportNotReady(f"{month_key(month)} has no practice rollup yet")
     if require_complete and timezone.localtime(computed).date() < month_end:
         raise ReportNotReady(f"{month_key(month)} was rolled up before it ended")
-    key = SENT_KEY.format(month=month_key(month))
-    if not cache.add(key, timezone.now().isoformat(), timeout=SENT_REMEMBERED.total_seconds()):
+    try:
+        with transaction.atomic():
+            claim = MonthlyReportDelivery.objects.create(month=month)
+    except IntegrityError:
         logger.info("monthly report for %s already sent", month_key(month))
         return 0
     try:
         sent = monthly_report_email(month)
     except Exception:
-        cache.delete(key)
+        claim.delete()
         raise
+    MonthlyReportDelivery.objects.filter(pk=claim.pk).update(
+        sent_at=timezone.now(), recipients=sent
+    )
     logger.info("monthly report for %s sent to %d managers", month_key(month), sent)
     return sent

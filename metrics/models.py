@@ -60,3 +60,25 @@ class Target(models.Model):
 
     def __str__(self):
         return f"{self.figure}: {self.value}"
+
+
+class MonthlyReportDelivery(models.Model):
+    """The monthly email's claim: one row per month, so the email goes out at most once.
+
+    A table rather than the cache: the claim must hold when Redis is down or
+    restarted, and the unique month makes a second delivery of the task (a
+    retry, a second beat) find it. A row without `sent_at` is a send that was
+    interrupted after the claim; it is not retried, since nobody can know
+    whether the managers got it (delete the row to send again).
+    """
+
+    month = models.DateField(_("month"), unique=True)
+    claimed_at = models.DateTimeField(_("claimed"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    recipients = models.PositiveIntegerField(_("recipients"), default=0)
+
+    class Meta:
+        ordering = ["-month"]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} report"

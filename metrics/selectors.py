@@ -33,8 +33,12 @@ from metrics.figures import (
 )
 from metrics.models import MonthlyRollup, ScopeKind, Target
 from patients.models import Location, Provider
+from portal_adoption.dates import parse_month
 
-MONTH_FORMAT = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+MONTH_FORMAT = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+# A database id: ASCII digits (str.isdigit() takes "²", which int() refuses), within bigint.
+ID_FORMAT = re.compile(r"[0-9]{1,18}")
+CODE_MAX_LENGTH = Location._meta.get_field("code").max_length
 TREND_MONTHS = 12
 MAX_OPPORTUNITIES = 3
 # "near" a target: within 10% of it (workflows: green / amber / red).
@@ -75,12 +79,16 @@ class Scope:
 # --- Months -----------------------------------------------------------------------
 
 
-def month_parse(text: str) -> date:
-    """'2026-01' -> date(2026, 1, 1); ValueError for anything else."""
-    match = MONTH_FORMAT.match(text or "")
-    if not match:
-        raise ValueError(_("Give the month as YYYY-MM, e.g. 2026-01."))
-    return date(int(match.group(1)), int(match.group(2)), 1)
+def month_parse(text: str, *, field: str = "month") -> date:
+    """'2026-01' -> date(2026, 1, 1); ValueError naming `field` for anything else.
+
+    Exactly YYYY-MM in ASCII digits, then the filter window of
+    portal_adoption/dates.py (year 0001 or 9999 would overflow a month
+    before or after it, on the page, in the API and in the exports).
+    """
+    if not isinstance(text, str) or not MONTH_FORMAT.fullmatch(text):
+        text = ""  # parse_month says what is wrong, without repeating the value
+    return parse_month(text, field=field)
 
 
 def month_key(month: date) -> str:
@@ -126,19 +134,32 @@ def scope_resolve(*, location_id=None, provider_id=None) -> Scope:
 
 
 def _scope_of(model, kind: ScopeKind, param: str, value) -> Scope:
-    """By id, or by the code the feed uses when the value is not a number."""
+    """By id (ASCII digits), or by the code the feed uses when the value is not a number.
+
+    A value no code can be (a NUL byte, a lone surrogate, a control character,
+    longer than a code) is not looked up: the database would refuse it with
+    an error, not an empty answer. Nor is it repeated in the message.
+    """
     text = str(value).strip()
-    found = (
-        model.objects.filter(pk=int(text)).first()
-        if text.isdigit()
-        else model.objects.filter(code=text).first()
-    )
+    found = None
+    if ID_FORMAT.fullmatch(text):
+        found = model.objects.filter(pk=int(text)).first()
+    elif _could_be_code(text):
+        found = model.objects.filter(code=text).first()
     if found is None:
-        raise ScopeError(
-            param,
-            _("No %(param)s with the id or code “%(value)s”.") % {"param": param, "value": text},
-        )
+        if _could_be_code(text):
+            message = _("No %(param)s with the id or code “%(value)s”.") % {
+                "param": param,
+                "value": text,
+            }
+        else:
+            message = _("No %(param)s has that id or code.") % {"param": param}
+        raise ScopeError(param, message)
     return Scope(kind.value, found.pk, found.name)
+
+
+def _could_be_code(text: str) -> bool:
+    return 0 < len(text) <= CODE_MAX_LENGTH and text.isprintable()
 
 
 def scope_choices() -> list:
@@ -162,9 +183,9 @@ def scope_from_param(text: str | None) -> Scope:
     if text in ("", ScopeKind.PRACTICE.value):
         return scope_resolve()
     kind, _sep, pk = text.partition(":")
-    if kind == ScopeKind.LOCATION and pk.isdigit():
+    if kind == ScopeKind.LOCATION and ID_FORMAT.fullmatch(pk):
         return scope_resolve(location_id=pk)
-    if kind == ScopeKind.PROVIDER and pk.isdigit():
+    if kind == ScopeKind.PROVIDER and ID_FORMAT.fullmatch(pk):
         return scope_resolve(provider_id=pk)
     raise ScopeError("scope", _("Choose the whole practice, a location or a provider."))
 

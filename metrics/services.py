@@ -32,17 +32,30 @@ LATE_MARGIN covers an import whose transaction was still open (its events
 already stamped `recorded_at`, not yet visible) while the last rollup ran; a
 month marked twice is only computed again. `manage.py rollup_metrics --all`
 rebuilds every month from the earliest event's.
+
+One failing month never stops the night
+---------------------------------------
+`rollup_nightly`, `rollup_all`, `rollup_stale` and `rollup_one` run each
+month, and the marking before them, as a guarded step
+(portal_adoption.nightly): a month that fails is recorded for the managers'
+nightly page, keeps its previous rows, and is marked stale so the next night
+tries it again; the other months are computed. They return a RollupRun: the
+months done and the steps that failed. Events outside the event window never
+reach a query (metrics.compute.plausible_events), which removes the one
+failure we know of; the guard is for the ones we do not.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.db.models import Exists, Max, Min, OuterRef
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from metrics.compute import (
     figures_from,
@@ -50,15 +63,19 @@ from metrics.compute import (
     month_of,
     month_tallies,
     next_month,
+    plausible_events,
     practice_zone,
     previous_month,
 )
 from metrics.models import MonthlyRollup, ScopeKind, StaleMonth
-from patients.models import ActivityEvent, EventType, Location, Patient, Provider
+from patients.models import EventType, Location, Patient, Provider
 from portal_adoption.business_calendar import BusinessCalendar
+from portal_adoption.models import NightlyFailure, NightlyJob
+from portal_adoption.nightly import NightlyFailures
 
 __all__ = [
     "LATE_MARGIN",
+    "RollupRun",
     "changes_since_last_rollup_mark",
     "month_bounds",
     "month_of",
@@ -66,6 +83,7 @@ __all__ = [
     "rollup_all",
     "rollup_month",
     "rollup_nightly",
+    "rollup_one",
     "rollup_stale",
     "stale_months_mark",
 ]
@@ -139,39 +157,82 @@ def _lock(month: dt.date) -> None:
             )
 
 
-def rollup_stale(*, today: dt.date | None = None) -> list[dt.date]:
-    """Recompute every month marked stale (up to the current month); return them."""
-    current = month_of(today or practice_today())
+@dataclass
+class RollupRun:
+    """What a rollup run did: the months recomputed, and the steps that failed."""
+
+    months: list[dt.date] = field(default_factory=list)
+    failures: list[NightlyFailure] = field(default_factory=list)
+
+
+def rollup_stale(*, today: dt.date | None = None) -> RollupRun:
+    """Recompute every month marked stale (up to the current month)."""
+    today = today or practice_today()
+    current = month_of(today)
     months = sorted(
         StaleMonth.objects.filter(month__lte=current).values_list("month", flat=True).distinct()
     )
-    for month in months:
-        rollup_month(month)
-    return months
+    return _rollup_guarded(months, _failures(today))
 
 
-def rollup_all(*, today: dt.date | None = None) -> list[dt.date]:
+def rollup_all(*, today: dt.date | None = None) -> RollupRun:
     """Recompute every month from the earliest event's to the current one."""
-    current = month_of(today or practice_today())
-    earliest = ActivityEvent.objects.aggregate(first=Min("occurred_at"))["first"]
-    first = min(month_of(earliest), current) if earliest else current
-    months = months_between(first, current)
-    for month in months:
-        rollup_month(month)
-    return months
+    today = today or practice_today()
+    current = month_of(today)
+    failures = _failures(today)
+    first = current
+    with failures.guard(_("finding the earliest event")):
+        earliest = plausible_events().aggregate(first=Min("occurred_at"))["first"]
+        first = min(month_of(earliest), current) if earliest else current
+    return _rollup_guarded(months_between(first, current), failures)
 
 
-def rollup_nightly(today: dt.date | None = None) -> list[dt.date]:
+def rollup_nightly(today: dt.date | None = None) -> RollupRun:
     """The nightly job: mark what changed since the last rollup, then recompute
     yesterday's month, the current month and every stale month."""
     today = today or practice_today()
-    changes_since_last_rollup_mark(today=today)
+    failures = _failures(today)
+    with failures.guard(_("marking the months that late events changed")):
+        changes_since_last_rollup_mark(today=today)
     current = month_of(today)
     stale = set(StaleMonth.objects.filter(month__lte=current).values_list("month", flat=True))
     months = sorted({month_of(today - dt.timedelta(days=1)), current} | stale)
+    return _rollup_guarded(months, failures)
+
+
+def rollup_one(month: dt.date, *, today: dt.date | None = None) -> RollupRun:
+    """One month by hand (`rollup_metrics --month`), marking late changes first."""
+    failures = _failures(today or practice_today())
+    # Late events and roster changes stay marked for the next night.
+    with failures.guard(_("marking the months that late events changed")):
+        changes_since_last_rollup_mark(today=today)
+    return _rollup_guarded([month.replace(day=1)], failures)
+
+
+def _failures(today: dt.date) -> NightlyFailures:
+    return NightlyFailures(job=NightlyJob.ROLLUP, night=today)
+
+
+def _rollup_guarded(months: list[dt.date], failures: NightlyFailures) -> RollupRun:
+    """Each month as its own step: a failed month keeps its old rows and stays stale."""
+    run = RollupRun(failures=failures.recorded)
     for month in months:
-        rollup_month(month)
-    return months
+        # One pass computes every scope of a month, so a month fails as a whole.
+        with failures.guard(
+            _("computing the figures of %(month)s") % {"month": f"{month:%Y-%m}"},
+            month=month,
+            scope=_("every scope"),
+        ) as step:
+            rollup_month(month)
+        if step.failed:
+            _mark_for_retry(month)
+        else:
+            run.months.append(month)
+    return run
+
+
+def _mark_for_retry(month: dt.date) -> None:
+    StaleMonth.objects.update_or_create(month=month, defaults={"marked_at": timezone.now()})
 
 
 def changes_since_last_rollup_mark(*, today: dt.date | None = None) -> list[dt.date]:
@@ -195,21 +256,24 @@ def stale_months_mark(*, since: dt.datetime, today: dt.date | None = None) -> li
     current_start = month_bounds(current)[0]
     last_marked = previous_month(current)
     months: set[dt.date] = set()
-    earliest_event = ActivityEvent.objects.aggregate(first=Min("occurred_at"))["first"]
+    earliest_event = plausible_events().aggregate(first=Min("occurred_at"))["first"]
     history_start = month_of(earliest_event) if earliest_event else current
 
     # Late events: their month and every month after it.
-    late = ActivityEvent.objects.filter(recorded_at__gte=since, occurred_at__lt=current_start)
+    late = plausible_events().filter(recorded_at__gte=since, occurred_at__lt=current_start)
     earliest_late = late.aggregate(first=Min("occurred_at"))["first"]
     if earliest_late is not None:
         months.update(months_between(month_of(earliest_late), last_marked))
 
     # Results touched since: the months of their release and views.
-    touched = ActivityEvent.objects.filter(type__in=RESULT_TYPES, recorded_at__gte=since).exclude(
-        object_id=""
+    touched = (
+        plausible_events()
+        .filter(type__in=RESULT_TYPES, recorded_at__gte=since)
+        .exclude(object_id="")
     )
     linked = (
-        ActivityEvent.objects.filter(
+        plausible_events()
+        .filter(
             type__in=[EventType.RESULT_RELEASED, EventType.RESULT_VIEWED],
             occurred_at__lt=current_start,
         )
@@ -227,9 +291,11 @@ def stale_months_mark(*, since: dt.datetime, today: dt.date | None = None) -> li
     changed = Patient.objects.filter(updated_at__gte=since)
     registered = changed.aggregate(first=Min("registered_on"))["first"]
     if registered is not None:
-        first_event = ActivityEvent.objects.filter(patient__in=changed.values("pk")).aggregate(
-            first=Min("occurred_at")
-        )["first"]
+        first_event = (
+            plausible_events()
+            .filter(patient__in=changed.values("pk"))
+            .aggregate(first=Min("occurred_at"))["first"]
+        )
         first = month_of(registered)
         if first_event is not None:
             first = min(first, month_of(first_event))

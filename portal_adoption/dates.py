@@ -49,6 +49,18 @@ class Window:
             "latest": self.latest.isoformat(),
         }
 
+    def utc_bounds(self) -> tuple[dt.datetime, dt.datetime]:
+        """[start, end) as aware UTC datetimes, to keep stored times inside the window.
+
+        The same days date_window_error accepts (it judges an aware time by
+        its UTC day). Reads use it so that a row stored before the window was
+        checked (or written around it) cannot break a page or a nightly job.
+        """
+        return (
+            dt.datetime.combine(self.earliest, dt.time.min, tzinfo=dt.UTC),
+            dt.datetime.combine(self.latest + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC),
+        )
+
 
 def event_window() -> Window:
     return Window(EARLIEST_DATE, (timezone.now() + FUTURE_ALLOWANCE).date())

@@ -179,3 +179,44 @@ class PracticeClosure(models.Model):
 
     def __str__(self):
         return f"{self.date} {self.name}"
+
+
+class NightlyJob(models.TextChoices):
+    ROLLUP = "rollup", _("Dashboard figures")
+    OUTREACH = "outreach", _("Reminders and campaigns")
+
+
+class NightlyFailure(models.Model):
+    """One step of a nightly job that failed while the rest of the night went on.
+
+    Shown to managers on the nightly page. It says where (the month and
+    scope, the rule, the patient by internal id) and the exception's class;
+    its text only when that kind of error is known to carry no patient data
+    (portal_adoption.nightly.failure_message).
+    """
+
+    night = models.DateField(_("night of"))
+    job = models.CharField(_("job"), max_length=16, choices=NightlyJob.choices)
+    step = models.CharField(_("step"), max_length=200)
+    month = models.DateField(_("month"), null=True, blank=True)
+    scope = models.CharField(_("scope"), max_length=32, blank=True)
+    rule = models.CharField(_("rule"), max_length=32, blank=True)
+    patient = models.ForeignKey(
+        "patients.Patient",
+        verbose_name=_("patient"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    error_class = models.CharField(_("error"), max_length=120)
+    message = models.CharField(_("message"), max_length=300)
+    recorded_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        verbose_name = _("nightly failure")
+        verbose_name_plural = _("nightly failures")
+
+    def __str__(self):
+        return f"{self.night} {self.job} {self.step}: {self.error_class}"

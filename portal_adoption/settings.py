@@ -322,9 +322,20 @@ FEED_MAX_REQUEST_MB = env_int("FEED_MAX_REQUEST_MB", default=64, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = FEED_MAX_REQUEST_MB * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-# Text messages: console or file for development, Twilio in production.
-SMS_BACKEND = env_str("SMS_BACKEND", default="messaging.channels.ConsoleSmsBackend")
+# Email and text messages. The console and file backends print names, numbers
+# and live survey links where logs go: development only (DEBUG), and a deploy
+# check error elsewhere (messaging/checks.py). Outside DEBUG email goes by SMTP
+# and texts by Twilio once it is configured; until then NoSmsBackend sends
+# nothing and the communications log says "no SMS provider configured".
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
+SMS_BACKEND = env_str(
+    "SMS_BACKEND",
+    default="messaging.channels.ConsoleSmsBackend"
+    if DEBUG
+    else "messaging.channels.TwilioSmsBackend"
+    if TWILIO_ACCOUNT_SID
+    else "messaging.channels.NoSmsBackend",
+)
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
 TWILIO_API_BASE = env_str("TWILIO_API_BASE", default="https://api.twilio.com")
@@ -332,7 +343,21 @@ TWILIO_API_BASE = env_str("TWILIO_API_BASE", default="https://api.twilio.com")
 SURVEY_SAMPLE_SIZE = env_int("SURVEY_SAMPLE_SIZE", default=50, minimum=1)
 SITE_URL = env_str("SITE_URL", default="http://127.0.0.1:8000")
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", default=25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", default=30, minimum=1)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set EMAIL_USE_TLS or EMAIL_USE_SSL to true, not both.")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default="portal@localhost")
 
 LOGGING = {

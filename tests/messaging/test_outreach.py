@@ -5,24 +5,27 @@ import datetime as dt
 import hashlib
 import hmac
 import http.server
+import io
 import threading
 
 import pytest
 from django.core import mail, signing
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from messaging import channels, outreach
-from messaging.models import Communication, OptOut, SurveyInvitation
+from messaging.models import Communication, NightlyRun, OptOut, SurveyInvitation
 from messaging.outreach import (
     communication_send,
     outreach_run,
     quiet_hours_end,
     survey_answer,
 )
+from messaging.tasks import nightly_outreach
 from patients.models import ActivityEvent, EventType
+from portal_adoption.models import NightlyFailure
 from tests.conftest import requires_postgres
 from tests.factories import ActivityEventFactory, PatientFactory
 
@@ -146,7 +149,13 @@ def test_a_failure_between_claim_and_send_is_retried_without_a_duplicate(db, mon
     run = outreach_run(today=TODAY, synchronous=True)
     communication = reminders().get(patient=patient)
     assert (communication.status, communication.attempts) == ("queued", 1)
-    assert run.failures[0]["communication"] == communication.pk
+    assert run.failed == 1
+    failure = NightlyFailure.objects.get()
+    assert (failure.step, failure.patient_id) == (
+        f"sending communication #{communication.pk}",
+        patient.pk,
+    )
+    assert (failure.error_class, failure.message) == ("DeliveryError", "smtp down")
     assert communication_send(communication.pk) == "sent"
     assert communication_send(communication.pk) == "sent"  # a repeated task sends nothing
     assert len(calls) == 2
@@ -432,3 +441,355 @@ def test_the_patients_page_lists_what_was_sent_including_staff_replies(client, n
     html = page.content.decode()
     assert "Reminder: no login a week after enrolment" in html
     assert "Portal message" in html and "Nora" in html
+
+
+# --- A poisoned row or a failing step never stops the night (issue 10, finding 2(b)) ---
+
+POISONED_TIMES = [
+    pytest.param("0001-01-01T00:00:00+00:00", id="year-1-utc"),
+    pytest.param("0001-01-01T00:00:00+14:00", id="year-1-plus-14", marks=requires_postgres),
+    pytest.param("9999-12-31T23:59:59-12:00", id="year-9999-minus-12", marks=requires_postgres),
+]
+
+
+def poisoned(patient, when: str, *types):
+    """Events stored straight with the ORM, as rows from before the feed checked times."""
+    for type_ in types:
+        ActivityEventFactory(
+            patient=patient, type=type_, occurred_at=dt.datetime.fromisoformat(when)
+        )
+    return patient
+
+
+@pytest.mark.parametrize("when", POISONED_TIMES)
+def test_events_outside_the_window_are_no_evidence_and_stop_no_reminder(db, when):
+    plain = invited(8)
+    shadowed = poisoned(invited(8), when, EventType.PORTAL_INVITED)
+    ghost = poisoned(
+        PatientFactory(),
+        when,
+        EventType.PORTAL_INVITED,
+        EventType.PORTAL_ACTIVATED,
+        EventType.LOGIN,
+    )
+
+    call_command("nightly", "--date", TODAY.isoformat(), stdout=io.StringIO())
+    nightly_outreach.apply().get()  # tonight, as the Celery beat runs it
+
+    assert set(reminders().values_list("patient", flat=True)) == {plain.pk, shadowed.pk}
+    assert not Communication.objects.filter(patient=ghost).exists()
+    assert not NightlyFailure.objects.exists()
+
+
+def test_a_rule_that_fails_is_recorded_and_the_other_rules_still_run(db, monkeypatch):
+    patient = invited(8, given_name="Rosa")
+
+    def broken(today):
+        raise RuntimeError("could not read Rosa Delgado's row")
+
+    rules = [
+        outreach.Rule(rule.key, broken, rule.period) if rule.key == "app_nudge" else rule
+        for rule in outreach.RULES
+    ]
+    monkeypatch.setattr(outreach, "RULES", rules)
+
+    run = outreach_run(today=TODAY, synchronous=True)
+
+    assert reminders().get().patient == patient
+    assert reminders().get().status == "sent"
+    assert run.failed == 1
+    assert run.counts["app_nudge"]["failed"] == 1
+    assert run.counts["no_login_reminder"] == {
+        "claimed": 1,
+        "already": 0,
+        "suppressed": 0,
+        "failed": 0,
+    }
+    failure = NightlyFailure.objects.get()
+    assert (failure.job, failure.night, failure.rule) == ("outreach", TODAY, "app_nudge")
+    assert (failure.step, failure.patient_id) == ("finding who is due", None)
+    assert failure.error_class == "RuntimeError"
+    assert "Rosa" not in failure.message  # the exception's text may quote a patient
+
+
+def compose_failing_for(bad_patient):
+    real = outreach._compose
+
+    def compose(patient, rule, today):
+        if patient.pk == bad_patient.pk:
+            raise ValueError(f"cannot fill the text for {patient.given_name} {patient.email}")
+        return real(patient, rule, today)
+
+    return compose
+
+
+def test_a_patient_whose_message_fails_is_skipped_and_the_others_get_theirs(db, monkeypatch):
+    bad = invited(8, given_name="Rosa")
+    good = invited(9)
+    monkeypatch.setattr(outreach, "_compose", compose_failing_for(bad))
+
+    run = outreach_run(today=TODAY, synchronous=True)
+
+    assert list(reminders().values_list("patient", "status")) == [(good.pk, "sent")]
+    assert run.failed == 1
+    failure = NightlyFailure.objects.get()
+    assert (failure.rule, failure.patient_id, failure.error_class) == (
+        "no_login_reminder",
+        bad.pk,
+        "ValueError",
+    )
+    assert "Rosa" not in failure.message and bad.email not in failure.message
+    # The next night tries the patient again: nothing was claimed for them.
+    monkeypatch.undo()
+    outreach_run(today=TODAY, synchronous=True)
+    assert reminders().filter(patient=bad, status="sent").exists()
+
+
+def test_a_poisoned_row_that_slips_past_the_window_fails_only_its_patient(
+    client, manager, monkeypatch
+):
+    """Were the window ever missed, the guard still holds: one patient fails, not the night."""
+    plain = invited(8)
+    ghost = poisoned(PatientFactory(), "0001-01-01T00:00:00+00:00", EventType.PORTAL_INVITED)
+    monkeypatch.setattr(outreach, "_events", ActivityEvent.objects.all)
+
+    run = outreach_run(today=TODAY, synchronous=True)
+
+    assert list(reminders().values_list("patient", "status")) == [(plain.pk, "sent")]
+    assert run.failed == 1
+    failure = NightlyFailure.objects.get()
+    assert (failure.patient_id, failure.error_class) == (ghost.pk, "OverflowError")
+    client.force_login(manager)
+    page = client.get(reverse("messaging:outreach")).content.decode()
+    assert f">#{ghost.pk}</a>" in page and "OverflowError" in page
+
+
+def fail_the_figures_of(month_that_fails):
+    from metrics import services
+
+    real = services.month_tallies
+
+    def month_tallies(month, **kwargs):
+        if month.replace(day=1) == month_that_fails:
+            raise OverflowError("date value out of range")
+        return real(month, **kwargs)
+
+    return services, "month_tallies", month_tallies
+
+
+def test_manage_py_nightly_goes_on_after_failures_then_exits_non_zero(db, monkeypatch):
+    bad, good = invited(8, given_name="Rosa"), invited(8)
+    monkeypatch.setattr(*fail_the_figures_of(TODAY.replace(day=1)))
+    monkeypatch.setattr(outreach, "_compose", compose_failing_for(bad))
+    out, err = io.StringIO(), io.StringIO()
+
+    with pytest.raises(CommandError, match=r"^2 step\(s\) failed and were skipped"):
+        call_command("nightly", "--date", TODAY.isoformat(), stdout=out, stderr=err)
+
+    assert "Failed: computing the figures of 2026-03: OverflowError" in err.getvalue()
+    assert "Nightly 2026-03-18: 1 messages claimed, 1 failed" in out.getvalue()
+    assert list(reminders().values_list("patient", "status")) == [(good.pk, "sent")]
+    assert sorted(NightlyFailure.objects.values_list("job", flat=True)) == [
+        "outreach",
+        "rollup",
+    ]
+
+
+def test_the_nightly_celery_task_records_a_failed_patient_and_claims_the_rest(db, monkeypatch):
+    today = timezone.localdate()
+
+    def invited_before_today(**fields):
+        patient = PatientFactory(**fields)
+        ActivityEventFactory(
+            patient=patient,
+            type=EventType.PORTAL_INVITED,
+            occurred_at=at(today - dt.timedelta(days=8)),
+        )
+        return patient
+
+    bad, good = invited_before_today(), invited_before_today()
+    monkeypatch.setattr(outreach, "_compose", compose_failing_for(bad))
+
+    run_id = nightly_outreach.apply().get()
+
+    assert NightlyRun.objects.get(pk=run_id).failed == 1
+    assert list(reminders().values_list("patient", flat=True)) == [good.pk]
+    assert NightlyFailure.objects.get().patient_id == bad.pk
+
+
+def test_the_manager_sees_each_failed_step_on_the_nightly_page(client, manager, monkeypatch):
+    bad = invited(8, given_name="Rosalind", family_name="Quintero")
+    monkeypatch.setattr(*fail_the_figures_of(TODAY.replace(day=1)))
+    monkeypatch.setattr(outreach, "_compose", compose_failing_for(bad))
+    with pytest.raises(CommandError):
+        call_command("nightly", "--date", TODAY.isoformat(), stdout=io.StringIO())
+    client.force_login(manager)
+
+    page = client.get(reverse("messaging:outreach")).content.decode()
+
+    card = page[page.index('id="nightly-failures"') :]
+    card = card[: card.index("</table>")]
+    assert "computing the figures of 2026-03" in card
+    assert "Dashboard figures" in card and "Reminders and campaigns" in card
+    assert "Reminder: no login a week after enrolment" in card
+    assert f'href="{reverse("patients:detail", args=[bad.pk])}">#{bad.pk}</a>' in card
+    assert card.count("OverflowError") == 1 and card.count("ValueError") == 1
+    assert "Rosalind" not in card and "Quintero" not in card and bad.email not in card
+    assert "2 steps failed and were skipped" not in page  # the run counts outreach only
+    assert "1 step failed and was skipped" in page
+
+
+def test_the_nightly_page_says_when_nothing_failed(client, manager):
+    outreach_run(today=TODAY, synchronous=True)
+    client.force_login(manager)
+    page = client.get(reverse("messaging:outreach")).content.decode()
+    assert "No step of the nightly jobs failed in the last 7 days." in page
+
+
+# --- No patient data in logs by default (issue 10, finding 8) --------------------------
+
+
+def test_without_an_sms_provider_texts_go_by_email_or_are_marked_not_sent(db, settings, capsys):
+    settings.SMS_BACKEND = "messaging.channels.NoSmsBackend"
+    with_email = invited(8, notification_channel="sms", email="rosa@example.org")
+    phone_only = invited(8, notification_channel="sms", email="", mobile_phone="+12025550199")
+
+    outreach_run(today=TODAY, synchronous=True)
+
+    by_email = reminders().get(patient=with_email)
+    assert (by_email.channel, by_email.status) == ("email", "sent")
+    not_sent = reminders().get(patient=phone_only)
+    assert (not_sent.channel, not_sent.status) == ("sms", "suppressed")
+    assert not_sent.reason == "no SMS provider configured"
+    assert RecordingSms.sent == []
+    printed = capsys.readouterr()
+    assert "+12025550199" not in printed.out + printed.err
+
+
+def test_the_manager_sees_why_a_text_was_not_sent(client, manager, settings):
+    settings.SMS_BACKEND = "messaging.channels.NoSmsBackend"
+    patient = invited(8, notification_channel="sms", email="")
+    outreach_run(today=TODAY, synchronous=True)
+    client.force_login(manager)
+    page = client.get(reverse("messaging:patient_communications", args=[patient.pk]))
+    assert "no SMS provider configured" in page.content.decode()
+
+
+def settings_outside_django(**env) -> dict:
+    """The application's settings as a fresh process computes them from `env`."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import json, portal_adoption.settings as s; "
+        "print(json.dumps({'email': s.EMAIL_BACKEND, 'sms': s.SMS_BACKEND}))"
+    )
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("EMAIL_", "SMS_", "TWILIO_", "DEBUG", "PAM_"))
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**clean, "SECRET_KEY": "x" * 50, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def test_outside_debug_email_defaults_to_smtp_and_texts_to_twilio_or_nothing():
+    assert settings_outside_django(DEBUG="false") == {
+        "email": "django.core.mail.backends.smtp.EmailBackend",
+        "sms": "messaging.channels.NoSmsBackend",
+    }
+    assert (
+        settings_outside_django(DEBUG="false", TWILIO_ACCOUNT_SID="AC123")["sms"]
+        == "messaging.channels.TwilioSmsBackend"
+    )
+    assert settings_outside_django(DEBUG="true") == {
+        "email": "django.core.mail.backends.console.EmailBackend",
+        "sms": "messaging.channels.ConsoleSmsBackend",
+    }
+
+
+def deploy_check_ids(settings, **overrides) -> set[str]:
+    from django.core.management.base import SystemCheckError
+
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+    try:
+        call_command("check", "--deploy", stdout=io.StringIO(), stderr=io.StringIO())
+    except SystemCheckError as error:
+        return {code for code in ("messaging.E001", "messaging.E002") if code in str(error)}
+    return set()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}, {"messaging.E001"}),
+        ({"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend"}, {"messaging.E001"}),
+        ({"SMS_BACKEND": "messaging.channels.ConsoleSmsBackend"}, {"messaging.E002"}),
+        ({"SMS_BACKEND": "messaging.channels.FileSmsBackend"}, {"messaging.E002"}),
+        (
+            {
+                "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "SMS_BACKEND": "messaging.channels.NoSmsBackend",
+            },
+            set(),
+        ),
+        ({"SMS_BACKEND": "messaging.channels.TwilioSmsBackend"}, set()),
+    ],
+    ids=["console-email", "file-email", "console-sms", "file-sms", "defaults", "twilio"],
+)
+def test_console_and_file_backends_outside_debug_are_a_deployment_error(
+    settings, overrides, expected
+):
+    settings.DEBUG = False
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.SMS_BACKEND = "messaging.channels.NoSmsBackend"
+    assert deploy_check_ids(settings, **overrides) == expected
+
+
+def test_console_backends_are_fine_for_development(settings):
+    settings.DEBUG = True
+    assert (
+        deploy_check_ids(
+            settings,
+            EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend",
+            SMS_BACKEND="messaging.channels.ConsoleSmsBackend",
+        )
+        == set()
+    )
+
+
+def test_the_deploy_check_passes_with_the_documented_defaults():
+    """`check --deploy` with DEBUG off and no email or SMS settings: no error of ours."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("EMAIL_", "SMS_", "TWILIO_", "DEBUG", "PAM_", "SECURE_"))
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**clean, "DEBUG": "false", "SECRET_KEY": "s" * 50, "ALLOWED_HOSTS": "localhost"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = result.stdout + result.stderr
+    assert "messaging.E00" not in output
+    assert "ERRORS:" not in output

@@ -12,20 +12,19 @@ import zlib
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
+from django.core.cache.backends.base import BaseCache
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from metrics.exports import (
-    SENT_KEY,
     ReportNotReady,
     dashboard_csv,
     dashboard_pdf,
     monthly_report_send_once,
 )
 from metrics.figures import DEFAULT_TARGETS, FIGURE_KEYS
-from metrics.models import MonthlyRollup, Target
+from metrics.models import MonthlyReportDelivery, MonthlyRollup, Target
 from metrics.report_tasks import send_monthly_report
 from metrics.selectors import change, dashboard, scope_resolve, status, trend
 from metrics.target_services import TargetError, TargetErrors, target_set, targets_update
@@ -383,6 +382,108 @@ def test_a_chart_is_an_svg_image_with_its_own_relaxed_style_policy(client, manag
     assert missing.status_code == 404
 
 
+# --- Redis down (issue 10, finding 15): the cache is a speed-up, never a dependency ------
+
+
+class BrokenCache(BaseCache):
+    """A cache whose server is gone: every operation raises, as Redis's client does."""
+
+    def __init__(self, location, params):
+        super().__init__(params)
+
+    def _down(self, *args, **kwargs):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    get = set = add = delete = get_many = set_many = delete_many = clear = touch = _down
+    has_key = incr = decr = _down
+
+
+CACHES_DOWN = [
+    pytest.param(
+        {"default": {"BACKEND": "tests.metrics.test_dashboard.BrokenCache"}}, id="raising-backend"
+    ),
+    pytest.param(
+        {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": "redis://127.0.0.1:9/0",  # a closed port
+            }
+        },
+        id="redis-on-a-closed-port",
+    ),
+]
+
+
+@pytest.mark.parametrize("caches", CACHES_DOWN)
+def test_with_the_cache_down_the_dashboard_and_every_chart_still_answer(
+    client, manager, worked_example, settings, caches, caplog
+):
+    settings.CACHES = caches
+    client.force_login(manager)
+
+    page = client.get(reverse("metrics:dashboard"), {"month": "2026-01"})
+
+    assert page.status_code == 200
+    charts = re.findall(r'<img[^>]+src="([^"]+\.svg\?[^"]+)"', page.content.decode())
+    assert charts, "the dashboard shows its charts"
+    for url in charts:
+        response = client.get(url.replace("&amp;", "&"))
+        assert response.status_code == 200, url
+        assert b"<svg" in response.content
+    assert "cache read failed for metrics:chart" in caplog.text
+
+
+def test_a_chart_drawn_once_comes_from_the_cache_when_the_cache_works(
+    client, manager, worked_example, monkeypatch
+):
+    from metrics import views
+
+    drawn = []
+    real = views.trend_svg
+    monkeypatch.setattr(views, "trend_svg", lambda *args: drawn.append(args) or real(*args))
+    client.force_login(manager)
+    url = reverse("metrics:chart", kwargs={"figure": "panel"})
+    first = client.get(url, {"month": "2026-01"}).content
+    second = client.get(url, {"month": "2026-01"}).content
+    assert first == second
+    assert len(drawn) <= 1  # 0 when an earlier test drew the same chart
+
+
+@pytest.mark.parametrize("caches", CACHES_DOWN)
+def test_with_the_cache_down_the_monthly_email_still_goes_once(
+    personas, worked_example, report_not_sent_yet, mailoutbox, settings, caches
+):
+    settings.CACHES = caches
+    personas[Role.MANAGER].email = "maria@example.org"
+    personas[Role.MANAGER].save()
+
+    assert monthly_report_send_once(month=JANUARY, today=dt.date(2026, 2, 3)) == 1
+    assert monthly_report_send_once(month=JANUARY, today=dt.date(2026, 2, 3)) == 0
+
+    assert [m.to for m in mailoutbox] == [["maria@example.org"]]
+    delivery = MonthlyReportDelivery.objects.get(month=JANUARY)
+    assert delivery.recipients == 1 and delivery.sent_at is not None
+
+
+def test_a_failed_send_releases_the_months_claim_for_the_retry(
+    manager, worked_example, report_not_sent_yet, mailoutbox, monkeypatch
+):
+    from metrics import exports
+
+    manager.email = "maria@example.org"
+    manager.save()
+
+    def smtp_down(month):
+        raise ConnectionRefusedError
+
+    monkeypatch.setattr(exports, "monthly_report_email", smtp_down)
+    with pytest.raises(ConnectionRefusedError):
+        monthly_report_send_once(month=JANUARY, today=dt.date(2026, 2, 3))
+    assert not MonthlyReportDelivery.objects.exists()
+    monkeypatch.undo()
+    assert monthly_report_send_once(month=JANUARY, today=dt.date(2026, 2, 3)) == 1
+
+
 def test_trend_covers_twelve_months_with_gaps_as_none(worked_example):
     points = trend("enrollment_rate", month=JANUARY)
     assert len(points) == 12
@@ -515,10 +616,8 @@ def test_a_location_name_cannot_become_a_spreadsheet_formula(db):
 
 
 @pytest.fixture
-def report_not_sent_yet():
-    cache.delete(SENT_KEY.format(month="2026-01"))
-    yield
-    cache.delete(SENT_KEY.format(month="2026-01"))
+def report_not_sent_yet(db):
+    assert not MonthlyReportDelivery.objects.filter(month=JANUARY).exists()
 
 
 def test_the_monthly_email_goes_to_managers_once_with_the_pdf(

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from metrics import services
+from metrics import compute, services
 from metrics.compute import month_figures
 from metrics.models import MonthlyRollup, ScopeKind, StaleMonth
 from metrics.services import (
@@ -23,7 +23,8 @@ from metrics.services import (
     stale_months_mark,
 )
 from metrics.tasks import nightly_rollup
-from patients.models import Channel, EventType
+from patients.models import ActivityEvent, Channel, EventType
+from portal_adoption.models import NightlyFailure
 from tests.conftest import requires_postgres
 from tests.factories import ActivityEventFactory
 from tests.metrics.test_figures import DECEMBER, JANUARY, build_practice, local
@@ -147,7 +148,7 @@ def test_two_runs_at_once_never_interleave_and_leave_the_same_rows(monkeypatch):
 
 
 def test_all_rebuilds_every_month_from_the_earliest_event(practice):
-    assert rollup_all(today=FEB_10) == HISTORY
+    assert rollup_all(today=FEB_10).months == HISTORY
     assert MonthlyRollup.objects.count() == len(HISTORY) * SCOPES
     assert practice_row(JANUARY)["phone_calls"] == 4
     assert practice_row(DECEMBER)["phone_calls"] == 5
@@ -164,7 +165,7 @@ def test_a_late_event_marks_its_month_and_the_next_night_recomputes_it(practice)
     assert list(StaleMonth.objects.values_list("month", flat=True)) == [JANUARY]
     assert practice_row(JANUARY)["phone_calls"] == 4  # not yet
 
-    assert rollup_nightly(today=FEB_11) == [JANUARY, FEBRUARY]
+    assert rollup_nightly(today=FEB_11).months == [JANUARY, FEBRUARY]
     assert practice_row(JANUARY)["phone_calls"] == 5
     assert practice_row(FEBRUARY)["phone_calls_change"] == pytest.approx((1 - 5) / 5 * 100)
     assert not StaleMonth.objects.exists()
@@ -176,7 +177,7 @@ def test_the_nightly_run_finds_late_events_by_itself(practice):
     late_event(d, EventType.PHONE_CALL, local(12, 15, year=2025), channel=Channel.PHONE)
 
     # December, and January, whose figures "as of the end of the month" may depend on it.
-    assert rollup_nightly(today=FEB_11) == [DECEMBER, JANUARY, FEBRUARY]
+    assert rollup_nightly(today=FEB_11).months == [DECEMBER, JANUARY, FEBRUARY]
     assert practice_row(DECEMBER)["phone_calls"] == 6
     assert practice_row(JANUARY)["phone_calls_change"] == pytest.approx((4 - 6) / 6 * 100)
 
@@ -205,7 +206,7 @@ def test_a_late_activation_changes_the_months_after_it_too(practice):
         DECEMBER,
         JANUARY,
     ]
-    assert rollup_stale(today=FEB_10) == [NOVEMBER, DECEMBER, JANUARY]
+    assert rollup_stale(today=FEB_10).months == [NOVEMBER, DECEMBER, JANUARY]
     assert practice_row(JANUARY)["enrolled"] == 6
     assert practice_row(NOVEMBER)["new_enrollments"] == 2  # I and now D
 
@@ -237,7 +238,8 @@ def test_the_nightly_task_takes_no_arguments_and_returns_the_months(db):
 
     result = nightly_rollup.apply().get()
 
-    assert f"{current:%Y-%m}" in result
+    assert f"{current:%Y-%m}" in result["months"]
+    assert result["failed"] == 0
     assert MonthlyRollup.objects.filter(month=current, scope_kind=ScopeKind.PRACTICE).exists()
 
 
@@ -265,7 +267,10 @@ def test_the_command_without_options_runs_the_nightly_set(practice):
     assert f"({practice_today():%Y-%m})" in out.getvalue()
 
 
-@pytest.mark.parametrize("value", ["2026-13", "January", "2026-1-5", "26-01", ""])
+@pytest.mark.parametrize(
+    "value",
+    ["2026-13", "January", "2026-1-5", "26-01", "", "0000-01", "\uff12\uff10\uff12\uff16-01"],
+)
 def test_a_bad_month_names_the_option_and_the_format(db, value):
     with pytest.raises(CommandError, match=r"--month .*YYYY-MM, for example 2026-01"):
         call_command("rollup_metrics", "--month", value)
@@ -273,9 +278,192 @@ def test_a_bad_month_names_the_option_and_the_format(db, value):
 
 def test_a_future_month_is_refused(db):
     with pytest.raises(CommandError, match="--month cannot be after the current month"):
-        call_command("rollup_metrics", "--month", "2999-01")
+        call_command("rollup_metrics", "--month", "2100-01")
+
+
+@pytest.mark.parametrize("value", ["0001-01", "9999-12"])
+def test_a_month_at_the_edge_of_the_calendar_is_refused_with_the_window(db, value):
+    with pytest.raises(CommandError, match="--month must be between 1900-01-01 and 2199-12-31"):
+        call_command("rollup_metrics", "--month", value)
+
+
+@pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31"])
+def test_a_night_at_the_edge_of_the_calendar_is_refused_with_the_window(db, value):
+    with pytest.raises(CommandError, match=r"--night must be a date .* between 1900-01-01"):
+        call_command("rollup_metrics", "--night", value)
+    with pytest.raises(CommandError, match=r"--date must be a date .* between 1900-01-01"):
+        call_command("nightly", "--date", value)
 
 
 def test_month_and_all_together_are_refused(db):
     with pytest.raises(CommandError, match="not allowed with argument"):
         call_command("rollup_metrics", "--month", "2026-01", "--all")
+
+
+# --- A poisoned row never stops the night (issue 10, finding 2(b)) --------------------
+#
+# Rows stored before the feed checked times (or written around it, as here with
+# the ORM) can hold times at the edge of the calendar: year 0001 is year 0 in
+# New York, and 9999-12-31T23:59:59-12:00 is year 10000 in UTC. SQLite cannot
+# even store the last two, so they run on PostgreSQL only.
+
+POISONED_TIMES = [
+    pytest.param("0001-01-01T00:00:00+00:00", id="year-1-utc"),
+    pytest.param("0001-01-01T00:00:00+14:00", id="year-1-plus-14", marks=requires_postgres),
+    pytest.param("9999-12-31T23:59:59-12:00", id="year-9999-minus-12", marks=requires_postgres),
+]
+
+
+def poison(patient, when: str) -> None:
+    """Events of every kind the rollup reads, at `when`, stored straight with the ORM."""
+    at = dt.datetime.fromisoformat(when)
+    for number, type_ in enumerate(
+        [
+            EventType.PORTAL_ACTIVATED,
+            EventType.APP_INSTALLED,
+            EventType.LOGIN,
+            EventType.RECORD_VIEWED,
+            EventType.RESULT_RELEASED,
+            EventType.RESULT_VIEWED,
+            EventType.SURVEY_RESPONSE,
+        ]
+    ):
+        ActivityEventFactory(
+            patient=patient,
+            type=type_,
+            occurred_at=at,
+            object_id="r-poison" if "result" in type_ else "",
+            score=5 if type_ == EventType.SURVEY_RESPONSE else None,
+            event_id=f"poison-{patient.pk}-{number}",
+        )
+    # A patient message in year 0001 that a January reply answers: the reply's
+    # pairing reads the message's time.
+    ActivityEventFactory(
+        patient=patient,
+        type=EventType.MESSAGE_FROM_PATIENT,
+        occurred_at=at,
+        object_id="msg-poison",
+        event_id=f"poison-{patient.pk}-message",
+    )
+
+
+def reply_to_the_poisoned_message(patient):
+    late_event(patient, EventType.MESSAGE_TO_PATIENT, local(1, 9, 10), reply_to="msg-poison")
+
+
+@pytest.mark.parametrize("when", POISONED_TIMES)
+def test_events_outside_the_window_count_for_nothing_and_stop_no_rollup(practice, when):
+    a, n = practice["patients"][0], practice["patients"][-1]
+    reply_to_the_poisoned_message(a)
+    rollup_all(today=FEB_10)
+    without_poison = rows()
+
+    poison(a, when)
+    poison(n, when.replace("00:00:00", "00:00:01"))  # N: no location, never enrolled
+
+    for command in (["--all"], [], ["--month", "2026-01"], ["--night", "2026-02-10"]):
+        call_command("rollup_metrics", *command, stdout=StringIO(), stderr=StringIO())
+    assert rollup_all(today=FEB_10).failures == []
+    assert nightly_rollup.apply().get()["failed"] == 0
+    assert [row for row in rows() if row[0] <= FEBRUARY] == without_poison
+    assert not NightlyFailure.objects.exists()
+
+
+def fail_in(month_that_fails: dt.date):
+    """month_tallies that raises for one month, as a poisoned row or a bug would."""
+    real = services.month_tallies
+
+    def month_tallies(month, **kwargs):
+        if month.replace(day=1) == month_that_fails:
+            raise OverflowError("date value out of range")
+        return real(month, **kwargs)
+
+    return month_tallies
+
+
+def test_a_month_that_fails_is_recorded_and_the_other_months_are_done(practice, monkeypatch):
+    rollup_all(today=FEB_10)
+    before = rows(DECEMBER)
+    MonthlyRollup.objects.exclude(month=DECEMBER).delete()
+    monkeypatch.setattr(services, "month_tallies", fail_in(DECEMBER))
+
+    run = rollup_all(today=FEB_10)
+
+    assert run.months == [month for month in HISTORY if month != DECEMBER]
+    assert MonthlyRollup.objects.values("month").distinct().count() == len(HISTORY)
+    assert rows(DECEMBER) == before  # the failed month keeps its figures
+    assert StaleMonth.objects.filter(month=DECEMBER).exists()  # and is tried again
+    (failure,) = run.failures
+    assert failure == NightlyFailure.objects.get()
+    assert (failure.job, failure.night, failure.month) == ("rollup", FEB_10, DECEMBER)
+    assert (failure.error_class, failure.message) == ("OverflowError", "date value out of range")
+    assert failure.step == "computing the figures of 2025-12"
+
+    monkeypatch.undo()
+    assert rollup_nightly(today=FEB_11).months == [DECEMBER, FEBRUARY]
+    assert not StaleMonth.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "options", [[], ["--all"], ["--month", "2025-12"]], ids=["nightly-set", "all", "month"]
+)
+def test_the_command_does_every_other_month_then_exits_non_zero_saying_how_many_failed(
+    practice, monkeypatch, options
+):
+    current = practice_today().replace(day=1)
+    failing = DECEMBER if options else current
+    monkeypatch.setattr(services, "month_tallies", fail_in(failing))
+    out, err = StringIO(), StringIO()
+
+    with pytest.raises(CommandError, match=r"^1 step\(s\) failed and were skipped"):
+        call_command("rollup_metrics", *options, stdout=out, stderr=err)
+
+    assert f"Failed: computing the figures of {failing:%Y-%m}: OverflowError" in err.getvalue()
+    assert NightlyFailure.objects.get().month == failing
+    if options == ["--all"]:
+        done = MonthlyRollup.objects.values_list("month", flat=True).distinct()
+        assert set(done) == set(months_between(dt.date(2025, 3, 1), current)) - {DECEMBER}
+
+
+def test_the_nightly_task_records_a_failed_month_and_finishes_the_others(practice, monkeypatch):
+    current = practice_today().replace(day=1)
+    StaleMonth.objects.create(month=JANUARY)
+    monkeypatch.setattr(services, "month_tallies", fail_in(JANUARY))
+
+    result = nightly_rollup.apply().get()
+
+    assert result["failed"] == 1
+    assert f"{current:%Y-%m}" in result["months"]
+    assert MonthlyRollup.objects.filter(month=current).count() == SCOPES
+    assert NightlyFailure.objects.get().month == JANUARY
+
+
+@requires_postgres
+def test_a_poisoned_row_that_slips_past_the_window_fails_only_its_month(practice, monkeypatch):
+    """Were the window ever missed, the guard still holds: January fails, December is done."""
+    a = practice["patients"][0]
+    reply_to_the_poisoned_message(a)
+    poison(a, "0001-01-01T00:00:00+14:00")
+    monkeypatch.setattr(compute, "plausible_events", ActivityEvent.objects.order_by)
+    StaleMonth.objects.create(month=DECEMBER)
+    StaleMonth.objects.create(month=JANUARY)
+
+    run = rollup_stale(today=FEB_10)
+
+    assert run.months == [DECEMBER]
+    (failure,) = run.failures
+    assert (failure.month, failure.error_class) == (JANUARY, "DataError")
+    assert "patient data" in failure.message  # the database's own text is not kept
+    assert StaleMonth.objects.filter(month=JANUARY).exists()
+
+
+def test_a_time_limit_ends_the_run_rather_than_counting_as_a_failed_month(practice, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    def out_of_time(month, **kwargs):
+        raise SoftTimeLimitExceeded
+
+    monkeypatch.setattr(services, "month_tallies", out_of_time)
+    with pytest.raises(SoftTimeLimitExceeded):
+        rollup_all(today=FEB_10)
+    assert not NightlyFailure.objects.exists()

@@ -8,20 +8,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from metrics.models import MonthlyRollup
-from metrics.services import (
-    changes_since_last_rollup_mark,
-    practice_today,
-    rollup_all,
-    rollup_month,
-    rollup_nightly,
-)
+from metrics.selectors import month_parse
+from metrics.services import practice_today, rollup_all, rollup_nightly, rollup_one
+from portal_adoption.dates import date_window_error, filter_window
+from portal_adoption.nightly import StepsFailed
 
 
 class Command(BaseCommand):
     help = gettext_lazy(
         "Recompute the monthly dashboard figures for every scope (practice, locations, "
         "providers). Without options: yesterday's month, the current month and every "
-        "month marked stale, as the nightly job does."
+        "month marked stale, as the nightly job does. A month that fails is reported and "
+        "skipped; the others are done, then the command exits with status 1."
     )
 
     def add_arguments(self, parser):
@@ -43,44 +41,48 @@ class Command(BaseCommand):
     def handle(self, *args, month=None, all=False, night=None, **options):
         started = time.perf_counter()
         if month is not None:
-            chosen = _parse_month(month)
-            # Late events and roster changes stay marked for the next night.
-            changes_since_last_rollup_mark()
-            rollup_month(chosen)
-            months = [chosen]
+            run = rollup_one(_parse_month(month))
         elif all:
-            months = rollup_all()
+            run = rollup_all()
         else:
-            months = rollup_nightly(_parse_night(night) if night else None)
-        rows = MonthlyRollup.objects.filter(month__in=months).count()
+            run = rollup_nightly(_parse_night(night) if night else None)
+        rows = MonthlyRollup.objects.filter(month__in=run.months).count()
         self.stdout.write(
             _("Rolled up %(months)d month(s) (%(range)s): %(rows)d scope rows in %(seconds).1f s")
             % {
-                "months": len(months),
-                "range": _range(months),
+                "months": len(run.months),
+                "range": _range(run.months),
                 "rows": rows,
                 "seconds": time.perf_counter() - started,
             }
         )
+        for failure in run.failures:
+            self.stderr.write(
+                _("Failed: %(step)s: %(error)s: %(message)s")
+                % {"step": failure.step, "error": failure.error_class, "message": failure.message}
+            )
+        if run.failures:
+            raise StepsFailed(len(run.failures))
 
 
 def _parse_night(value: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(value)
+        night = dt.date.fromisoformat(value)
     except ValueError:
+        night = None
+    if night is None or date_window_error(night, field="--night", window=filter_window()):
         raise CommandError(
-            _("--night must be a date written YYYY-MM-DD, not “%(value)s”.") % {"value": value}
-        ) from None
+            _("--night must be a date written YYYY-MM-DD %(window)s, not “%(value)s”.")
+            % {"value": value, "window": filter_window().describe()}
+        )
+    return night
 
 
 def _parse_month(value: str) -> dt.date:
     try:
-        month = dt.datetime.strptime(value.strip(), "%Y-%m").date()
-    except ValueError:
-        raise CommandError(
-            _("--month must be a month written YYYY-MM, for example 2026-01 (got %(value)r).")
-            % {"value": value}
-        ) from None
+        month = month_parse(value.strip(), field="--month")
+    except ValueError as error:
+        raise CommandError(str(error)) from None
     today = practice_today()
     if month > today.replace(day=1):
         raise CommandError(

@@ -1,0 +1,50 @@
+"""The cache is a speed-up, never a dependency: every use of it goes through here.
+
+In production the cache is Redis, which can be down while PostgreSQL is up.
+A page must then still answer, only slower. So a cache error counts as a
+miss, the value is computed, and the error is logged (the key's prefix and
+the error's class: keys and values stay out of the log). Nothing that must
+hold ("at most once", a claim, a limit) belongs in the cache: use a table
+with a unique constraint. tests/portal_adoption/test_cache.py fails when
+application code uses django.core.cache directly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.core.cache import cache
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def cached(key: str, compute: Callable[[], T], *, timeout: int) -> T:
+    """The cached value of `key`, or `compute()` (stored for next time when the cache works).
+
+    `compute` must not return None: None means "not cached".
+    """
+    try:
+        value = cache.get(key)
+    except Exception as error:  # the cache is down: compute, and do not try to store
+        _warn("read", key, error)
+        return compute()
+    if value is None:
+        value = compute()
+        try:
+            cache.set(key, value, timeout)
+        except Exception as error:
+            _warn("write", key, error)
+    return value
+
+
+def _warn(operation: str, key: str, error: Exception) -> None:
+    log.warning(
+        "cache %s failed for %s:…: %s; going on without the cache",
+        operation,
+        ":".join(key.split(":")[:2]),
+        type(error).__name__,
+    )

@@ -1,0 +1,75 @@
+"""The cache is a speed-up, never a dependency (issue 10, finding 15).
+
+With Redis down, pages must still answer. Every use of the cache goes through
+portal_adoption.cache, which treats a cache error as a miss; this file fails
+when application code reaches for django.core.cache directly.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+from django.core.cache.backends.base import BaseCache
+
+from portal_adoption.cache import cached
+
+ROOT = Path(__file__).resolve().parents[2]
+APPS = ["portal_adoption", "patients", "enrollment", "messaging", "metrics"]
+THE_ONE_PLACE = Path("portal_adoption/cache.py")
+
+
+def cache_imports(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("django.core.cache"):
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno} from {node.module} import ...")
+        if isinstance(node, ast.Import):
+            found += [
+                f"{path.relative_to(ROOT)}:{node.lineno} import {alias.name}"
+                for alias in node.names
+                if alias.name.startswith("django.core.cache")
+            ]
+    return found
+
+
+def test_only_portal_adoption_cache_uses_the_cache():
+    uses = [
+        use
+        for app in APPS
+        for path in sorted((ROOT / app).rglob("*.py"))
+        if "migrations" not in path.parts and path.relative_to(ROOT) != THE_ONE_PLACE
+        for use in cache_imports(path)
+    ]
+    assert uses == [], (
+        "Use portal_adoption.cache.cached (a cache error is a miss), or a table with a "
+        "unique constraint for anything that must hold when Redis is down."
+    )
+
+
+class BrokenCache(BaseCache):
+    def __init__(self, location, params):
+        super().__init__(params)
+
+    def get(self, *args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    set = get
+
+
+@pytest.fixture
+def cache_down(settings):
+    settings.CACHES = {"default": {"BACKEND": "tests.portal_adoption.test_cache.BrokenCache"}}
+
+
+def test_a_cache_error_is_a_miss_and_the_value_is_computed(cache_down, caplog):
+    assert cached("metrics:chart:abc", lambda: "<svg/>", timeout=60) == "<svg/>"
+    assert "cache read failed for metrics:chart:…: ConnectionError" in caplog.text
+    assert "abc" not in caplog.text  # the key's details stay out of the log
+
+
+def test_a_working_cache_computes_once(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    calls = []
+    for _ in range(3):
+        assert cached("test:once", lambda: calls.append(1) or "value", timeout=60) == "value"
+    assert calls == [1]
