@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('patients', '0006_provider_login_and_phone_preference'),
-        ('portal_adoption', '0005_business_calendar'),
+        ('portal_adoption', '0006_access_log_hash_chain'),
     ]
 
     operations = [
