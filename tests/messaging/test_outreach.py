@@ -719,6 +719,8 @@ def test_outside_debug_email_defaults_to_smtp_and_texts_to_twilio_or_nothing():
     }
 
 
+# The deploy checks include the database role check (portal_adoption.W050): it reads the
+# connected role, so these tests need the database.
 def deploy_check_ids(settings, **overrides) -> set[str]:
     from django.core.management.base import SystemCheckError
 
@@ -750,7 +752,7 @@ def deploy_check_ids(settings, **overrides) -> set[str]:
     ids=["console-email", "file-email", "console-sms", "file-sms", "defaults", "twilio"],
 )
 def test_console_and_file_backends_outside_debug_are_a_deployment_error(
-    settings, overrides, expected
+    db, settings, overrides, expected
 ):
     settings.DEBUG = False
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -758,7 +760,7 @@ def test_console_and_file_backends_outside_debug_are_a_deployment_error(
     assert deploy_check_ids(settings, **overrides) == expected
 
 
-def test_console_backends_are_fine_for_development(settings):
+def test_console_backends_are_fine_for_development(db, settings):
     settings.DEBUG = True
     assert (
         deploy_check_ids(
