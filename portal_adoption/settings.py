@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Before AuthenticationMiddleware: an idle session is ended before anyone reads it.
+    "portal_adoption.middleware.IdleSignOutMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -150,11 +152,12 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Idle sessions end after 15 minutes: every request pushes the expiry forward,
-# so only inactivity logs a user out.
+# Idle sessions end after 15 minutes without real activity: IdleSignOutMiddleware
+# stamps every request except background polls (portal_adoption/middleware.py),
+# and the session is saved only when it changes, so polls never extend it.
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", default=15, minimum=1)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal_adoption import views
+from portal_adoption import account_views, views
 
 handler403 = "portal_adoption.views.permission_denied"
 
@@ -15,7 +15,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", account_views.StaffLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("access-log/", views.AccessLogView.as_view(), name="access_log"),
     path("patients/", include("patients.urls")),
