@@ -191,6 +191,19 @@ def access_log_record_denied(*, request: HttpRequest, user=None) -> AccessLogEnt
     )
 
 
+def access_log_record_throttled(*, request: HttpRequest, kind: str) -> AccessLogEntry:
+    """The one row for an address whose refusals passed the limit in this window.
+
+    The 429s after it write nothing (portal_adoption/throttling.py).
+    """
+    return AccessLogEntry.objects.create(
+        **_request_fields(request),
+        action=AccessAction.VIEW,
+        outcome=AccessOutcome.DENIED,
+        resource=f"throttled:{kind}"[:64],
+    )
+
+
 def _request_fields(request: HttpRequest, user=None) -> dict:
     user = user or getattr(request, "user", None)
     authenticated = bool(user and user.is_authenticated)

@@ -165,6 +165,11 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # is signed, not encrypted, and a message may carry a new integration key.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
+# Refused sign-ins and API keys per client address and window (finding 12): past
+# the limit the address gets 429 until the window ends (portal_adoption/throttling.py).
+AUTH_FAILURE_LIMIT = env_int("AUTH_FAILURE_LIMIT", default=20, minimum=1)
+AUTH_FAILURE_WINDOW_MINUTES = env_int("AUTH_FAILURE_WINDOW_MINUTES", default=10, minimum=1)
+
 # Lockout after repeated failed logins (django-axes), per user name and address.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", default=5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", default=15))

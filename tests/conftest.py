@@ -5,10 +5,18 @@ in billing, Maria manages the practice and Ada administers the system.
 """
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
 from portal_adoption.roles import Role
 from tests.factories import PatientFactory, staff
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: counters of failed sign-ins and refused
+    keys (portal_adoption/throttling.py) must not carry over from one test to the next."""
+    cache.clear()
 
 
 @pytest.fixture
