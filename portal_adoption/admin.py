@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from portal_adoption.models import AccessLogEntry, IntegrationToken, User
 from portal_adoption.roles import Role
@@ -13,6 +14,7 @@ from portal_adoption.services import (
     staff_account_log,
     staff_account_save,
 )
+from portal_adoption.two_factor import two_factor_reset
 
 
 class RolesField(forms.TypedMultipleChoiceField):
@@ -85,8 +87,28 @@ class StaffUserAdmin(UserAdmin):
     def roles(self, obj):
         return ", ".join(str(role.label) for role in user_role_groups(obj))
 
+    actions = ["reset_two_factor"]
+
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.action(
+        description=_("Reset two-step sign-in (lost phone): set it up again at next sign-in"),
+        permissions=["change"],
+    )
+    def reset_two_factor(self, request, queryset):
+        accounts = [a for a in queryset if self.has_change_permission(request, a)]
+        for account in accounts:
+            two_factor_reset(request=request, account=account)
+        messages.success(
+            request,
+            ngettext(
+                "Two-step sign-in is reset for %(count)d account.",
+                "Two-step sign-in is reset for %(count)d accounts.",
+                len(accounts),
+            )
+            % {"count": len(accounts)},
+        )
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.is_superuser and not request.user.is_superuser:

@@ -1,4 +1,4 @@
-"""Rules every request passes through: idle sign-out.
+"""Rules every request passes through: idle sign-out and the second sign-in step.
 
 Idle sign-out (README, "Who uses it"): a session ends after
 SESSION_IDLE_MINUTES without *real* activity. A page that refreshes a part of
@@ -20,11 +20,14 @@ the stored expiry forward either.
 """
 
 import time
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
-from django.shortcuts import resolve_url
+from django.shortcuts import redirect, resolve_url
+from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
+from rest_framework.views import APIView
 
 IDLE_STAMP_KEY = "_last_activity"
 # Set in the fresh session after an idle sign-out, so the sign-in form can say why.
@@ -81,3 +84,50 @@ def _idle_for_too_long(request) -> bool:
         return False
     idle_seconds = time.time() - session[IDLE_STAMP_KEY]
     return idle_seconds >= settings.SESSION_IDLE_MINUTES * 60
+
+
+# --- The second sign-in step ---------------------------------------------------------
+
+
+def second_factor_not_required(view):
+    """Mark a view a signed-in user may open before the second step: the verify and
+    set-up pages and signing out. Pages without a login need no mark."""
+    view.second_factor_not_required = True
+    return view
+
+
+class SecondFactorMiddleware:
+    """Keeps a user who owes the second step (portal_adoption/two_factor.py) on the
+    verify page, or on the set-up page if their role requires one and they have none.
+
+    After LoginRequiredMiddleware and OTPMiddleware. API views are left to
+    VerifiedSessionAuthentication, which treats such a session as no session.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        from portal_adoption.two_factor import second_factor_authenticator, second_factor_pending
+
+        if _open_before_second_step(view_func) or not second_factor_pending(request):
+            return None
+        has_authenticator = second_factor_authenticator(request.user) is not None
+        url = reverse("two_factor_verify" if has_authenticator else "two_factor_setup")
+        if request.method == "GET":
+            url += "?" + urlencode({"next": request.get_full_path()})
+        if request.headers.get("HX-Request") == "true":
+            return HttpResponseClientRedirect(url)
+        return redirect(url)
+
+
+def _open_before_second_step(view_func) -> bool:
+    if getattr(view_func, "second_factor_not_required", False):
+        return True
+    if getattr(view_func, "login_required", True) is False:
+        return True
+    view_class = getattr(view_func, "cls", None)
+    return isinstance(view_class, type) and issubclass(view_class, APIView)
