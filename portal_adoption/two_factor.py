@@ -94,7 +94,7 @@ def two_factor_setup_confirm(*, request: HttpRequest, token: str) -> list[str] |
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     codes = _new_recovery_codes(user)
-    django_otp.login(request, device)
+    _mark_verified(request, device)
     staff_account_log(request=request, account=user, what="staff_two_factor_on")
     return codes
 
@@ -112,7 +112,7 @@ def two_factor_verify(*, request: HttpRequest, token: str) -> bool:
     for device in kind.objects.filter(user=user, confirmed=True):
         matched = django_otp.verify_token(user, device.persistent_id, token)
         if matched is not None:
-            django_otp.login(request, matched)
+            _mark_verified(request, matched)
             if kind is StaticDevice:
                 staff_account_log(request=request, account=user, what="staff_recovery_code_used")
             return True
@@ -151,6 +151,13 @@ def two_factor_reset(*, request: HttpRequest, account: User) -> None:
     staff_account_check_may_change(actor=request.user, account=account)
     _remove_devices(account)
     staff_account_log(request=request, account=account, what="staff_two_factor_reset")
+
+
+def _mark_verified(request: HttpRequest, device) -> None:
+    # A new session key once fully signed in: a key seen before the second
+    # step (on a shared screen, in a proxy log) is worth nothing after it.
+    request.session.cycle_key()
+    django_otp.login(request, device)
 
 
 def _verify_totp(device: TOTPDevice, token: str) -> bool:

@@ -76,9 +76,11 @@ def test_a_manager_cannot_reach_the_dashboard_without_the_code(client, manager, 
     assert wrong.status_code == 400
     assert client.get(reverse("metrics:dashboard")).status_code == 302
     clock.shift(31)
+    key_before = client.session.session_key
     right = client.post(response.url, {"code": phone_code(device), "next": "/dashboard/"})
     assert right.status_code == 302
     assert right.url == "/dashboard/"
+    assert client.session.session_key != key_before
     assert client.get(reverse("metrics:dashboard")).status_code == 200
 
 
