@@ -75,7 +75,18 @@ class IdleSignOutMiddleware:
             not is_background_poll(request) or IDLE_STAMP_KEY not in session
         ):
             session[IDLE_STAMP_KEY] = int(time.time())
+        return _whole_page_to_sign_in(request, response)
+
+
+def _whole_page_to_sign_in(request, response):
+    """An htmx request sent to the sign-in form (a session ended some other way:
+    signed out in another tab, expired in the database) moves the whole page
+    there, instead of drawing the form inside the banner that asked."""
+    if request.headers.get("HX-Request") != "true" or response.status_code != 302:
         return response
+    if response.url.split("?")[0] != resolve_url(settings.LOGIN_URL):
+        return response
+    return HttpResponseClientRedirect(response.url)
 
 
 def _idle_for_too_long(request) -> bool:

@@ -48,6 +48,17 @@ def test_a_session_that_only_polls_ends_after_the_idle_minutes(client, nurse, cl
     assert page.url.startswith(reverse("login"))
 
 
+def test_a_poll_after_signing_out_elsewhere_moves_the_whole_page_to_sign_in(client, nurse):
+    client.force_login(nurse)
+    client.get(reverse("home"))
+    other_tab = client.session
+    other_tab.flush()
+    response = client.get(reverse("messaging:urgent_alert"), **POLL)
+    assert response.status_code == 200
+    assert response["HX-Redirect"].startswith(reverse("login"))
+    assert b"<form" not in response.content
+
+
 @override_settings(SESSION_IDLE_MINUTES=1)
 def test_a_session_with_clicks_between_the_polls_stays_signed_in(client, nurse, clock):
     client.force_login(nurse)
