@@ -32,6 +32,7 @@ from enrollment.services import (
     qr_invitation_redeem,
 )
 from patients.models import NotificationChannel
+from portal_adoption.middleware import background_poll
 from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import ENROLL_PATIENTS
 
@@ -62,6 +63,7 @@ class QrCreateView(StaffPermissionRequiredMixin, View):
 
 
 @no_store
+@method_decorator(background_poll, name="dispatch")
 class QrStatusView(StaffPermissionRequiredMixin, View):
     """Polled every 3 seconds while the code waits for the patient's phone."""
 

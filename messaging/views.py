@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -27,6 +28,7 @@ from messaging.selectors import (
     urgent_open,
 )
 from patients.services import patient_set_phone_preference
+from portal_adoption.middleware import background_poll
 from portal_adoption.models import AccessAction
 from portal_adoption.roles import MANAGE_MESSAGING, WORK_CLINICAL_QUEUE, WORK_PROVIDER_TASKS
 from portal_adoption.services import access_log_record, access_log_record_list
@@ -396,6 +398,7 @@ class NotesToFileView(View):
         return response
 
 
+@method_decorator(background_poll, name="dispatch")
 class UrgentAlertView(View):
     """The banner every nurse sees while an urgent message has no reply."""
 

@@ -1,22 +1,139 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from portal_adoption.models import AccessAction, AccessLogEntry, IntegrationToken, User
+from portal_adoption.roles import Role
+from portal_adoption.selectors import user_role_groups
 from portal_adoption.services import (
     access_log_record,
     access_log_record_list,
     integration_token_create,
     integration_token_revoke,
+    staff_account_log,
+    staff_account_save,
 )
+from portal_adoption.two_factor import two_factor_reset
+
+
+class RolesField(forms.TypedMultipleChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            choices=Role.choices,
+            coerce=Role,
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            label=_("Roles"),
+            help_text=_(
+                "What this person does in the practice; each role opens the pages it needs. "
+                "Administrators also get this administration site."
+            ),
+            **kwargs,
+        )
+
+
+class StaffAccountCreationForm(AdminUserCreationForm):
+    roles = RolesField()
+
+
+class StaffAccountForm(UserChangeForm):
+    """The fields an administrator may change. No superuser, staff or permission flags:
+    roles are the only way to give access, and superusers come from createsuperuser."""
+
+    roles = RolesField()
+
+    class Meta(UserChangeForm.Meta):
+        model = User
+        fields = ("username", "first_name", "last_name", "email", "location", "is_active")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["roles"].initial = user_role_groups(self.instance)
 
 
 @admin.register(User)
 class StaffUserAdmin(UserAdmin):
-    fieldsets = (*UserAdmin.fieldsets, (_("Practice"), {"fields": ("location",)}))
-    list_display = ("username", "first_name", "last_name", "location", "is_active")
+    """Staff accounts: administrators give roles and nothing else.
+
+    Every save goes through staff_account_save, which writes what changed to
+    the access log; a superuser's account is read-only to anyone else.
+    """
+
+    form = StaffAccountForm
+    add_form = StaffAccountCreationForm
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
+        (_("Practice"), {"fields": ("location", "roles", "is_active")}),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "usable_password", "password1", "password2", "roles"),
+            },
+        ),
+    )
+    readonly_fields = ("last_login", "date_joined")
+    filter_horizontal = ()
+    list_display = ("username", "first_name", "last_name", "location", "roles", "is_active")
     list_filter = ("groups", "location", "is_active")
+
+    @admin.display(description=_("Roles"))
+    def roles(self, obj):
+        return ", ".join(str(role.label) for role in user_role_groups(obj))
+
+    actions = ["reset_two_factor"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.action(
+        description=_("Reset two-step sign-in (lost phone): set it up again at next sign-in"),
+        permissions=["change"],
+    )
+    def reset_two_factor(self, request, queryset):
+        accounts = [a for a in queryset if self.has_change_permission(request, a)]
+        for account in accounts:
+            two_factor_reset(request=request, account=account)
+        messages.success(
+            request,
+            ngettext(
+                "Two-step sign-in is reset for %(count)d account.",
+                "Two-step sign-in is reset for %(count)d accounts.",
+                len(accounts),
+            )
+            % {"count": len(accounts)},
+        )
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        staff_account_save(
+            request=request,
+            account=form.instance,
+            roles=form.cleaned_data["roles"],
+            changed_fields=form.changed_data,
+            created=not change,
+        )
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        changed = request.method == "POST" and response.status_code == 302
+        if changed and response.url != request.get_full_path():
+            account = self.get_object(request, id)
+            staff_account_log(request=request, account=account, what="staff_password_set")
+        return response
 
 
 @admin.register(AccessLogEntry)

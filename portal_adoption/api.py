@@ -6,7 +6,8 @@ from rest_framework import exceptions, status
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from portal_adoption.services import access_log_record_denied
+from portal_adoption.services import access_log_record_denied, access_log_record_throttled
+from portal_adoption.throttling import API_KEY_FAILURES
 
 
 class RequestTooLarge(exceptions.APIException):
@@ -40,14 +41,35 @@ def _refuse_oversized_body(request) -> None:
         )
 
 
+AUTHENTICATION_REFUSED = exceptions.NotAuthenticated | exceptions.AuthenticationFailed
+
+
 def exception_handler(exc, context):
-    """DRF's handler, plus an access-log row for every refused request."""
-    refused = exceptions.NotAuthenticated | exceptions.AuthenticationFailed
-    if isinstance(exc, refused | exceptions.PermissionDenied):
-        request = context.get("request")
-        if request is not None:
-            # request.user would authenticate again (and raise again for a bad
-            # key); _user is whoever authentication already found, if anyone.
-            user = getattr(request, "_user", None)
-            access_log_record_denied(request=request._request, user=user)
+    """DRF's handler, plus an access-log row for every refused request.
+
+    Refused authentication is counted per address (portal_adoption/throttling.py):
+    past the limit the caller gets 429, and only the first 429 of a window is
+    logged, so a flood of bad keys cannot fill the access log.
+    """
+    request = context.get("request")
+    if request is not None and isinstance(exc, AUTHENTICATION_REFUSED):
+        failures = API_KEY_FAILURES.record(request._request)
+        if failures.over:
+            if failures.first_over:
+                access_log_record_throttled(request=request._request, kind="api")
+            exc = exceptions.Throttled(
+                wait=failures.retry_after,
+                detail=_("Too many refused requests from your address."),
+            )
+        else:
+            _log_refusal(request)
+    elif request is not None and isinstance(exc, exceptions.PermissionDenied):
+        _log_refusal(request)
     return drf_exception_handler(exc, context)
+
+
+def _log_refusal(request) -> None:
+    # request.user would authenticate again (and raise again for a bad
+    # key); _user is whoever authentication already found, if anyone.
+    user = getattr(request, "_user", None)
+    access_log_record_denied(request=request._request, user=user)

@@ -1,6 +1,7 @@
 """API authentication for integrations: `Authorization: Bearer <key>`."""
 
 from django.utils.translation import gettext as _
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
@@ -35,6 +36,21 @@ class IntegrationTokenAuthentication(authentication.BaseAuthentication):
         return self.keyword
 
 
+class VerifiedSessionAuthentication(authentication.SessionAuthentication):
+    """A staff session, once both sign-in steps are done.
+
+    A session that still owes the second step (portal_adoption/two_factor.py)
+    counts as no session: the API answers as to an anonymous caller.
+    """
+
+    def authenticate(self, request):
+        from portal_adoption.two_factor import second_factor_pending
+
+        if second_factor_pending(request._request):
+            return None
+        return super().authenticate(request)
+
+
 class IntegrationTokenScheme(OpenApiAuthenticationExtension):
     """Documents the integration key in the OpenAPI schema."""
 
@@ -50,3 +66,10 @@ class IntegrationTokenScheme(OpenApiAuthenticationExtension):
                 "Integration tokens): Authorization: Bearer pam_..."
             ),
         }
+
+
+class VerifiedSessionScheme(SessionScheme):
+    """Documents the staff session (both sign-in steps done) in the OpenAPI schema."""
+
+    target_class = VerifiedSessionAuthentication
+    priority = 0

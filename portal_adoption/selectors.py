@@ -66,7 +66,12 @@ def user_roles(user: User) -> list[Role]:
         return []
     if user.is_superuser:
         return [Role.ADMINISTRATOR]
-    names = set(user.groups.values_list("name", flat=True))
+    return user_role_groups(user)
+
+
+def user_role_groups(user: User) -> list[Role]:
+    """The roles a user holds through groups (a superuser's flag is not a role)."""
+    names = {group.name for group in user.groups.all()}
     return [role for role in Role if GROUP_NAMES[role] in names]
 
 

@@ -3,13 +3,16 @@
 import hashlib
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from portal_adoption.access_chain import chain_append
 from portal_adoption.models import (
@@ -55,10 +58,23 @@ def _permissions_for(codes: Iterable[str]) -> list[Permission]:
     return [p for p in candidates if (p.content_type.app_label, p.codename) in wanted]
 
 
+@dataclass(frozen=True)
+class RoleChange:
+    added: frozenset[Role]
+    removed: frozenset[Role]
+
+
 @transaction.atomic
-def staff_set_roles(*, user: User, roles: Iterable[Role]) -> None:
-    """Replace the user's roles. Administrators get the admin site (is_staff)."""
-    roles = set(roles)
+def staff_set_roles(*, user: User, roles: Iterable[Role]) -> RoleChange:
+    """Replace the user's roles. Administrators get the admin site (is_staff).
+
+    is_staff follows the Administrator role and nothing else: no form sets it.
+    """
+    roles = {Role(role) for role in roles}
+    held_names = set(
+        user.groups.filter(name__in=GROUP_NAMES.values()).values_list("name", flat=True)
+    )
+    held = {role for role in Role if GROUP_NAMES[role] in held_names}
     role_groups = Group.objects.filter(name__in=GROUP_NAMES.values())
     user.groups.remove(*role_groups)
     user.groups.add(*Group.objects.filter(name__in=[GROUP_NAMES[r] for r in roles]))
@@ -66,6 +82,60 @@ def staff_set_roles(*, user: User, roles: Iterable[Role]) -> None:
     if user.is_staff != is_staff:
         user.is_staff = is_staff
         user.save(update_fields=["is_staff"])
+    return RoleChange(added=frozenset(roles - held), removed=frozenset(held - roles))
+
+
+# What an administrator may change on a staff account besides roles and the active flag.
+STAFF_DETAIL_FIELDS = ("username", "first_name", "last_name", "email", "location")
+
+
+@transaction.atomic
+def staff_account_save(
+    *,
+    request: HttpRequest,
+    account: User,
+    roles: Iterable[Role],
+    changed_fields: Iterable[str],
+    created: bool,
+) -> RoleChange:
+    """An administrator's edit of a staff account, in the access log.
+
+    1. Only a superuser may change a superuser's account (superusers are made
+       with createsuperuser, never through a form).
+    2. Roles are set by staff_set_roles, which also sets is_staff.
+    3. One CHANGE row per thing changed, each naming the account by its id:
+       staff_created, staff_role_added:<role>, staff_role_removed:<role>,
+       staff_activated / staff_deactivated, staff_details:<fields>.
+    """
+    staff_account_check_may_change(actor=request.user, account=account)
+    change = staff_set_roles(user=account, roles=roles)
+    changed = set(changed_fields)
+    what = ["staff_created"] if created else []
+    what += [f"staff_role_added:{role.value}" for role in sorted(change.added)]
+    what += [f"staff_role_removed:{role.value}" for role in sorted(change.removed)]
+    if "is_active" in changed and not created:
+        what.append("staff_activated" if account.is_active else "staff_deactivated")
+    details = [name for name in STAFF_DETAIL_FIELDS if name in changed]
+    if details and not created:
+        what.append("staff_details:" + ",".join(details))
+    for resource in what:
+        staff_account_log(request=request, account=account, what=resource)
+    return change
+
+
+def staff_account_check_may_change(*, actor, account: User) -> None:
+    if account.is_superuser and not getattr(actor, "is_superuser", False):
+        raise PermissionDenied(_("Only a superuser may change a superuser's account."))
+
+
+def staff_account_log(*, request: HttpRequest, account: User, what: str) -> AccessLogEntry:
+    """One CHANGE row about a staff account: `what` says what changed."""
+    return access_log_record(
+        request=request,
+        action=AccessAction.CHANGE,
+        resource=what[:64],
+        object_id=account.pk,
+    )
 
 
 def access_log_record(
@@ -124,6 +194,21 @@ def access_log_record_denied(*, request: HttpRequest, user=None) -> AccessLogEnt
         outcome=AccessOutcome.DENIED,
         resource=_fit(match.view_name if match else "", "resource") or "unknown",
         object_id=_fit(next(iter(kwargs.values()), ""), "object_id"),
+    )
+    chain_append([entry])
+    return entry
+
+
+def access_log_record_throttled(*, request: HttpRequest, kind: str) -> AccessLogEntry:
+    """The one row for an address whose refusals passed the limit in this window.
+
+    The 429s after it write nothing (portal_adoption/throttling.py).
+    """
+    entry = AccessLogEntry(
+        **_request_fields(request),
+        action=AccessAction.VIEW,
+        outcome=AccessOutcome.DENIED,
+        resource=_fit(f"throttled:{kind}", "resource"),
     )
     chain_append([entry])
     return entry

@@ -3,7 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal_adoption import views
+from portal_adoption import account_urls, account_views, views
+from portal_adoption.middleware import second_factor_not_required
 
 handler403 = "portal_adoption.views.permission_denied"
 
@@ -15,8 +16,9 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", account_views.StaffLoginView.as_view(), name="login"),
+    path("logout/", second_factor_not_required(auth_views.LogoutView.as_view()), name="logout"),
+    path("account/", include(account_urls)),
     path("access-log/", views.AccessLogView.as_view(), name="access_log"),
     path("patients/", include("patients.urls")),
     path("enrollment/", include("enrollment.urls")),

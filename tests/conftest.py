@@ -5,10 +5,48 @@ in billing, Maria manages the practice and Ada administers the system.
 """
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
+from django.test.client import ClientMixin
+from django_otp import DEVICE_ID_SESSION_KEY
 
 from portal_adoption.roles import Role
 from tests.factories import PatientFactory, staff
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: counters of failed sign-ins and refused
+    keys (portal_adoption/throttling.py) must not carry over from one test to the next."""
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_both_steps(monkeypatch):
+    """`client.force_login(user)` stands for a complete sign-in, second step included.
+
+    Managers and administrators must sign in with a second factor
+    (portal_adoption/two_factor.py); a test that only wants to be signed in
+    as one gets a confirmed authenticator and a verified session. The rule
+    itself is unchanged: tests of two-step sign-in sign in through the forms.
+    """
+    plain_force_login = ClientMixin.force_login
+
+    def force_login(self, user, backend=None):
+        plain_force_login(self, user, backend)
+        from portal_adoption.two_factor import second_factor_authenticator, second_factor_required
+
+        device = second_factor_authenticator(user)
+        if device is None and second_factor_required(user):
+            from django_otp.plugins.otp_totp.models import TOTPDevice
+
+            device = TOTPDevice.objects.create(user=user, name="Test phone", confirmed=True)
+        if device is not None:
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+
+    monkeypatch.setattr(ClientMixin, "force_login", force_login)
 
 
 @pytest.fixture

@@ -131,6 +131,12 @@ PAGES = {
     "api_fhir_bundle": post(None, IMPORTERS, ok=400),
     "api_schema": Page(None, EVERYONE),
     "api_docs": Page(None, EVERYONE),
+    "password_change": Page(None, EVERYONE),
+    "two_factor": Page(None, EVERYONE),
+    "two_factor_setup": Page(None, EVERYONE),
+    "two_factor_verify": Page(None, EVERYONE, ok=302),  # already verified, or not needed
+    "two_factor_recovery_codes": post(None, EVERYONE, ok=None),  # codes, or "set up first"
+    "two_factor_off": post(None, EVERYONE),
 }
 # Pages outside the matrix, each for a stated reason.
 NOT_ROLE_PAGES = {
@@ -140,6 +146,10 @@ NOT_ROLE_PAGES = {
     "outreach:survey": "the patient's survey link: no login, a signed single-use token",
     "outreach:unsubscribe": "the patient's unsubscribe link: no login, a signed token",
     "outreach:sms_inbound": "the SMS provider's webhook: a signed request, no login",
+    "password_reset": "a forgotten password: no login, the link goes to the account's email",
+    "password_reset_done": "a forgotten password: no login",
+    "password_reset_confirm": "a forgotten password: no login, a single-use signed token",
+    "password_reset_complete": "a forgotten password: no login",
 }
 
 
