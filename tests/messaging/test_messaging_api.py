@@ -149,8 +149,8 @@ def test_a_nurse_claims_the_next_message_with_its_text_and_the_read_is_logged(
     assert (answer["status"], answer["red_flags"]) == ("claimed", ["chest pain"])
     message = Message.objects.get(message_id="portal-msg-2")
     assert (message.status, message.owner) == (MessageStatus.CLAIMED, nurse)
-    logged = AccessLogEntry.objects.get(resource="message")
-    assert (logged.user, logged.action, logged.patient) == (nurse, AccessAction.VIEW, patient)
+    logged = AccessLogEntry.objects.get(resource="message", action=AccessAction.VIEW)
+    assert (logged.user, logged.patient) == (nurse, patient)
     assert logged.object_id == str(message.pk)
 
 
@@ -160,7 +160,7 @@ def test_an_empty_queue_answers_204(portal, patient, nurse):
     deliver(portal, FEVER)
     assert claim(client).status_code == 200
     assert claim(client).status_code == 204
-    assert AccessLogEntry.objects.filter(resource="message").count() == 1
+    assert AccessLogEntry.objects.filter(resource="message", action=AccessAction.VIEW).count() == 1
 
 
 def test_the_front_desk_cannot_claim_from_the_nursing_queue(portal, patient, front_desk_clerk):
