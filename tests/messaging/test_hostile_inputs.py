@@ -404,3 +404,76 @@ def test_nothing_is_half_written_by_hostile_values(callers, patient):
     assert not CallLog.objects.exists()
     assert MessageTransition.objects.count() == before
     assert Message.objects.get(pk=message.pk).status == "new"
+
+
+# --- The cases the audit found, and their neighbours, one by one --------------------
+
+
+@pytest.mark.parametrize("chosen", ["²", "3.0", "99999999999999999999", "-3", "%00", "1e3"])
+def test_an_odd_template_choice_opens_the_message_with_a_blank_reply(
+    client, manager, patient, chosen
+):
+    message = make_message(patient)
+    ReplyTemplate.objects.create(category="clinical", name="Seen", body="Seen soon")
+    client.force_login(manager)
+    response = client.get(reverse("messaging:detail", args=[message.pk]) + f"?template={chosen}")
+    assert response.status_code == 200
+    assert response.context["reply_form"]["body"].value() == ""
+
+
+def test_a_template_of_another_category_is_not_offered_by_the_query_string(
+    client, manager, patient
+):
+    message = make_message(patient)
+    billing = ReplyTemplate.objects.create(category="billing", name="Paid", body="Paid, thanks")
+    client.force_login(manager)
+    url = reverse("messaging:detail", args=[message.pk]) + f"?template={billing.pk}"
+    assert client.get(url).context["reply_form"]["body"].value() == ""
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "2200-01-01"])
+def test_a_closure_beyond_the_date_window_is_refused_naming_the_window(client, manager, day):
+    client.force_login(manager)
+    response = client.post(reverse("messaging:closure_add"), {"date": day, "name": "Far away"})
+    assert response.status_code == 400
+    assert "2199-12-31" in response.context["closure_form"].errors["date"][0]
+    assert not PracticeClosure.objects.exists()
+
+
+@pytest.mark.parametrize("month", ["0001-01", "1899-12"])
+def test_a_report_month_before_the_window_is_a_400_naming_the_window(client, manager, month):
+    client.force_login(manager)
+    response = client.get(reverse("messaging:report_response_times"), {"month": month})
+    assert response.status_code == 400
+    assert "1900-01-01" in response.context["form"].errors["month"][0]
+
+
+def test_a_survey_comment_with_a_nul_byte_is_refused_and_the_link_still_works(client, patient):
+    url = reverse("outreach:survey", kwargs={"token": survey_token(patient)})
+    refused = client.post(url, {"score": "4", "comment": "good\x00"})
+    assert refused.status_code == 400
+    assert not SurveyInvitation.objects.filter(answered_at__isnull=False).exists()
+    assert client.post(url, {"score": "4", "comment": "good"}).status_code == 200
+
+
+def test_an_sms_with_a_nul_byte_in_the_sender_is_refused(callers, patient):
+    body = "From=%2B1202%00&Body=STOP"
+    url = reverse("outreach:sms_inbound")
+    response = callers["twilio"].generic(
+        "POST",
+        url,
+        body,
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": twilio_signature(url, body)},
+    )
+    assert response.status_code == 400
+
+
+def test_taking_the_next_message_from_the_page_is_logged_as_a_change(client, nurse, patient):
+    from portal_adoption.models import AccessAction, AccessLogEntry
+
+    message = make_message(patient)
+    client.force_login(nurse)
+    client.post(reverse("messaging:take_next", args=["nursing"]))
+    change = AccessLogEntry.objects.get(action=AccessAction.CHANGE)
+    assert (change.object_id, change.patient, change.user) == (str(message.pk), patient, nurse)
