@@ -26,6 +26,8 @@ from rest_framework.response import Response
 from messaging.models import (
     IDEMPOTENCY_KEY_MAX_LENGTH,
     IDEMPOTENCY_KEY_PATTERN,
+    LARGEST_ID,
+    REPLY_MAX_LENGTH,
     Category,
     Message,
     MessageStatus,
@@ -90,9 +92,8 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     description=format_lazy(
         gettext_lazy(
             "A key of your choosing, 1 to {max} visible ASCII characters (a UUID is best). "
-            "The same request sent again with the same key sends nothing new and answers "
-            "with the first reply, with the same status; the key used for a different reply "
-            "answers 409."
+            "The same request sent again with the same key does nothing new and answers "
+            "as the first one did; the key used before for something else answers 409."
         ),
         max=IDEMPOTENCY_KEY_MAX_LENGTH,
     ),
@@ -279,8 +280,10 @@ class QueueClaimApi(ApiView):
         description=gettext_lazy(
             "The caller needs the queue's role. Two people never get the same message; the "
             "claim lapses after 30 minutes untouched. Queues: nursing, front_desk, billing "
-            "(providers take work from their task list)."
+            "(providers take work from their task list). With an Idempotency-Key, a retried "
+            "claim answers with the message the first one took instead of taking another."
         ),
+        parameters=[IDEMPOTENCY_PARAMETER],
         request=None,
         responses={
             200: OutputSerializer,
@@ -288,6 +291,9 @@ class QueueClaimApi(ApiView):
             400: OpenApiResponse(DETAIL, gettext_lazy("The provider task list.")),
             403: OpenApiResponse(DETAIL, gettext_lazy("Not this person's queue.")),
             404: OpenApiResponse(DETAIL, gettext_lazy("No such queue.")),
+            409: OpenApiResponse(
+                DETAIL, gettext_lazy("The Idempotency-Key was used for something else.")
+            ),
         },
     )
     def post(self, request, queue: str):
@@ -310,7 +316,12 @@ class QueueClaimApi(ApiView):
             )
         if not request.user.has_perm(QUEUE_PERMISSIONS[queue]):
             self.permission_denied(request, message=_("This queue belongs to another team."))
-        message = message_claim_next(queue=queue, by=request.user)
+        try:
+            message = message_claim_next(
+                queue=queue, by=request.user, idempotency_key=_idempotency_key(request)
+            )
+        except MessageConflict as error:
+            return _detail(str(error), status.HTTP_409_CONFLICT)
         if message is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         _log_change(request, resource="message", object_id=message.pk, patient=message.patient)
@@ -332,12 +343,15 @@ class MessageReplyApi(ApiView):
             allow_blank=True,
             required=False,
             default="",
+            max_length=REPLY_MAX_LENGTH,
             help_text=gettext_lazy("The reply; may be left empty when a template is chosen."),
         )
         template = serializers.IntegerField(
             required=False,
             allow_null=True,
             default=None,
+            min_value=1,
+            max_value=LARGEST_ID,
             help_text=gettext_lazy(
                 "The id of an active reply template of the message's category; its text is "
                 "used when body is empty."

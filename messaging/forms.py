@@ -3,10 +3,13 @@ import uuid
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from messaging.models import IDEMPOTENCY_KEY_PATTERN, Category, Queue
-
-# Database ids are 32-bit integers: anything larger names no row.
-LARGEST_ID = 2**31 - 1
+from messaging.models import (
+    IDEMPOTENCY_KEY_PATTERN,
+    LARGEST_ID,
+    REPLY_MAX_LENGTH,
+    Category,
+    Queue,
+)
 
 
 class OneTimeKeyForm(forms.Form):
@@ -35,7 +38,9 @@ class TemplateChoiceForm(forms.Form):
 
 class ReplyForm(OneTimeKeyForm):
     body = forms.CharField(
-        label=_("Reply to the patient"), widget=forms.Textarea(attrs={"rows": 6}), max_length=5000
+        label=_("Reply to the patient"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=REPLY_MAX_LENGTH,
     )
     template = forms.IntegerField(
         required=False, min_value=1, max_value=LARGEST_ID, widget=forms.HiddenInput

@@ -39,6 +39,9 @@ class MessageStatus(models.TextChoices):
 
 OPEN_STATUSES = (MessageStatus.NEW, MessageStatus.CLAIMED, MessageStatus.WAITING_PROVIDER)
 
+# Database ids are 32-bit integers: a larger number in a request names no row.
+LARGEST_ID = 2**31 - 1
+
 # Form keys are 32 hex digits; API clients usually send a UUID.
 IDEMPOTENCY_KEY_MAX_LENGTH = 64
 # Visible ASCII only: a header cannot carry more, and a form key is hex.
@@ -210,6 +213,10 @@ class ReplyTemplate(models.Model):
 
     def __str__(self):
         return self.name
+
+
+# The longest reply staff may write, on the page and through the API.
+REPLY_MAX_LENGTH = 5000
 
 
 class Reply(models.Model):

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from messaging.models import (
     QUEUE_FOR_CATEGORY,
@@ -247,22 +248,29 @@ def message_claim_next(*, queue: str, by, idempotency_key: str = "") -> Message 
     message, not two: the key is stored on the claim's transition, unique
     per person, and a repeat gets the message the first click claimed.
     """
-    if idempotency_key:
-        first = _transition_with_key(by, idempotency_key)
-        if first is not None:
-            return first.message
+    first = _transition_with_key(by, idempotency_key)
+    if first is not None:
+        return _claimed_by_the_first_click(first, queue)
     try:
         if connection.vendor == "postgresql":
             return _claim_with_row_lock(queue, by, idempotency_key)
         return _claim_with_compare_and_set(queue, by, idempotency_key)
     except IntegrityError:
-        first = _transition_with_key(by, idempotency_key) if idempotency_key else None
+        first = _transition_with_key(by, idempotency_key)
         if first is None:
             raise
-        return first.message
+        return _claimed_by_the_first_click(first, queue)
+
+
+def _claimed_by_the_first_click(first: MessageTransition, queue: str) -> Message:
+    if first.to_status != MessageStatus.CLAIMED or first.queue != queue:
+        raise MessageConflict(_KEY_USED_FOR_SOMETHING_ELSE)
+    return first.message
 
 
 def _transition_with_key(by, key: str) -> MessageTransition | None:
+    if not key:
+        return None
     return (
         MessageTransition.objects.filter(by=by, idempotency_key=key)
         .select_related("message")
@@ -367,14 +375,18 @@ def message_reply(
     )
 
 
-def _at_most_once(message: Message, write, find_first, *, key: str, same):
+def _at_most_once(message: Message, write, find_first, *, key: str, same, present=None):
     """Run `write(locked message)` once per one-time key; a repeat gets the first result.
 
-    The usual repeat (a double click, a retried request) finds the first
-    result under the message's row lock. The unique constraint on the key
-    holds "at most once" for the rest (the same key on two messages at the
-    same instant): the loser's savepoint rolls back and it gets the first
-    result too. The key used before for something else is a conflict.
+    `find_first` finds the row this person stored with the key before, if
+    any; `same` says whether it is this very request again (else: the key
+    was used for something else, a conflict); `present` turns that row into
+    what `write` returns.
+
+    The usual repeat (a double click, a retried request) finds the first row
+    under the message's row lock. The unique constraint on the key holds "at
+    most once" for the rest (the same key on two messages at one instant):
+    the loser's savepoint rolls back and it gets the first result too.
     """
     try:
         with transaction.atomic():
@@ -387,13 +399,14 @@ def _at_most_once(message: Message, write, find_first, *, key: str, same):
         if first is None:
             raise
     if not same(first):
-        raise MessageConflict(
-            _(
-                "This form was sent already with other content. To send something new, open "
-                "the message again (through the API: use a new Idempotency-Key)."
-            )
-        )
-    return first
+        raise MessageConflict(_KEY_USED_FOR_SOMETHING_ELSE)
+    return present(first) if present else first
+
+
+_KEY_USED_FOR_SOMETHING_ELSE = gettext_lazy(
+    "This form was sent already, with other content. Open the page again to send something "
+    "new (through the API: use a new Idempotency-Key)."
+)
 
 
 def _locked(message: Message) -> Message:
@@ -462,8 +475,6 @@ def _log_call(message: Message, summary: str, by, key: str) -> CallLog:
 
 def message_escalated_with_key(*, by, idempotency_key: str) -> Message | None:
     """The message this person escalated with this one-time key, if they did."""
-    if not idempotency_key:
-        return None
     first = _transition_with_key(by, idempotency_key)
     if first is None or first.to_status != MessageStatus.WAITING_PROVIDER:
         return None
@@ -480,9 +491,12 @@ def message_escalate(*, message: Message, note: str, by, idempotency_key: str = 
     return _at_most_once(
         message,
         lambda locked: _escalate(locked, note, by, idempotency_key),
-        lambda: message_escalated_with_key(by=by, idempotency_key=idempotency_key),
+        lambda: _transition_with_key(by, idempotency_key),
         key=idempotency_key,
-        same=lambda first: first.pk == message.pk,
+        same=lambda first: (
+            first.to_status == MessageStatus.WAITING_PROVIDER and first.message_id == message.pk
+        ),
+        present=lambda first: first.message,
     )
 
 

@@ -105,7 +105,11 @@ class TakeNextView(QueueAccessMixin, View):
         queue = self.check_queue(queue)
         form = TakeNextForm(request.POST)
         key = form.cleaned_data["idempotency_key"] if form.is_valid() else ""
-        message = services.message_claim_next(queue=queue, by=request.user, idempotency_key=key)
+        try:
+            message = services.message_claim_next(queue=queue, by=request.user, idempotency_key=key)
+        except services.MessagingError as error:
+            messages.error(request, str(error))
+            return redirect("messaging:queue", queue=queue)
         if message is None:
             messages.info(request, _("Nothing waiting in this queue. Well done."))
             return redirect("messaging:queue", queue=queue)

@@ -342,3 +342,33 @@ def test_the_database_itself_refuses_a_second_row_with_the_same_key(nurse, patie
     # Without a key, as many as there are.
     Reply.objects.create(message=message, body="Three.", sent_by=nurse)
     Reply.objects.create(message=message, body="Four.", sent_by=nurse)
+
+
+def test_a_retried_api_claim_answers_with_the_message_the_first_one_took(nurse, patient):
+    first_message, _second = receive(patient), receive(patient)
+    client = staff_client(nurse)
+    url = reverse("api_queue_claim", args=["nursing"])
+    first = client.post(url, headers={"Idempotency-Key": KEY})
+    again = client.post(url, headers={"Idempotency-Key": KEY})
+    assert first.status_code == again.status_code == 200
+    assert first.json()["id"] == again.json()["id"] == first_message.pk
+    assert Message.objects.filter(status=MessageStatus.CLAIMED).count() == 1
+
+
+def test_a_key_used_for_one_action_is_refused_for_another_not_a_500(client, manager, patient):
+    patient.primary_provider = ProviderFactory(user=staff("drkim", Role.PROVIDER))
+    patient.save()
+    receive(patient)
+    receive(patient, "Question about my bill and the copay")
+    client.force_login(manager)
+    client.post(reverse("messaging:take_next", args=["nursing"]), {"idempotency_key": KEY})
+    claimed = Message.objects.get(status=MessageStatus.CLAIMED)
+    escalate = reverse("messaging:escalate", args=[claimed.pk])
+    response = client.post(escalate, {"note": "Advise?", "idempotency_key": KEY}, follow=True)
+    assert "sent already" in flashes(response)[0]
+    assert Message.objects.get(pk=claimed.pk).queue == "nursing"
+    other_queue = staff_client(manager).post(
+        reverse("api_queue_claim", args=["billing"]), headers={"Idempotency-Key": KEY}
+    )
+    assert other_queue.status_code == 409
+    assert Message.objects.filter(status=MessageStatus.CLAIMED).count() == 1

@@ -477,3 +477,12 @@ def test_taking_the_next_message_from_the_page_is_logged_as_a_change(client, nur
     client.post(reverse("messaging:take_next", args=["nursing"]))
     change = AccessLogEntry.objects.get(action=AccessAction.CHANGE)
     assert (change.object_id, change.patient, change.user) == (str(message.pk), patient, nurse)
+
+
+@pytest.mark.parametrize("body", ["[]", '"text"', "null", "1", "{", '{"a": ' * 50 + "1" + "}" * 50])
+@pytest.mark.parametrize("name", sorted(n for n, i in INPUTS.items() if i.json))
+def test_a_json_body_that_is_not_an_object_is_a_400(callers, patient, name, body):
+    inputs = INPUTS[name]
+    url = url_of(name, inputs, patient)
+    response = callers[inputs.who].generic("POST", url, body, content_type="application/json")
+    assert response.status_code == 400
