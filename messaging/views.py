@@ -292,11 +292,12 @@ class EscalateView(MessageActionView):
     def post(self, request, pk):
         form = EscalateForm(request.POST)
         key = form.cleaned_data["idempotency_key"] if form.is_valid() else ""
-        if self._escalated_by_this_click_already(pk, key):
-            # The second request of a double click: the first one moved the message
-            # out of this person's sight, so answer as the first did, not with a 403.
+        first = services.message_escalated_with_key(by=request.user, idempotency_key=key)
+        if first is not None and first.pk == pk:
+            # The second request of a double click: the first one may have moved the
+            # message out of this person's sight, so answer as it did, not with a 403.
             messages.success(request, ESCALATED)
-            return redirect("messaging:queues")
+            return _leave_if_hidden(request, first, self.back(first))
         message = self.message(pk)
         if not form.is_valid():
             return self.invalid(message, escalate_form=form)
@@ -311,10 +312,6 @@ class EscalateView(MessageActionView):
             ESCALATED,
         )
         return _leave_if_hidden(request, message, result)
-
-    def _escalated_by_this_click_already(self, pk, key) -> bool:
-        first = services.message_escalated_with_key(by=self.request.user, idempotency_key=key)
-        return first is not None and first.pk == int(pk)
 
 
 def _leave_if_hidden(request, message, result):

@@ -372,3 +372,16 @@ def test_a_key_used_for_one_action_is_refused_for_another_not_a_500(client, mana
     )
     assert other_queue.status_code == 409
     assert Message.objects.filter(status=MessageStatus.CLAIMED).count() == 1
+
+
+def test_a_manager_who_still_sees_the_message_lands_on_it_after_both_clicks(
+    client, manager, patient
+):
+    patient.primary_provider = ProviderFactory(user=staff("drkim", Role.PROVIDER))
+    patient.save()
+    message = receive(patient)
+    client.force_login(manager)
+    url = reverse("messaging:escalate", args=[message.pk])
+    data = {"note": "Please advise.", "idempotency_key": KEY}
+    first, second = client.post(url, data), client.post(url, data)
+    assert first.url == second.url == reverse("messaging:detail", args=[message.pk])
