@@ -69,14 +69,14 @@ class EscalateForm(OneTimeKeyForm, NoteForm):
     pass
 
 
-class RerouteForm(NoteForm):
+class RerouteForm(OneTimeKeyForm, NoteForm):
     queue = forms.ChoiceField(
         label=_("Send to"),
         choices=[(q, label) for q, label in Queue.choices if q != Queue.PROVIDER],
     )
 
 
-class ReclassifyForm(forms.Form):
+class ReclassifyForm(OneTimeKeyForm):
     category = forms.ChoiceField(label=_("Category"), choices=Category.choices)
 
 

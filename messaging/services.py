@@ -473,10 +473,14 @@ def _log_call(message: Message, summary: str, by, key: str) -> CallLog:
     return call
 
 
-def message_escalated_with_key(*, by, idempotency_key: str) -> Message | None:
-    """The message this person escalated with this one-time key, if they did."""
+def message_changed_with_key(*, by, idempotency_key: str, to_status: str) -> Message | None:
+    """The message this person moved to `to_status` with this one-time key, if they did.
+
+    The page asks before it checks who may see the message: the first click
+    of a double click may have sent it out of this person's sight.
+    """
     first = _transition_with_key(by, idempotency_key)
-    if first is None or first.to_status != MessageStatus.WAITING_PROVIDER:
+    if first is None or first.to_status != to_status:
         return None
     return first.message
 
@@ -522,12 +526,30 @@ def _escalate(message: Message, note: str, by, key: str) -> Message:
     return message
 
 
-@transaction.atomic
-def message_reroute(*, message: Message, queue: str, note: str, by) -> Message:
-    """To another team's queue (and that team's category), with the reason."""
-    message = Message.objects.select_for_update().get(pk=message.pk)
-    _require_open(message)
+def message_reroute(
+    *, message: Message, queue: str, note: str, by, idempotency_key: str = ""
+) -> Message:
+    """To another team's queue (and that team's category), with the reason.
+
+    Once per one-time key (the form's), like an escalation.
+    """
     queue = Queue(queue)
+    return _at_most_once(
+        message,
+        lambda locked: _reroute(locked, queue, note, by, idempotency_key),
+        lambda: _transition_with_key(by, idempotency_key),
+        key=idempotency_key,
+        same=lambda first: (
+            first.to_status == MessageStatus.NEW
+            and first.message_id == message.pk
+            and first.queue == queue
+        ),
+        present=lambda first: first.message,
+    )
+
+
+def _reroute(message: Message, queue: Queue, note: str, by, key: str) -> Message:
+    _require_open(message)
     if queue == Queue.PROVIDER:
         raise MessagingError(_("To send it to the provider, escalate it."))
     if not note.strip():
@@ -543,7 +565,7 @@ def message_reroute(*, message: Message, queue: str, note: str, by) -> Message:
     message.save(
         update_fields=["queue", "category", "classified_by", "status", "owner", "lease_expires_at"]
     )
-    _transition(message, previous, MessageStatus.NEW, by, note)
+    _transition(message, previous, MessageStatus.NEW, by, note, key)
     return message
 
 
@@ -604,8 +626,7 @@ def message_set_care_related(*, message: Message, care_related: bool) -> None:
     Message.objects.filter(pk=message.pk).update(care_related=care_related)
 
 
-@transaction.atomic
-def message_reclassify(*, message: Message, category: str, by) -> Message:
+def message_reclassify(*, message: Message, category: str, by, idempotency_key: str = ""):
     """A person corrects the category; the message moves to that team's queue."""
     category = Category(category)
     return message_reroute(
@@ -613,6 +634,7 @@ def message_reclassify(*, message: Message, category: str, by) -> Message:
         queue=QUEUE_FOR_CATEGORY[category],
         note=_("Re-classified as %(category)s.") % {"category": category.label},
         by=by,
+        idempotency_key=idempotency_key,
     )
 
 

@@ -22,7 +22,7 @@ from messaging.forms import (
     TakeNextForm,
     TemplateChoiceForm,
 )
-from messaging.models import Message, Queue
+from messaging.models import Message, MessageStatus, Queue
 from messaging.selectors import (
     QUEUE_PERMISSIONS,
     chart_notes_to_file,
@@ -229,6 +229,21 @@ class MessageDetailView(MessageMixin, View):
 class MessageActionView(MessageDetailView):
     """Base of the POST actions: run the service, flash the outcome, back to the message."""
 
+    def repeated(self, pk, form, *, to_status: str, success):
+        """The second request of a double click on an action that moves the message.
+
+        The first one may have moved it out of this person's sight: answer as
+        it did (same flash, same place), not with a 403.
+        """
+        key = form.cleaned_data["idempotency_key"] if form.is_valid() else ""
+        first = services.message_changed_with_key(
+            by=self.request.user, idempotency_key=key, to_status=to_status
+        )
+        if first is None or first.pk != pk:
+            return None
+        messages.success(self.request, success)
+        return _leave_if_hidden(self.request, first, self.back(first))
+
     def act(self, message, action, success):
         try:
             action()
@@ -291,13 +306,11 @@ ESCALATED = gettext_lazy("Sent to the provider's task list.")
 class EscalateView(MessageActionView):
     def post(self, request, pk):
         form = EscalateForm(request.POST)
-        key = form.cleaned_data["idempotency_key"] if form.is_valid() else ""
-        first = services.message_escalated_with_key(by=request.user, idempotency_key=key)
-        if first is not None and first.pk == pk:
-            # The second request of a double click: the first one may have moved the
-            # message out of this person's sight, so answer as it did, not with a 403.
-            messages.success(request, ESCALATED)
-            return _leave_if_hidden(request, first, self.back(first))
+        repeat = self.repeated(
+            pk, form, to_status=MessageStatus.WAITING_PROVIDER, success=ESCALATED
+        )
+        if repeat:
+            return repeat
         message = self.message(pk)
         if not form.is_valid():
             return self.invalid(message, escalate_form=form)
@@ -307,7 +320,7 @@ class EscalateView(MessageActionView):
                 message=message,
                 note=form.cleaned_data["note"],
                 by=request.user,
-                idempotency_key=key,
+                idempotency_key=form.cleaned_data["idempotency_key"],
             ),
             ESCALATED,
         )
@@ -322,10 +335,17 @@ def _leave_if_hidden(request, message, result):
     return redirect("messaging:queues")
 
 
+REROUTED = gettext_lazy("Sent to the other team's queue.")
+RECLASSIFIED = gettext_lazy("Category changed.")
+
+
 class RerouteView(MessageActionView):
     def post(self, request, pk):
-        message = self.message(pk)
         form = RerouteForm(request.POST)
+        repeat = self.repeated(pk, form, to_status=MessageStatus.NEW, success=REROUTED)
+        if repeat:
+            return repeat
+        message = self.message(pk)
         if not form.is_valid():
             return self.invalid(message, reroute_form=form)
         result = self.act(
@@ -335,24 +355,31 @@ class RerouteView(MessageActionView):
                 queue=form.cleaned_data["queue"],
                 note=form.cleaned_data["note"],
                 by=request.user,
+                idempotency_key=form.cleaned_data["idempotency_key"],
             ),
-            _("Sent to the other team's queue."),
+            REROUTED,
         )
         return _leave_if_hidden(request, message, result)
 
 
-class ReclassifyView(RerouteView):
+class ReclassifyView(MessageActionView):
     def post(self, request, pk):
-        message = self.message(pk)
         form = ReclassifyForm(request.POST)
+        repeat = self.repeated(pk, form, to_status=MessageStatus.NEW, success=RECLASSIFIED)
+        if repeat:
+            return repeat
+        message = self.message(pk)
         if not form.is_valid():
             return self.back(message)
         result = self.act(
             message,
             lambda: services.message_reclassify(
-                message=message, category=form.cleaned_data["category"], by=request.user
+                message=message,
+                category=form.cleaned_data["category"],
+                by=request.user,
+                idempotency_key=form.cleaned_data["idempotency_key"],
             ),
-            _("Category changed."),
+            RECLASSIFIED,
         )
         return _leave_if_hidden(request, message, result)
 

@@ -385,3 +385,31 @@ def test_a_manager_who_still_sees_the_message_lands_on_it_after_both_clicks(
     data = {"note": "Please advise.", "idempotency_key": KEY}
     first, second = client.post(url, data), client.post(url, data)
     assert first.url == second.url == reverse("messaging:detail", args=[message.pk])
+
+
+@pytest.mark.parametrize(
+    ("action", "data", "flash"),
+    [
+        (
+            "messaging:reroute",
+            {"queue": "billing", "note": "A billing question."},
+            "Sent to the other team's queue.",
+        ),
+        ("messaging:reclassify", {"category": "billing"}, "Category changed."),
+    ],
+)
+def test_a_double_clicked_reroute_moves_the_message_once_and_is_not_refused(
+    client, nurse, patient, action, data, flash
+):
+    message = receive(patient)
+    client.force_login(nurse)
+    url = reverse(action, args=[message.pk])
+    data = {**data, "idempotency_key": KEY}
+    first, second = client.post(url, data, follow=True), client.post(url, data, follow=True)
+    # Billing's queue is out of the nurse's sight: both clicks land on her queue.
+    assert first.redirect_chain == second.redirect_chain
+    assert first.redirect_chain[0] == (reverse("messaging:queues"), 302)
+    assert flashes(first) == flashes(second) == [flash]
+    moves = MessageTransition.objects.filter(message=message, queue="billing")
+    assert moves.count() == 1
+    assert not AccessLogEntry.objects.filter(outcome=AccessOutcome.DENIED).exists()
