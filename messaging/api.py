@@ -2,11 +2,16 @@
 
 The portal integration posts patients' messages and collects the replies
 from the outbox with its key; staff claim and reply with their session.
-Every answer that carries patient data writes the access log.
+Every answer that carries patient data writes the access log (VIEW or LIST),
+and every write that touches a message or a patient a CHANGE row, as the
+pages do.
 """
+
+import re
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import (
@@ -18,15 +23,27 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from messaging.models import Category, Communication, Message, MessageStatus, OutboxItem, Queue
+from messaging.models import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    IDEMPOTENCY_KEY_PATTERN,
+    LARGEST_ID,
+    REPLY_MAX_LENGTH,
+    Category,
+    Message,
+    MessageStatus,
+    OutboxItem,
+    Queue,
+)
 from messaging.selectors import (
     QUEUE_PERMISSIONS,
+    communications_visible_to,
     may_see,
     outbox_pending,
     sla_state,
     templates_for,
 )
 from messaging.services import (
+    MESSAGE_ID_MAX_LENGTH,
     Inbound,
     MessageConflict,
     MessagingError,
@@ -38,6 +55,7 @@ from messaging.services import (
 )
 from patients.models import Patient
 from portal_adoption.api import ApiView
+from portal_adoption.dates import event_window, require_in_window
 from portal_adoption.models import AccessAction
 from portal_adoption.permissions import api_permission
 from portal_adoption.roles import VIEW_PATIENTS
@@ -52,6 +70,51 @@ DETAIL = inline_serializer("MessagingDetail", {"detail": serializers.CharField()
 
 def _detail(text: str, code: int) -> Response:
     return Response({"detail": text}, status=code)
+
+
+def _log_change(request, *, resource: str, object_id, patient) -> None:
+    """A write through the API leaves the same CHANGE row a page action does."""
+    access_log_record(
+        request=request,
+        action=AccessAction.CHANGE,
+        resource=resource,
+        object_id=object_id,
+        patient=patient,
+    )
+
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=format_lazy(
+        gettext_lazy(
+            "A key of your choosing, 1 to {max} visible ASCII characters (a UUID is best). "
+            "The same request sent again with the same key does nothing new and answers "
+            "as the first one did; the key used before for something else answers 409."
+        ),
+        max=IDEMPOTENCY_KEY_MAX_LENGTH,
+    ),
+)
+
+
+def _idempotency_key(request) -> str:
+    key = request.headers.get(IDEMPOTENCY_HEADER, "")
+    if key and not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
+        raise serializers.ValidationError(
+            {
+                IDEMPOTENCY_HEADER: [
+                    _(
+                        "Idempotency-Key must be 1 to %(max)d visible ASCII characters, "
+                        "for example a UUID."
+                    )
+                    % {"max": IDEMPOTENCY_KEY_MAX_LENGTH}
+                ]
+            }
+        )
+    return key
 
 
 class OffsetDateTimeField(serializers.DateTimeField):
@@ -77,7 +140,9 @@ class MessageReceiveApi(ApiView):
 
     class InputSerializer(serializers.Serializer):
         message_id = serializers.CharField(
-            max_length=128, help_text=gettext_lazy("The portal's id: the idempotency key.")
+            # The stored event's id is derived from it: see MESSAGE_ID_MAX_LENGTH.
+            max_length=MESSAGE_ID_MAX_LENGTH,
+            help_text=gettext_lazy("The portal's id: the idempotency key."),
         )
         patient_external_id = serializers.CharField(
             max_length=64, help_text=gettext_lazy("The patient's MRN, as in the roster feed.")
@@ -88,7 +153,10 @@ class MessageReceiveApi(ApiView):
         # Stored exactly as the patient wrote it.
         body = serializers.CharField(trim_whitespace=False)
         sent_at = OffsetDateTimeField(
-            help_text=gettext_lazy("When the patient sent it: ISO 8601 with an offset.")
+            help_text=gettext_lazy(
+                "When the patient sent it: ISO 8601 with an offset, from 1900-01-01 to one day "
+                "ahead of now."
+            )
         )
         thread_id = serializers.CharField(
             max_length=128, allow_blank=True, required=False, default=""
@@ -100,6 +168,10 @@ class MessageReceiveApi(ApiView):
         def validate_body(self, value: str) -> str:
             if not value.strip():
                 raise serializers.ValidationError(_("The message has no text."))
+            return value
+
+        def validate_sent_at(self, value):
+            require_in_window(value, field="sent_at", window=event_window())
             return value
 
     class OutputSerializer(serializers.Serializer):
@@ -158,6 +230,7 @@ class MessageReceiveApi(ApiView):
             message, created = message_receive(inbound=inbound)
         except MessageConflict as error:
             return _detail(str(error), status.HTTP_409_CONFLICT)
+        _log_change(request, resource="message", object_id=message.pk, patient=patient)
         return Response(
             self.OutputSerializer(message).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
@@ -207,8 +280,10 @@ class QueueClaimApi(ApiView):
         description=gettext_lazy(
             "The caller needs the queue's role. Two people never get the same message; the "
             "claim lapses after 30 minutes untouched. Queues: nursing, front_desk, billing "
-            "(providers take work from their task list)."
+            "(providers take work from their task list). With an Idempotency-Key, a retried "
+            "claim answers with the message the first one took instead of taking another."
         ),
+        parameters=[IDEMPOTENCY_PARAMETER],
         request=None,
         responses={
             200: OutputSerializer,
@@ -216,6 +291,9 @@ class QueueClaimApi(ApiView):
             400: OpenApiResponse(DETAIL, gettext_lazy("The provider task list.")),
             403: OpenApiResponse(DETAIL, gettext_lazy("Not this person's queue.")),
             404: OpenApiResponse(DETAIL, gettext_lazy("No such queue.")),
+            409: OpenApiResponse(
+                DETAIL, gettext_lazy("The Idempotency-Key was used for something else.")
+            ),
         },
     )
     def post(self, request, queue: str):
@@ -238,9 +316,15 @@ class QueueClaimApi(ApiView):
             )
         if not request.user.has_perm(QUEUE_PERMISSIONS[queue]):
             self.permission_denied(request, message=_("This queue belongs to another team."))
-        message = message_claim_next(queue=queue, by=request.user)
+        try:
+            message = message_claim_next(
+                queue=queue, by=request.user, idempotency_key=_idempotency_key(request)
+            )
+        except MessageConflict as error:
+            return _detail(str(error), status.HTTP_409_CONFLICT)
         if message is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
+        _log_change(request, resource="message", object_id=message.pk, patient=message.patient)
         access_log_record(
             request=request,
             action=AccessAction.VIEW,
@@ -259,12 +343,15 @@ class MessageReplyApi(ApiView):
             allow_blank=True,
             required=False,
             default="",
+            max_length=REPLY_MAX_LENGTH,
             help_text=gettext_lazy("The reply; may be left empty when a template is chosen."),
         )
         template = serializers.IntegerField(
             required=False,
             allow_null=True,
             default=None,
+            min_value=1,
+            max_value=LARGEST_ID,
             help_text=gettext_lazy(
                 "The id of an active reply template of the message's category; its text is "
                 "used when body is empty."
@@ -288,20 +375,26 @@ class MessageReplyApi(ApiView):
         description=gettext_lazy(
             "For staff who may see the message (its team, or the provider it was escalated "
             "to). The first reply stamps the response time; each reply becomes a "
-            "message_to_patient event."
+            "message_to_patient event. Send an Idempotency-Key header so that a retry "
+            "never sends the patient a second copy."
         ),
+        parameters=[IDEMPOTENCY_PARAMETER],
         request=InputSerializer,
         responses={
             201: OutputSerializer,
             400: OpenApiResponse(description=gettext_lazy("No text, unknown template, closed.")),
             403: OpenApiResponse(DETAIL, gettext_lazy("Another team's message.")),
             404: OpenApiResponse(DETAIL, gettext_lazy("No such message.")),
+            409: OpenApiResponse(
+                DETAIL, gettext_lazy("The Idempotency-Key was used for a different reply.")
+            ),
         },
     )
     def post(self, request, pk: int):
         message = get_object_or_404(Message.objects.select_related("patient"), pk=pk)
         if not may_see(request.user, message):
             self.permission_denied(request, message=_("This message belongs to another team."))
+        key = _idempotency_key(request)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         body, template = serializer.validated_data["body"], None
@@ -323,9 +416,18 @@ class MessageReplyApi(ApiView):
             if not body.strip():
                 body = template_render(template, message=message, by=request.user)
         try:
-            reply = message_reply(message=message, body=body, by=request.user, template=template)
+            reply = message_reply(
+                message=message,
+                body=body,
+                by=request.user,
+                template=template,
+                idempotency_key=key,
+            )
+        except MessageConflict as error:
+            return _detail(str(error), status.HTTP_409_CONFLICT)
         except MessagingError as error:
             return _detail(str(error), status.HTTP_400_BAD_REQUEST)
+        _log_change(request, resource="message", object_id=message.pk, patient=message.patient)
         answer = {
             "reply_id": reply.pk,
             "outbox_id": reply.outbox_item.pk,
@@ -394,14 +496,38 @@ class OutboxAckApi(ApiView):
         },
     )
     def post(self, request, pk: int):
-        item = get_object_or_404(OutboxItem, pk=pk)
-        return Response({"acked": outbox_ack(item=item)})
+        item = get_object_or_404(
+            OutboxItem.objects.select_related("reply__message__patient"), pk=pk
+        )
+        acked = outbox_ack(item=item)
+        _log_change(
+            request, resource="outbox", object_id=item.pk, patient=item.reply.message.patient
+        )
+        return Response({"acked": acked})
 
 
 class CommunicationsApi(ApiView):
-    """What was sent to a patient (?patient=<external_id>), by whom or which job."""
+    """What was sent to a patient, by whom or which job, as far as the caller may see.
+
+    Reminders and campaigns are shown to everyone who may see the patient; a
+    reply to a patient's message only to those who may see that message
+    (selectors.communications_visible_to, as on the page).
+    """
 
     permission_classes = [api_permission(VIEW_PATIENTS)]
+
+    class InputSerializer(serializers.Serializer):
+        patient = serializers.CharField(
+            max_length=Patient._meta.get_field("external_id").max_length,
+            help_text=gettext_lazy("The patient's external_id (MRN), as in the roster feed."),
+            error_messages={
+                "required": gettext_lazy("Give the patient's external_id."),
+                "blank": gettext_lazy("Give the patient's external_id."),
+            },
+        )
+
+        class Meta:
+            ref_name = "CommunicationsRequest"
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -419,15 +545,49 @@ class CommunicationsApi(ApiView):
         class Meta:
             ref_name = "Communication"
 
+    ANSWERS = {
+        200: OutputSerializer(many=True),
+        400: OpenApiResponse(description=gettext_lazy("No patient, or no patient with this id.")),
+    }
+
     @extend_schema(
-        parameters=[OpenApiParameter("patient", str, required=True)],
-        responses=OutputSerializer(many=True),
         operation_id="communications_list",
+        summary=gettext_lazy("A patient's communications log (patient in the query string)"),
+        description=gettext_lazy(
+            "Kept for the contract of architecture.md. The MRN in the query string ends up "
+            "in proxies' and servers' request logs: prefer POST with the patient in the body. "
+            "Reminders and campaigns are listed for everyone who may see the patient; a reply "
+            "to a patient's message only for those who may see that message."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "patient",
+                str,
+                required=True,
+                description=gettext_lazy("The patient's external_id (MRN)."),
+            )
+        ],
+        responses=ANSWERS,
     )
     def get(self, request):
-        external_id = request.query_params.get("patient", "").strip()
-        if not external_id:
-            raise serializers.ValidationError({"patient": _("Give the patient's external_id.")})
+        return self._log_for(request, self.InputSerializer(data=request.query_params))
+
+    @extend_schema(
+        operation_id="communications_search",
+        summary=gettext_lazy("A patient's communications log (patient in the body: recommended)"),
+        description=gettext_lazy(
+            'The same answer as GET, with {"patient": "<external_id>"} in the JSON body, '
+            "so that no patient identifier appears in a URL."
+        ),
+        request=InputSerializer,
+        responses=ANSWERS,
+    )
+    def post(self, request):
+        return self._log_for(request, self.InputSerializer(data=request.data))
+
+    def _log_for(self, request, serializer) -> Response:
+        serializer.is_valid(raise_exception=True)
+        external_id = serializer.validated_data["patient"]
         patient = Patient.objects.filter(external_id=external_id).first()
         if patient is None:
             raise serializers.ValidationError({"patient": _("No patient has this external_id.")})
@@ -438,5 +598,5 @@ class CommunicationsApi(ApiView):
             object_id=patient.pk,
             patient=patient,
         )
-        rows = Communication.objects.filter(patient=patient).select_related("sent_by")[:500]
+        rows = communications_visible_to(request.user, patient)[:500]
         return Response(self.OutputSerializer(rows, many=True).data)

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from messaging.manage_services import PHRASE_MAX
 from messaging.models import Category
+from portal_adoption.dates import FilterDateField
 from portal_adoption.models import BusinessHours, Weekday
 
 RULE_TEST_MAX = 5000
@@ -116,7 +117,7 @@ class BusinessHoursForm(forms.Form):
 
 
 class PracticeClosureForm(forms.Form):
-    date = forms.DateField(
+    date = FilterDateField(
         label=_("Date"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"required": _("Give the date the practice is closed.")},

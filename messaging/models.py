@@ -39,6 +39,14 @@ class MessageStatus(models.TextChoices):
 
 OPEN_STATUSES = (MessageStatus.NEW, MessageStatus.CLAIMED, MessageStatus.WAITING_PROVIDER)
 
+# Database ids are 32-bit integers: a larger number in a request names no row.
+LARGEST_ID = 2**31 - 1
+
+# Form keys are 32 hex digits; API clients usually send a UUID.
+IDEMPOTENCY_KEY_MAX_LENGTH = 64
+# Visible ASCII only: a header cannot carry more, and a form key is hex.
+IDEMPOTENCY_KEY_PATTERN = rf"[\x21-\x7e]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}"
+
 
 class ClassificationSource(models.TextChoices):
     RULE = "rule", _("A routing rule")
@@ -129,9 +137,19 @@ class MessageTransition(models.Model):
     )
     at = models.DateTimeField(default=timezone.now)
     note = models.CharField(max_length=500, blank=True)
+    # The one-time key of the button that made the change (take next,
+    # escalate): a double click changes the message once.
+    idempotency_key = models.CharField(max_length=IDEMPOTENCY_KEY_MAX_LENGTH, blank=True)
 
     class Meta:
         ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["by", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="one_transition_per_idempotency_key",
+            )
+        ]
 
     def __str__(self):
         return f"{self.message} {self.from_status}->{self.to_status}"
@@ -197,6 +215,10 @@ class ReplyTemplate(models.Model):
         return self.name
 
 
+# The longest reply staff may write, on the page and through the API.
+REPLY_MAX_LENGTH = 5000
+
+
 class Reply(models.Model):
     """A reply to a patient's message, from the queue or by the system."""
 
@@ -210,9 +232,22 @@ class Reply(models.Model):
     )
     automatic = models.BooleanField(_("sent by the system"), default=False)
     sent_at = models.DateTimeField(default=timezone.now)
+    # The one-time key of the form or the API's Idempotency-Key header: a
+    # double click or a retried request finds the first reply instead of
+    # sending a second one.
+    idempotency_key = models.CharField(
+        _("idempotency key"), max_length=IDEMPOTENCY_KEY_MAX_LENGTH, blank=True
+    )
 
     class Meta:
         ordering = ["sent_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sent_by", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="one_reply_per_idempotency_key",
+            )
+        ]
 
     def __str__(self):
         return f"Reply #{self.pk}"
@@ -264,6 +299,19 @@ class CallLog(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     called_at = models.DateTimeField(default=timezone.now)
+    # The log-a-call form's one-time key: a double click logs the call once.
+    idempotency_key = models.CharField(
+        _("idempotency key"), max_length=IDEMPOTENCY_KEY_MAX_LENGTH, blank=True
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["called_by", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="one_call_per_idempotency_key",
+            )
+        ]
 
     def __str__(self):
         return f"Call #{self.pk}"
@@ -299,10 +347,24 @@ class Communication(models.Model):
     For the nightly rules, the row is the claim: it is written before
     anything is sent, and (patient, rule, period) is unique, so a patient
     gets each reminder at most once however often the job runs.
+
+    A reply to a patient's message (a member of staff's, or the automatic
+    red-flag answer) names that message: whoever reads the log sees the row
+    only if they may see the message (selectors.communications_visible_to).
+    Its subject is left empty: the patient's subject is clinical text, and
+    it stays on the message.
     """
 
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="communications"
+    )
+    message = models.ForeignKey(
+        Message,
+        verbose_name=_("in reply to"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="communications",
     )
     rule = models.CharField(_("rule"), max_length=24, choices=OutreachRule.choices, blank=True)
     period = models.CharField(_("period"), max_length=64, blank=True)

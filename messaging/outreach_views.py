@@ -36,6 +36,7 @@ from messaging.outreach import (
     survey_for_token,
 )
 from messaging.outreach_texts import FEATURE_ROTATION, FEATURE_TEXTS
+from messaging.selectors import communications_visible_to
 from patients.models import Patient
 from portal_adoption.models import AccessAction
 from portal_adoption.nightly import RECENT_DAYS, nightly_failures_recent
@@ -44,6 +45,18 @@ from portal_adoption.services import access_log_record, access_log_record_list
 
 SCORES = [1, 2, 3, 4, 5]
 FAILURES_SHOWN = 100
+
+
+class SurveyAnswerForm(forms.Form):
+    """What the patient's browser posts; a form, so NUL bytes and huge numbers are refused."""
+
+    score = forms.IntegerField(min_value=min(SCORES), max_value=max(SCORES))
+    comment = forms.CharField(required=False, max_length=2000)
+
+
+class SmsInboundForm(forms.Form):
+    From = forms.CharField(max_length=32)
+    Body = forms.CharField(required=False, max_length=1600)
 
 
 @method_decorator(login_not_required, name="dispatch")
@@ -62,18 +75,18 @@ class SurveyView(View):
         )
 
     def post(self, request, token):
-        try:
-            score = int(request.POST.get("score", ""))
-            survey_answer(token=token, score=score, comment=request.POST.get("comment", ""))
-        except LinkUnusable:
-            return render(request, "messaging/outreach/link_used.html", status=410)
-        except ValueError:
+        answer = SurveyAnswerForm(request.POST)
+        if not answer.is_valid():
             return render(
                 request,
                 "messaging/outreach/survey.html",
                 {"scores": SCORES, "error": _("Choose a number from 1 to 5.")},
                 status=400,
             )
+        try:
+            survey_answer(token=token, **answer.cleaned_data)
+        except LinkUnusable:
+            return render(request, "messaging/outreach/link_used.html", status=410)
         return render(request, "messaging/outreach/thanks.html")
 
 
@@ -104,7 +117,10 @@ class SmsInboundView(View):
     def post(self, request):
         if not _twilio_signature_ok(request):
             return HttpResponse(status=403)
-        sms_inbound(from_number=request.POST.get("From", ""), body=request.POST.get("Body", ""))
+        sms = SmsInboundForm(request.POST)
+        if not sms.is_valid():
+            return HttpResponse(status=400)
+        sms_inbound(from_number=sms.cleaned_data["From"], body=sms.cleaned_data["Body"])
         return HttpResponse('<?xml version="1.0"?><Response/>', content_type="text/xml")
 
 
@@ -201,7 +217,11 @@ def _feature_initial() -> dict:
 
 
 class PatientCommunicationsView(View):
-    """Everything sent to one patient, by which rule or person, and how it went."""
+    """Everything sent to one patient, by which rule or person, and how it went.
+
+    Replies to the patient's messages are listed only for those who may see
+    the message (communications_visible_to, the same rule as the API).
+    """
 
     def get(self, request, pk):
         if not request.user.has_perm(VIEW_PATIENTS):
@@ -214,7 +234,7 @@ class PatientCommunicationsView(View):
             object_id=patient.pk,
             patient=patient,
         )
-        rows = Communication.objects.filter(patient=patient).select_related("sent_by")[:200]
+        rows = communications_visible_to(request.user, patient)[:200]
         return render(
             request,
             "messaging/outreach/patient_communications.html",

@@ -19,6 +19,7 @@ from messaging.report_selectors import (
     response_times_by_category,
     response_times_by_hour_of_week,
 )
+from portal_adoption.dates import FilterDateField, filter_window, require_in_window
 from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import VIEW_DASHBOARD
 
@@ -39,6 +40,11 @@ class MonthField(forms.DateField):
     def prepare_value(self, value):
         return value.strftime("%Y-%m") if isinstance(value, dt.date) else value
 
+    def validate(self, value):
+        super().validate(value)
+        if value is not None:
+            require_in_window(value, field=str(self.label), window=filter_window())
+
 
 class ResponseTimesForm(forms.Form):
     month = MonthField(
@@ -46,7 +52,7 @@ class ResponseTimesForm(forms.Form):
         required=False,
         help_text=_("Messages whose first reply was sent in this month (YYYY-MM)."),
     )
-    since = forms.DateField(
+    since = FilterDateField(
         label=_("Since, for the hour of the week"),
         required=False,
         input_formats=["%Y-%m-%d"],

@@ -9,6 +9,7 @@ from django.utils import timezone
 from messaging.models import (
     OPEN_STATUSES,
     ChartNote,
+    Communication,
     Message,
     MessageStatus,
     OutboxItem,
@@ -16,6 +17,8 @@ from messaging.models import (
     ReplyTemplate,
 )
 from portal_adoption.roles import (
+    MANAGE_MESSAGING,
+    VIEW_PATIENTS,
     WORK_BILLING_QUEUE,
     WORK_CLINICAL_QUEUE,
     WORK_FRONT_DESK_QUEUE,
@@ -52,14 +55,79 @@ def queues_for(user) -> list[str]:
     return [queue for queue, code in QUEUE_PERMISSIONS.items() if user.has_perm(code)]
 
 
+@dataclass(frozen=True)
+class MessageSight:
+    """Which messages a person may see: the one rule behind may_see() and the querysets.
+
+    Each team sees its own queue; on the provider task list a provider sees
+    what was escalated to them, and a manager sees all of it.
+    """
+
+    team_queues: frozenset[str]
+    all_provider_tasks: bool
+    provider_id: int | None
+
+    def sees(self, message: Message) -> bool:
+        if message.queue == Queue.PROVIDER:
+            return self.all_provider_tasks or (
+                self.provider_id is not None and message.escalated_to_id == self.provider_id
+            )
+        return message.queue in self.team_queues
+
+    def as_q(self, prefix: str = "") -> Q:
+        """The same rule as a filter, on Message or through a relation (prefix "message__")."""
+        visible = Q(**{f"{prefix}queue__in": sorted(self.team_queues)})
+        if self.all_provider_tasks:
+            visible |= Q(**{f"{prefix}queue": Queue.PROVIDER})
+        elif self.provider_id is not None:
+            visible |= Q(
+                **{f"{prefix}queue": Queue.PROVIDER, f"{prefix}escalated_to": self.provider_id}
+            )
+        return visible
+
+
+def message_sight(user) -> MessageSight:
+    provider = getattr(user, "provider", None)
+    return MessageSight(
+        team_queues=frozenset(q for q in queues_for(user) if q != Queue.PROVIDER),
+        all_provider_tasks=user.has_perm(MANAGE_MESSAGING),
+        provider_id=provider.pk if provider is not None else None,
+    )
+
+
 def may_see(user, message: Message) -> bool:
     """Each team sees its own queue; a provider sees what was escalated to them."""
-    if message.queue == Queue.PROVIDER:
-        if user.has_perm("messaging.manage_messaging"):
-            return True
-        provider = getattr(user, "provider", None)
-        return provider is not None and message.escalated_to_id == provider.pk
-    return user.has_perm(QUEUE_PERMISSIONS[message.queue])
+    return message_sight(user).sees(message)
+
+
+def messages_visible_to(user) -> QuerySet[Message]:
+    return Message.objects.filter(message_sight(user).as_q())
+
+
+def communications_visible_to(user, patient) -> QuerySet[Communication]:
+    """The patient's communications log, as far as this person may read it.
+
+    THE rule for every page and endpoint that shows the log:
+    - outreach rows (a nightly rule's reminder, nudge, campaign or survey)
+      go to everyone who may see the patient;
+    - a row that answers a patient's message (a staff reply, the automatic
+      red-flag answer) follows that message: may_see();
+    - a row with neither a rule nor a message (from before rows named their
+      message, and matched to none) goes to managers only.
+    """
+    if not user.has_perm(VIEW_PATIENTS):
+        return Communication.objects.none()
+    outreach = Q(message__isnull=True) & ~Q(rule="")
+    answers = Q(message__isnull=False) & message_sight(user).as_q(prefix="message__")
+    visible = outreach | answers
+    if user.has_perm(MANAGE_MESSAGING):
+        visible |= Q(message__isnull=True, rule="")
+    return (
+        Communication.objects.filter(patient=patient)
+        .filter(visible)
+        .select_related("sent_by")
+        .order_by("-created_at", "-id")
+    )
 
 
 def queue_messages(queue: str, *, provider=None) -> QuerySet[Message]:

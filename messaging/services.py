@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from messaging.models import (
     QUEUE_FOR_CATEGORY,
@@ -29,13 +30,19 @@ from messaging.models import (
     RoutingSettings,
 )
 from messaging.triage import classify, red_flags_in
-from patients.models import Channel, EventType, Patient
+from patients.models import ActivityEvent, Channel, EventType, Patient
 from patients.rules import EventData
 from patients.services import event_record
 from portal_adoption.business_calendar import BusinessCalendar
 
 CLAIM_LEASE = timedelta(minutes=30)
 MESSAGE_FIELDS_COMPARED = ("patient_id", "subject", "body", "sent_at", "thread_id")
+# The message_from_patient event's id is "<type>-<message_id>": the portal's
+# id may be only as long as leaves room for the prefix in the event id.
+MESSAGE_ID_MAX_LENGTH = ActivityEvent._meta.get_field("event_id").max_length - len(
+    f"{EventType.MESSAGE_FROM_PATIENT}-"
+)
+RED_FLAG_REPLY_JOB = "red_flag_reply"
 
 
 class MessagingError(ValueError):
@@ -69,6 +76,10 @@ def message_receive(*, inbound: Inbound) -> tuple[Message, bool]:
        and due times; the message_from_patient event; the first transition;
        for a red flag, the automatic "call 911" reply in the outbox.
     """
+    if len(inbound.message_id) > MESSAGE_ID_MAX_LENGTH:
+        raise MessagingError(
+            _("message_id may be at most %(max)d characters long.") % {"max": MESSAGE_ID_MAX_LENGTH}
+        )
     existing = Message.objects.filter(message_id=inbound.message_id).first()
     if existing:
         return _same_or_conflict(existing, inbound), False
@@ -156,6 +167,27 @@ def _auto_reply_emergency(message: Message) -> None:
         ) % {"phone": settings.PRACTICE_PHONE}
     reply = Reply.objects.create(message=message, body=body, automatic=True)
     OutboxItem.objects.create(reply=reply)
+    _log_communication(reply, job=RED_FLAG_REPLY_JOB)
+
+
+def _log_communication(reply: Reply, *, job: str = "") -> Communication:
+    """The reply in the patient's communications log, naming the message it answers.
+
+    The row is shown only to whoever may see that message
+    (selectors.communications_visible_to), and it does not copy the
+    message's subject: that is the patient's clinical text.
+    """
+    return Communication.objects.create(
+        patient=reply.message.patient,
+        message=reply.message,
+        channel=OutreachChannel.PORTAL,
+        status=CommunicationStatus.SENT,
+        reason=_("handed to the portal through the outbox"),
+        body=reply.body,
+        sent_by=reply.sent_by,
+        job=job,
+        sent_at=reply.sent_at,
+    )
 
 
 def _patient_language(patient: Patient) -> str:
@@ -178,7 +210,9 @@ def _record_event(message: Message, event_type: str, object_id: str, at: datetim
     )
 
 
-def _transition(message: Message, from_status: str, to_status: str, by, note: str = "") -> None:
+def _transition(
+    message: Message, from_status: str, to_status: str, by, note: str = "", idempotency_key=""
+) -> None:
     MessageTransition.objects.create(
         message=message,
         from_status=from_status,
@@ -186,6 +220,7 @@ def _transition(message: Message, from_status: str, to_status: str, by, note: st
         queue=message.queue,
         by=by,
         note=note[:500],
+        idempotency_key=idempotency_key,
     )
 
 
@@ -201,45 +236,74 @@ def _claimable(queue: str):
     return (free | lapsed).order_by("-urgent", "internal_due_at", "received_at", "pk")
 
 
-def message_claim_next(*, queue: str, by) -> Message | None:
+def message_claim_next(*, queue: str, by, idempotency_key: str = "") -> Message | None:
     """The next message of the queue for this person, or None when it is empty.
 
     Urgent first, then the earliest internal target. Two people never get
     the same message: on PostgreSQL the row is locked with SKIP LOCKED, so a
     second claimer takes the next one; elsewhere a compare-and-set update
     decides. A claim whose lease lapsed (30 minutes untouched) is free again.
+
+    With the "take next" button's one-time key, a double click claims one
+    message, not two: the key is stored on the claim's transition, unique
+    per person, and a repeat gets the message the first click claimed.
     """
-    if connection.vendor == "postgresql":
-        return _claim_with_row_lock(queue, by)
-    return _claim_with_compare_and_set(queue, by)
+    first = _transition_with_key(by, idempotency_key)
+    if first is not None:
+        return _claimed_by_the_first_click(first, queue)
+    try:
+        if connection.vendor == "postgresql":
+            return _claim_with_row_lock(queue, by, idempotency_key)
+        return _claim_with_compare_and_set(queue, by, idempotency_key)
+    except IntegrityError:
+        first = _transition_with_key(by, idempotency_key)
+        if first is None:
+            raise
+        return _claimed_by_the_first_click(first, queue)
 
 
-def _claim_with_row_lock(queue: str, by) -> Message | None:
+def _claimed_by_the_first_click(first: MessageTransition, queue: str) -> Message:
+    if first.to_status != MessageStatus.CLAIMED or first.queue != queue:
+        raise MessageConflict(_KEY_USED_FOR_SOMETHING_ELSE)
+    return first.message
+
+
+def _transition_with_key(by, key: str) -> MessageTransition | None:
+    if not key:
+        return None
+    return (
+        MessageTransition.objects.filter(by=by, idempotency_key=key)
+        .select_related("message")
+        .first()
+    )
+
+
+def _claim_with_row_lock(queue: str, by, key: str) -> Message | None:
     with transaction.atomic():
         message = _claimable(queue).select_for_update(skip_locked=True, of=("self",)).first()
         if message is None:
             return None
-        return _take(message, by)
+        return _take(message, by, key)
 
 
-def _claim_with_compare_and_set(queue: str, by) -> Message | None:
+def _claim_with_compare_and_set(queue: str, by, key: str) -> Message | None:
     for message in _claimable(queue)[:20]:
         with transaction.atomic():
             taken = Message.objects.filter(
                 pk=message.pk, status=message.status, lease_expires_at=message.lease_expires_at
             ).update(status=MessageStatus.CLAIMED)
             if taken:
-                return _take(message, by)
+                return _take(message, by, key)
     return None
 
 
-def _take(message: Message, by) -> Message:
+def _take(message: Message, by, key: str = "") -> Message:
     previous = message.status
     message.status = MessageStatus.CLAIMED
     message.owner = by
     message.lease_expires_at = timezone.now() + CLAIM_LEASE
     message.save(update_fields=["status", "owner", "lease_expires_at"])
-    _transition(message, previous, MessageStatus.CLAIMED, by)
+    _transition(message, previous, MessageStatus.CLAIMED, by, idempotency_key=key)
     return message
 
 
@@ -287,29 +351,83 @@ def template_render(template: ReplyTemplate, *, message: Message, by) -> str:
     return text
 
 
-@transaction.atomic
-def message_reply(*, message: Message, body: str, by, template: ReplyTemplate | None = None):
-    """Send a reply: stored, put in the outbox, and logged as message_to_patient.
+def message_reply(
+    *,
+    message: Message,
+    body: str,
+    by,
+    template: ReplyTemplate | None = None,
+    idempotency_key: str = "",
+) -> Reply:
+    """Send a reply: stored, put in the outbox, logged as message_to_patient and in
+    the patient's communications log.
 
-    The first reply stamps the response time.
+    The first reply stamps the response time. With an idempotency key (the
+    reply form's one-time key, the API's Idempotency-Key header) the reply is
+    sent at most once: a repeat returns the first reply.
     """
-    message = Message.objects.select_for_update().get(pk=message.pk)
+    return _at_most_once(
+        message,
+        lambda locked: _reply(locked, body, by, template, idempotency_key),
+        lambda: Reply.objects.filter(sent_by=by, idempotency_key=idempotency_key).first(),
+        key=idempotency_key,
+        same=lambda first: first.message_id == message.pk and first.body == body.strip(),
+    )
+
+
+def _at_most_once(message: Message, write, find_first, *, key: str, same, present=None):
+    """Run `write(locked message)` once per one-time key; a repeat gets the first result.
+
+    `find_first` finds the row this person stored with the key before, if
+    any; `same` says whether it is this very request again (else: the key
+    was used for something else, a conflict); `present` turns that row into
+    what `write` returns.
+
+    The usual repeat (a double click, a retried request) finds the first row
+    under the message's row lock. The unique constraint on the key holds "at
+    most once" for the rest (the same key on two messages at one instant):
+    the loser's savepoint rolls back and it gets the first result too.
+    """
+    try:
+        with transaction.atomic():
+            locked = _locked(message)
+            first = find_first() if key else None
+            if first is None:
+                return write(locked)
+    except IntegrityError:
+        first = find_first() if key else None
+        if first is None:
+            raise
+    if not same(first):
+        raise MessageConflict(_KEY_USED_FOR_SOMETHING_ELSE)
+    return present(first) if present else first
+
+
+_KEY_USED_FOR_SOMETHING_ELSE = gettext_lazy(
+    "This form was sent already, with other content. Open the page again to send something "
+    "new (through the API: use a new Idempotency-Key)."
+)
+
+
+def _locked(message: Message) -> Message:
+    rows = Message.objects.select_for_update(of=("self",)).select_related("patient")
+    return rows.get(pk=message.pk)
+
+
+def _reply(message: Message, body: str, by, template, key: str) -> Reply:
     _require_open(message)
     if not body.strip():
         raise MessagingError(_("Write the reply, or choose a template."))
-    reply = Reply.objects.create(message=message, body=body.strip(), template=template, sent_by=by)
+    reply = Reply.objects.create(
+        message=message,
+        body=body.strip(),
+        template=template,
+        sent_by=by,
+        idempotency_key=key,
+    )
     OutboxItem.objects.create(reply=reply)
     # The communications log holds what people send too, not only the workers.
-    Communication.objects.create(
-        patient=message.patient,
-        channel=OutreachChannel.PORTAL,
-        status=CommunicationStatus.SENT,
-        reason=_("handed to the portal through the outbox"),
-        subject=message.subject[:200],
-        body=reply.body,
-        sent_by=by,
-        sent_at=reply.sent_at,
-    )
+    _log_communication(reply)
     _record_event(
         message,
         EventType.MESSAGE_TO_PATIENT,
@@ -326,14 +444,27 @@ def message_reply(*, message: Message, body: str, by, template: ReplyTemplate | 
     return reply
 
 
-@transaction.atomic
-def message_log_call(*, message: Message, summary: str, by) -> CallLog:
-    """A phone call instead of a portal reply (the patient prefers the phone)."""
-    message = Message.objects.select_for_update().get(pk=message.pk)
+def message_log_call(*, message: Message, summary: str, by, idempotency_key: str = "") -> CallLog:
+    """A phone call instead of a portal reply (the patient prefers the phone).
+
+    Logged at most once per one-time key (the form's), like a reply.
+    """
+    return _at_most_once(
+        message,
+        lambda locked: _log_call(locked, summary, by, idempotency_key),
+        lambda: CallLog.objects.filter(called_by=by, idempotency_key=idempotency_key).first(),
+        key=idempotency_key,
+        same=lambda first: first.message_id == message.pk and first.summary == summary.strip(),
+    )
+
+
+def _log_call(message: Message, summary: str, by, key: str) -> CallLog:
     _require_open(message)
     if not summary.strip():
         raise MessagingError(_("Write what was said on the call."))
-    call = CallLog.objects.create(message=message, summary=summary.strip(), called_by=by)
+    call = CallLog.objects.create(
+        message=message, summary=summary.strip(), called_by=by, idempotency_key=key
+    )
     previous = message.status
     message.first_reply_at = message.first_reply_at or call.called_at
     message.status = MessageStatus.ANSWERED
@@ -342,10 +473,38 @@ def message_log_call(*, message: Message, summary: str, by) -> CallLog:
     return call
 
 
-@transaction.atomic
-def message_escalate(*, message: Message, note: str, by) -> Message:
-    """To the patient's own provider: it leaves the queue for their task list."""
-    message = Message.objects.select_for_update().select_related("patient").get(pk=message.pk)
+def message_changed_with_key(*, by, idempotency_key: str, to_status: str) -> Message | None:
+    """The message this person moved to `to_status` with this one-time key, if they did.
+
+    The page asks before it checks who may see the message: the first click
+    of a double click may have sent it out of this person's sight.
+    """
+    first = _transition_with_key(by, idempotency_key)
+    if first is None or first.to_status != to_status:
+        return None
+    return first.message
+
+
+def message_escalate(*, message: Message, note: str, by, idempotency_key: str = "") -> Message:
+    """To the patient's own provider: it leaves the queue for their task list.
+
+    Escalating what already waits for that provider changes nothing (two
+    nurses at once). The form's one-time key, stored on the transition, lets
+    a double click's second request find that the first one did it.
+    """
+    return _at_most_once(
+        message,
+        lambda locked: _escalate(locked, note, by, idempotency_key),
+        lambda: _transition_with_key(by, idempotency_key),
+        key=idempotency_key,
+        same=lambda first: (
+            first.to_status == MessageStatus.WAITING_PROVIDER and first.message_id == message.pk
+        ),
+        present=lambda first: first.message,
+    )
+
+
+def _escalate(message: Message, note: str, by, key: str) -> Message:
     _require_open(message)
     if not note.strip():
         raise MessagingError(_("Write a note for the provider: what you need from them."))
@@ -354,6 +513,8 @@ def message_escalate(*, message: Message, note: str, by) -> Message:
         raise MessagingError(
             _("This patient has no primary provider on the roster: re-route it instead.")
         )
+    if message.queue == Queue.PROVIDER and message.escalated_to_id == provider.pk:
+        return message
     previous = message.status
     message.escalated_to = provider
     message.queue = Queue.PROVIDER
@@ -361,16 +522,34 @@ def message_escalate(*, message: Message, note: str, by) -> Message:
     message.owner = None
     message.lease_expires_at = None
     message.save(update_fields=["escalated_to", "queue", "status", "owner", "lease_expires_at"])
-    _transition(message, previous, MessageStatus.WAITING_PROVIDER, by, note)
+    _transition(message, previous, MessageStatus.WAITING_PROVIDER, by, note, key)
     return message
 
 
-@transaction.atomic
-def message_reroute(*, message: Message, queue: str, note: str, by) -> Message:
-    """To another team's queue (and that team's category), with the reason."""
-    message = Message.objects.select_for_update().get(pk=message.pk)
-    _require_open(message)
+def message_reroute(
+    *, message: Message, queue: str, note: str, by, idempotency_key: str = ""
+) -> Message:
+    """To another team's queue (and that team's category), with the reason.
+
+    Once per one-time key (the form's), like an escalation.
+    """
     queue = Queue(queue)
+    return _at_most_once(
+        message,
+        lambda locked: _reroute(locked, queue, note, by, idempotency_key),
+        lambda: _transition_with_key(by, idempotency_key),
+        key=idempotency_key,
+        same=lambda first: (
+            first.to_status == MessageStatus.NEW
+            and first.message_id == message.pk
+            and first.queue == queue
+        ),
+        present=lambda first: first.message,
+    )
+
+
+def _reroute(message: Message, queue: Queue, note: str, by, key: str) -> Message:
+    _require_open(message)
     if queue == Queue.PROVIDER:
         raise MessagingError(_("To send it to the provider, escalate it."))
     if not note.strip():
@@ -386,7 +565,7 @@ def message_reroute(*, message: Message, queue: str, note: str, by) -> Message:
     message.save(
         update_fields=["queue", "category", "classified_by", "status", "owner", "lease_expires_at"]
     )
-    _transition(message, previous, MessageStatus.NEW, by, note)
+    _transition(message, previous, MessageStatus.NEW, by, note, key)
     return message
 
 
@@ -447,8 +626,7 @@ def message_set_care_related(*, message: Message, care_related: bool) -> None:
     Message.objects.filter(pk=message.pk).update(care_related=care_related)
 
 
-@transaction.atomic
-def message_reclassify(*, message: Message, category: str, by) -> Message:
+def message_reclassify(*, message: Message, category: str, by, idempotency_key: str = ""):
     """A person corrects the category; the message moves to that team's queue."""
     category = Category(category)
     return message_reroute(
@@ -456,6 +634,7 @@ def message_reclassify(*, message: Message, category: str, by) -> Message:
         queue=QUEUE_FOR_CATEGORY[category],
         note=_("Re-classified as %(category)s.") % {"category": category.label},
         by=by,
+        idempotency_key=idempotency_key,
     )
 
 

@@ -13,8 +13,17 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from messaging import services
-from messaging.forms import CallForm, CloseForm, NoteForm, ReclassifyForm, ReplyForm, RerouteForm
-from messaging.models import Message, Queue, ReplyTemplate
+from messaging.forms import (
+    CallForm,
+    CloseForm,
+    EscalateForm,
+    ReclassifyForm,
+    ReplyForm,
+    RerouteForm,
+    TakeNextForm,
+    TemplateChoiceForm,
+)
+from messaging.models import Message, MessageStatus, Queue
 from messaging.selectors import (
     QUEUE_PERMISSIONS,
     chart_notes_to_file,
@@ -88,6 +97,7 @@ class QueueView(QueueAccessMixin, View):
             "counts": queue_counts(queue),
             "checkpoints": CHECKPOINTS,
             "limit": QUEUE_PAGE_SIZE,
+            "take_next_form": TakeNextForm(),
         }
         return render(request, "messaging/queue.html", context)
 
@@ -95,10 +105,23 @@ class QueueView(QueueAccessMixin, View):
 class TakeNextView(QueueAccessMixin, View):
     def post(self, request, queue):
         queue = self.check_queue(queue)
-        message = services.message_claim_next(queue=queue, by=request.user)
+        form = TakeNextForm(request.POST)
+        key = form.cleaned_data["idempotency_key"] if form.is_valid() else ""
+        try:
+            message = services.message_claim_next(queue=queue, by=request.user, idempotency_key=key)
+        except services.MessagingError as error:
+            messages.error(request, str(error))
+            return redirect("messaging:queue", queue=queue)
         if message is None:
             messages.info(request, _("Nothing waiting in this queue. Well done."))
             return redirect("messaging:queue", queue=queue)
+        access_log_record(
+            request=request,
+            action=AccessAction.CHANGE,
+            resource="message",
+            object_id=message.pk,
+            patient=message.patient,
+        )
         return redirect("messaging:detail", pk=message.pk)
 
 
@@ -183,7 +206,7 @@ class MessageDetailView(MessageMixin, View):
             "reply_form": forms.get("reply_form")
             or ReplyForm(initial={"body": reply_body, "template": template and template.pk}),
             "call_form": forms.get("call_form") or CallForm(),
-            "escalate_form": forms.get("escalate_form") or NoteForm(),
+            "escalate_form": forms.get("escalate_form") or EscalateForm(),
             "reroute_form": forms.get("reroute_form") or RerouteForm(),
             "reclassify_form": ReclassifyForm(initial={"category": message.category}),
             "close_form": forms.get("close_form")
@@ -192,12 +215,11 @@ class MessageDetailView(MessageMixin, View):
         }
 
     def _chosen_template(self, message):
-        chosen = self.request.GET.get("template", "")
-        if not chosen.isdigit():
+        # A link from the page's own template buttons; anything else starts a blank reply.
+        choice = TemplateChoiceForm(self.request.GET)
+        if not choice.is_valid() or choice.cleaned_data["template"] is None:
             return None
-        return ReplyTemplate.objects.filter(
-            pk=int(chosen), category=message.category, active=True
-        ).first()
+        return templates_for(message.category).filter(pk=choice.cleaned_data["template"]).first()
 
     def invalid(self, message, **forms):
         messages.error(self.request, _("Please correct the form below."))
@@ -208,6 +230,21 @@ class MessageDetailView(MessageMixin, View):
 
 class MessageActionView(MessageDetailView):
     """Base of the POST actions: run the service, flash the outcome, back to the message."""
+
+    def repeated(self, pk, form, *, to_status: str, success):
+        """The second request of a double click on an action that moves the message.
+
+        The first one may have moved it out of this person's sight: answer as
+        it did (same flash, same place), not with a 403.
+        """
+        key = form.cleaned_data["idempotency_key"] if form.is_valid() else ""
+        first = services.message_changed_with_key(
+            by=self.request.user, idempotency_key=key, to_status=to_status
+        )
+        if first is None or first.pk != pk:
+            return None
+        messages.success(self.request, success)
+        return _leave_if_hidden(self.request, first, self.back(first))
 
     def act(self, message, action, success):
         try:
@@ -232,11 +269,16 @@ class ReplyView(MessageActionView):
         form = ReplyForm(request.POST)
         if not form.is_valid():
             return self.invalid(message, reply_form=form)
-        template = ReplyTemplate.objects.filter(pk=form.cleaned_data["template"] or 0).first()
+        chosen = form.cleaned_data["template"]
+        template = templates_for(message.category).filter(pk=chosen).first() if chosen else None
         return self.act(
             message,
             lambda: services.message_reply(
-                message=message, body=form.cleaned_data["body"], by=request.user, template=template
+                message=message,
+                body=form.cleaned_data["body"],
+                by=request.user,
+                template=template,
+                idempotency_key=form.cleaned_data["idempotency_key"],
             ),
             _("Reply sent: it is in the outbox for the portal."),
         )
@@ -251,31 +293,61 @@ class CallView(MessageActionView):
         return self.act(
             message,
             lambda: services.message_log_call(
-                message=message, summary=form.cleaned_data["summary"], by=request.user
+                message=message,
+                summary=form.cleaned_data["summary"],
+                by=request.user,
+                idempotency_key=form.cleaned_data["idempotency_key"],
             ),
             _("Call logged."),
         )
 
 
+ESCALATED = gettext_lazy("Sent to the provider's task list.")
+
+
 class EscalateView(MessageActionView):
     def post(self, request, pk):
+        form = EscalateForm(request.POST)
+        repeat = self.repeated(
+            pk, form, to_status=MessageStatus.WAITING_PROVIDER, success=ESCALATED
+        )
+        if repeat:
+            return repeat
         message = self.message(pk)
-        form = NoteForm(request.POST)
         if not form.is_valid():
             return self.invalid(message, escalate_form=form)
-        return self.act(
+        result = self.act(
             message,
             lambda: services.message_escalate(
-                message=message, note=form.cleaned_data["note"], by=request.user
+                message=message,
+                note=form.cleaned_data["note"],
+                by=request.user,
+                idempotency_key=form.cleaned_data["idempotency_key"],
             ),
-            _("Sent to the provider's task list."),
+            ESCALATED,
         )
+        return _leave_if_hidden(request, message, result)
+
+
+def _leave_if_hidden(request, message, result):
+    """After a change that moves the message out of this person's sight, back to the queues."""
+    message.refresh_from_db()
+    if may_see(request.user, message):
+        return result
+    return redirect("messaging:queues")
+
+
+REROUTED = gettext_lazy("Sent to the other team's queue.")
+RECLASSIFIED = gettext_lazy("Category changed.")
 
 
 class RerouteView(MessageActionView):
     def post(self, request, pk):
-        message = self.message(pk)
         form = RerouteForm(request.POST)
+        repeat = self.repeated(pk, form, to_status=MessageStatus.NEW, success=REROUTED)
+        if repeat:
+            return repeat
+        message = self.message(pk)
         if not form.is_valid():
             return self.invalid(message, reroute_form=form)
         result = self.act(
@@ -285,32 +357,33 @@ class RerouteView(MessageActionView):
                 queue=form.cleaned_data["queue"],
                 note=form.cleaned_data["note"],
                 by=request.user,
+                idempotency_key=form.cleaned_data["idempotency_key"],
             ),
-            _("Sent to the other team's queue."),
+            REROUTED,
         )
-        return self._leave_if_hidden(message, result)
-
-    def _leave_if_hidden(self, message, result):
-        message.refresh_from_db()
-        if may_see(self.request.user, message):
-            return result
-        return redirect("messaging:queues")
+        return _leave_if_hidden(request, message, result)
 
 
-class ReclassifyView(RerouteView):
+class ReclassifyView(MessageActionView):
     def post(self, request, pk):
-        message = self.message(pk)
         form = ReclassifyForm(request.POST)
+        repeat = self.repeated(pk, form, to_status=MessageStatus.NEW, success=RECLASSIFIED)
+        if repeat:
+            return repeat
+        message = self.message(pk)
         if not form.is_valid():
             return self.back(message)
         result = self.act(
             message,
             lambda: services.message_reclassify(
-                message=message, category=form.cleaned_data["category"], by=request.user
+                message=message,
+                category=form.cleaned_data["category"],
+                by=request.user,
+                idempotency_key=form.cleaned_data["idempotency_key"],
             ),
-            _("Category changed."),
+            RECLASSIFIED,
         )
-        return self._leave_if_hidden(message, result)
+        return _leave_if_hidden(request, message, result)
 
 
 class CareRelatedView(MessageActionView):

@@ -314,3 +314,146 @@ def test_the_menu_shows_each_role_only_its_areas(client, personas):
     assert reverse("patients:list") not in billing_page
     assert reverse("access_log") in manager_page
     assert reverse("admin:index") not in manager_page
+
+
+# --- The communications log: each row only for those who may see its source ------------
+
+LOG_KINDS = {
+    "outreach",
+    "nursing_reply",
+    "red_flag_reply",
+    "front_desk_reply",
+    "billing_reply",
+    "escalated_reply",
+    "unlinked_reply",
+}
+OTHER_PROVIDER = "other_provider"
+# What each viewer finds in the patient's log; None: the page and the API answer 403.
+LOG_SEEN_BY = {
+    Role.FRONT_DESK: {"outreach", "front_desk_reply"},
+    Role.NURSE: {"outreach", "nursing_reply", "red_flag_reply"},
+    Role.PROVIDER: {"outreach", "escalated_reply"},  # drpatel: the patient's own provider
+    OTHER_PROVIDER: {"outreach"},
+    Role.BILLING: None,
+    Role.MANAGER: LOG_KINDS,
+    Role.ADMINISTRATOR: LOG_KINDS,
+}
+LOG_SURFACES = ["page", "api_get", "api_post"]
+
+
+@pytest.fixture
+def communications_log(personas, patient):
+    """Rosa's log with a row of every kind, each with a text no other row has."""
+    from messaging.models import Communication
+    from messaging.services import Inbound, message_escalate, message_receive, message_reply
+    from tests.factories import ProviderFactory
+
+    patient.primary_provider = ProviderFactory(user=personas[Role.PROVIDER])
+    patient.save()
+
+    def replied(kind, text, by):
+        message = message_receive(
+            inbound=Inbound(
+                message_id=f"log-{kind}",
+                patient=patient,
+                subject=f"SUBJECT-{kind}",
+                body=text,
+                sent_at=timezone.now(),
+            )
+        )[0]
+        message_reply(message=message, body=f"BODY-{kind}", by=by)
+        return message
+
+    nurse = personas[Role.NURSE]
+    rows = {
+        "outreach": Communication.objects.create(
+            patient=patient,
+            rule="no_login_reminder",
+            period="2026-01-05",
+            channel="email",
+            status="sent",
+            subject="Your portal account",
+            body="BODY-outreach",
+            job="nightly",
+        ),
+        "unlinked_reply": Communication.objects.create(
+            patient=patient, channel="portal", status="sent", body="BODY-unlinked_reply"
+        ),
+    }
+    for kind, text, by in (
+        ("nursing_reply", "the rash is spreading", nurse),
+        ("front_desk_reply", "I need to reschedule my appointment", personas[Role.FRONT_DESK]),
+        ("billing_reply", "Question about my bill and the copay", personas[Role.BILLING]),
+        ("escalated_reply", "new pain in my knee", nurse),
+    ):
+        message = replied(kind, text, by)
+        rows[kind] = Communication.objects.get(message=message, sent_by=by)
+    escalated = rows["escalated_reply"].message
+    message_escalate(message=escalated, note="Please advise on imaging.", by=nurse)
+    red_flag = message_receive(
+        inbound=Inbound(
+            message_id="log-red-flag",
+            patient=patient,
+            subject="SUBJECT-red_flag_reply",
+            body="I have chest pain",
+            sent_at=timezone.now(),
+        )
+    )[0]
+    rows["red_flag_reply"] = Communication.objects.get(message=red_flag)
+    assert set(rows) == LOG_KINDS
+    return rows
+
+
+def log_viewer(personas, viewer):
+    from tests.factories import ProviderFactory, staff
+
+    if viewer == OTHER_PROVIDER:
+        other = staff("drlee", Role.PROVIDER)
+        ProviderFactory(user=other)
+        return other
+    return personas[viewer]
+
+
+def read_log(client, surface, patient):
+    if surface == "page":
+        response = client.get(reverse("messaging:patient_communications", args=[patient.pk]))
+        rows = response.context["rows"] if response.status_code == 200 else []
+        return response, {row.pk for row in rows}
+    if surface == "api_get":
+        response = client.get(reverse("api_communications"), {"patient": patient.external_id})
+    else:
+        response = client.post(
+            reverse("api_communications"),
+            {"patient": patient.external_id},
+            content_type="application/json",
+        )
+    rows = response.json() if response.status_code == 200 else []
+    return response, {row["id"] for row in rows}
+
+
+@pytest.mark.parametrize("surface", LOG_SURFACES)
+@pytest.mark.parametrize("viewer", list(LOG_SEEN_BY), ids=str)
+def test_each_role_sees_only_the_communications_it_may_see_the_source_of(
+    client, personas, patient, communications_log, viewer, surface
+):
+    client.force_login(log_viewer(personas, viewer))
+    response, shown = read_log(client, surface, patient)
+    expected = LOG_SEEN_BY[viewer]
+    if expected is None:
+        assert response.status_code == 403
+        return
+    assert response.status_code == 200
+    assert shown == {communications_log[kind].pk for kind in expected}
+    text = response.content.decode()
+    for kind in LOG_KINDS - expected:
+        assert f"BODY-{kind}" not in text
+    # The patients' subjects are clinical text: the log never repeats them.
+    assert "SUBJECT-" not in text
+
+
+def test_every_kind_of_communication_is_in_the_log_matrix(communications_log):
+    from messaging.models import Communication
+
+    assert set(Communication.objects.values_list("pk", flat=True)) == {
+        row.pk for row in communications_log.values()
+    }
