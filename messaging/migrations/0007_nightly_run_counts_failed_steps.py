@@ -13,7 +13,7 @@ def count_old_failures(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0004_portal_channel'),
+        ('messaging', '0006_link_reply_communications_to_their_messages'),
     ]
 
     operations = [
