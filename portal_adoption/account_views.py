@@ -124,8 +124,13 @@ class CodeForm(forms.Form):
 
 
 def _next_url(request) -> str:
+    """Where to go after the step: a path of this site, else the home page.
+
+    Only a path is taken ("/messages/"): a bare word would be looked up as a
+    URL name by redirect(), and anything else could leave the site.
+    """
     wanted = request.POST.get("next") or request.GET.get("next") or ""
-    safe = url_has_allowed_host_and_scheme(
+    safe = wanted.startswith("/") and url_has_allowed_host_and_scheme(
         wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
     return wanted if safe else resolve_url(settings.LOGIN_REDIRECT_URL)

@@ -16,8 +16,12 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
 
 log = logging.getLogger(__name__)
+# Where counters go while the cache is down: per process, so a limit still holds
+# per worker (portal_adoption/throttling.py).
+_process_memory = LocMemCache("counters-while-the-cache-is-down", {})
 
 T = TypeVar("T")
 
@@ -48,3 +52,33 @@ def _warn(operation: str, key: str, error: Exception) -> None:
         ":".join(key.split(":")[:2]),
         type(error).__name__,
     )
+
+
+def count_up(key: str, *, timeout: int) -> int:
+    """Add one to the counter `key` (kept `timeout` seconds) and return the new count.
+
+    A limit counted here must not fail open nor answer 500 when Redis is down:
+    the count goes on in this process's memory until the cache is back.
+    """
+    try:
+        return _count_up_in(cache, key, timeout)
+    except Exception as error:
+        _warn("count", key, error)
+        return _count_up_in(_process_memory, key, timeout)
+
+
+def count_of(key: str) -> int:
+    """The counter `key` as it stands (0 when never counted)."""
+    try:
+        return int(cache.get(key) or 0)
+    except Exception:
+        return int(_process_memory.get(key) or 0)
+
+
+def _count_up_in(store, key: str, timeout: int) -> int:
+    store.add(key, 0, timeout=timeout + 1)
+    try:
+        return store.incr(key)
+    except ValueError:  # expired between add and incr
+        store.set(key, 1, timeout=timeout + 1)
+        return 1

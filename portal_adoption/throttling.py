@@ -15,19 +15,14 @@ request whose key was refused, so this module counts the refusals themselves:
 The address is `client_ip`, the application's one client-address function.
 """
 
-import logging
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
-from django.core.cache.backends.locmem import LocMemCache
 from django.http import HttpRequest
 
+from portal_adoption.cache import count_of, count_up
 from portal_adoption.selectors import client_ip
-
-logger = logging.getLogger(__name__)
-_process_memory = LocMemCache("auth-failures-fallback", {})
 
 
 @dataclass(frozen=True)
@@ -53,12 +48,14 @@ class FailureThrottle:
     def record(self, request: HttpRequest) -> FailureCount:
         """Count one more refusal from this request's address."""
         key, retry_after = self._key(request)
-        return FailureCount(_increment(key, retry_after), settings.AUTH_FAILURE_LIMIT, retry_after)
+        return FailureCount(
+            count_up(key, timeout=retry_after), settings.AUTH_FAILURE_LIMIT, retry_after
+        )
 
     def current(self, request: HttpRequest) -> FailureCount:
         """The refusals counted so far in this window, without adding one."""
         key, retry_after = self._key(request)
-        return FailureCount(_read(key), settings.AUTH_FAILURE_LIMIT, retry_after)
+        return FailureCount(count_of(key), settings.AUTH_FAILURE_LIMIT, retry_after)
 
     def _key(self, request: HttpRequest) -> tuple[str, int]:
         window = settings.AUTH_FAILURE_WINDOW_MINUTES * 60
@@ -70,28 +67,3 @@ class FailureThrottle:
 
 API_KEY_FAILURES = FailureThrottle("api")
 SIGN_IN_FAILURES = FailureThrottle("sign-in")
-
-
-def _increment(key: str, timeout: int) -> int:
-    try:
-        return _increment_in(cache, key, timeout)
-    except Exception:
-        # A cache outage must not turn a refusal into a 500; see 3. above.
-        logger.warning("auth failure counter: cache unreachable, counting in process memory")
-        return _increment_in(_process_memory, key, timeout)
-
-
-def _increment_in(store, key: str, timeout: int) -> int:
-    store.add(key, 0, timeout=timeout + 1)
-    try:
-        return store.incr(key)
-    except ValueError:  # expired between add and incr
-        store.set(key, 1, timeout=timeout + 1)
-        return 1
-
-
-def _read(key: str) -> int:
-    try:
-        return int(cache.get(key) or 0)
-    except Exception:
-        return int(_process_memory.get(key) or 0)

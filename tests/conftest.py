@@ -4,8 +4,12 @@ Fatima works the front desk, Nora is a nurse, Dr. Patel a provider, Bill is
 in billing, Maria manages the practice and Ada administers the system.
 """
 
+import uuid
+from io import StringIO
+
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connection
 from django.test.client import ClientMixin
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -105,3 +109,22 @@ requires_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="needs PostgreSQL (set DATABASE_URL; CI does): concurrent writers, locks, COPY",
 )
+
+
+def new_role_name() -> str:
+    return f"pam_test_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def limited_role(transactional_db):
+    """A PostgreSQL login role set up as the README says: created, then granted by the owner."""
+    role = new_role_name()
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {role} LOGIN")
+    out = StringIO()
+    call_command("grant_app_role", role, stdout=out)
+    assert "cannot change the access log or the event log" in out.getvalue()
+    yield role
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP OWNED BY {role}")
+        cursor.execute(f"DROP ROLE {role}")

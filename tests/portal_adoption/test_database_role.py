@@ -8,7 +8,6 @@ triggers; the deploy check must warn for a superuser, an owner or a member
 of the owner's role, and stay silent for the limited role.
 """
 
-import uuid
 from contextlib import contextmanager
 from io import StringIO
 
@@ -28,16 +27,12 @@ from portal_adoption.checks import (
 from portal_adoption.database_roles import append_only_bypasses
 from portal_adoption.models import AccessLogEntry
 from portal_adoption.services import access_log_record
-from tests.conftest import requires_postgres
+from tests.conftest import new_role_name, requires_postgres
 
 pytestmark = requires_postgres
 
 ACCESS_LOG = AccessLogEntry._meta.db_table
 EVENT_LOG = "patients_activityevent"
-
-
-def new_role_name() -> str:
-    return f"pam_test_{uuid.uuid4().hex[:12]}"
 
 
 @contextmanager
@@ -60,21 +55,6 @@ def application_connected_as(wrapper):
         yield
     finally:
         connections["default"] = original
-
-
-@pytest.fixture
-def limited_role(transactional_db):
-    """A login role set up as the README says: created, then granted by the owner."""
-    role = new_role_name()
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE ROLE {role} LOGIN")
-    out = StringIO()
-    call_command("grant_app_role", role, stdout=out)
-    assert "cannot change the access log or the event log" in out.getvalue()
-    yield role
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP OWNED BY {role}")
-        cursor.execute(f"DROP ROLE {role}")
 
 
 def deploy_warnings(check_id: str):

@@ -8,7 +8,7 @@ address gets 429, and the 429s write one summary row, not one row each.
 import pytest
 from django.urls import reverse
 
-from portal_adoption import throttling
+from portal_adoption import cache as portal_cache
 from portal_adoption.models import AccessLogEntry, AccessOutcome
 from portal_adoption.services import integration_token_create
 from tests.factories import UserFactory
@@ -102,7 +102,7 @@ def test_the_right_password_waits_too_once_the_address_is_throttled(client, db):
 
 
 def test_with_redis_down_refusals_still_answer_and_are_still_counted(client, db, settings):
-    throttling._process_memory.clear()
+    portal_cache._process_memory.clear()
     settings.CACHES = REDIS_DOWN
     statuses = [client.get(reverse("api_outbox"), **BAD_KEY).status_code for _ in range(LIMIT + 2)]
     assert statuses[:LIMIT] == [401] * LIMIT
