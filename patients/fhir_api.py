@@ -4,13 +4,13 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from patients.api import import_answer
 from patients.feed_import import FeedFileInvalid, ImportReport
 from patients.fhir import fhir_import
 from portal_adoption.api import ApiView
+from portal_adoption.json_input import JSONParser
 from portal_adoption.permissions import api_permission
 from portal_adoption.roles import IMPORT_FEED
 

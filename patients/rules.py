@@ -5,12 +5,13 @@ the same function, so a record refused by one way in is refused by all.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
 from patients.models import Channel, EventType
+from portal_adoption.dates import birth_window, date_window_error, event_window
 
 ANY_CHANNEL = frozenset(Channel.values)
 PORTAL_OR_APP = frozenset({Channel.PORTAL, Channel.APP})
@@ -59,6 +60,25 @@ class FieldError:
     message: str
 
 
+# Every date and time a feed record carries, and the window of
+# portal_adoption/dates.py it must fall in. The feed's reader looks each date
+# field up here (a date field missing here cannot be read at all), and the
+# application's own event writes check occurred_at with it too, so CSV, REST,
+# FHIR and the application accept exactly the same dates.
+DATE_WINDOWS = {
+    "birth_date": birth_window,
+    "registered_on": event_window,
+    "deactivated_on": event_window,
+    "occurred_at": event_window,
+}
+
+
+def date_field_error(field: str, value: date | datetime) -> FieldError | None:
+    """The reason `value` cannot be stored in `field`, or None when it is inside its window."""
+    message = date_window_error(value, field=field, window=DATE_WINDOWS[field]())
+    return FieldError(field, message) if message else None
+
+
 @dataclass(frozen=True)
 class EventData:
     """An event as the feed describes it, before it is stored."""
@@ -105,6 +125,8 @@ def _identity_errors(data: EventData) -> list[FieldError]:
                 _("occurred_at needs a time zone offset, e.g. 2026-01-14T09:05:00-05:00."),
             )
         )
+    elif outside := date_field_error("occurred_at", data.occurred_at):
+        errors.append(outside)
     return errors
 
 

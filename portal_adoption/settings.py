@@ -288,7 +288,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # One JSON parser for every view: it refuses deep nesting (portal_adoption/json_input.py).
+    "DEFAULT_PARSER_CLASSES": ["portal_adoption.json_input.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal_adoption.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
