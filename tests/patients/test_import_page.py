@@ -11,6 +11,12 @@ from portal_adoption.models import AccessLogEntry
 from tests.factories import LocationFactory, ProviderFactory
 from tests.patients.feed_files import EVENTS, ROSTER, as_bytes
 
+# Uploads are imported after the upload's commit, by a task: here in-process, as without Redis.
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("imports_in_process"),
+]
+
 
 @pytest.fixture
 def practice(db):
