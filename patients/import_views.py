@@ -16,11 +16,16 @@ from patients.import_services import (
     upload_too_large_message,
 )
 from patients.models import ImportRun, ImportStatus
-from patients.selectors import import_rejections, import_runs_recent
+from patients.selectors import (
+    import_rejections,
+    import_run_rejected_patients,
+    import_runs_recent,
+    rejected_record_patients,
+)
 from portal_adoption.models import AccessAction
 from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import IMPORT_FEED
-from portal_adoption.services import access_log_record
+from portal_adoption.services import access_log_record, access_log_record_list
 
 SHOWN_REJECTIONS = 200
 # Room for the form's other fields around the file in a multipart body.
@@ -126,12 +131,18 @@ class ImportDetailView(StaffPermissionRequiredMixin, View):
         run = get_object_or_404(ImportRun.objects.select_related("started_by"), pk=pk)
         rejections = list(import_rejections(run.pk)[:SHOWN_REJECTIONS])
         if rejections:
-            # Rejected records name patients (MRNs): reading them is logged.
+            # Rejected records name patients (MRNs): reading them is logged, with
+            # each patient shown who is on the roster, so an MRN filter finds it.
             access_log_record(
                 request=request,
                 action=AccessAction.VIEW,
                 resource="import_rejections",
                 object_id=run.pk,
+            )
+            access_log_record_list(
+                request=request,
+                resource="import_rejections",
+                patients=rejected_record_patients(r.record for r in rejections),
             )
         context = {"run": run, "rejections": rejections, "shown_limit": SHOWN_REJECTIONS}
         return render(request, self.template_name, context)
@@ -149,6 +160,11 @@ class ImportRejectionsCsvView(StaffPermissionRequiredMixin, View):
             action=AccessAction.EXPORT,
             resource="import_rejections",
             object_id=run.pk,
+        )
+        access_log_record_list(
+            request=request,
+            resource="import_rejections_export",
+            patients=import_run_rejected_patients(run.pk),
         )
         response = StreamingHttpResponse(_rejection_lines(run), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="import-{run.pk}-rejected.csv"'

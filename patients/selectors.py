@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from datetime import date
 
 from django.db.models import Case, Count, DateTimeField, F, Q, QuerySet, TextField, Value, When
@@ -136,6 +137,42 @@ def event_exists(event_id: str) -> bool:
 
 def import_rejections(run_id: int | None) -> QuerySet[ImportRejection]:
     return ImportRejection.objects.filter(run_id=run_id).order_by("position", "id")
+
+
+# The fields of a feed record that name a patient (roster and event records).
+PATIENT_NAMING_FIELDS = ("external_id", "patient_external_id")
+PATIENT_LOOKUP_BATCH = 5000
+
+
+def rejected_record_patients(records: Iterable[dict]) -> list[Patient]:
+    """The roster patients that rejected records name, each once, for the access log.
+
+    A rejected record may name no one, someone not on the roster, or hold a
+    value that is not an id at all: only patients that exist are returned.
+    """
+    external_ids = {_named_patient(record) for record in records} - {""}
+    found: list[Patient] = []
+    ordered = sorted(external_ids)
+    for start in range(0, len(ordered), PATIENT_LOOKUP_BATCH):
+        batch = ordered[start : start + PATIENT_LOOKUP_BATCH]
+        found.extend(Patient.objects.filter(external_id__in=batch).order_by("pk"))
+    return found
+
+
+def import_run_rejected_patients(run_id: int) -> list[Patient]:
+    """The patients every rejected record of a run names (its whole download)."""
+    records = ImportRejection.objects.filter(run_id=run_id).values_list("record", flat=True)
+    return rejected_record_patients(records.iterator(chunk_size=PATIENT_LOOKUP_BATCH))
+
+
+def _named_patient(record) -> str:
+    if not isinstance(record, dict):
+        return ""
+    for name in PATIENT_NAMING_FIELDS:
+        value = record.get(name)
+        if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+            return str(value).strip()
+    return ""
 
 
 def import_runs_recent(*, limit: int = 20) -> list[ImportRun]:
