@@ -1,9 +1,6 @@
 """The managers' feed upload page and its results."""
 
-import csv
-
 from django.contrib import messages
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
@@ -22,6 +19,7 @@ from patients.selectors import (
     import_runs_recent,
     rejected_record_patients,
 )
+from portal_adoption.csv_export import csv_streaming_download
 from portal_adoption.models import AccessAction
 from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import IMPORT_FEED
@@ -166,9 +164,9 @@ class ImportRejectionsCsvView(StaffPermissionRequiredMixin, View):
             resource="import_rejections_export",
             patients=import_run_rejected_patients(run.pk),
         )
-        response = StreamingHttpResponse(_rejection_lines(run), content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="import-{run.pk}-rejected.csv"'
-        return response
+        return csv_streaming_download(
+            _rejection_rows(run), filename=f"import-{run.pk}-rejected.csv"
+        )
 
 
 def _columns_in_feed_order(record: dict) -> list[str]:
@@ -177,17 +175,11 @@ def _columns_in_feed_order(record: dict) -> list[str]:
     return known + sorted(name for name in record if name not in known)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _rejection_lines(run: ImportRun):
-    writer = csv.writer(_Echo())
+def _rejection_rows(run: ImportRun):
     rejections = import_rejections(run.pk)
     first = rejections.first()
     fields = _columns_in_feed_order(first.record) if first else []
-    yield writer.writerow(["line", "field", "reason", *fields])
+    yield ["line", "field", "reason", *fields]
     for rejection in rejections.iterator():
         values = [rejection.record.get(name, "") for name in fields]
-        yield writer.writerow([rejection.position, rejection.field, rejection.reason, *values])
+        yield [rejection.position, rejection.field, rejection.reason, *values]
