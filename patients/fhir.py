@@ -60,7 +60,9 @@ Claim… thousands in an EHR export) are counted per type; entries of the
 mapped types that cannot map are listed one by one with the reason. A skip
 never fails the Bundle. The values themselves (dates, times without an
 offset, channels, lengths) are checked by the engine like any feed record,
-and a bad one rejects its entry with the entry's index.
+and a bad one rejects its entry with the entry's index: birthDate inside the
+birth window, created/sent/issued and the registered-on extension inside the
+event window (patients.rules.DATE_WINDOWS), no NUL or lone surrogate anywhere.
 """
 
 import re

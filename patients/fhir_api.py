@@ -71,7 +71,10 @@ class FhirBundleApi(ApiView):
             "Patient entries become roster records; Appointment (with created), Communication "
             "and DiagnosticReport (with issued) entries become events. Other entries are "
             "counted as skipped, with the reason. The Bundle is one import: its accepted "
-            "records are written together; rejected ones are listed with their entry index."
+            "records are written together; rejected ones are listed with their entry index. "
+            "Dates and times are checked like every feed record's: birthDate from 1900-01-01 "
+            "to today; created, sent and issued from 1900-01-01 to one day ahead of now. "
+            "JSON nested more than 64 levels deep is refused whole with 400."
         ),
         request={
             "application/fhir+json": OpenApiTypes.OBJECT,
