@@ -63,20 +63,20 @@ def import_upload_accept(*, kind: str, upload, user) -> ImportRun:
     suffix = PurePath(upload.name).suffix.lower()[:8]
     stored = import_files().save(f"{uuid.uuid4().hex}{suffix}", upload)
     try:
-        with transaction.atomic():
-            run = ImportRun.objects.create(
-                kind=kind,
-                source=UPLOAD_SOURCES[kind],
-                file_name=storable_text(upload.name)[:255],
-                started_by=user,
-                status=ImportStatus.QUEUED,
-                heartbeat_at=timezone.now(),
-                stored_file=stored,
-            )
-            transaction.on_commit(lambda: _enqueue(run))
+        run = ImportRun.objects.create(
+            kind=kind,
+            source=UPLOAD_SOURCES[kind],
+            file_name=storable_text(upload.name)[:255],
+            started_by=user,
+            status=ImportStatus.QUEUED,
+            heartbeat_at=timezone.now(),
+            stored_file=stored,
+        )
     except Exception:
         import_files().delete(stored)
         raise
+    # The worker must find the run: hand it over once it is committed.
+    transaction.on_commit(lambda: _enqueue(run))
     return run
 
 

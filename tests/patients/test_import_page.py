@@ -12,11 +12,8 @@ from portal_adoption.selectors import AccessLogFilter, access_log_search
 from tests.factories import LocationFactory, ProviderFactory
 from tests.patients.feed_files import EVENTS, ROSTER, as_bytes
 
-# Uploads are imported after the upload's commit, by a task: here in-process, as without Redis.
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("imports_in_process"),
-]
+# Uploads are imported by a task after the upload's commit: here in-process, as without Redis.
+pytestmark = pytest.mark.usefixtures("imports_in_process")
 
 
 @pytest.fixture

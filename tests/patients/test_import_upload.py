@@ -29,20 +29,11 @@ def practice(db):
     ProviderFactory(code="DRLEE", location=north)
 
 
-@pytest.fixture
-def queued(monkeypatch, import_files_dir):
-    """The task queue: what was handed to it, not yet run by any worker."""
-    handed = []
-    monkeypatch.setattr(tasks.import_upload, "delay", lambda *args, **kw: handed.append(args))
-    return handed
-
-
 def upload(client, kind, content: bytes, name="export.csv"):
     file = SimpleUploadedFile(name, content, content_type="text/csv")
     return client.post(reverse("patients:imports"), {"kind": kind, "file": file})
 
 
-@pytest.mark.django_db(transaction=True)
 def test_an_upload_is_imported_by_a_worker_given_only_the_run_id(
     client, manager, practice, queued, import_files_dir
 ):
@@ -69,7 +60,6 @@ def test_an_upload_is_imported_by_a_worker_given_only_the_run_id(
     assert "Waiting for a worker" not in client.get(response.url).content.decode()
 
 
-@pytest.mark.django_db(transaction=True)
 def test_a_task_delivered_twice_imports_the_file_once(client, manager, practice, queued):
     client.force_login(manager)
     upload(client, "patients", as_bytes(ROSTER))
@@ -152,7 +142,6 @@ def test_the_progress_is_visible_outside_the_import_while_it_runs(
     assert ActivityEvent.objects.count() == 7
 
 
-@pytest.mark.django_db(transaction=True)
 def test_a_file_over_the_limit_is_refused_with_the_limit_and_the_setting_named(
     client, manager, settings, import_files_dir
 ):
@@ -234,7 +223,6 @@ def test_the_sweep_is_on_the_beat_schedule_and_runs_as_a_task(db, settings):
     assert ImportRun.objects.get(pk=run.pk).status == ImportStatus.FAILED
 
 
-@pytest.mark.django_db(transaction=True)
 def test_a_web_fhir_upload_nested_too_deep_answers_400_with_the_reason(
     client, manager, imports_in_process
 ):
@@ -248,7 +236,6 @@ def test_a_web_fhir_upload_nested_too_deep_answers_400_with_the_reason(
     assert ImportRun.objects.get().status == ImportStatus.FAILED
 
 
-@pytest.mark.django_db(transaction=True)
 def test_hostile_values_in_an_upload_are_rejected_alone_and_their_pages_work(
     client, manager, practice, imports_in_process
 ):
