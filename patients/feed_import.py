@@ -19,6 +19,7 @@ How an import runs:
 """
 
 import json
+import logging
 import math
 import time
 from collections import namedtuple
@@ -28,7 +29,7 @@ from itertools import islice
 from operator import itemgetter
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -51,6 +52,8 @@ from patients.models import (
 )
 from patients.rules import EventData, FieldError
 from patients.services import EVENT_CONTENT_FIELDS
+
+logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 5000
 # Rejections kept in memory for the answer; all of them are stored with the run.
@@ -236,11 +239,14 @@ class ImportProgress:
         self.run_id = run_id
         self.done = done or (lambda report: report.received)
         self.total = total
-        self._last_beat = 0.0
+        # The run starts with a heartbeat: an import over within the first
+        # interval (a REST request) never needs a connection of its own.
+        self._last_beat = time.monotonic()
         self._connection = None
+        self._broken = False
 
     def beat(self, report: ImportReport | None, *, force: bool = False) -> None:
-        if self.run_id is None or connection.vendor != "postgresql":
+        if self.run_id is None or self._broken or connection.vendor != "postgresql":
             return
         now = time.monotonic()
         if not force and now - self._last_beat < PROGRESS_INTERVAL:
@@ -252,14 +258,19 @@ class ImportProgress:
         self._write(fields)
 
     def _write(self, fields: dict) -> None:
-        if self._connection is None:
-            self._connection = connections.create_connection(DEFAULT_DB_ALIAS)
         columns = ", ".join(f"{name} = %s" for name in fields)
         table = ImportRun._meta.db_table
-        with self._connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET {columns} WHERE id = %s", [*fields.values(), self.run_id]
-            )
+        try:
+            if self._connection is None:
+                self._connection = connections.create_connection(DEFAULT_DB_ALIAS)
+            with self._connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET {columns} WHERE id = %s", [*fields.values(), self.run_id]
+                )
+        except DatabaseError as error:
+            # A progress bar is not worth an import: go on without one.
+            logger.warning("import run %s: progress not written: %s", self.run_id, type(error))
+            self._broken = True
 
     def close(self) -> None:
         if self._connection is not None:

@@ -7,16 +7,20 @@ fails a run whose worker died.
 """
 
 import datetime as dt
+import io
 import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import OperationalError
 from django.urls import reverse
 from django.utils import timezone
 
 from patients import feed_import, tasks
+from patients.feed_csv import patient_rows
+from patients.feed_import import patients_import
 from patients.import_services import import_runs_fail_stalled, import_upload_run
-from patients.models import ActivityEvent, ImportRun, ImportStatus, Patient
+from patients.models import ActivityEvent, EventSource, ImportRun, ImportStatus, Patient
 from portal_adoption.json_input import MAX_JSON_DEPTH
 from tests.conftest import requires_postgres
 from tests.factories import LocationFactory, PatientFactory, ProviderFactory
@@ -257,3 +261,19 @@ def test_hostile_values_in_an_upload_are_rejected_alone_and_their_pages_work(
     assert detail.status_code == 200 and download.status_code == 200
     text = b"".join(download.streaming_content).decode()
     assert "\ufffd" in text and "\x00" not in text
+
+
+@requires_postgres
+def test_an_import_goes_on_when_its_progress_cannot_be_written(practice, monkeypatch):
+    def no_connection(alias):
+        raise OperationalError("too many connections")
+
+    monkeypatch.setattr(feed_import, "PROGRESS_INTERVAL", 0)
+    monkeypatch.setattr(feed_import.connections, "create_connection", no_connection)
+
+    report = patients_import(
+        patient_rows(io.BytesIO(as_bytes(ROSTER))), source=EventSource.FEED_CSV
+    )
+
+    assert report.created == 3
+    assert ImportRun.objects.get().status == ImportStatus.COMPLETED
