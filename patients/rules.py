@@ -5,13 +5,14 @@ the same function, so a record refused by one way in is refused by all.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from patients.models import Channel, EventType
-from portal_adoption.dates import birth_window, date_window_error, event_window
+from portal_adoption.dates import Window, birth_window, date_window_error, event_window
 
 ANY_CHANNEL = frozenset(Channel.values)
 PORTAL_OR_APP = frozenset({Channel.PORTAL, Channel.APP})
@@ -75,8 +76,24 @@ DATE_WINDOWS = {
 
 def date_field_error(field: str, value: date | datetime) -> FieldError | None:
     """The reason `value` cannot be stored in `field`, or None when it is inside its window."""
-    message = date_window_error(value, field=field, window=DATE_WINDOWS[field]())
+    message = date_window_error(value, field=field, window=_window_now(field))
     return FieldError(field, message) if message else None
+
+
+# A large import checks a million times: each window is worked out once a
+# minute (its edges are whole days), from the clock the application reads.
+_windows: dict[str, tuple[datetime, datetime, Window]] = {}
+
+
+def _window_now(field: str) -> Window:
+    now = timezone.now()
+    cached = _windows.get(field)
+    if cached is not None and cached[0] <= now < cached[1]:
+        return cached[2]
+    start = now.replace(second=0, microsecond=0)
+    window = DATE_WINDOWS[field]()
+    _windows[field] = (start, start + timedelta(minutes=1), window)
+    return window
 
 
 @dataclass(frozen=True)

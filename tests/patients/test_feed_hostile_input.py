@@ -173,3 +173,14 @@ def test_a_reason_quoting_a_hostile_value_is_answered_and_stored_with_it_replace
     stored = ImportRejection.objects.get()
     assert "12.5\ufffd\ufffd" in stored.reason
     assert stored.record["amount"] == "12.5\ufffd\ufffd"
+
+
+def test_the_windows_follow_the_application_clock(manager, monkeypatch):
+    PatientFactory(external_id="MRN-7")
+    later = timezone.now() + dt.timedelta(days=3)
+    event = good_appointment("MRN-7", "ap-later") | {"occurred_at": later.isoformat()}
+    assert send_events("rest", [event], manager)["rejected"] == 1
+
+    monkeypatch.setattr(timezone, "now", lambda: later)
+
+    assert send_events("rest", [event], manager)["created"] == 1

@@ -76,3 +76,9 @@ def test_every_api_view_reads_json_with_the_one_parser():
         for parser in view_class().get_parsers():
             if isinstance(parser, DrfJSONParser) or "json" in parser.media_type:
                 assert isinstance(parser, JSONParser), (route, type(parser))
+
+
+def test_the_feed_documentation_states_the_depth_limit():
+    from patients.api import FEED_RULES_DOC
+
+    assert f"{MAX_JSON_DEPTH} levels" in str(FEED_RULES_DOC)
