@@ -222,8 +222,9 @@ class ImportProgress:
 
     The import runs in one transaction that nobody else sees until it commits,
     so its progress and its heartbeat go through a database connection of
-    their own, at most once a PROGRESS_INTERVAL. On SQLite, which allows one
-    writer at a time, imports run in-process and nothing is written here.
+    their own, at most once a PROGRESS_INTERVAL. SQLite allows one writer at
+    a time, so nothing is written there: a first run on SQLite imports
+    in-process, within the upload's request, and needs no progress bar.
 
     `done` measures the work: bytes of the file read when the file size is the
     `total`, else records read (`total` 0 when unknown).
@@ -245,11 +246,12 @@ class ImportProgress:
         self._connection = None
         self._broken = False
 
-    def beat(self, report: ImportReport | None, *, force: bool = False) -> None:
+    def beat(self, report: ImportReport | None) -> None:
+        """Say the run is alive, and how far it has got when `report` is given."""
         if self.run_id is None or self._broken or connection.vendor != "postgresql":
             return
         now = time.monotonic()
-        if not force and now - self._last_beat < PROGRESS_INTERVAL:
+        if now - self._last_beat < PROGRESS_INTERVAL:
             return
         self._last_beat = now
         fields = {"heartbeat_at": timezone.now()}

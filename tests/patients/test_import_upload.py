@@ -9,10 +9,12 @@ fails a run whose worker died.
 import datetime as dt
 import io
 import re
+import threading
+import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import OperationalError
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
 from django.urls import reverse
 from django.utils import timezone
 
@@ -277,3 +279,44 @@ def test_an_import_goes_on_when_its_progress_cannot_be_written(practice, monkeyp
 
     assert report.created == 3
     assert ImportRun.objects.get().status == ImportStatus.COMPLETED
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_import_waiting_for_the_one_ahead_keeps_saying_it_is_alive(practice, monkeypatch):
+    monkeypatch.setattr(feed_import, "PROGRESS_INTERVAL", 0.1)
+    ahead = connections.create_connection(DEFAULT_DB_ALIAS)  # an import holding the feed
+    with ahead.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [feed_import.FEED_LOCK_ID])
+    outcome = []
+
+    def second_import():
+        try:
+            rows = patient_rows(io.BytesIO(as_bytes(ROSTER)))
+            outcome.append(patients_import(rows, source=EventSource.FEED_CSV).created)
+        finally:
+            connection.close()
+
+    waiting = threading.Thread(target=second_import)
+    waiting.start()
+    try:
+        run = _wait_for_run()
+        first_beat = run.heartbeat_at
+        time.sleep(1)
+        run.refresh_from_db()
+        assert run.status == ImportStatus.RUNNING and not Patient.objects.exists()
+        assert run.heartbeat_at > first_beat
+    finally:
+        ahead.close()  # the import ahead ends
+        waiting.join(timeout=30)
+    assert outcome == [3]
+
+
+def _wait_for_run(timeout: float = 10) -> ImportRun:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = ImportRun.objects.first()
+        if run is not None:
+            return run
+        time.sleep(0.02)
+    raise AssertionError("the import never started")
