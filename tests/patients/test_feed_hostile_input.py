@@ -6,9 +6,12 @@ surrogate in any field is a per-record error, through CSV, REST and FHIR.
 """
 
 import datetime as dt
+import json
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from patients.feed import EVENT_FIELDS, PATIENT_FIELDS
 from patients.models import ActivityEvent, ImportRejection, Patient
@@ -184,3 +187,42 @@ def test_the_windows_follow_the_application_clock(manager, monkeypatch):
     monkeypatch.setattr(timezone, "now", lambda: later)
 
     assert send_events("rest", [event], manager)["created"] == 1
+
+
+def test_a_bundle_with_hostile_resource_types_and_skipped_values_answers_its_counts(manager):
+    client = APIClient()
+    client.force_authenticate(manager)
+    bundle = {
+        "resourceType": "Bundle",
+        "entry": [
+            {"resource": {"resourceType": "Observation\x00\ud800", "id": "o1"}},
+            {"resource": {"resourceType": "Appointment", "id": "a1", "created": "2026\ud800"}},
+        ],
+    }
+
+    response = client.post(
+        reverse("api_fhir_bundle"), json.dumps(bundle), content_type="application/fhir+json"
+    )
+
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["skipped"] == 2
+    assert "\ud800" not in str(answer) and "\x00" not in str(answer)
+    assert {entry["resource_type"] for entry in answer["skipped_entries"]} == {
+        "Observation\ufffd\ufffd",
+        "Appointment",
+    }
+
+
+def test_a_bundle_whose_resource_type_is_hostile_is_refused_with_400(manager):
+    client = APIClient()
+    client.force_authenticate(manager)
+
+    response = client.post(
+        reverse("api_fhir_bundle"),
+        json.dumps({"resourceType": "Bundle\ud800"}),
+        content_type="application/fhir+json",
+    )
+
+    assert response.status_code == 400
+    assert "Bundle\ufffd" in response.json()["detail"]
