@@ -16,6 +16,7 @@ from enrollment.models import (
 )
 from enrollment.playbook import decline_suggestion
 from patients.models import ActivityEvent, EventType, Patient
+from patients.selectors import event_time_in_window
 
 FOLLOW_UP_AFTER = timedelta(days=7)
 
@@ -42,6 +43,8 @@ class PortalStatus:
     decline: Decline | None = None
     decline_suggestion: str = ""
     enrollment_in_progress: Enrollment | None = None
+    # Events stored with a time outside the event window: left out of the status.
+    events_out_of_range: int = 0
 
     @property
     def days_since_login(self) -> int | None:
@@ -69,13 +72,32 @@ def portal_statuses(patients: list[Patient]) -> dict[int, PortalStatus]:
         for e in Enrollment.objects.filter(patient_id__in=ids, status=EnrollmentStatus.IN_PROGRESS)
     }
     declines = _latest_declines(ids)
-    return {pk: _status_of(firsts.get(pk, {}), in_progress.get(pk), declines.get(pk)) for pk in ids}
+    out_of_range = _events_out_of_range(ids)
+    return {
+        pk: _status_of(
+            firsts.get(pk, {}), in_progress.get(pk), declines.get(pk), out_of_range.get(pk, 0)
+        )
+        for pk in ids
+    }
+
+
+def _events_out_of_range(ids: list[int]) -> dict[int, int]:
+    rows = (
+        ActivityEvent.objects.filter(patient_id__in=ids)
+        .exclude(event_time_in_window())
+        .values("patient_id")
+        .annotate(count=Count("id"))
+    )
+    return {row["patient_id"]: row["count"] for row in rows}
 
 
 def _first_events(ids: list[int]) -> dict[int, dict]:
+    # Only events with a readable, sane time: one stored in year 0001 or 9999
+    # would be the first or the last, and cannot even be read.
+    events = ActivityEvent.objects.filter(event_time_in_window(), patient_id__in=ids)
     wanted = [EventType.PORTAL_INVITED, EventType.PORTAL_ACTIVATED, EventType.APP_INSTALLED]
     rows = (
-        ActivityEvent.objects.filter(patient_id__in=ids, type__in=wanted)
+        events.filter(type__in=wanted)
         .values("patient_id", "type")
         .annotate(first=Min("occurred_at"))
     )
@@ -83,9 +105,7 @@ def _first_events(ids: list[int]) -> dict[int, dict]:
     for row in rows:
         found.setdefault(row["patient_id"], {})[row["type"]] = row["first"]
     logins = (
-        ActivityEvent.objects.filter(patient_id__in=ids, type=EventType.LOGIN)
-        .values("patient_id")
-        .annotate(last=Max("occurred_at"))
+        events.filter(type=EventType.LOGIN).values("patient_id").annotate(last=Max("occurred_at"))
     )
     for row in logins:
         found.setdefault(row["patient_id"], {})["last_login"] = row["last"]
@@ -99,9 +119,9 @@ def _add_channels(found: dict[int, dict]) -> None:
         moments = {pk: f[kind] for pk, f in found.items() if kind in f}
         if not moments:
             continue
-        rows = ActivityEvent.objects.filter(patient_id__in=list(moments), type=kind).values_list(
-            "patient_id", "occurred_at", "channel"
-        )
+        rows = ActivityEvent.objects.filter(
+            event_time_in_window(), patient_id__in=list(moments), type=kind
+        ).values_list("patient_id", "occurred_at", "channel")
         for pk, at, channel in rows:
             if at == moments[pk]:
                 found[pk][f"{kind}_channel"] = channel
@@ -114,7 +134,9 @@ def _latest_declines(ids: list[int]) -> dict[int, Decline]:
     return latest
 
 
-def _status_of(firsts: dict, in_progress: Enrollment | None, decline: Decline | None):
+def _status_of(
+    firsts: dict, in_progress: Enrollment | None, decline: Decline | None, out_of_range: int = 0
+):
     common = {
         "invited_at": firsts.get(EventType.PORTAL_INVITED),
         "invited_channel": firsts.get(f"{EventType.PORTAL_INVITED}_channel", ""),
@@ -125,6 +147,7 @@ def _status_of(firsts: dict, in_progress: Enrollment | None, decline: Decline | 
         "decline": decline,
         "decline_suggestion": decline_suggestion(decline.reason) if decline else "",
         "enrollment_in_progress": in_progress,
+        "events_out_of_range": out_of_range,
     }
     if common["enrolled_at"]:
         state = PortalState.ENROLLED
@@ -183,12 +206,16 @@ def follow_up_list(*, today: date | None = None) -> QuerySet[Patient]:
     if today is not None:
         cutoff = timezone.make_aware(datetime.combine(today - FOLLOW_UP_AFTER, datetime.max.time()))
     offered = ActivityEvent.objects.filter(
+        event_time_in_window(),
         patient=OuterRef("pk"),
         type__in=[EventType.PORTAL_INVITED, EventType.PORTAL_ACTIVATED],
     ).order_by("-occurred_at")
     latest_offer = Subquery(offered.values("occurred_at")[:1])
     logged_in_since = ActivityEvent.objects.filter(
-        patient=OuterRef("pk"), type=EventType.LOGIN, occurred_at__gte=OuterRef("offered_at")
+        event_time_in_window(),
+        patient=OuterRef("pk"),
+        type=EventType.LOGIN,
+        occurred_at__gte=OuterRef("offered_at"),
     )
     last_call = FollowUpCall.objects.filter(patient=OuterRef("pk")).order_by("-called_at")
     return (

@@ -1,10 +1,8 @@
 """The triage queue pages: a team's queue, one message, the provider's tasks."""
 
-import csv
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -37,6 +35,7 @@ from messaging.selectors import (
     urgent_open,
 )
 from patients.services import patient_set_phone_preference
+from portal_adoption.csv_export import csv_download
 from portal_adoption.middleware import background_poll
 from portal_adoption.models import AccessAction
 from portal_adoption.roles import MANAGE_MESSAGING, WORK_CLINICAL_QUEUE, WORK_PROVIDER_TASKS
@@ -451,22 +450,19 @@ class NotesToFileView(View):
             resource="chart_notes_export",
             patients={n.message.patient for n in notes},
         )
-        response = HttpResponse(content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="chart-notes.csv"'
-        writer = csv.writer(response)
-        writer.writerow(["mrn", "patient", "message_received", "note", "written_by", "written_at"])
-        for note in notes:
-            patient = note.message.patient
-            writer.writerow(
-                [
-                    patient.external_id,
-                    patient.full_name,
-                    timezone.localtime(note.message.received_at).isoformat(),
-                    note.text,
-                    note.written_by.get_full_name() or note.written_by.get_username(),
-                    timezone.localtime(note.written_at).isoformat(),
-                ]
-            )
+        header = ["mrn", "patient", "message_received", "note", "written_by", "written_at"]
+        rows = [header] + [
+            [
+                note.message.patient.external_id,
+                note.message.patient.full_name,
+                timezone.localtime(note.message.received_at).isoformat(),
+                note.text,
+                note.written_by.get_full_name() or note.written_by.get_username(),
+                timezone.localtime(note.written_at).isoformat(),
+            ]
+            for note in notes
+        ]
+        response = csv_download(rows, filename="chart-notes.csv")
         services.chart_notes_mark_exported(note_ids=[n.pk for n in notes])
         return response
 

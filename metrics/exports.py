@@ -4,7 +4,6 @@ All three read the rollups through the selectors, so they show exactly the
 numbers of the page; the PDF draws the page's charts with the same code.
 """
 
-import csv
 import io
 import logging
 import textwrap
@@ -40,6 +39,7 @@ from metrics.selectors import (
     trends,
 )
 from patients.models import Location, Provider
+from portal_adoption.csv_export import csv_text
 from portal_adoption.roles import GROUP_NAMES, Role
 
 logger = logging.getLogger(__name__)
@@ -47,12 +47,6 @@ logger = logging.getLogger(__name__)
 # --- CSV --------------------------------------------------------------------------
 
 CSV_COLUMNS = ["month", "scope", "scope_id", "scope_name", "computed_at", *FIGURE_KEYS]
-# A spreadsheet runs a cell starting with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _safe_text(text: str) -> str:
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 def dashboard_csv_rows(scope: Scope | None = None):
@@ -82,17 +76,14 @@ def dashboard_csv_rows(scope: Scope | None = None):
             month_key(rollup.month),
             rollup.scope_kind,
             rollup.scope_id or "",
-            _safe_text(name),
+            name,  # escaped by the one CSV writer (portal_adoption/csv_export.py)
             timezone.localtime(rollup.computed_at).isoformat(timespec="seconds"),
             *["" if data[key] is None else data[key] for key in FIGURE_KEYS],
         ]
 
 
 def dashboard_csv(scope: Scope | None = None) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerows(dashboard_csv_rows(scope))
-    return out.getvalue()
+    return csv_text(dashboard_csv_rows(scope))
 
 
 # --- PDF --------------------------------------------------------------------------

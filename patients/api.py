@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -118,12 +119,26 @@ def _not_an_object(value) -> MalformedRecord:
 BULK_REQUEST = inline_serializer(
     "FeedRecords", {"records": serializers.ListField(child=serializers.DictField())}
 )
+# The feed's own documentation of what it accepts (README, "Dates the application accepts").
+FEED_RULES_DOC = gettext_lazy(
+    "Dates are YYYY-MM-DD; times are ISO 8601 with an offset. birth_date must be from "
+    "1900-01-01 to today; registered_on, deactivated_on and occurred_at from 1900-01-01 to "
+    "one day ahead of now (a time is judged by its UTC day). A record outside its window, or "
+    "holding a NUL or a lone surrogate in any field, is rejected on its own, with its index, "
+    "the field and the reason; the other records are stored. JSON nested more than 64 levels "
+    "deep is refused whole with 400."
+)
 
 
 class PatientsBulkApi(FeedBulkApi):
     importer = staticmethod(patients_import)
 
-    @extend_schema(request=BULK_REQUEST, responses=IMPORT_ANSWER, operation_id="patients_bulk")
+    @extend_schema(
+        request=BULK_REQUEST,
+        responses=IMPORT_ANSWER,
+        operation_id="patients_bulk",
+        description=FEED_RULES_DOC,
+    )
     def post(self, request):
         return super().post(request)
 
@@ -131,6 +146,11 @@ class PatientsBulkApi(FeedBulkApi):
 class EventsBulkApi(FeedBulkApi):
     importer = staticmethod(events_import)
 
-    @extend_schema(request=BULK_REQUEST, responses=IMPORT_ANSWER, operation_id="events_bulk")
+    @extend_schema(
+        request=BULK_REQUEST,
+        responses=IMPORT_ANSWER,
+        operation_id="events_bulk",
+        description=FEED_RULES_DOC,
+    )
     def post(self, request):
         return super().post(request)

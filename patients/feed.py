@@ -14,7 +14,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from patients.models import EventType
-from patients.rules import TYPE_RULES, EventData, FieldError, event_errors
+from patients.rules import TYPE_RULES, EventData, FieldError, date_field_error, event_errors
 from portal_adoption.contact import ContactInvalid, email_normalised, phone_to_e164
 
 PATIENT_FIELDS = (
@@ -61,6 +61,26 @@ MAX_LENGTHS = {
 }
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 DATE_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# What no database column (and no UTF-8 page) can hold: a NUL, a lone
+# surrogate (JSON's "\ud800", or a CSV byte that is not UTF-8, read as one).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def storable_text(text: str) -> str:
+    """`text` with what cannot be stored or shown replaced by U+FFFD, to quote it safely."""
+    return UNSTORABLE.sub(REPLACEMENT, text)
+
+
+def storable_value(value: Any) -> Any:
+    """A JSON value with every string in it made storable (keys included)."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, dict):
+        return {storable_text(str(k)): storable_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable_value(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -105,6 +125,17 @@ class _Reader:
                 return ""
             value = str(value)
         value = value.strip()
+        if UNSTORABLE.search(value):
+            self.fail(
+                field,
+                _(
+                    "%(field)s holds a character that cannot be stored (a NUL byte, a lone "
+                    "surrogate, or bytes that are not UTF-8 text): remove it and send the "
+                    "record again."
+                )
+                % {"field": field},
+            )
+            return ""
         if required and not value:
             self.fail(field, _("%(field)s is required.") % {"field": field})
         limit = MAX_LENGTHS.get(field)
@@ -123,7 +154,7 @@ class _Reader:
         try:
             if not DATE_FORMAT.match(value):
                 raise ValueError
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             self.fail(
                 field,
@@ -131,6 +162,14 @@ class _Reader:
                 % {"field": field, "value": value},
             )
             return None
+        return self._in_window(field, day)
+
+    def _in_window(self, field: str, value: "date | datetime") -> "date | datetime | None":
+        outside = date_field_error(field, value)
+        if outside:
+            self.errors.append(outside)
+            return None
+        return value
 
     def moment(self, field: str) -> datetime | None:
         value = self.text(field, required=True)
@@ -152,7 +191,7 @@ class _Reader:
                 % {"field": field, "value": value},
             )
             return None
-        return moment
+        return self._in_window(field, moment)
 
     def decimal(self, field: str) -> Decimal | None:
         value = self.raw.get(field)
@@ -301,6 +340,8 @@ def _usual_event(raw: dict[str, Any]) -> EventData | None:
         occurred.strip(),
     )
     channel, object_id, reply_to = channel.strip(), object_id.strip(), reply_to.strip()
+    if UNSTORABLE.search(f"{event_id}{patient}{kind}{occurred}{channel}{object_id}{reply_to}"):
+        return None
     if (
         not (event_id and patient and occurred)
         or len(event_id) > _EVENT_ID_MAX
@@ -325,7 +366,7 @@ def _usual_event(raw: dict[str, Any]) -> EventData | None:
         moment = datetime.fromisoformat(occurred)
     except ValueError:
         return None
-    if moment.utcoffset() is None:
+    if moment.utcoffset() is None or date_field_error("occurred_at", moment):
         return None
     amount = get("amount")
     if amount is None or amount == "":

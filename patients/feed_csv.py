@@ -7,7 +7,13 @@ from typing import BinaryIO
 
 from django.utils.translation import gettext as _
 
-from patients.feed import EVENT_FIELDS, EVENT_REQUIRED, PATIENT_FIELDS, PATIENT_REQUIRED
+from patients.feed import (
+    EVENT_FIELDS,
+    EVENT_REQUIRED,
+    PATIENT_FIELDS,
+    PATIENT_REQUIRED,
+    UNSTORABLE,
+)
 from patients.feed_import import FeedFileInvalid, MalformedRecord
 from patients.rules import FieldError
 
@@ -24,8 +30,13 @@ def event_rows(stream: BinaryIO) -> Iterator[tuple[int, dict]]:
 
 
 def _rows(stream: BinaryIO, known: tuple, required: tuple) -> Iterator[tuple[int, dict]]:
-    """(line number, record) for each row; the header is checked before any row."""
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
+    """(line number, record) for each row; the header is checked before any row.
+
+    Bytes that are not UTF-8 are read as lone surrogates (surrogateescape), so
+    a bad byte in one value rejects that record, with the reason, like a NUL
+    does; the records around it are imported.
+    """
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     reader = csv.reader(text, strict=True)
     try:
         header = _header(reader, known, required)
@@ -36,14 +47,6 @@ def _rows(stream: BinaryIO, known: tuple, required: tuple) -> Iterator[tuple[int
                 yield reader.line_num, _malformed(values, header)
                 continue
             yield reader.line_num, dict(zip(header, values, strict=True))
-    except UnicodeDecodeError:
-        raise FeedFileInvalid(
-            _(
-                "The file is not UTF-8 text (the problem is after line %(line)d): save it as "
-                "“CSV UTF-8” and send it again."
-            )
-            % {"line": reader.line_num}
-        ) from None
     except csv.Error as error:
         raise FeedFileInvalid(
             _(
@@ -64,6 +67,13 @@ def _header(reader, known: tuple, required: tuple) -> list[str]:
             % {"header": ",".join(known)}
         )
     header = [name.strip() for name in header]
+    if UNSTORABLE.search("".join(header)):
+        raise FeedFileInvalid(
+            _(
+                "The header row is not UTF-8 text, or holds a NUL: save the file as "
+                "“CSV UTF-8” and send it again."
+            )
+        )
     problems = []
     missing = [name for name in required if name not in header]
     if missing:

@@ -19,6 +19,9 @@ How an import runs:
 """
 
 import json
+import logging
+import math
+import time
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -26,11 +29,17 @@ from itertools import islice
 from operator import itemgetter
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from patients.feed import PatientRecord, parse_event, parse_patient
+from patients.feed import (
+    PatientRecord,
+    parse_event,
+    parse_patient,
+    storable_text,
+    storable_value,
+)
 from patients.models import (
     ActivityEvent,
     ImportKind,
@@ -43,6 +52,8 @@ from patients.models import (
 )
 from patients.rules import EventData, FieldError
 from patients.services import EVENT_CONTENT_FIELDS
+
+logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 5000
 # Rejections kept in memory for the answer; all of them are stored with the run.
@@ -91,30 +102,46 @@ class MalformedRecord:
 
 
 class FeedFileInvalid(ValueError):
-    """The file as a whole cannot be read (header, encoding, emptiness)."""
+    """The file as a whole cannot be read (header, encoding, emptiness).
+
+    Its message may quote the file, and is shown on pages, answered in JSON
+    and stored with the run: what no page or column can hold is replaced.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(storable_text(str(message)))
 
 
 class _RejectionSink:
-    """Keeps the first rejections for the answer and stores every one with the run."""
+    """Keeps the first rejections for the answer and stores every one with the run.
 
-    def __init__(self, report: ImportReport, run: ImportRun | None):
+    A rejected record may hold anything: a NUL, a lone surrogate, a field name
+    of its own. Reasons quote values and name fields, so the field, the reason
+    and the record are made storable here, for the answer, the page and the
+    table alike; the record is refused, never the request.
+    """
+
+    def __init__(self, report: ImportReport, run: ImportRun | None, progress=None):
         self.report = report
         self.run = run
+        self.progress = progress or ImportProgress(None)
         self.pending: list[ImportRejection] = []
 
     def reject(self, position: Position, errors: list[FieldError], raw: RawRecord) -> None:
         self.report.rejected += 1
+        record = _jsonable(raw)
         for error in errors:
+            field_name, reason = storable_text(error.field), storable_text(error.message)
             if len(self.report.rejections) < MAX_LISTED_REJECTIONS:
-                self.report.rejections.append(Rejection(position, error.field, error.message))
+                self.report.rejections.append(Rejection(position, field_name, reason))
             if self.run is not None:
                 self.pending.append(
                     ImportRejection(
                         run=self.run,
                         position=position,
-                        field=error.field[:64],
-                        reason=error.message,
-                        record=_jsonable(raw),
+                        field=field_name[:64],
+                        reason=reason,
+                        record=record,
                     )
                 )
         if len(self.pending) >= BATCH_SIZE:
@@ -125,12 +152,22 @@ class _RejectionSink:
             ImportRejection.objects.bulk_create(self.pending)
             self.pending = []
 
+    def batch_done(self) -> None:
+        self.progress.beat(self.report)
+
 
 def _jsonable(raw: RawRecord) -> dict:
-    return {
-        str(k): v if isinstance(v, str | int | float | bool) or v is None else str(v)
-        for k, v in raw.items()
-    }
+    """The record as a flat JSON object any database stores: nested values and
+    numbers JSON cannot write (1e999 reads as infinity) are kept as text."""
+    return {storable_text(str(k)): _jsonable_value(v) for k, v in raw.items()}
+
+
+def _jsonable_value(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str | int | float | bool) or value is None:
+        return storable_value(value)
+    return storable_text(str(value))
 
 
 def batched(records: Iterable, size: int | None = None) -> Iterator[list]:
@@ -153,7 +190,12 @@ def _refused_unread(position: Position, raw, sink: _RejectionSink) -> bool:
 def import_run_start(*, kind: str, source: str, file_name: str = "", user=None) -> ImportRun:
     with transaction.atomic():
         return ImportRun.objects.create(
-            kind=kind, source=source, file_name=file_name[:255], started_by=user
+            kind=kind,
+            source=source,
+            file_name=storable_text(file_name)[:255],
+            started_by=user,
+            status=ImportStatus.RUNNING,
+            heartbeat_at=timezone.now(),
         )
 
 
@@ -161,6 +203,7 @@ def import_run_finish(*, run: ImportRun, report: ImportReport) -> None:
     ImportRun.objects.filter(pk=run.pk).update(
         status=ImportStatus.COMPLETED,
         finished_at=timezone.now(),
+        failure="",
         skipped=report.skipped,
         **report.counts(),
     )
@@ -174,6 +217,73 @@ def import_run_fail(*, run: ImportRun, error: Exception) -> None:
     )
 
 
+class ImportProgress:
+    """How far an import has got, written where the progress bar and the sweep see it.
+
+    The import runs in one transaction that nobody else sees until it commits,
+    so its progress and its heartbeat go through a database connection of
+    their own, at most once a PROGRESS_INTERVAL. SQLite allows one writer at
+    a time, so nothing is written there: a first run on SQLite imports
+    in-process, within the upload's request, and needs no progress bar.
+
+    `done` measures the work: bytes of the file read when the file size is the
+    `total`, else records read (`total` 0 when unknown).
+    """
+
+    def __init__(
+        self,
+        run_id: int | None,
+        *,
+        done: Callable[[ImportReport], int] | None = None,
+        total: int = 0,
+    ):
+        self.run_id = run_id
+        self.done = done or (lambda report: report.received)
+        self.total = total
+        # The run starts with a heartbeat: an import over within the first
+        # interval (a REST request) never needs a connection of its own.
+        self._last_beat = time.monotonic()
+        self._connection = None
+        self._broken = False
+
+    def beat(self, report: ImportReport | None) -> None:
+        """Say the run is alive, and how far it has got when `report` is given."""
+        if self.run_id is None or self._broken or connection.vendor != "postgresql":
+            return
+        now = time.monotonic()
+        if now - self._last_beat < PROGRESS_INTERVAL:
+            return
+        self._last_beat = now
+        fields = {"heartbeat_at": timezone.now()}
+        if report is not None:
+            fields |= {"progress_done": self.done(report), "progress_total": self.total}
+        self._write(fields)
+
+    def _write(self, fields: dict) -> None:
+        columns = ", ".join(f"{name} = %s" for name in fields)
+        table = ImportRun._meta.db_table
+        try:
+            if self._connection is None:
+                self._connection = connections.create_connection(DEFAULT_DB_ALIAS)
+            with self._connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET {columns} WHERE id = %s", [*fields.values(), self.run_id]
+                )
+        except DatabaseError as error:
+            # A progress bar is not worth an import: go on without one.
+            logger.warning("import run %s: progress not written: %s", self.run_id, type(error))
+            self._broken = True
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+PROGRESS_INTERVAL = 1.0  # seconds between two progress writes
+LOCK_POLL_SECONDS = 0.25
+
+
 def feed_import(
     *,
     kind: str,
@@ -181,28 +291,48 @@ def feed_import(
     work: Callable[[ImportReport, _RejectionSink], None],
     file_name: str = "",
     user=None,
+    run: ImportRun | None = None,
+    progress: ImportProgress | None = None,
 ) -> ImportReport:
-    """Run `work` as one import: recorded, locked, all or nothing."""
-    run = import_run_start(kind=kind, source=source, file_name=file_name, user=user)
+    """Run `work` as one import: recorded, locked, all or nothing.
+
+    `run` is a run recorded already (an upload waiting for its worker);
+    without one, a run is recorded here.
+    """
+    run = run or import_run_start(kind=kind, source=source, file_name=file_name, user=user)
     report = ImportReport(run_id=run.pk)
+    progress = progress or ImportProgress(run.pk)
+    progress.run_id = run.pk
     try:
         with transaction.atomic():
-            _lock_feed()
-            sink = _RejectionSink(report, run)
+            _lock_feed(progress)
+            sink = _RejectionSink(report, run, progress)
             work(report, sink)
             sink.flush()
             import_run_finish(run=run, report=report)
     except Exception as error:
         import_run_fail(run=run, error=error)
         raise
+    finally:
+        progress.close()
     return report
 
 
-def _lock_feed() -> None:
-    """Serialise imports. SQLite allows one writer at a time already."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FEED_LOCK_ID])
+def _lock_feed(progress: ImportProgress) -> None:
+    """Serialise imports. SQLite allows one writer at a time already.
+
+    Waiting for the import ahead is not a stall: the run says it is alive
+    while it waits, so the sweep of stalled runs leaves it alone.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [FEED_LOCK_ID])
+            if cursor.fetchone()[0]:
+                return
+            progress.beat(None)
+            time.sleep(LOCK_POLL_SECONDS)
 
 
 # --- Patients -------------------------------------------------------------------
@@ -214,12 +344,20 @@ def patients_import(
     source: str,
     file_name: str = "",
     user=None,
+    run: ImportRun | None = None,
+    progress: ImportProgress | None = None,
 ) -> ImportReport:
     def work(report, sink):
         write_patients(records, report=report, sink=sink, source=source)
 
     return feed_import(
-        kind=ImportKind.PATIENTS, source=source, work=work, file_name=file_name, user=user
+        kind=ImportKind.PATIENTS,
+        source=source,
+        work=work,
+        file_name=file_name,
+        user=user,
+        run=run,
+        progress=progress,
     )
 
 
@@ -243,6 +381,7 @@ def write_patients(records, *, report: ImportReport, sink: _RejectionSink, sourc
             else:
                 accepted[record.external_id] = record
         _store_patients(accepted, codes, report)
+        sink.batch_done()
 
 
 class _ReferenceCodes:
@@ -343,12 +482,20 @@ def events_import(
     source: str,
     file_name: str = "",
     user=None,
+    run: ImportRun | None = None,
+    progress: ImportProgress | None = None,
 ) -> ImportReport:
     def work(report, sink):
         write_events(records, report=report, sink=sink, source=source)
 
     return feed_import(
-        kind=ImportKind.EVENTS, source=source, work=work, file_name=file_name, user=user
+        kind=ImportKind.EVENTS,
+        source=source,
+        work=work,
+        file_name=file_name,
+        user=user,
+        run=run,
+        progress=progress,
     )
 
 
@@ -370,6 +517,7 @@ def write_events(records, *, report: ImportReport, sink: _RejectionSink, source:
                 new_rows.append((data, patient_id))
         writer(new_rows)
         report.created += len(new_rows)
+        sink.batch_done()
 
 
 # What an event's check needs of a stored event: its content and its patient.

@@ -60,12 +60,14 @@ Claim… thousands in an EHR export) are counted per type; entries of the
 mapped types that cannot map are listed one by one with the reason. A skip
 never fails the Bundle. The values themselves (dates, times without an
 offset, channels, lengths) are checked by the engine like any feed record,
-and a bad one rejects its entry with the entry's index.
+and a bad one rejects its entry with the entry's index: birthDate inside the
+birth window, created/sent/issued and the registered-on extension inside the
+event window (patients.rules.DATE_WINDOWS), no NUL or lone surrogate anywhere.
 """
 
-import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 from urllib.parse import unquote
@@ -75,15 +77,18 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from patients.feed import UNSTORABLE, storable_text
 from patients.feed_import import (
     FeedFileInvalid,
+    ImportProgress,
     ImportReport,
     batched,
     feed_import,
     write_events,
     write_patients,
 )
-from patients.models import Channel, EventSource, EventType, ImportKind, Patient
+from patients.models import Channel, EventSource, EventType, ImportKind, ImportRun, Patient
+from portal_adoption.json_input import JsonInvalid, json_loads
 
 # Per-entry skips listed in the answer; further ones are counted by type and reason.
 MAX_LISTED_SKIPS = 1000
@@ -112,17 +117,16 @@ class EntrySkipped(Exception):
 
 
 def bundle_read(stream: BinaryIO) -> Any:
-    """The parsed JSON of an uploaded file; a file that is not JSON is refused whole."""
+    """The parsed JSON of an uploaded file; a file that is not JSON is refused whole.
+
+    Read like the API reads a body (portal_adoption/json_input.py), so a Bundle
+    nested absurdly deep is refused here as it is there.
+    """
     try:
-        return json.load(stream)
-    except json.JSONDecodeError as error:
+        return json_loads(stream.read())
+    except JsonInvalid as error:
         raise FeedFileInvalid(
-            _("The file is not valid JSON at line %(line)d, column %(column)d (%(problem)s).")
-            % {"line": error.lineno, "column": error.colno, "problem": error.msg}
-        ) from None
-    except UnicodeDecodeError:
-        raise FeedFileInvalid(
-            _("The file is not UTF-8 text: save the Bundle as UTF-8 JSON and send it again.")
+            _("The file is not a JSON Bundle the feed can read. %(problem)s") % {"problem": error}
         ) from None
 
 
@@ -239,7 +243,9 @@ def _with_roster_fields(records: list[Record]) -> None:
 
 
 def _roster_fields(external_ids: set[str]):
-    return Patient.objects.filter(external_id__in=external_ids).values(
+    # An id no column can hold names no stored patient: its record is rejected by the reader.
+    storable = [external_id for external_id in external_ids if not UNSTORABLE.search(external_id)]
+    return Patient.objects.filter(external_id__in=storable).values(
         "external_id", "registered_on", "deactivated_on", "location__code", "primary_provider__code"
     )
 
@@ -454,6 +460,8 @@ class _Skips:
         self.other_types: Counter[str] = Counter()
 
     def entry(self, index: int, resource_type: str, reason: str) -> None:
+        # Reasons quote the entry, which may hold what no answer or page can show.
+        resource_type, reason = storable_text(resource_type), storable_text(reason)
         self.total += 1
         if len(self.listed) < MAX_LISTED_SKIPS:
             self.listed.append(
@@ -464,7 +472,7 @@ class _Skips:
 
     def other_type(self, resource_type: str) -> None:
         self.total += 1
-        self.other_types[resource_type] += 1
+        self.other_types[storable_text(resource_type)] += 1
 
     def entries(self) -> list[dict]:
         counted = list(self.overflow.items()) + [
@@ -524,10 +532,35 @@ def _read_entry(position: int, entry: Any, index: _BundleIndex, records: BundleR
 
 def fhir_import(bundle: dict, *, user=None, file_name: str = "") -> ImportReport:
     """Import a parsed Bundle as one feed import; see the module docstring for the mapping."""
+    return _bundle_import(lambda: bundle, user=user, file_name=file_name)
 
+
+def fhir_import_file(
+    stream: BinaryIO,
+    *,
+    file_name: str = "",
+    run: ImportRun | None = None,
+    progress: ImportProgress | None = None,
+) -> ImportReport:
+    """Import a Bundle file: read inside the import, so a file that is not a Bundle
+    is on record as a failed run."""
+    return _bundle_import(
+        lambda: bundle_read(stream), file_name=file_name, run=run, progress=progress
+    )
+
+
+def _bundle_import(
+    read: Callable[[], Any],
+    *,
+    user=None,
+    file_name: str = "",
+    run: ImportRun | None = None,
+    progress: ImportProgress | None = None,
+) -> ImportReport:
     def work(report, sink):
         # Read inside the import: a Bundle refused whole is still on record as a failed run.
-        records = bundle_records(bundle)
+        records = bundle_records(read())
+        sink.progress.total = len(records.patients) + len(records.events)
         write_patients(records.patients, report=report, sink=sink, source=EventSource.FEED_FHIR)
         write_events(records.events, report=report, sink=sink, source=EventSource.FEED_FHIR)
         report.skipped = records.skips.total
@@ -539,4 +572,6 @@ def fhir_import(bundle: dict, *, user=None, file_name: str = "") -> ImportReport
         work=work,
         file_name=file_name,
         user=user,
+        run=run,
+        progress=progress,
     )

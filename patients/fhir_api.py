@@ -4,13 +4,13 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from patients.api import import_answer
 from patients.feed_import import FeedFileInvalid, ImportReport
 from patients.fhir import fhir_import
 from portal_adoption.api import ApiView
+from portal_adoption.json_input import JSONParser
 from portal_adoption.permissions import api_permission
 from portal_adoption.roles import IMPORT_FEED
 
@@ -71,7 +71,10 @@ class FhirBundleApi(ApiView):
             "Patient entries become roster records; Appointment (with created), Communication "
             "and DiagnosticReport (with issued) entries become events. Other entries are "
             "counted as skipped, with the reason. The Bundle is one import: its accepted "
-            "records are written together; rejected ones are listed with their entry index."
+            "records are written together; rejected ones are listed with their entry index. "
+            "Dates and times are checked like every feed record's: birthDate from 1900-01-01 "
+            "to today; created, sent and issued from 1900-01-01 to one day ahead of now. "
+            "JSON nested more than 64 levels deep is refused whole with 400."
         ),
         request={
             "application/fhir+json": OpenApiTypes.OBJECT,

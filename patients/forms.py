@@ -1,5 +1,8 @@
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+
+from patients.import_services import upload_limit_bytes, upload_too_large_message
 
 
 class PatientSearchForm(forms.Form):
@@ -26,13 +29,20 @@ class FeedUploadForm(forms.Form):
     ]
 
     kind = forms.ChoiceField(label=_("What the file holds"), choices=KIND_CHOICES)
-    file = forms.FileField(
-        label=_("File"),
-        help_text=_(
+    file = forms.FileField(label=_("File"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = _(
             "CSV: UTF-8, comma separated, with the header row of the feed format. "
-            "FHIR: a Bundle as JSON."
-        ),
-    )
+            "FHIR: a Bundle as JSON. Up to %(limit)d MB."
+        ) % {"limit": settings.IMPORT_UPLOAD_MAX_MB}
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > upload_limit_bytes():
+            raise forms.ValidationError(upload_too_large_message(upload.size))
+        return upload
 
     def clean(self):
         cleaned = super().clean()

@@ -1,42 +1,40 @@
 """The managers' feed upload page and its results."""
 
-import csv
-
 from django.contrib import messages
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
 
 from patients.feed import EVENT_FIELDS, PATIENT_FIELDS
-from patients.feed_csv import event_rows, patient_rows
-from patients.feed_import import FeedFileInvalid, events_import, patients_import
-from patients.fhir import bundle_read, fhir_import
 from patients.forms import FeedUploadForm
-from patients.models import EventSource, ImportRun
-from patients.selectors import import_rejections, import_runs_recent
+from patients.import_services import (
+    import_upload_accept,
+    upload_limit_bytes,
+    upload_too_large_message,
+)
+from patients.models import ImportRun, ImportStatus
+from patients.selectors import (
+    import_rejections,
+    import_run_rejected_patients,
+    import_runs_recent,
+    rejected_record_patients,
+)
+from portal_adoption.csv_export import csv_streaming_download
+from portal_adoption.middleware import background_poll
 from portal_adoption.models import AccessAction
 from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import IMPORT_FEED
-from portal_adoption.services import access_log_record
+from portal_adoption.services import access_log_record, access_log_record_list
 
 SHOWN_REJECTIONS = 200
-CSV_IMPORTERS = {
-    "patients": (patient_rows, patients_import),
-    "events": (event_rows, events_import),
-}
-
-
-def run_upload(kind: str, upload, user):
-    if kind == "fhir":
-        return fhir_import(bundle_read(upload.file), user=user, file_name=upload.name)
-    rows, importer = CSV_IMPORTERS[kind]
-    return importer(
-        rows(upload.file), source=EventSource.FEED_CSV, file_name=upload.name, user=user
-    )
+# Room for the form's other fields around the file in a multipart body.
+FORM_OVERHEAD_BYTES = 64 * 1024
 
 
 class ImportUploadView(StaffPermissionRequiredMixin, View):
+    """Upload a file: it is stored and imported by a worker; its page shows the progress."""
+
     permission_required = IMPORT_FEED
     template_name = "patients/import_upload.html"
 
@@ -44,25 +42,52 @@ class ImportUploadView(StaffPermissionRequiredMixin, View):
         return self._render(FeedUploadForm())
 
     def post(self, request):
+        declared = _declared_length(request)
+        if declared > upload_limit_bytes() + FORM_OVERHEAD_BYTES:
+            # Refused before the body is read: a 2 GB upload is not spooled to disk first.
+            messages.error(request, upload_too_large_message(declared))
+            return self._render(FeedUploadForm(), status=413)
         form = FeedUploadForm(request.POST, request.FILES)
         if not form.is_valid():
             return self._render(form, status=400)
-        try:
-            report = run_upload(form.cleaned_data["kind"], form.cleaned_data["file"], request.user)
-        except FeedFileInvalid as error:
-            messages.error(request, _("Nothing was imported. %(reason)s") % {"reason": error})
+        run = import_upload_accept(
+            kind=form.cleaned_data["kind"], upload=form.cleaned_data["file"], user=request.user
+        )
+        run.refresh_from_db()  # without a task queue the worker ran already, in-process
+        if run.status == ImportStatus.FAILED:
+            messages.error(request, _("Nothing was imported. %(reason)s") % {"reason": run.failure})
             return self._render(form, status=400)
-        _flash_outcome(request, report)
-        return redirect("patients:import_detail", pk=report.run_id)
+        _flash_outcome(request, run)
+        return redirect("patients:import_detail", pk=run.pk)
 
     def _render(self, form, status=200):
         context = {"form": form, "runs": import_runs_recent()}
         return render(self.request, self.template_name, context, status=status)
 
 
-def _flash_outcome(request, report) -> None:
-    counts = report.counts()
-    if report.rejected:
+def _declared_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _flash_outcome(request, run: ImportRun) -> None:
+    counts = {
+        "created": run.created,
+        "updated": run.updated,
+        "unchanged": run.unchanged,
+        "rejected": run.rejected,
+    }
+    if run.in_progress:
+        messages.info(
+            request,
+            _(
+                "The file is being imported: this page shows how far it has got. You may "
+                "leave it; the import goes on."
+            ),
+        )
+    elif run.rejected:
         messages.warning(
             request,
             _(
@@ -79,6 +104,25 @@ def _flash_outcome(request, report) -> None:
         )
 
 
+@method_decorator(background_poll, name="dispatch")
+class ImportProgressView(StaffPermissionRequiredMixin, View):
+    """The progress bar of one import, polled by its page every two seconds (htmx).
+
+    A background poll, not activity: the idle sign-out must not count it
+    (`background_poll`). When the import ends, htmx reloads the page, which
+    then shows the result.
+    """
+
+    permission_required = IMPORT_FEED
+
+    def get(self, request, pk):
+        run = get_object_or_404(ImportRun, pk=pk)
+        response = render(request, "patients/includes/import_progress.html", {"run": run})
+        if not run.in_progress and request.htmx:
+            response["HX-Refresh"] = "true"
+        return response
+
+
 class ImportDetailView(StaffPermissionRequiredMixin, View):
     permission_required = IMPORT_FEED
     template_name = "patients/import_detail.html"
@@ -87,12 +131,18 @@ class ImportDetailView(StaffPermissionRequiredMixin, View):
         run = get_object_or_404(ImportRun.objects.select_related("started_by"), pk=pk)
         rejections = list(import_rejections(run.pk)[:SHOWN_REJECTIONS])
         if rejections:
-            # Rejected records name patients (MRNs): reading them is logged.
+            # Rejected records name patients (MRNs): reading them is logged, with
+            # each patient shown who is on the roster, so an MRN filter finds it.
             access_log_record(
                 request=request,
                 action=AccessAction.VIEW,
                 resource="import_rejections",
                 object_id=run.pk,
+            )
+            access_log_record_list(
+                request=request,
+                resource="import_rejections",
+                patients=rejected_record_patients(r.record for r in rejections),
             )
         context = {"run": run, "rejections": rejections, "shown_limit": SHOWN_REJECTIONS}
         return render(request, self.template_name, context)
@@ -111,9 +161,14 @@ class ImportRejectionsCsvView(StaffPermissionRequiredMixin, View):
             resource="import_rejections",
             object_id=run.pk,
         )
-        response = StreamingHttpResponse(_rejection_lines(run), content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="import-{run.pk}-rejected.csv"'
-        return response
+        access_log_record_list(
+            request=request,
+            resource="import_rejections_export",
+            patients=import_run_rejected_patients(run.pk),
+        )
+        return csv_streaming_download(
+            _rejection_rows(run), filename=f"import-{run.pk}-rejected.csv"
+        )
 
 
 def _columns_in_feed_order(record: dict) -> list[str]:
@@ -122,17 +177,11 @@ def _columns_in_feed_order(record: dict) -> list[str]:
     return known + sorted(name for name in record if name not in known)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _rejection_lines(run: ImportRun):
-    writer = csv.writer(_Echo())
+def _rejection_rows(run: ImportRun):
     rejections = import_rejections(run.pk)
     first = rejections.first()
     fields = _columns_in_feed_order(first.record) if first else []
-    yield writer.writerow(["line", "field", "reason", *fields])
+    yield ["line", "field", "reason", *fields]
     for rejection in rejections.iterator():
         values = [rejection.record.get(name, "") for name in fields]
-        yield writer.writerow([rejection.position, rejection.field, rejection.reason, *values])
+        yield [rejection.position, rejection.field, rejection.reason, *values]

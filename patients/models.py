@@ -212,6 +212,7 @@ class ImportKind(models.TextChoices):
 
 
 class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting for a worker")
     RUNNING = "running", _("Running")
     COMPLETED = "completed", _("Completed")
     FAILED = "failed", _("Failed: nothing was written")
@@ -237,6 +238,14 @@ class ImportRun(models.Model):
         _("status"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.RUNNING
     )
     failure = models.CharField(_("failure"), max_length=300, blank=True)
+    # Written while the import runs, from outside its transaction: the progress
+    # bar reads them, and a run whose heartbeat stops is failed by the sweep.
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    progress_done = models.BigIntegerField(_("progress"), default=0)
+    progress_total = models.BigIntegerField(_("progress total"), default=0)
+    # An uploaded file waiting for its worker, by its name in the "imports"
+    # storage; deleted once the import has run.
+    stored_file = models.CharField(_("stored file"), max_length=255, blank=True)
     received = models.PositiveIntegerField(_("received"), default=0)
     created = models.PositiveIntegerField(_("created"), default=0)
     updated = models.PositiveIntegerField(_("updated"), default=0)
@@ -251,6 +260,16 @@ class ImportRun(models.Model):
 
     def __str__(self):
         return f"{self.kind} import #{self.pk}"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
+
+    @property
+    def progress_percent(self) -> int | None:
+        if not self.progress_total:
+            return None
+        return min(100, self.progress_done * 100 // self.progress_total)
 
 
 class ImportRejection(models.Model):

@@ -5,12 +5,14 @@ the same function, so a record refused by one way in is refused by all.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from patients.models import Channel, EventType
+from portal_adoption.dates import Window, birth_window, date_window_error, event_window
 
 ANY_CHANNEL = frozenset(Channel.values)
 PORTAL_OR_APP = frozenset({Channel.PORTAL, Channel.APP})
@@ -59,6 +61,41 @@ class FieldError:
     message: str
 
 
+# Every date and time a feed record carries, and the window of
+# portal_adoption/dates.py it must fall in. The feed's reader looks each date
+# field up here (a date field missing here cannot be read at all), and the
+# application's own event writes check occurred_at with it too, so CSV, REST,
+# FHIR and the application accept exactly the same dates.
+DATE_WINDOWS = {
+    "birth_date": birth_window,
+    "registered_on": event_window,
+    "deactivated_on": event_window,
+    "occurred_at": event_window,
+}
+
+
+def date_field_error(field: str, value: date | datetime) -> FieldError | None:
+    """The reason `value` cannot be stored in `field`, or None when it is inside its window."""
+    message = date_window_error(value, field=field, window=_window_now(field))
+    return FieldError(field, message) if message else None
+
+
+# A large import checks a million times: each window is worked out once a
+# minute (its edges are whole days), from the clock the application reads.
+_windows: dict[str, tuple[datetime, datetime, Window]] = {}
+
+
+def _window_now(field: str) -> Window:
+    now = timezone.now()
+    cached = _windows.get(field)
+    if cached is not None and cached[0] <= now < cached[1]:
+        return cached[2]
+    start = now.replace(second=0, microsecond=0)
+    window = DATE_WINDOWS[field]()
+    _windows[field] = (start, start + timedelta(minutes=1), window)
+    return window
+
+
 @dataclass(frozen=True)
 class EventData:
     """An event as the feed describes it, before it is stored."""
@@ -105,6 +142,8 @@ def _identity_errors(data: EventData) -> list[FieldError]:
                 _("occurred_at needs a time zone offset, e.g. 2026-01-14T09:05:00-05:00."),
             )
         )
+    elif outside := date_field_error("occurred_at", data.occurred_at):
+        errors.append(outside)
     return errors
 
 

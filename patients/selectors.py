@@ -1,13 +1,16 @@
 """Reads of the roster and the event log."""
 
+import datetime as dt
 import re
+from collections.abc import Iterable
 from datetime import date
 
-from django.db.models import Count, Q, QuerySet, Value
-from django.db.models.functions import Concat
+from django.db.models import Case, Count, DateTimeField, F, Q, QuerySet, TextField, Value, When
+from django.db.models.functions import Cast, Concat
 
 from patients.models import ActivityEvent, ImportRejection, ImportRun, Patient
 from portal_adoption.contact import ContactInvalid, phone_to_e164
+from portal_adoption.dates import event_window
 
 SEARCH_LIMIT = 50
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -80,8 +83,47 @@ def _parse_date(text: str) -> date | None:
     return None
 
 
+def event_time_in_window(field: str = "occurred_at") -> Q:
+    """Events whose time is inside the event window (portal_adoption/dates.py).
+
+    The feed refuses any other time, but rows stored before it checked may
+    hold one, and a time in year 0 or 10000 (UTC) cannot even be read into
+    Python. Pages filter with this, or read such rows through
+    patient_recent_events, which marks them instead of reading their time.
+    """
+    window = event_window()
+    return Q(
+        **{
+            f"{field}__gte": dt.datetime.combine(window.earliest, dt.time.min, dt.UTC),
+            f"{field}__lt": dt.datetime.combine(
+                window.latest + dt.timedelta(days=1), dt.time.min, dt.UTC
+            ),
+        }
+    )
+
+
 def patient_recent_events(patient: Patient, *, limit: int = 50) -> list[ActivityEvent]:
-    return list(patient.events.order_by("-occurred_at", "-id")[:limit])
+    """The latest events, each with `shown_at`: its time, or None when it is out of range.
+
+    An event out of range also has `stored_time`, its time as the database
+    writes it, to show it as stored; its occurred_at is never read.
+    """
+    in_window = event_time_in_window()
+    events = (
+        patient.events.defer("occurred_at")
+        .annotate(
+            shown_at=Case(
+                When(in_window, then=F("occurred_at")), default=None, output_field=DateTimeField()
+            ),
+            stored_time=Case(
+                When(in_window, then=Value("")),
+                default=Cast("occurred_at", TextField()),
+                output_field=TextField(),
+            ),
+        )
+        .order_by("-occurred_at", "-id")
+    )
+    return list(events[:limit])
 
 
 def patient_event_counts(patient: Patient) -> dict[str, int]:
@@ -95,6 +137,42 @@ def event_exists(event_id: str) -> bool:
 
 def import_rejections(run_id: int | None) -> QuerySet[ImportRejection]:
     return ImportRejection.objects.filter(run_id=run_id).order_by("position", "id")
+
+
+# The fields of a feed record that name a patient (roster and event records).
+PATIENT_NAMING_FIELDS = ("external_id", "patient_external_id")
+PATIENT_LOOKUP_BATCH = 5000
+
+
+def rejected_record_patients(records: Iterable[dict]) -> list[Patient]:
+    """The roster patients that rejected records name, each once, for the access log.
+
+    A rejected record may name no one, someone not on the roster, or hold a
+    value that is not an id at all: only patients that exist are returned.
+    """
+    external_ids = {_named_patient(record) for record in records} - {""}
+    found: list[Patient] = []
+    ordered = sorted(external_ids)
+    for start in range(0, len(ordered), PATIENT_LOOKUP_BATCH):
+        batch = ordered[start : start + PATIENT_LOOKUP_BATCH]
+        found.extend(Patient.objects.filter(external_id__in=batch).order_by("pk"))
+    return found
+
+
+def import_run_rejected_patients(run_id: int) -> list[Patient]:
+    """The patients every rejected record of a run names (its whole download)."""
+    records = ImportRejection.objects.filter(run_id=run_id).values_list("record", flat=True)
+    return rejected_record_patients(records.iterator(chunk_size=PATIENT_LOOKUP_BATCH))
+
+
+def _named_patient(record) -> str:
+    if not isinstance(record, dict):
+        return ""
+    for name in PATIENT_NAMING_FIELDS:
+        value = record.get(name)
+        if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+            return str(value).strip()
+    return ""
 
 
 def import_runs_recent(*, limit: int = 20) -> list[ImportRun]:

@@ -10,6 +10,11 @@ urlpatterns = [
     path("imports/", import_views.ImportUploadView.as_view(), name="imports"),
     path("imports/<int:pk>/", import_views.ImportDetailView.as_view(), name="import_detail"),
     path(
+        "imports/<int:pk>/progress/",
+        import_views.ImportProgressView.as_view(),
+        name="import_progress",
+    ),
+    path(
         "imports/<int:pk>/rejected.csv",
         import_views.ImportRejectionsCsvView.as_view(),
         name="import_rejections_csv",

@@ -13,6 +13,7 @@ from patients.selectors import (
     patient_recent_events,
     patient_search,
 )
+from portal_adoption.dates import event_window
 from portal_adoption.models import AccessAction
 from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import VIEW_PATIENTS
@@ -64,9 +65,12 @@ class PatientDetailView(StaffPermissionRequiredMixin, View):
             patient=patient,
         )
         counts = patient_event_counts(patient)
+        events = patient_recent_events(patient)
         context = {
             "patient": patient,
-            "events": patient_recent_events(patient),
+            "events": events,
+            "out_of_range": any(event.shown_at is None for event in events),
+            "event_window": event_window().describe(),
             "event_counts": [
                 (label, counts[value]) for value, label in EventType.choices if value in counts
             ],

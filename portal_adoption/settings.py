@@ -251,8 +251,19 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded import files wait here for their worker (web and workers must share
+# it), by a random name, readable by this user only; each is deleted once run.
+IMPORT_FILES_DIR = env_str("IMPORT_FILES_DIR", default=str(VAR_DIR / "imports"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "imports": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": IMPORT_FILES_DIR,
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -314,6 +325,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "messaging.tasks.dispatch_due_communications",
         "schedule": crontab(minute="*/15"),
     },
+    # An upload whose worker died (a deploy, out of memory) is failed, with the reason.
+    "fail-stalled-imports": {
+        "task": "patients.tasks.fail_stalled_imports",
+        "schedule": 300.0,
+    },
 }
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -326,7 +342,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # One JSON parser for every view: it refuses deep nesting (portal_adoption/json_input.py).
+    "DEFAULT_PARSER_CLASSES": ["portal_adoption.json_input.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal_adoption.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -350,6 +367,10 @@ FEED_MAX_RECORDS = env_int("FEED_MAX_RECORDS", default=5000, minimum=1)
 FEED_MAX_REQUEST_MB = env_int("FEED_MAX_REQUEST_MB", default=64, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = FEED_MAX_REQUEST_MB * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Files uploaded on the imports page are run by a worker; the largest accepted,
+# and how long a running import may show no progress before it is failed.
+IMPORT_UPLOAD_MAX_MB = env_int("IMPORT_UPLOAD_MAX_MB", default=100, minimum=1)
+IMPORT_STALL_MINUTES = env_int("IMPORT_STALL_MINUTES", default=15, minimum=1)
 
 # Email and text messages. The console and file backends print names, numbers
 # and live survey links where logs go: development only (DEBUG), and a deploy

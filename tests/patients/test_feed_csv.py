@@ -195,11 +195,7 @@ def test_a_provider_can_be_named_by_npi(practice):
         (b"", "The file is empty"),
         (b"external_id,given_name\nA,B\n", "required columns missing"),
         (as_bytes(PATIENTS_HEADER + ",shoe_size"), "unknown columns: shoe_size"),
-        (
-            as_bytes(PATIENTS_HEADER + "\nA,Ann,Lee,1980-01-01,,,,,,2020-01-01,\n")
-            + b"B,\xff\xfe,Lee\n",
-            "not UTF-8",
-        ),
+        (b"external_id,given_name,family\xff\xfe_name\nA,B\n", "not UTF-8"),
     ],
 )
 def test_a_file_that_cannot_be_read_is_refused_whole(practice, content, words):

@@ -8,8 +8,12 @@ from django.urls import reverse
 
 from patients.models import ActivityEvent, ImportRun, Patient
 from portal_adoption.models import AccessLogEntry
+from portal_adoption.selectors import AccessLogFilter, access_log_search
 from tests.factories import LocationFactory, ProviderFactory
 from tests.patients.feed_files import EVENTS, ROSTER, as_bytes
+
+# Uploads are imported by a task after the upload's commit: here in-process, as without Redis.
+pytestmark = pytest.mark.usefixtures("imports_in_process")
 
 
 @pytest.fixture
@@ -92,3 +96,24 @@ def test_a_manager_uploads_a_fhir_bundle(client, manager):
     assert response.status_code == 302
     assert ActivityEvent.objects.count() == 4
     assert ImportRun.objects.get().kind == "fhir"
+
+
+def test_reading_rejected_records_is_logged_with_each_patient_they_name(client, manager, practice):
+    client.force_login(manager)
+    upload(client, "patients", ROSTER)
+    broken = EVENTS.replace("2026-01-08T10:00:00-05:00", "2026-01-08 10:00")  # MRN-2's payment
+    broken += "\ne9,MRN-404,login,2026-01-06T20:15:00Z,app,,,,"  # not on the roster
+    run = ImportRun.objects.get(pk=upload(client, "events", broken).url.split("/")[-2])
+    mrn_2 = Patient.objects.get(external_id="MRN-2")
+
+    client.get(reverse("patients:import_detail", args=[run.pk]))
+    b"".join(client.get(reverse("patients:import_rejections_csv", args=[run.pk])).streaming_content)
+
+    logged = access_log_search(AccessLogFilter(patient_id=mrn_2.pk))
+    assert sorted(logged.values_list("resource", flat=True)) == [
+        "import_rejections",
+        "import_rejections_export",
+    ]
+    assert set(logged.values_list("user__username", flat=True)) == {"maria"}
+    named = AccessLogEntry.objects.filter(resource__startswith="import_rejections")
+    assert set(named.exclude(patient=None).values_list("patient", flat=True)) == {mrn_2.pk}

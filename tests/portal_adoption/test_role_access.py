@@ -49,6 +49,7 @@ PAGES = {
     "patients:detail": Page("patient", PATIENT_READERS),
     "patients:imports": Page(None, IMPORTERS),
     "patients:import_detail": Page("import", IMPORTERS),
+    "patients:import_progress": Page("import", IMPORTERS),
     "patients:import_rejections_csv": Page("import", IMPORTERS),
     "enrollment:checkin": Page(None, DESK),
     "enrollment:search": post(None, DESK, ok=200),

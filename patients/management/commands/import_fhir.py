@@ -2,7 +2,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from patients.feed_import import ImportReport
-from patients.fhir import bundle_read, fhir_import
+from patients.fhir import fhir_import_file
 from patients.management.commands._feed import FeedImportCommand
 
 
@@ -14,7 +14,7 @@ class Command(FeedImportCommand):
     label = gettext_lazy("FHIR Bundle")
 
     def run_import(self, stream, file_name):
-        return fhir_import(bundle_read(stream), file_name=file_name)
+        return fhir_import_file(stream, file_name=file_name)
 
     def rejection_line(self, rejection) -> str:
         # A Bundle's records are placed by entry index, not by line.
