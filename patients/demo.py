@@ -68,6 +68,7 @@ from patients.rules import EventData
 from portal_adoption.models import User
 from portal_adoption.roles import Role
 from portal_adoption.services import roles_sync, staff_set_roles
+from portal_adoption.two_factor import second_factor_required, two_factor_demo_recovery_code
 
 
 def _weights(table) -> tuple[list[float], list]:
@@ -857,6 +858,8 @@ class DemoLogin:
     role: Role
     username: str
     password: str
+    # The second step for roles that must use one (managers, administrators).
+    recovery_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -1027,9 +1030,15 @@ def demo_staff_ensure() -> list[DemoLogin]:
         staff_set_roles(user=user, roles=[role])
         # A lockout from earlier failed attempts would outlive the new password.
         axes_reset(username=username)
-        logins.append(DemoLogin(role, username, password))
+        logins.append(DemoLogin(role, username, password, _second_step(user)))
     _link_demo_provider()
     return logins
+
+
+def _second_step(user: User) -> str:
+    if not second_factor_required(user):
+        return ""
+    return two_factor_demo_recovery_code(user=user)
 
 
 def _link_demo_provider() -> None:

@@ -153,6 +153,20 @@ def two_factor_reset(*, request: HttpRequest, account: User) -> None:
     staff_account_log(request=request, account=account, what="staff_two_factor_reset")
 
 
+@transaction.atomic
+def two_factor_demo_recovery_code(*, user: User) -> str:
+    """Demo logins only (patients/demo.py, `make run`): one fresh recovery code to print.
+
+    A newcomer trying the demo as a manager should not need a phone first, and
+    the rule stays whole: the account gets an authenticator on file (a random
+    key nobody holds) and a new set of recovery codes, of which one is printed
+    and works once. Setting up a real app from the user menu replaces both.
+    """
+    if second_factor_authenticator(user) is None:
+        TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, confirmed=True)
+    return _new_recovery_codes(user)[0]
+
+
 def _mark_verified(request: HttpRequest, device) -> None:
     # A new session key once fully signed in: a key seen before the second
     # step (on a shared screen, in a proxy log) is worth nothing after it.

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django_otp.plugins.otp_static.models import StaticToken
 
 from patients.demo import DemoConfig, DemoPractice
 from patients.models import ActivityEvent, EventSource, EventType, Location, Patient, Provider
@@ -146,8 +148,43 @@ def test_demo_data_prints_a_login_for_each_role(db):
         assert user.is_staff == (role == Role.ADMINISTRATOR)
     lines = output.strip().splitlines()
     assert lines[-1] == "Sign in at http://127.0.0.1:8000/"
-    assert lines[-9].startswith("Demo practice: ")
-    assert lines[-8].split() == ["Role", "Username", "Password"]
+    assert lines[-11].startswith("Demo practice: ")
+    assert lines[-10].split() == ["Role", "Username", "Password"]
+    assert lines[-3].startswith("manager then asks for a second step: recovery code ")
+    assert lines[-2].startswith("admin then asks for a second step: recovery code ")
+
+
+def printed_recovery_codes(output: str) -> dict[str, str]:
+    """username -> the recovery code printed for the second step."""
+    return {
+        line.split()[0]: line.split("recovery code ")[1].split()[0]
+        for line in output.splitlines()
+        if "second step: recovery code" in line
+    }
+
+
+def test_the_demo_manager_signs_in_with_the_printed_password_and_recovery_code(client, db):
+    output = run_demo_data(*SMALL)
+    password = printed_logins(output)["manager"]
+    code = printed_recovery_codes(output)["manager"]
+
+    client.post("/login/", {"username": "manager", "password": password})
+    assert client.get(reverse("metrics:dashboard")).status_code == 302  # the second step first
+    assert client.post(reverse("two_factor_verify"), {"code": code}).status_code == 302
+    assert client.get(reverse("metrics:dashboard")).status_code == 200
+
+
+def test_each_run_prints_a_new_recovery_code_and_the_old_one_stops_working(db):
+    before = printed_recovery_codes(run_demo_data(*SMALL))["admin"]
+    after = printed_recovery_codes(run_demo_data(*SMALL))["admin"]
+    assert before != after
+    tokens = StaticToken.objects.filter(device__user__username="admin")
+    assert tokens.filter(token=after).exists()
+    assert not tokens.filter(token=before).exists()
+
+
+def test_roles_without_a_required_second_step_get_no_recovery_code(db):
+    assert set(printed_recovery_codes(run_demo_data(*SMALL))) == {"manager", "admin"}
 
 
 def test_demo_logins_get_a_fresh_password_on_every_run(db):

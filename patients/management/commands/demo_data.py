@@ -88,6 +88,15 @@ class Command(BaseCommand):
         ]
         for line in _table(rows):
             self.stdout.write(line)
+        for login in outcome.logins:
+            if login.recovery_code:
+                self.stdout.write(
+                    _(
+                        "%(username)s then asks for a second step: recovery code %(code)s "
+                        "(works once; run again for a new one, or set up an authenticator app)."
+                    )
+                    % {"username": login.username, "code": login.recovery_code}
+                )
         self.stdout.write(_("Sign in at %(url)s") % {"url": SIGN_IN_URL})
 
 
