@@ -203,6 +203,8 @@ P_CONTACT_IF_NOT_VIEWED = 0.60
 P_MESSAGE_WEEKDAY = 0.9
 P_MESSAGE_OFFICE_HOURS = 0.9
 P_NO_REPLY = 0.02
+# Some questions are answered by calling the patient back (a response_by_phone).
+P_REPLY_BY_PHONE = 0.06
 P_WEEKEND_ON_CALL = 0.6
 P_CLEAR_QUEUE_BEFORE_CLOSING = 0.6
 # Score 1..5 weights: mean about 4.56.
@@ -486,7 +488,7 @@ class _EventMaker:
         self.until = practice.config.until
         self.prefix = event_prefix(practice.config.seed)
         self._count = 0
-        self._objects = dict.fromkeys(("msg", "apt", "res", "pay", "srv"), 0)
+        self._objects = dict.fromkeys(("msg", "apt", "res", "pay", "srv", "call"), 0)
         self._engagement = _weights([(value, share) for share, value in ENGAGEMENT_TIERS])
         self._out: list[DemoEvent] = []
         self._patient_id = ""
@@ -692,14 +694,22 @@ class _EventMaker:
             return
         reply = self._reply_time(at)
         # A reply due after the last day is still waiting in the triage queue.
-        if reply.date() <= self._last:
+        if reply.date() > self._last:
+            return
+        if rng.random() < P_REPLY_BY_PHONE:
+            # The nurse called back instead (the patient prefers the phone).
+            call_id = self._object("call")
             self._emit(
-                EventType.MESSAGE_TO_PATIENT,
-                reply,
-                Channel.PORTAL,
-                self._object("msg"),
-                reply_to=message_id,
+                EventType.RESPONSE_BY_PHONE, reply, Channel.PHONE, call_id, reply_to=message_id
             )
+            return
+        self._emit(
+            EventType.MESSAGE_TO_PATIENT,
+            reply,
+            Channel.PORTAL,
+            self._object("msg"),
+            reply_to=message_id,
+        )
 
     def _phone_call(self, day: date) -> None:
         self._emit(EventType.PHONE_CALL, self._business_time(day), Channel.PHONE)

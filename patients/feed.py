@@ -14,7 +14,14 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from patients.models import EventType
-from patients.rules import TYPE_RULES, EventData, FieldError, date_field_error, event_errors
+from patients.rules import (
+    RESPONSE_TYPES,
+    TYPE_RULES,
+    EventData,
+    FieldError,
+    date_field_error,
+    event_errors,
+)
 from portal_adoption.contact import ContactInvalid, email_normalised, phone_to_e164
 
 PATIENT_FIELDS = (
@@ -358,9 +365,7 @@ def _usual_event(raw: dict[str, Any]) -> EventData | None:
             return None
     elif rule.channel_required:
         return None
-    if (rule.needs_object_id and not object_id) or (
-        reply_to and kind != EventType.MESSAGE_TO_PATIENT
-    ):
+    if (rule.needs_object_id and not object_id) or (reply_to and kind not in RESPONSE_TYPES):
         return None
     try:
         moment = datetime.fromisoformat(occurred)

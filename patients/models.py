@@ -135,6 +135,9 @@ class EventType(models.TextChoices):
     RECORD_VIEWED = "record_viewed", _("Health record viewed")
     PAYMENT = "payment", _("Payment")
     PHONE_CALL = "phone_call", _("Phone call")
+    # Staff answered a patient's portal message by calling (reply_to names it):
+    # not an inbound call, not a message sent (activity-feed.md).
+    RESPONSE_BY_PHONE = "response_by_phone", _("Message answered by phone")
     SURVEY_RESPONSE = "survey_response", _("Survey response")
 
 

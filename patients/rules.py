@@ -48,8 +48,15 @@ TYPE_RULES: dict[str, TypeRule] = {
         ),
     ),
     EventType.PHONE_CALL: TypeRule(channels=frozenset({Channel.PHONE})),
+    EventType.RESPONSE_BY_PHONE: TypeRule(
+        needs_object_id=True, channels=frozenset({Channel.PHONE})
+    ),
     EventType.SURVEY_RESPONSE: TypeRule(needs_object_id=True, channel_required=False),
 }
+
+# The events that answer a patient's message, naming it in reply_to: the first
+# of them is the message's first response (metrics.md, "average response time").
+RESPONSE_TYPES = frozenset({EventType.MESSAGE_TO_PATIENT, EventType.RESPONSE_BY_PHONE})
 
 # The channels that count as the patient serving themselves (metrics.md).
 SELF_SERVICE_CHANNELS = PORTAL_OR_APP
@@ -179,8 +186,13 @@ def _detail_errors(data: EventData, rule: TypeRule) -> list[FieldError]:
                 _("object_id is required for %(type)s events.") % {"type": data.type},
             )
         )
-    if data.reply_to and data.type != EventType.MESSAGE_TO_PATIENT:
-        errors.append(FieldError("reply_to", _("reply_to is only for message_to_patient events.")))
+    if data.reply_to and data.type not in RESPONSE_TYPES:
+        errors.append(
+            FieldError(
+                "reply_to",
+                _("reply_to is only for message_to_patient and response_by_phone events."),
+            )
+        )
     errors += _amount_errors(data)
     errors += _score_errors(data)
     return errors

@@ -203,3 +203,32 @@ def test_the_openapi_schema_documents_the_feed_and_the_integration_key(client, m
     assert "/api/v1/patients/bulk/" in schema
     assert "/api/v1/events/bulk/" in schema
     assert "integrationKey" in schema
+
+
+def test_a_message_answered_by_phone_is_stored_with_the_message_it_answers(engine):
+    push(engine, "api_patients_bulk", [ROSA])
+    call = {
+        "event_id": "api-call-1",
+        "patient_external_id": "MRN-1",
+        "type": "response_by_phone",
+        "occurred_at": "2026-01-06T20:15:00Z",
+        "channel": "phone",
+        "object_id": "call-77",
+        "reply_to": "msg-12",
+    }
+    answer = push(
+        engine, "api_events_bulk", [call, {**call, "event_id": "api-call-2", "channel": "portal"}]
+    )
+    assert answer.json()["created"] == 1
+    assert answer.json()["errors"][0]["field"] == "channel"
+    stored = ActivityEvent.objects.get(event_id="api-call-1")
+    assert (stored.type, stored.reply_to) == ("response_by_phone", "msg-12")
+
+
+def test_reply_to_on_an_inbound_phone_call_is_refused(engine):
+    push(engine, "api_patients_bulk", [ROSA])
+    call = {**LOGIN, "event_id": "api-c", "type": "phone_call", "channel": "phone", "reply_to": "m"}
+    answer = push(engine, "api_events_bulk", [call]).json()
+    assert answer["rejected"] == 1
+    assert answer["errors"][0]["field"] == "reply_to"
+    assert "response_by_phone" in answer["errors"][0]["reason"]
