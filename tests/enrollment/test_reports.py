@@ -28,6 +28,7 @@ from enrollment.services import (
 from patients.models import EventType
 from portal_adoption.models import AccessLogEntry
 from portal_adoption.roles import Role
+from tests.enrollment.test_checklist import answer_the_rest
 from tests.factories import ActivityEventFactory, PatientFactory
 from tests.portal_adoption.test_page_shell import EVENT_HANDLER, INLINE_SCRIPT, INLINE_STYLE
 
@@ -121,6 +122,7 @@ def test_an_enrolment_completed_at_the_desk_is_credited_and_timed(front_desk_cle
     enrollment = enrollment_open(patient=patient, by=front_desk_clerk)
     for step in (Step.COLLECT_CONTACT, Step.SEND_INVITATION, Step.FIRST_LOGIN):
         enrollment_tick(enrollment=enrollment, step=step, by=front_desk_clerk)
+    answer_the_rest(enrollment, front_desk_clerk)
     enrollment_complete(enrollment=enrollment, by=front_desk_clerk)
     (row,) = enrolments_by_staff(months=1).rows
     assert row.name == front_desk_clerk.get_full_name()
@@ -260,6 +262,7 @@ def test_the_incentive_recorded_on_the_checklist_counts(front_desk_clerk, patien
     enrollment_set_incentive(enrollment=enrollment, incentive=gift)
     for step in (Step.COLLECT_CONTACT, Step.SEND_INVITATION, Step.FIRST_LOGIN):
         enrollment_tick(enrollment=enrollment, step=step, by=front_desk_clerk)
+    answer_the_rest(enrollment, front_desk_clerk)
     enrollment_complete(enrollment=enrollment, by=front_desk_clerk)
     report = incentive_cohorts(timezone.localdate())
     assert [(row.key, row.enrolled, row.due_30) for row in report.by_kind] == [
