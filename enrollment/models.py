@@ -46,9 +46,33 @@ class SkipReason(models.TextChoices):
     OTHER = "other", _("Other reason")
 
 
-def desk_skip_choices() -> list[tuple[str, str]]:
-    """The reasons a clerk chooses from: a QR code sets "own phone" by itself."""
-    return [choice for choice in SkipReason.choices if choice[0] != SkipReason.ON_OWN_PHONE]
+# The reasons that make sense for each step the desk may skip (steps 1, 2 and
+# 9 are never skipped). A patient without a smartphone can still be shown a
+# feature or given the card; pasting the note depends on the EHR, not on the
+# patient, so step 8 only takes a reason in words.
+_PATIENT_REASONS = (SkipReason.IN_A_HURRY, SkipReason.DECLINED, SkipReason.OTHER)
+_DEVICE_REASONS = (SkipReason.NO_SMARTPHONE, *_PATIENT_REASONS)
+SKIP_REASONS_BY_STEP = {
+    Step.FIRST_LOGIN: (*_DEVICE_REASONS, SkipReason.ON_OWN_PHONE),
+    Step.SHOW_FEATURE: _PATIENT_REASONS,
+    Step.INSTALL_APP: _DEVICE_REASONS,
+    Step.CONFIRM_ACCESS: _DEVICE_REASONS,
+    Step.REFERENCE_CARD: _PATIENT_REASONS,
+    Step.RECORD_IN_EHR: (SkipReason.OTHER,),
+}
+
+
+def desk_skip_choices(step: str | None = None) -> list[tuple[str, str]]:
+    """The reasons a clerk chooses from, for one step or for any.
+
+    "Left to the patient's own phone" is never chosen: a QR code sets it.
+    """
+    allowed = SKIP_REASONS_BY_STEP.get(step, ()) if step else tuple(SkipReason)
+    return [
+        (reason.value, reason.label)
+        for reason in SkipReason
+        if reason in allowed and reason != SkipReason.ON_OWN_PHONE
+    ]
 
 
 class EnrollmentMethod(models.TextChoices):

@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from enrollment.ehr_note import ehr_note_ready, ehr_note_text
 from enrollment.models import (
-    STEPS_NEVER_SKIPPED,
     Decline,
     Enrollment,
     EnrollmentStatus,
@@ -171,17 +170,6 @@ def enrollment_ticks(enrollment: Enrollment) -> dict[str, EnrollmentStep]:
     return {tick.step: tick for tick in enrollment.steps.select_related("ticked_by")}
 
 
-def skip_choices(step: str) -> list[tuple[str, str]]:
-    """The reasons the desk may give for leaving `step` out; none for steps 1, 2 and 9.
-
-    "Left to the patient's own phone" is set by a QR code, not chosen, and
-    only ever for step 3.
-    """
-    if step in STEPS_NEVER_SKIPPED:
-        return []
-    return desk_skip_choices()
-
-
 def enrollment_checklist(enrollment: Enrollment) -> list[dict]:
     ticks = enrollment_ticks(enrollment)
     return [
@@ -190,7 +178,7 @@ def enrollment_checklist(enrollment: Enrollment) -> list[dict]:
             "label": label,
             "number": n,
             "tick": ticks.get(value),
-            "skip_choices": skip_choices(value),
+            "skip_choices": desk_skip_choices(value),
         }
         for n, (value, label) in enumerate(Step.choices, start=1)
     ]

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from enrollment.ehr_note import ehr_note_ready, ehr_note_text
 from enrollment.models import (
+    SKIP_REASONS_BY_STEP,
     STEPS_BEFORE_THE_NOTE,
     STEPS_NEVER_SKIPPED,
     CallOutcome,
@@ -89,18 +90,27 @@ def enrollment_skip(
 ) -> EnrollmentStep:
     """Leave a step out for a reason from the short list; sending it twice changes nothing.
 
-    Steps 1, 2 and 9 cannot be skipped, "other" needs the reason in words,
-    and "left to the patient's own phone" is for step 3 after a QR code.
+    Steps 1, 2 and 9 cannot be skipped; each other step takes the reasons
+    that make sense for it (SKIP_REASONS_BY_STEP); "other" needs the reason
+    in words.
     """
     step, reason, note = Step(step), SkipReason(reason), note.strip()[:200]
     if step in STEPS_NEVER_SKIPPED:
+        raise EnrollmentError(_("“%(step)s” cannot be skipped.") % {"step": step.label})
+    allowed = SKIP_REASONS_BY_STEP[step]
+    if reason not in allowed:
         raise EnrollmentError(
-            _("“%(step)s” cannot be skipped.") % {"step": step.label},
+            _("“%(reason)s” is not a reason to skip “%(step)s”: choose %(allowed)s.")
+            % {
+                "reason": reason.label,
+                "step": step.label,
+                "allowed": ", ".join(
+                    f"“{r.label}”" for r in allowed if r != SkipReason.ON_OWN_PHONE
+                ),
+            }
         )
     if reason == SkipReason.OTHER and not note:
         raise EnrollmentError(_("Say in a few words why the step is skipped."))
-    if reason == SkipReason.ON_OWN_PHONE and step != Step.FIRST_LOGIN:
-        raise EnrollmentError(_("Only the first login can be left to the patient's own phone."))
     return _answer(enrollment=enrollment, step=step, by=by, skip_reason=reason, skip_note=note)
 
 

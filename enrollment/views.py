@@ -117,6 +117,7 @@ class ChecklistView(FrontDeskView):
     def render_checklist(self, enrollment, *, contact_form=None, status=200):
         patient = enrollment.patient
         language, script = enrollment_script(patient.preferred_language)
+        steps = enrollment_checklist(enrollment)
         contact_form = contact_form or ContactForm(
             initial={
                 "email": patient.email,
@@ -127,8 +128,12 @@ class ChecklistView(FrontDeskView):
         context = {
             "enrollment": enrollment,
             "patient": patient,
-            "steps": enrollment_checklist(enrollment),
+            "steps": steps,
             "ehr_note": enrollment_note_to_paste(enrollment, self.request.user),
+            "note_pasted": any(
+                item["step"] == Step.RECORD_IN_EHR and item["tick"] and item["tick"].done
+                for item in steps
+            ),
             "script": script,
             "script_language": language,
             "contact_form": contact_form,

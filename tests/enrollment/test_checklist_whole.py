@@ -89,7 +89,7 @@ def test_fatima_skips_the_steps_the_patient_does_not_want_with_a_reason_and_comp
     tick(desk, enrollment, Step.INSTALL_APP, reason="no_smartphone")
     tick(desk, enrollment, Step.CONFIRM_ACCESS)
     tick(desk, enrollment, Step.REFERENCE_CARD, reason="other", note="Card printer jammed")
-    tick(desk, enrollment, Step.RECORD_IN_EHR, reason="in_a_hurry")
+    tick(desk, enrollment, Step.RECORD_IN_EHR, reason="other", note="EHR is down")
 
     response = complete(desk, enrollment)
 
@@ -104,7 +104,7 @@ def test_fatima_skips_the_steps_the_patient_does_not_want_with_a_reason_and_comp
         Step.INSTALL_APP: SkipReason.NO_SMARTPHONE,
         Step.CONFIRM_ACCESS: "",
         Step.REFERENCE_CARD: SkipReason.OTHER,
-        Step.RECORD_IN_EHR: SkipReason.IN_A_HURRY,
+        Step.RECORD_IN_EHR: SkipReason.OTHER,
         Step.SET_FOLLOW_UP: "",
     }
     card = enrollment.steps.get(step=Step.REFERENCE_CARD)
@@ -140,6 +140,7 @@ def test_the_checklist_shows_a_skipped_step_with_its_reason_and_offers_the_short
         (Step.CONFIRM_ACCESS, {"reason": "bored"}, "Select a valid choice"),
         (Step.CONFIRM_ACCESS, {"reason": "on_own_phone"}, "Select a valid choice"),
         (Step.CONFIRM_ACCESS, {"reason": "other", "note": "x" * 201}, "at most 200"),
+        (Step.REFERENCE_CARD, {"reason": "no_smartphone"}, "is not a reason to skip"),
     ],
 )
 def test_a_skip_without_an_acceptable_reason_is_refused_and_says_why(
@@ -203,6 +204,8 @@ def test_step_8_cannot_be_ticked_before_the_note_exists(desk, patient):
     assert NOTE_LATER in before
     assert "Pasted in the EHR" not in before
     assert 'id="ehr-note"' not in before
+    step_8 = before.split('id="step-record_in_ehr"')[1].split("</li>")[0]
+    assert "skip-step" not in step_8
     assert "finish or skip these first" in after
     assert not enrollment.steps.filter(step=Step.RECORD_IN_EHR).exists()
     enrollment.refresh_from_db()
@@ -229,6 +232,8 @@ def test_fatima_sees_the_note_before_step_8_and_her_tick_keeps_what_she_pasted(
     assert shown in step_8
     assert 'data-copy-from="#ehr-note"' in step_8
     assert "Pasted in the EHR" in step_8
+    # The note depends on the EHR, not on the patient: only a reason in words skips it.
+    assert 'value="in_a_hurry"' not in step_8 and 'name="note"' in step_8
     assert NOTE_LATER not in html
 
     tick(desk, enrollment, Step.RECORD_IN_EHR)
@@ -258,6 +263,11 @@ def test_once_the_note_is_pasted_the_steps_it_describes_are_fixed(desk, front_de
     enrollment.refresh_from_db()
     pasted = enrollment.ehr_note
     assert "app not installed: patient declined" in pasted
+
+    # The steps the note describes offer no "Undo" any more; step 8 does.
+    html = checklist_page(desk, enrollment)
+    assert html.count('name="undo"') == 1
+    assert 'name="undo"' in html.split('id="step-record_in_ehr"')[1].split("</li>")[0]
 
     tick(desk, enrollment, Step.INSTALL_APP, undo="1")
     desk.post(
