@@ -335,3 +335,24 @@ def test_the_first_login_is_recorded_only_when_fatima_saw_it(desk, patient):
     page = desk.get(reverse("enrollment:completed", kwargs={"pk": enrollment.pk})).content.decode()
     assert "Rosa Delgado is invited" in page
     assert "is enrolled" not in page
+
+
+def test_an_enrollment_completed_before_every_step_was_needed_still_shows_its_note(
+    desk, front_desk_clerk, patient
+):
+    enrollment = enrollment_open(patient=patient, by=front_desk_clerk)
+    for step in (Step.COLLECT_CONTACT, Step.SEND_INVITATION, Step.FIRST_LOGIN):
+        EnrollmentStep.objects.create(enrollment=enrollment, step=step, ticked_by=front_desk_clerk)
+    type(enrollment).objects.filter(pk=enrollment.pk).update(
+        status=EnrollmentStatus.COMPLETED,
+        completed_at=timezone.now(),
+        completed_by=front_desk_clerk,
+        duration_seconds=80,
+        ehr_note="Portal enrolment completed at front desk.",
+    )
+
+    page = desk.get(reverse("enrollment:completed", kwargs={"pk": enrollment.pk})).content.decode()
+
+    assert "Rosa Delgado is enrolled" in page
+    assert "Step 8 is not recorded" in page
+    assert "Portal enrolment completed at front desk." in page
