@@ -1,6 +1,7 @@
 """The rollup tables: whole months, every scope, idempotent, locked, kept fresh."""
 
 import datetime as dt
+import importlib
 import json
 import threading
 import time
@@ -508,3 +509,20 @@ def test_rollup_all_keeps_every_existing_figure_on_data_without_the_new_fields(d
         assert set(stored[key]) - set(figures) == ISSUE_11_FIGURES, key
         assert stored[key]["responses_by_phone"] == 0, key
         assert stored[key]["annual_exam_self_scheduled_share"] is None, key
+
+
+def test_upgrading_marks_every_rolled_up_month_for_the_next_night(practice):
+    """The release's migration: months rolled up before it get the new figures that night."""
+    from django.apps import apps
+
+    upgrade = importlib.import_module("metrics.migrations.0003_recompute_every_month_for_issue_11")
+    rollup_all(today=FEB_10)
+    StaleMonth.objects.all().delete()
+    MonthlyRollup.objects.update(figures={"panel": 9})  # as an older release wrote them
+
+    upgrade.mark_every_rolled_up_month(apps, None)
+
+    assert sorted(StaleMonth.objects.values_list("month", flat=True)) == HISTORY
+    assert rollup_nightly(FEB_10).months == HISTORY
+    assert practice_row(DECEMBER)["responses_by_phone"] == 0
+    assert "after_hours_avg_response_hours" in practice_row(DECEMBER)
