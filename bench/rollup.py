@@ -14,8 +14,12 @@ them leaving the panel during the window, some joining) and --events events
 over the --months months up to today, per patient: an activation for about
 70% (then an app install for 40% of those), and before and after it the mix
 of a portal practice: logins, record views, messages with replies (most within
-hours), bookings by portal, app, phone and desk, results released, viewed and
-called about, payments, surveys, phone calls. The events are generated in
+hours; about 6% of them answered by a call instead, a response_by_phone),
+bookings by portal, app, phone and desk, each with an appointment_type,
+results released, viewed and called about, payments, surveys, phone calls.
+The answers by phone and the appointment types are drawn from a second RNG,
+so every other event is the one the benchmark made before it had them. The
+events are generated in
 Python and COPYed as text into an unlogged staging table, then moved into the
 event table in time order (as a live log is appended to), with the event
 table's secondary indexes dropped meanwhile and put back after with the same
@@ -112,6 +116,10 @@ ENROLLED_MIX = (
     (2, "survey_response", ("portal", "app")),
     (6, "phone_call", ("phone",)),
 )
+# What a booking is for (the second RNG): self-scheduled annual exams lag the rest.
+SELF_BOOKED_TYPES = ("annual_exam", "follow_up", "follow_up", "sick_visit", "sick_visit", "other")
+STAFF_BOOKED_TYPES = ("annual_exam", "annual_exam", "follow_up", "sick_visit", "procedure")
+P_ANSWERED_BY_PHONE = 0.06
 # ... and one who is not (yet).
 NOT_ENROLLED_MIX = (
     (30, "phone_call", ("phone",)),
@@ -228,19 +236,29 @@ class EventWriter:
         return self.count + 1
 
     def emit(
-        self, patient, kind, when, channel="", object_id="", reply_to="", amount="\\N", score="\\N"
+        self,
+        patient,
+        kind,
+        when,
+        channel="",
+        object_id="",
+        reply_to="",
+        amount="\\N",
+        score="\\N",
+        appointment_type="",
     ):
         self.count += 1
         stamp = self.clock.text(when)
         self.lines.append(
             f"e{self.count}\t{patient}\t{kind}\t{stamp}\t{channel}\t{object_id}\t{reply_to}\t"
-            f"{amount}\t{score}\tdemo\t{stamp}\n"
+            f"{appointment_type}\t{amount}\t{score}\tdemo\t{stamp}\n"
         )
 
 
 def generate_events(rng: random.Random, plans: list[tuple], clock: Clock, window):
     """Text COPY rows of the event table, in batches; each patient's exact budget."""
     enrolled_mix, other_mix = _expand(ENROLLED_MIX), _expand(NOT_ENROLLED_MIX)
+    details = random.Random(OPTIONS.seed + 1)  # answers by phone, appointment types
     n_enrolled, n_other = len(enrolled_mix), len(other_mix)
     random_, randrange, lognorm = rng.random, rng.randrange, rng.lognormvariate
     last = window[1]
@@ -271,14 +289,11 @@ def generate_events(rng: random.Random, plans: list[tuple], clock: Clock, window
                 emit(patient, kind, when, channel, message)
                 reply_at = when + int(lognorm(1.2, 1.1) * HOUR)
                 if left and reply_at < min(hi, last) and random_() < 0.9:
-                    emit(
-                        patient,
-                        "message_to_patient",
-                        reply_at,
-                        "portal",
-                        f"r{out.next_id()}",
-                        message,
-                    )
+                    if details.random() < P_ANSWERED_BY_PHONE:
+                        response = ("response_by_phone", "phone", f"c{out.next_id()}")
+                    else:
+                        response = ("message_to_patient", "portal", f"r{out.next_id()}")
+                    emit(patient, response[0], reply_at, response[1], response[2], message)
                     left -= 1
             elif kind == "result_released":
                 result = f"res{out.next_id()}"
@@ -297,7 +312,16 @@ def generate_events(rng: random.Random, plans: list[tuple], clock: Clock, window
                 amount = f"{cents // 100}.{cents % 100:02d}"
                 emit(patient, kind, when, channel, f"p{out.next_id()}", "", amount)
             elif kind == "appointment_booked":
-                emit(patient, kind, when, channel, f"a{out.next_id()}")
+                types = SELF_BOOKED_TYPES if channel in ("portal", "app") else STAFF_BOOKED_TYPES
+                appointment_type = types[int(details.random() * len(types))]
+                emit(
+                    patient,
+                    kind,
+                    when,
+                    channel,
+                    f"a{out.next_id()}",
+                    appointment_type=appointment_type,
+                )
             elif kind == "survey_response":
                 score = str(min(5, 1 + int(random_() * 5.6)))
                 emit(patient, kind, when, channel, "s", "", "\\N", score)
@@ -340,8 +364,8 @@ def load_events(rng: random.Random, plans: list[tuple], window) -> dict:
     creates, constraints, names = _secondary_indexes(table)
     clock = Clock(datetime.fromtimestamp(window[0], UTC), datetime.fromtimestamp(window[1], UTC))
     columns = (
-        "event_id, patient_id, type, occurred_at, channel, object_id, reply_to, amount, score, "
-        "source, recorded_at"
+        "event_id, patient_id, type, occurred_at, channel, object_id, reply_to, appointment_type, "
+        "amount, score, source, recorded_at"
     )
     with connection.cursor() as cursor:
         for name in names:
@@ -571,7 +595,10 @@ def main() -> None:
         print(
             "  headline: "
             + ", ".join(f"{key} {stored[key]}" for key in CEILING_KEYS)
-            + f", avg response {stored['avg_response_hours']} h, "
+            + f", avg response {stored['avg_response_hours']} h "
+            f"(evenings/weekends {stored['after_hours_avg_response_hours']} h, "
+            f"{stored['responses_by_phone']} answered by phone), annual exams self-scheduled "
+            f"{stored['annual_exam_self_scheduled_share']}, "
             f"satisfaction {stored['satisfaction']}"
         )
         if not OPTIONS.skip_all:

@@ -15,9 +15,20 @@ The definitions are taken literally (metrics.md):
   events of every patient in scope, whether or not the patient is on the
   panel; only the adoption figures and satisfaction are about the panel.
 - A result is one `object_id` of one patient (a result belongs to one
-  patient); a patient message is paired with the same patient's replies
-  whose `reply_to` names it, at or after the message. Events without an
-  `object_id` are not results.
+  patient). Events without an `object_id` are not results.
+- Response time has one definition (metrics.md, "average response time"),
+  the one the messaging reports use too: the first response to a patient
+  message is the earliest event of the same patient, at or after the
+  message, that names it in `reply_to` and is a `message_to_patient` or a
+  `response_by_phone` (patients.rules.RESPONSE_TYPES). A call that answers
+  a message is an answer; it is neither a message sent nor a phone call.
+  `responses_by_phone` counts the first responses that were calls.
+- "Evening/weekend" is the business calendar's (portal_adoption/
+  business_calendar.py): a message that arrived outside opening hours on an
+  open day, or on a closed day (weekend, holiday, closure).
+- `annual_exam_self_scheduled_share` counts only bookings whose
+  `appointment_type` is `annual_exam`; a feed that sends no types gives no
+  data (None), never 0%.
 - "First" events are ordered by `occurred_at`, then by row id.
 - Events outside the event window of portal_adoption/dates.py (before
   1900, or more than a day ahead of now) count for nothing: the feed refuses
@@ -39,7 +50,11 @@ give the same numbers. The queries are written for the event log's indexes
 ((type, occurred_at), (type, object_id), (patient, occurred_at)) and for plans
 PostgreSQL runs set-wise (semi- and anti-joins, IN over an aggregate); each
 helper says why it is shaped as it is. Nothing here loops over events in
-Python except the message/reply pairs of the month (see `_response_tallies`).
+Python except the message/response pairs of the month (see `_response_tallies`):
+the business calendar (holidays from the `holidays` package, opening hours
+in local wall-clock time, the practice's closures) lives in Python, so the
+within-target and evening/weekend checks are made there, both in that one
+loop, asking the calendar once per local day (`_MessageTiming`).
 On 100,000 patients and 10 million events (bench/rollup.py) a month for every
 scope takes about 3 s.
 """
@@ -52,6 +67,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -74,7 +90,8 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 
 from metrics.figures import FIGURE_KEYS
-from patients.models import ActivityEvent, Channel, EventType, Patient
+from patients.models import ActivityEvent, AppointmentType, Channel, EventType, Patient
+from patients.rules import RESPONSE_TYPES
 from portal_adoption.business_calendar import BusinessCalendar
 from portal_adoption.dates import event_window
 
@@ -130,6 +147,15 @@ def plausible_events() -> QuerySet:
 # --- Tallies ------------------------------------------------------------------------
 
 
+class Response(NamedTuple):
+    """A patient message and its first response (one per message answered in M)."""
+
+    micros: int  # response minus message, wall clock
+    within_target: bool  # by the business calendar's internal due time
+    by_phone: bool  # the first response was a response_by_phone
+    after_hours: bool  # the message arrived while the practice was closed
+
+
 @dataclass
 class Tally:
     """The additive parts of the figures for one (location, provider) pair."""
@@ -139,8 +165,7 @@ class Tally:
     payments_all: Decimal = Decimal(0)
     score_sum: int = 0
     score_count: int = 0
-    # One (reply minus message in microseconds, answered within target) per pair.
-    responses: list[tuple[int, bool]] = field(default_factory=list)
+    responses: list[Response] = field(default_factory=list)
 
     def add(self, other: Tally) -> None:
         for key, value in other.counts.items():
@@ -331,9 +356,16 @@ FEATURE = Case(
 
 
 def _event_tallies(tallies: dict[Pair, Tally], events: QuerySet, window: _Window) -> None:
-    """Messages, appointments, phone calls (and the month before's), payments."""
+    """Messages, appointments (annual exams among them), phone calls (and the month
+    before's), payments.
+
+    One pass over the month's events of these types through the (type,
+    occurred_at) index, every count a FILTER of the same aggregate: the annual
+    exams are two more filters on rows read anyway, not another query.
+    """
     in_month = Q(occurred_at__gte=window.start)
     self_service = Q(channel__in=SELF_SERVICE)
+    annual_exam = Q(type=EventType.APPOINTMENT_BOOKED, appointment_type=AppointmentType.ANNUAL_EXAM)
     rows = _grouped(
         events.filter(
             window.q()
@@ -359,6 +391,8 @@ def _event_tallies(tallies: dict[Pair, Tally], events: QuerySet, window: _Window
         appointments_self_scheduled=Count(
             "pk", filter=Q(type=EventType.APPOINTMENT_BOOKED) & self_service
         ),
+        annual_exams=Count("pk", filter=annual_exam),
+        annual_exams_self_scheduled=Count("pk", filter=annual_exam & self_service),
         phone_calls=Count("pk", filter=Q(type=EventType.PHONE_CALL) & in_month),
         phone_calls_before=Count("pk", filter=Q(type=EventType.PHONE_CALL) & ~in_month),
         payments_all=Sum("amount", filter=Q(type=EventType.PAYMENT)),
@@ -538,26 +572,31 @@ def _response_tallies(
     window: _Window,
     calendar: BusinessCalendar,
 ) -> None:
-    """Patient messages whose first reply is in M: the reply time, and within target.
+    """Patient messages whose first response is in M: the response time, whether it was
+    within target, by phone, and whether the message came in after hours.
 
-    The pairing is SQL. A reply is a `message_to_patient` at or after the
-    patient's message (`message_from_patient` of the same patient whose
-    `object_id` is the reply's `reply_to`; the earliest if it came twice): a
-    row that claims to answer a message not yet sent is not its answer. Each
-    reply in M with no earlier reply to the same message (found through the
-    patient's events between the message and the reply) is a first reply.
+    The pairing is SQL. A response is a `message_to_patient` or a
+    `response_by_phone` (RESPONSE_TYPES) at or after the patient's message
+    (`message_from_patient` of the same patient whose `object_id` is the
+    response's `reply_to`; the earliest if it came twice): a row that claims
+    to answer a message not yet sent is not its answer. Each response in M
+    with no earlier response of either type to the same message (found
+    through the patient's events between the message and the response, by the
+    (patient, occurred_at) index) is a first response: a reply sent after a
+    call that answered the message is not, nor is a call after a reply.
 
-    The internal target is the business calendar's, which lives in Python, so
-    the month's pairs (thousands of rows, not the event log) are read and
-    checked one by one here; that loop is deliberate (see _WithinTarget).
+    The internal target and "the practice was closed" are the business
+    calendar's, which lives in Python (holidays come from a package), so the
+    month's pairs (thousands of rows, not the event log) are read and
+    checked one by one here; that loop is deliberate (see _MessageTiming).
     """
     message_at = Subquery(
         _about(EventType.MESSAGE_FROM_PATIENT, "reply_to")
         .order_by("occurred_at", "pk")
         .values("occurred_at")[:1]
     )
-    first_replies = (
-        events.filter(window.q(), type=EventType.MESSAGE_TO_PATIENT)
+    first_responses = (
+        events.filter(window.q(), type__in=RESPONSE_TYPES)
         .exclude(reply_to="")
         .annotate(message_at=message_at)
         .filter(occurred_at__gte=F("message_at"))  # also: there is such a message
@@ -567,32 +606,37 @@ def _response_tallies(
                     _earlier_than_outer(),
                     patient=OuterRef("patient"),
                     occurred_at__gte=OuterRef("message_at"),
-                    type=EventType.MESSAGE_TO_PATIENT,
+                    type__in=RESPONSE_TYPES,
                     reply_to=OuterRef("reply_to"),
                 )
             )
         )
-        .values_list(*EVENT_PAIR, "message_at", "occurred_at")
+        .values_list(*EVENT_PAIR, "message_at", "occurred_at", "type")
     )
-    within_target = _WithinTarget(calendar)
+    timing = _MessageTiming(calendar)
     # Not .iterator(): a server-side cursor is planned for the first rows, not all of them.
-    for location_id, provider_id, message_at, reply_at in first_replies:
-        took = reply_at - message_at
+    for location_id, provider_id, message_at, response_at, kind in first_responses:
+        took = response_at - message_at
         micros = (took.days * 86_400 + took.seconds) * 1_000_000 + took.microseconds
+        within_target, after_hours = timing(message_at, response_at)
         tallies[(location_id, provider_id)].responses.append(
-            (micros, within_target(message_at, reply_at))
+            Response(micros, within_target, kind == EventType.RESPONSE_BY_PHONE, after_hours)
         )
 
 
-class _WithinTarget:
-    """`reply_at <= calendar.internal_due(message_at)`, asking the calendar once per
+class _MessageTiming:
+    """For a message and its first response: (answered within the internal target,
+    the message arrived while the practice was closed), asking the calendar once per
     local day and part of the day.
 
-    internal_due is the same for every message of one part of one day (before
-    opening: noon that day; during hours: that day's closing; after closing or
-    on a closed day: noon of the next business day), and a month's thousands
-    of pairs fall on about thirty days: the holiday and closure look-ups are
-    what costs, so the answers are kept per (day, part).
+    Both depend only on where the message fell on the calendar: before
+    opening, during opening hours, or after closing or on a closed day
+    (weekend, holiday, closure). The internal due time is the same for every
+    message of one part of one day (before opening: noon that day; during
+    hours: that day's closing; after: noon of the next business day), and a
+    month's thousands of pairs fall on about thirty days: the holiday and
+    closure look-ups are what costs, so the answers are kept per (day, part).
+    Only "during" is open; the other two parts are evening/weekend.
     """
 
     BEFORE, DURING, AFTER = -1, 0, 1
@@ -603,7 +647,7 @@ class _WithinTarget:
         self.days: dict[dt.date, object] = {}
         self.dues: dict[tuple[dt.date, int], dt.datetime] = {}
 
-    def __call__(self, message_at: dt.datetime, reply_at: dt.datetime) -> bool:
+    def __call__(self, message_at: dt.datetime, response_at: dt.datetime) -> tuple[bool, bool]:
         local = message_at.astimezone(self.zone)
         day = local.date()
         if day not in self.days:
@@ -618,7 +662,7 @@ class _WithinTarget:
         due = self.dues.get((day, part))
         if due is None:
             due = self.dues[(day, part)] = self.calendar.internal_due(message_at)
-        return reply_at <= due
+        return response_at <= due, part != self.DURING
 
 
 # --- From tallies to figures ----------------------------------------------------------
@@ -662,6 +706,9 @@ def figures_from(tallies: Iterable[Tally]) -> dict:
             else None
         ),
         **_response_figures(total.responses),
+        "annual_exam_self_scheduled_share": _ratio(
+            c["annual_exams_self_scheduled"], c["annual_exams"]
+        ),
         "satisfaction": (
             _one_decimal(Decimal(total.score_sum) / Decimal(total.score_count))
             if total.score_count
@@ -680,17 +727,30 @@ def _one_decimal(value: Decimal) -> float:
     return float(value.quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP))
 
 
-def _response_figures(responses: list[tuple[int, bool]]) -> dict:
-    if not responses:
-        return {
-            "avg_response_hours": None,
-            "median_response_hours": None,
-            "response_within_target_share": None,
-        }
-    hours = [Decimal(micros) / MICROSECONDS_PER_HOUR for micros, _within in responses]
+def _response_figures(responses: list[Response]) -> dict:
+    """Response time over every first response, and over those to evening/weekend
+    messages; the share within target and the count answered by phone."""
+    after_hours = [response for response in responses if response.after_hours]
     return {
-        "avg_response_hours": _one_decimal(sum(hours) / len(hours)),
-        "median_response_hours": _one_decimal(statistics.median(hours)),
-        "response_within_target_share": sum(within for _micros, within in responses)
-        / len(responses),
+        **_hours_figures(responses, "avg_response_hours", "median_response_hours"),
+        "response_within_target_share": (
+            sum(response.within_target for response in responses) / len(responses)
+            if responses
+            else None
+        ),
+        "responses_by_phone": sum(response.by_phone for response in responses),
+        **_hours_figures(
+            after_hours, "after_hours_avg_response_hours", "after_hours_median_response_hours"
+        ),
+    }
+
+
+def _hours_figures(responses: list[Response], mean_key: str, median_key: str) -> dict:
+    """Mean and median response time in hours, one decimal; None for both without any."""
+    if not responses:
+        return {mean_key: None, median_key: None}
+    hours = [Decimal(response.micros) / MICROSECONDS_PER_HOUR for response in responses]
+    return {
+        mean_key: _one_decimal(sum(hours) / len(hours)),
+        median_key: _one_decimal(statistics.median(hours)),
     }

@@ -55,6 +55,20 @@ FIGURES = [
     Figure("avg_response_hours", _("Average response time"), HOURS, IMPACT, False),
     Figure("median_response_hours", _("Median response time"), HOURS, IMPACT, False),
     Figure("response_within_target_share", _("Answered within target"), RATE, IMPACT),
+    # Like phone calls: the portal's aim is fewer of them, though a call is a real answer.
+    Figure("responses_by_phone", _("Answered by phone"), COUNT, IMPACT, False),
+    Figure(
+        "after_hours_avg_response_hours", _("Evening/weekend response time"), HOURS, IMPACT, False
+    ),
+    Figure(
+        "after_hours_median_response_hours",
+        _("Evening/weekend median response time"),
+        HOURS,
+        IMPACT,
+        False,
+    ),
+    # architecture.md lists the keys in this order; the figure belongs with the bookings.
+    Figure("annual_exam_self_scheduled_share", _("Annual exams self-scheduled"), RATE, ENGAGEMENT),
     Figure("satisfaction", _("Patient satisfaction"), SCORE, IMPACT),
 ]
 FIGURE_KEYS = [figure.key for figure in FIGURES]
@@ -66,8 +80,10 @@ DEFAULT_TARGETS = {
     "active_user_rate": Decimal("0.50"),
     "app_install_rate": Decimal("0.50"),
     "self_scheduled_share": Decimal("0.30"),
+    "annual_exam_self_scheduled_share": Decimal("0.30"),
     "same_day_view_share": Decimal("0.85"),
     "avg_response_hours": Decimal("8"),
+    "after_hours_avg_response_hours": Decimal("16"),
     "satisfaction": Decimal("4.5"),
 }
 
@@ -85,6 +101,10 @@ ACTIONS = {
         "patients without it."
     ),
     "self_scheduled_share": _(
+        "Show patients at check-out how to book their next visit in the portal or the app, "
+        "and put the booking link in appointment reminders."
+    ),
+    "annual_exam_self_scheduled_share": _(
         "Promote self-scheduling of annual exams: mention it at check-out and in the "
         "feature-of-the-month message."
     ),
@@ -92,8 +112,12 @@ ACTIONS = {
         "Release results to the portal promptly and notify patients by their preferred channel."
     ),
     "avg_response_hours": _(
-        "Improve evening and weekend message response: work the morning checkpoint first "
-        "and use reply templates."
+        "Work the message queue at the day's three checkpoints (morning, noon, end of day) "
+        "and use reply templates for common questions."
+    ),
+    "after_hours_avg_response_hours": _(
+        "Improve evening and weekend message response: work the overnight messages first "
+        "at the morning checkpoint and use reply templates."
     ),
     "satisfaction": _(
         "Read the survey comments with the team each month and fix the most common complaint."

@@ -372,11 +372,11 @@ SECTIONS = [
 
 @dataclass(frozen=True)
 class Headline:
-    """One line of the worked example: a figure, maybe a second one beside it, and the
+    """One line of the worked example: a figure, the figures shown beside it, and the
     figure whose target the line is judged by (the share, for a count with a share)."""
 
     key: str
-    detail: str | None = None
+    details: tuple[str, ...] = ()
     judged_by: str | None = None
 
     @property
@@ -387,21 +387,26 @@ class Headline:
 # The worked example of metrics.md, line by line.
 HEADLINES = {
     ADOPTION: [
-        Headline("enrollment_rate", "enrolled"),
-        Headline("active_user_rate", "active_users"),
+        Headline("enrollment_rate", ("enrolled",)),
+        Headline("active_user_rate", ("active_users",)),
         Headline("new_enrollments"),
         Headline("app_install_rate"),
-        Headline("multi_feature_share", "multi_feature_users"),
+        Headline("multi_feature_share", ("multi_feature_users",)),
     ],
     ENGAGEMENT: [
-        Headline("messages_sent", "messages_received"),
-        Headline("appointments_self_scheduled", "self_scheduled_share", "self_scheduled_share"),
-        Headline("results_viewed", "same_day_view_share", "same_day_view_share"),
-        Headline("portal_payments", "portal_payment_share"),
+        Headline("messages_sent", ("messages_received",)),
+        Headline("appointments_self_scheduled", ("self_scheduled_share",), "self_scheduled_share"),
+        # The playbook's second opportunity: "promote self-scheduling of annual exams".
+        Headline("annual_exam_self_scheduled_share"),
+        Headline("results_viewed", ("same_day_view_share",), "same_day_view_share"),
+        Headline("portal_payments", ("portal_payment_share",)),
     ],
     IMPACT: [
         Headline("phone_calls"),
-        Headline("avg_response_hours", "median_response_hours"),
+        # One response time (metrics.md): "answered by phone" is counted beside it.
+        Headline("avg_response_hours", ("median_response_hours", "responses_by_phone")),
+        # The playbook's third opportunity: "improve evening/weekend message response".
+        Headline("after_hours_avg_response_hours", ("after_hours_median_response_hours",)),
         Headline("satisfaction"),
     ],
 }
@@ -502,13 +507,8 @@ def _line(figure: str, data: dict, target_values: dict) -> dict:
 
 
 def _detail_text(headline: Headline, data: dict) -> str | None:
-    """The words beside a headline figure, as in the worked example."""
-    if headline.detail is None:
-        return None
-    value = data["figures"][headline.detail]
-    if value is None:
-        return None
-    shown = value_display(headline.detail, value)
+    """The words beside a headline figure, as in the worked example; figures without
+    data are left out."""
     texts = {
         "enrolled": _("%(value)s patients enrolled"),
         "active_users": _("%(value)s active users"),
@@ -518,8 +518,15 @@ def _detail_text(headline: Headline, data: dict) -> str | None:
         "same_day_view_share": _("%(value)s viewed the same day"),
         "portal_payment_share": _("%(value)s of collections"),
         "median_response_hours": _("median %(value)s"),
+        "responses_by_phone": _("%(value)s answered by phone"),
+        "after_hours_median_response_hours": _("median %(value)s"),
     }
-    return texts[headline.detail] % {"value": shown}
+    parts = [
+        texts[detail] % {"value": value_display(detail, data["figures"][detail])}
+        for detail in headline.details
+        if data["figures"][detail] is not None
+    ]
+    return " · ".join(parts) or None
 
 
 def dashboard_sections(data: dict) -> list[dict]:

@@ -288,15 +288,39 @@ DEFINITIONS = {
         "The change in phone calls against the month before, in percent."
     ),
     "avg_response_hours": gettext_lazy(
-        "Over patient messages (`message_from_patient`) whose first reply "
-        "(`message_to_patient` with `reply_to` naming them) falls in the month: the mean of "
-        "reply time minus message time, in hours, wall clock, one decimal."
+        "Over patient messages (`message_from_patient`) whose first response falls in the "
+        "month: the mean of response time minus message time, in hours, wall clock, one "
+        "decimal. The first response to a message is the earliest event, at or after the "
+        "message, of the same patient that names the message in `reply_to` and is either a "
+        "`message_to_patient` (a portal reply) or a `response_by_phone` (staff called the "
+        "patient back). Every view of response time, here and in the messaging reports, "
+        "uses this one definition."
     ),
     "median_response_hours": gettext_lazy(
-        "The median of the same reply times as the average response time, in hours."
+        "The median of the same response times as the average response time, in hours."
     ),
     "response_within_target_share": gettext_lazy(
-        "Of the same replies, the share sent within the practice's internal response target."
+        "Of the same first responses, the share made within the practice's internal response "
+        "target: by the end of the business day, or by noon of the next business day for a "
+        "message that came in after hours."
+    ),
+    "responses_by_phone": gettext_lazy(
+        "Of the same messages, those whose first response was a `response_by_phone`: "
+        "answered by calling the patient. A call that answers a message is neither a "
+        "message sent nor a phone call."
+    ),
+    "after_hours_avg_response_hours": gettext_lazy(
+        "The average response time over only the messages that arrived while the practice "
+        "was closed on its business calendar: outside opening hours on an open day, or on a "
+        "closed day (weekend, federal holiday, practice closure). In hours, one decimal."
+    ),
+    "after_hours_median_response_hours": gettext_lazy(
+        "The median of the same evening and weekend response times, in hours."
+    ),
+    "annual_exam_self_scheduled_share": gettext_lazy(
+        "`appointment_booked` events in the month with `appointment_type` `annual_exam` and "
+        "channel `portal` or `app` / all `appointment_booked` events in the month with "
+        "`appointment_type` `annual_exam`. No data when the feed sends no appointment types."
     ),
     "satisfaction": gettext_lazy(
         "Mean `score` of `survey_response` events in the month from patients enrolled at the "
@@ -313,6 +337,10 @@ GENERAL_RULES = [
         "Counts and money change in percent."
     ),
     gettext_lazy("A figure with a zero denominator is “no data”, not 0% and not an error."),
+    gettext_lazy(
+        "Response time has one definition: from the patient's message to its first "
+        "response, a portal reply or a call back, whichever came first."
+    ),
     gettext_lazy(
         "Key opportunities are the figures furthest below their target (largest shortfall "
         "relative to the target), at most three, each with one action from the playbook."

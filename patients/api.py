@@ -126,7 +126,9 @@ FEED_RULES_DOC = gettext_lazy(
     "one day ahead of now (a time is judged by its UTC day). A record outside its window, or "
     "holding a NUL or a lone surrogate in any field, is rejected on its own, with its index, "
     "the field and the reason; the other records are stored. JSON nested more than 64 levels "
-    "deep is refused whole with 400."
+    "deep is refused whole with 400. An event may carry appointment_type (appointment_booked "
+    "only): annual_exam, follow_up, sick_visit, procedure or other; any other value rejects "
+    "the record."
 )
 
 

@@ -32,7 +32,13 @@ How DemoPractice generates a practice:
    calls fall as enrollment rises.
 6. Staff reply to messages within hours during business hours, next
    business morning for evening and weekend messages; most results are
-   viewed the same day; survey scores average about 4.5.
+   viewed the same day; survey scores average about 4.5. Every booking
+   says what it is for (appointment_type): patients book follow-ups and
+   sick visits in the portal more readily than annual exams, which the
+   front desk still books by phone, so "annual exams self-scheduled" lags
+   self-scheduling as a whole (the playbook's second opportunity). The
+   types come from a second RNG of their own, so adding them left every
+   other event of a seed as it was.
 7. Event ids and object ids are counters prefixed with the seed. Events are
    produced one patient at a time, so a load streams them in batches.
 """
@@ -57,6 +63,7 @@ from django.utils.translation import gettext as _
 
 from patients.models import (
     ActivityEvent,
+    AppointmentType,
     Channel,
     EventSource,
     EventType,
@@ -223,6 +230,28 @@ OFFLINE_PAYMENT_CHANNELS = _weights(
     ((Channel.FRONT_DESK, 50), (Channel.PHONE, 30), (Channel.MAIL, 20))
 )
 SURVEY_CUMULATIVE = list(accumulate(SURVEY_WEIGHTS))
+# What a booking is for, by how it was booked: patients self-schedule follow-ups and sick
+# visits readily, annual exams less (they are booked at check-out or by phone).
+SELF_BOOKED_TYPES = _weights(
+    (
+        (AppointmentType.ANNUAL_EXAM, 14),
+        (AppointmentType.FOLLOW_UP, 38),
+        (AppointmentType.SICK_VISIT, 33),
+        (AppointmentType.PROCEDURE, 5),
+        (AppointmentType.OTHER, 10),
+    )
+)
+STAFF_BOOKED_TYPES = _weights(
+    (
+        (AppointmentType.ANNUAL_EXAM, 36),
+        (AppointmentType.FOLLOW_UP, 26),
+        (AppointmentType.SICK_VISIT, 24),
+        (AppointmentType.PROCEDURE, 9),
+        (AppointmentType.OTHER, 5),
+    )
+)
+# The appointment types' own RNG: seed + this, so the main stream is untouched.
+APPOINTMENT_TYPE_SEED_OFFSET = 7_919
 # ((lowest, highest) cents, share): co-pays, visit balances, larger bills.
 AMOUNT_BANDS = _weights((((1500, 6000), 45), ((6000, 25000), 40), ((25000, 90000), 15)))
 
@@ -303,6 +332,7 @@ class DemoEvent(NamedTuple):
     reply_to: str = ""
     amount: Decimal | None = None
     score: int | None = None
+    appointment_type: str = ""
 
     def as_event_data(self) -> EventData:
         return EventData(*self)
@@ -484,6 +514,7 @@ class _EventMaker:
     def __init__(self, practice: DemoPractice, rng: random.Random):
         self.practice = practice
         self.rng = rng
+        self.types_rng = random.Random(practice.config.seed + APPOINTMENT_TYPE_SEED_OFFSET)
         self.zone = practice.zone
         self.until = practice.config.until
         self.prefix = event_prefix(practice.config.seed)
@@ -632,7 +663,7 @@ class _EventMaker:
         day = self._patient_day(lo, hi)
         if self._uses_portal(story, day, P_SELF_BOOK * engagement):
             at, channel = self._session(story, day)
-            self._emit(EventType.APPOINTMENT_BOOKED, at, channel, self._object("apt"))
+            self._booked(at, channel, SELF_BOOKED_TYPES)
             return
         day = self._clinic_day(lo, hi)
         at = self._business_time(day)
@@ -641,7 +672,13 @@ class _EventMaker:
             channel = Channel.PHONE
         else:
             channel = Channel.FRONT_DESK
-        self._emit(EventType.APPOINTMENT_BOOKED, at, channel, self._object("apt"))
+        self._booked(at, channel, STAFF_BOOKED_TYPES)
+
+    def _booked(self, at: datetime, channel: str, types) -> None:
+        kind = _pick(self.types_rng, types)
+        self._emit(
+            EventType.APPOINTMENT_BOOKED, at, channel, self._object("apt"), appointment_type=kind
+        )
 
     def _result(self, story: _Story, engagement: float, lo: date, hi: date) -> None:
         rng = self.rng
@@ -807,7 +844,17 @@ class _EventMaker:
         self._objects[kind] += 1
         return f"{self.prefix}{kind}-{self._objects[kind]:07d}"
 
-    def _emit(self, type_, at, channel="", object_id="", reply_to="", amount=None, score=None):
+    def _emit(
+        self,
+        type_,
+        at,
+        channel="",
+        object_id="",
+        reply_to="",
+        amount=None,
+        score=None,
+        appointment_type="",
+    ):
         self._count += 1
         self._out.append(
             DemoEvent(
@@ -820,6 +867,7 @@ class _EventMaker:
                 reply_to,
                 amount,
                 score,
+                appointment_type,
             )
         )
 
@@ -997,6 +1045,7 @@ def _write_events(practice: DemoPractice, patient_ids: dict[str, int]) -> int:
             channel=e.channel,
             object_id=e.object_id,
             reply_to=e.reply_to,
+            appointment_type=e.appointment_type,
             amount=e.amount,
             score=e.score,
             source=EventSource.DEMO,

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from patients.models import EventType
+from patients.models import AppointmentType, EventType
 from patients.rules import (
     RESPONSE_TYPES,
     TYPE_RULES,
@@ -46,6 +46,7 @@ EVENT_FIELDS = (
     "channel",
     "object_id",
     "reply_to",
+    "appointment_type",
     "amount",
     "score",
 )
@@ -65,6 +66,7 @@ MAX_LENGTHS = {
     "patient_external_id": 64,
     "object_id": 128,
     "reply_to": 128,
+    "appointment_type": 16,
 }
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 DATE_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -316,6 +318,7 @@ _EVENT_ID_MAX = MAX_LENGTHS["event_id"]
 _PATIENT_ID_MAX = MAX_LENGTHS["patient_external_id"]
 _OBJECT_ID_MAX = MAX_LENGTHS["object_id"]
 _REPLY_TO_MAX = MAX_LENGTHS["reply_to"]
+_APPOINTMENT_TYPES = frozenset(AppointmentType.values)
 
 
 def _usual_event(raw: dict[str, Any]) -> EventData | None:
@@ -338,7 +341,8 @@ def _usual_event(raw: dict[str, Any]) -> EventData | None:
     if not (type(event_id) is type(patient) is type(kind) is type(occurred) is str):
         return None
     channel, object_id, reply_to = get("channel", ""), get("object_id", ""), get("reply_to", "")
-    if not (type(channel) is type(object_id) is type(reply_to) is str):
+    appointment_type = get("appointment_type", "")
+    if not (type(channel) is type(object_id) is type(reply_to) is type(appointment_type) is str):
         return None  # None included: _read_event reads it as empty
     event_id, patient, kind, occurred = (
         event_id.strip(),
@@ -347,7 +351,10 @@ def _usual_event(raw: dict[str, Any]) -> EventData | None:
         occurred.strip(),
     )
     channel, object_id, reply_to = channel.strip(), object_id.strip(), reply_to.strip()
-    if UNSTORABLE.search(f"{event_id}{patient}{kind}{occurred}{channel}{object_id}{reply_to}"):
+    appointment_type = appointment_type.strip()
+    if UNSTORABLE.search(
+        f"{event_id}{patient}{kind}{occurred}{channel}{object_id}{reply_to}{appointment_type}"
+    ):
         return None
     if (
         not (event_id and patient and occurred)
@@ -366,6 +373,10 @@ def _usual_event(raw: dict[str, Any]) -> EventData | None:
     elif rule.channel_required:
         return None
     if (rule.needs_object_id and not object_id) or (reply_to and kind not in RESPONSE_TYPES):
+        return None
+    if appointment_type and (
+        kind != EventType.APPOINTMENT_BOOKED or appointment_type not in _APPOINTMENT_TYPES
+    ):
         return None
     try:
         moment = datetime.fromisoformat(occurred)
@@ -411,6 +422,7 @@ def _usual_event(raw: dict[str, Any]) -> EventData | None:
         reply_to=reply_to,
         amount=amount,
         score=score,
+        appointment_type=appointment_type,
     )
 
 
@@ -426,6 +438,7 @@ def _read_event(raw: dict[str, Any]) -> tuple[EventData | None, list[FieldError]
         reply_to=reader.text("reply_to"),
         amount=reader.decimal("amount"),
         score=reader.whole_number("score"),
+        appointment_type=reader.text("appointment_type"),
     )
     # The type's own rules, for every field not already refused while reading.
     reported = {error.field for error in reader.errors}

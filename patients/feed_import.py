@@ -650,12 +650,21 @@ EVENT_TABLE_COLUMNS = (
     "channel",
     "object_id",
     "reply_to",
+    "appointment_type",
     "amount",
     "score",
     "source",
     "recorded_at",
 )
-EVENT_TEXT_COLUMNS = ("event_id", "type", "channel", "object_id", "reply_to", "source")
+EVENT_TEXT_COLUMNS = (
+    "event_id",
+    "type",
+    "channel",
+    "object_id",
+    "reply_to",
+    "appointment_type",
+    "source",
+)
 
 
 def _event_writer(source: str) -> Callable[[list[tuple[EventData, int]]], None]:
@@ -670,6 +679,7 @@ def _event_writer(source: str) -> Callable[[list[tuple[EventData, int]]], None]:
             data.channel,
             data.object_id,
             data.reply_to,
+            data.appointment_type,
             data.amount,
             data.score,
             source,

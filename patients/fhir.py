@@ -26,6 +26,11 @@ Appointment with `created` → appointment_booked at `created`; object_id is
     (valueCode, valueString or valueCoding.code), else "portal" when
     meta.source names the portal, else "other". A `created` that is a date
     without a time is skipped: the feed needs the moment of booking.
+    appointment_type from appointmentType.coding[0].code: one of the feed's
+    five values as it is, or the HL7 v2-0276 code ROUTINE (annual_exam),
+    FOLLOWUP (follow_up) or WALKIN (sick_visit); any other code, or none,
+    gives no appointment_type (a code of another vocabulary is not an
+    error in the Bundle, it is an appointment whose type we do not know).
 Communication with `sent` → message_from_patient when `sender` is a Patient,
     else message_to_patient when a `recipient` is; occurred_at is `sent`,
     object_id Communication.id; channel from a "channel" extension, else
@@ -87,7 +92,15 @@ from patients.feed_import import (
     write_events,
     write_patients,
 )
-from patients.models import Channel, EventSource, EventType, ImportKind, ImportRun, Patient
+from patients.models import (
+    AppointmentType,
+    Channel,
+    EventSource,
+    EventType,
+    ImportKind,
+    ImportRun,
+    Patient,
+)
 from portal_adoption.json_input import JsonInvalid, json_loads
 
 # Per-entry skips listed in the answer; further ones are counted by type and reason.
@@ -396,7 +409,28 @@ def _appointment(resource: dict, index: _BundleIndex) -> dict:
     patient = _one_patient(index, actors)
     if patient is None:
         raise EntrySkipped(_("no participant of the Appointment is a Patient."))
-    return _event(resource, EventType.APPOINTMENT_BOOKED, patient, created, _booked_by(resource))
+    event = _event(resource, EventType.APPOINTMENT_BOOKED, patient, created, _booked_by(resource))
+    event["appointment_type"] = _appointment_type(resource)
+    return event
+
+
+# HL7 v2 table 0276 (appointment reason codes), the usual coding of Appointment.appointmentType.
+V2_0276_TYPES = {
+    "ROUTINE": AppointmentType.ANNUAL_EXAM,
+    "FOLLOWUP": AppointmentType.FOLLOW_UP,
+    "WALKIN": AppointmentType.SICK_VISIT,
+}
+
+
+def _appointment_type(appointment: dict) -> str:
+    """The feed's appointment_type of appointmentType.coding[0].code, or "" (see above)."""
+    code = _get(_first(_get(appointment.get("appointmentType"), "coding")), "code")
+    if not isinstance(code, str):
+        return ""
+    code = code.strip()
+    if code in AppointmentType.values:
+        return code
+    return V2_0276_TYPES.get(code, "")
 
 
 def _booked_by(appointment: dict) -> Any:

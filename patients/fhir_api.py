@@ -69,7 +69,10 @@ class FhirBundleApi(ApiView):
         summary=_("Import a FHIR R4 Bundle"),
         description=_(
             "Patient entries become roster records; Appointment (with created), Communication "
-            "and DiagnosticReport (with issued) entries become events. Other entries are "
+            "and DiagnosticReport (with issued) entries become events; an Appointment's "
+            "appointmentType.coding[0].code gives its appointment_type (annual_exam, "
+            "follow_up, sick_visit, procedure, other, or v2-0276 ROUTINE, FOLLOWUP, WALKIN; "
+            "any other code leaves it unknown). Other entries are "
             "counted as skipped, with the reason. The Bundle is one import: its accepted "
             "records are written together; rejected ones are listed with their entry index. "
             "Dates and times are checked like every feed record's: birthDate from 1900-01-01 "

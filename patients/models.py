@@ -151,6 +151,16 @@ class Channel(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+class AppointmentType(models.TextChoices):
+    """What an `appointment_booked` is for (activity-feed.md): the feed may say, or not."""
+
+    ANNUAL_EXAM = "annual_exam", _("Annual exam")
+    FOLLOW_UP = "follow_up", _("Follow-up")
+    SICK_VISIT = "sick_visit", _("Sick visit")
+    PROCEDURE = "procedure", _("Procedure")
+    OTHER = "other", _("Other")
+
+
 class EventSource(models.TextChoices):
     """How an event reached the log; kept for tracing, never for figures."""
 
@@ -176,6 +186,10 @@ class ActivityEvent(models.Model):
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, blank=True)
     object_id = models.CharField(_("object id"), max_length=128, blank=True)
     reply_to = models.CharField(_("reply to"), max_length=128, blank=True)
+    # Only on appointment_booked, and only when the feed says (empty: not sent).
+    appointment_type = models.CharField(
+        _("appointment type"), max_length=16, choices=AppointmentType.choices, blank=True
+    )
     amount = models.DecimalField(
         _("amount"), max_digits=12, decimal_places=2, null=True, blank=True
     )

@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from patients.models import Channel, EventType
+from patients.models import AppointmentType, Channel, EventType
 from portal_adoption.dates import Window, birth_window, date_window_error, event_window
 
 ANY_CHANNEL = frozenset(Channel.values)
@@ -119,6 +119,7 @@ class EventData:
     reply_to: str = ""
     amount: Decimal | None = None
     score: int | None = None
+    appointment_type: str = ""
 
 
 def event_errors(data: EventData) -> list[FieldError]:
@@ -196,9 +197,35 @@ def _detail_errors(data: EventData, rule: TypeRule) -> list[FieldError]:
                 _("reply_to is only for message_to_patient and response_by_phone events."),
             )
         )
+    errors += _appointment_type_errors(data)
     errors += _amount_errors(data)
     errors += _score_errors(data)
     return errors
+
+
+def _appointment_type_errors(data: EventData) -> list[FieldError]:
+    """Optional, on appointment_booked only, and one of the small vocabulary: a value
+    we do not know is refused rather than guessed (activity-feed.md)."""
+    if not data.appointment_type:
+        return []
+    if data.type != EventType.APPOINTMENT_BOOKED:
+        return [
+            FieldError(
+                "appointment_type", _("appointment_type is only for appointment_booked events.")
+            )
+        ]
+    if data.appointment_type not in AppointmentType.values:
+        return [
+            FieldError(
+                "appointment_type",
+                _(
+                    "appointment_type “%(value)s” is not one of %(allowed)s: use one of them, "
+                    "or leave it empty when the type is not known."
+                )
+                % {"value": data.appointment_type, "allowed": ", ".join(AppointmentType.values)},
+            )
+        ]
+    return []
 
 
 def _amount_errors(data: EventData) -> list[FieldError]:

@@ -16,6 +16,7 @@ EVENT_CONTENT_FIELDS = (
     "channel",
     "object_id",
     "reply_to",
+    "appointment_type",
     "amount",
     "score",
 )
@@ -68,6 +69,7 @@ def event_record(
         channel=data.channel,
         object_id=data.object_id,
         reply_to=data.reply_to,
+        appointment_type=data.appointment_type,
         amount=data.amount,
         score=data.score,
         source=source,

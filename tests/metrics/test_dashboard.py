@@ -23,10 +23,10 @@ from metrics.exports import (
     dashboard_pdf,
     monthly_report_send_once,
 )
-from metrics.figures import DEFAULT_TARGETS, FIGURE_KEYS
+from metrics.figures import ACTIONS, DEFAULT_TARGETS, FIGURE_KEYS
 from metrics.models import MonthlyReportDelivery, MonthlyRollup, Target
 from metrics.report_tasks import send_monthly_report
-from metrics.selectors import change, dashboard, scope_resolve, status, trend
+from metrics.selectors import change, dashboard, scope_resolve, shortfall, status, trend
 from metrics.target_services import TargetError, TargetErrors, target_set, targets_update
 from portal_adoption.roles import Role
 from tests.factories import LocationFactory, ProviderFactory, staff
@@ -61,6 +61,11 @@ JANUARY_FIGURES = {
     "avg_response_hours": 4.2,
     "median_response_hours": 3.1,
     "response_within_target_share": 0.91,
+    "responses_by_phone": 41,
+    # metrics.md's last table: the values the worked example does not state.
+    "after_hours_avg_response_hours": 19.5,
+    "after_hours_median_response_hours": 15.2,
+    "annual_exam_self_scheduled_share": 0.22,
     "satisfaction": 4.7,
 }
 DECEMBER_FIGURES = {
@@ -71,6 +76,8 @@ DECEMBER_FIGURES = {
     "phone_calls": 2500,
     "portal_payments": "20000.00",
     "satisfaction": 4.6,
+    "after_hours_avg_response_hours": 21.0,
+    "annual_exam_self_scheduled_share": 0.2,
 }
 
 
@@ -234,21 +241,56 @@ def test_status_is_green_amber_red_whichever_way_is_better():
     assert status("satisfaction", None, 4.5) is None
 
 
-def test_opportunities_are_the_three_largest_relative_shortfalls(worked_example):
-    opportunities = dashboard(JANUARY)["opportunities"]
-    assert [o["figure"] for o in opportunities] == [
-        "app_install_rate",  # 34% vs 50%: 32% short
-        "active_user_rate",  # 45% vs 50%: 10% short
-        "same_day_view_share",  # 82% vs 85%: 3.5% short (self-scheduling 3.3%, enrollment 2.9%)
+# metrics.md, "Worked example": (figure, value, target, shortfall) for January 2026.
+PLAYBOOK_SHORTFALLS = [
+    ("app_install_rate", 0.34, 0.50, 0.320),
+    ("annual_exam_self_scheduled_share", 0.22, 0.30, 0.267),
+    ("after_hours_avg_response_hours", 19.5, 16, 0.219),
+    ("active_user_rate", 0.45, 0.50, 0.100),
+    ("same_day_view_share", 0.82, 0.85, 0.035),
+    ("self_scheduled_share", 0.29, 0.30, 0.033),
+    ("enrollment_rate", 0.68, 0.70, 0.029),
+]
+
+
+def test_the_playbooks_numbers_give_the_playbooks_shortfalls(worked_example):
+    answer = dashboard(JANUARY)
+    for figure, value, target, expected in PLAYBOOK_SHORTFALLS:
+        assert answer["figures"][figure] == value, figure
+        assert answer["targets"][figure] == target, figure  # the defaults of metrics.md
+        assert shortfall(figure, value, answer["targets"][figure]) == pytest.approx(
+            expected, abs=0.0005
+        ), figure
+    # Every other figure with a target is at or beyond it.
+    below = [
+        key
+        for key in answer["targets"]
+        if shortfall(key, answer["figures"][key], answer["targets"][key])
     ]
-    app = opportunities[0]
-    assert app["value"] == 0.34
-    assert app["target"] == 0.5
+    assert sorted(below) == sorted(figure for figure, *_rest in PLAYBOOK_SHORTFALLS)
+
+
+def test_the_key_opportunities_are_the_playbooks_three_in_its_order(worked_example):
+    opportunities = dashboard(JANUARY)["opportunities"]
+
+    # metrics.md: "1. Increase app installs (34% of users today) 2. Promote
+    # self-scheduling of annual exams 3. Improve evening/weekend message response".
+    assert [o["figure"] for o in opportunities] == [
+        "app_install_rate",  # 34% vs 50%: 32.0% short
+        "annual_exam_self_scheduled_share",  # 22% vs 30%: 26.7% short
+        "after_hours_avg_response_hours",  # 19.5 h vs 16 h: 21.9% over
+    ]
+    app, annual, evenings = opportunities
+    assert (app["value"], app["target"], app["label"]) == (0.34, 0.5, "App install rate")
     assert app["shortfall"] == pytest.approx(0.32)
-    assert app["label"] == "App install rate"
-    assert "install the app during enrollment" in app["action"]
-    shortfalls = [o["shortfall"] for o in opportunities]
-    assert shortfalls == sorted(shortfalls, reverse=True)
+    assert app["action"].startswith("Help patients install the app during enrollment")
+    assert (annual["value"], annual["target"]) == (0.22, 0.3)
+    assert annual["label"] == "Annual exams self-scheduled"
+    assert annual["action"].startswith("Promote self-scheduling of annual exams")
+    assert (evenings["value"], evenings["target"]) == (19.5, 16.0)
+    assert evenings["label"] == "Evening/weekend response time"
+    assert evenings["shortfall"] == pytest.approx(3.5 / 16, abs=0.0001)
+    assert evenings["action"].startswith("Improve evening and weekend message response")
 
 
 def test_a_slow_response_time_is_an_opportunity_lower_being_better(worked_example):
@@ -256,7 +298,12 @@ def test_a_slow_response_time_is_an_opportunity_lower_being_better(worked_exampl
     opportunities = dashboard(JANUARY)["opportunities"]
     assert opportunities[0]["figure"] == "avg_response_hours"
     assert opportunities[0]["shortfall"] == pytest.approx(1.1)
-    assert "evening and weekend" in opportunities[0]["action"]
+    assert "checkpoints" in opportunities[0]["action"]
+
+
+def test_each_figure_with_a_target_has_its_own_playbook_action():
+    actions = {key: str(ACTIONS[key]) for key in DEFAULT_TARGETS}
+    assert len(set(actions.values())) == len(actions), "two figures share an action"
 
 
 def test_figures_at_target_or_without_data_are_no_opportunity(db):
@@ -696,3 +743,137 @@ def test_only_managers_and_administrators_see_the_dashboard(client, personas, wo
 def test_the_api_refuses_anonymous_callers(worked_example):
     response = APIClient().get(reverse("api_metrics_monthly", kwargs={"month": "2026-01"}))
     assert response.status_code in (401, 403)
+
+
+# --- Issue 11: the two new figures and "answered by phone", everywhere figures appear ----
+
+NEW_FIGURES = ("annual_exam_self_scheduled_share", "after_hours_avg_response_hours")
+
+
+def test_maria_sees_the_new_figures_with_targets_charts_and_the_playbooks_opportunities(
+    client, manager, worked_example
+):
+    client.force_login(manager)
+    html = client.get(reverse("metrics:dashboard"), {"month": "2026-01"}).content.decode()
+
+    assert "Annual exams self-scheduled" in html and "22%" in html
+    assert "Evening/weekend response time" in html and "19.5 hours" in html
+    assert "median 15.2 hours" in html
+    assert "4.2 hours" in html and "41 answered by phone" in html
+    assert "Target 30%" in html and "Target 16.0 hours" in html
+    assert "+2 pts" in html  # annual exams 20% in December
+    assert "-1.5 h" in html  # evenings and weekends 21 h in December
+    for figure in NEW_FIGURES:
+        assert reverse("metrics:chart", kwargs={"figure": figure}) in html, figure
+        assert f"{reverse('metrics:definitions')}#{figure}" in html, figure
+    opportunities = html[html.index("Key opportunities") :]
+    assert opportunities.index("App install rate") < opportunities.index(
+        "Annual exams self-scheduled"
+    )
+    assert opportunities.index("Annual exams self-scheduled") < opportunities.index(
+        "Evening/weekend response time"
+    )
+    assert "Promote self-scheduling of annual exams" in opportunities
+    assert "Improve evening and weekend message response" in opportunities
+
+
+def test_the_new_figures_have_twelve_month_charts(client, manager, worked_example):
+    client.force_login(manager)
+    for figure in NEW_FIGURES:
+        url = reverse("metrics:chart", kwargs={"figure": figure})
+        response = client.get(url, {"month": "2026-01"})
+        assert response.status_code == 200, figure
+        assert b"<svg" in response.content
+    points = trend("after_hours_avg_response_hours", month=JANUARY)
+    assert points[-2:] == [(DECEMBER, 21.0), (JANUARY, 19.5)]
+
+
+def test_the_api_answers_the_new_keys_and_the_old_ones_keep_their_meaning(
+    client, manager, worked_example
+):
+    client.force_login(manager)
+    answer = api(client).json()
+
+    assert answer["figures"]["annual_exam_self_scheduled_share"] == 0.22
+    assert answer["figures"]["after_hours_avg_response_hours"] == 19.5
+    assert answer["figures"]["after_hours_median_response_hours"] == 15.2
+    assert answer["figures"]["responses_by_phone"] == 41
+    assert answer["figures"]["avg_response_hours"] == 4.2
+    assert answer["targets"]["annual_exam_self_scheduled_share"] == 0.3
+    assert answer["targets"]["after_hours_avg_response_hours"] == 16.0
+    assert [o["figure"] for o in answer["opportunities"]][1:] == list(NEW_FIGURES)
+
+
+def test_the_csv_and_the_pdf_carry_the_new_figures(worked_example):
+    january = read_csv(dashboard_csv())[-1]
+    assert january["annual_exam_self_scheduled_share"] == "0.22"
+    assert january["after_hours_avg_response_hours"] == "19.5"
+    assert january["after_hours_median_response_hours"] == "15.2"
+    assert january["responses_by_phone"] == "41"
+
+    text = pdf_text(dashboard_pdf(JANUARY))
+    for expected in (
+        "Annual exams self-scheduled: 22%",
+        "Evening/weekend response time: 19.5 hours",
+        "median 15.2 hours",
+        "41 answered by phone",
+        "Annual exams self-scheduled: 22% today, target 30%",
+        "Evening/weekend response time: 19.5 hours today, target 16.0 hours",
+        "Promote self-scheduling of annual exams",
+        "Improve evening and weekend message response",
+    ):
+        assert expected in text, expected
+
+
+def test_the_monthly_email_lists_the_playbooks_three_opportunities(
+    personas, worked_example, report_not_sent_yet, mailoutbox
+):
+    personas[Role.MANAGER].email = "maria@example.org"
+    personas[Role.MANAGER].save()
+
+    assert monthly_report_send_once(month=JANUARY, today=dt.date(2026, 2, 3)) == 1
+
+    body = mailoutbox[0].body
+    assert "1. App install rate: 34% today, target 50%." in body
+    assert "2. Annual exams self-scheduled: 22% today, target 30%." in body
+    assert "3. Evening/weekend response time: 19.5 hours today, target 16.0 hours." in body
+
+
+def test_the_definitions_page_states_the_one_response_time_and_the_new_figures(client, manager, db):
+    client.force_login(manager)
+    html = client.get(reverse("metrics:definitions")).content.decode()
+
+    for key in ("responses_by_phone", *NEW_FIGURES, "after_hours_median_response_hours"):
+        assert f'id="{key}"' in html, key
+    assert "<code>response_by_phone</code>" in html
+    assert "first response" in html
+    assert "Target: 30%" in html and "Target: 16 hours" in html
+    assert "federal holiday" in html
+    assert "No data when the feed sends no appointment types" in html
+
+
+def test_maria_sets_the_new_targets_on_the_targets_page(client, manager, worked_example):
+    client.force_login(manager)
+    page = client.get(reverse("metrics:targets")).content.decode()
+    assert 'name="annual_exam_self_scheduled_share"' in page
+    assert 'name="after_hours_avg_response_hours"' in page
+    assert "Default: 30%" in page and "Default: 16 hours" in page
+
+    response = client.post(
+        reverse("metrics:targets"),
+        {"annual_exam_self_scheduled_share": "25", "after_hours_avg_response_hours": "20"},
+    )
+
+    assert response.status_code == 302
+    targets = dashboard(JANUARY)["targets"]
+    assert targets["annual_exam_self_scheduled_share"] == 0.25
+    assert targets["after_hours_avg_response_hours"] == 20.0
+    # 19.5 h is now within target: the third opportunity is active users.
+    assert [o["figure"] for o in dashboard(JANUARY)["opportunities"]] == [
+        "app_install_rate",
+        "annual_exam_self_scheduled_share",
+        "active_user_rate",
+    ]
+    refused = client.post(reverse("metrics:targets"), {"after_hours_avg_response_hours": "0"})
+    assert refused.status_code == 400
+    assert "more than 0 hours" in refused.content.decode()

@@ -18,7 +18,8 @@ import pytest
 
 from metrics.compute import month_bounds, month_figures, month_of
 from metrics.figures import FIGURE_KEYS
-from patients.models import Channel, EventType, Patient
+from patients.models import AppointmentType, Channel, EventType, Patient
+from portal_adoption.models import BusinessHours, PracticeClosure
 from tests.factories import ActivityEventFactory, LocationFactory, PatientFactory, ProviderFactory
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -261,6 +262,13 @@ def test_every_figure_for_the_practice_by_hand(practice):
         # Internal target: the end of the business day (17:00). msg-1 was due 30 Dec at
         # 17:00 (missed); msg-3 and msg-5 were answered the same day.
         "response_within_target_share": pytest.approx(2 / 3),
+        # None of the three was answered by phone; all came in during opening hours
+        # (msg-1 on a Tuesday at 15:00, msg-3 on a Monday at 10:00, msg-5 at 09:30).
+        "responses_by_phone": 0,
+        "after_hours_avg_response_hours": None,
+        "after_hours_median_response_hours": None,
+        # The feed of this practice sends no appointment types: no data, not 0%.
+        "annual_exam_self_scheduled_share": None,
         # A 5, B 4 (22 Jan), C 4, J 4 (enrolled on the 10th, still on the panel on the
         # 12th). Not B's 2 (before she enrolled), D's 1 (never enrolled), E's 3 (after
         # she left the panel). 17 / 4 = 4.25, rounded half up.
@@ -298,6 +306,10 @@ def test_a_location_by_hand(practice):
         "avg_response_hours": 35.0,  # 66 and 4
         "median_response_hours": 35.0,
         "response_within_target_share": pytest.approx(1 / 2),
+        "responses_by_phone": 0,
+        "after_hours_avg_response_hours": None,
+        "after_hours_median_response_hours": None,
+        "annual_exam_self_scheduled_share": None,
         "satisfaction": 4.3,  # A 5, B 4, J 4: 4.33
     }
 
@@ -331,6 +343,10 @@ def test_a_provider_by_hand(practice):
         "avg_response_hours": 3.3,  # 3.25, rounded half up
         "median_response_hours": 3.3,
         "response_within_target_share": 1.0,
+        "responses_by_phone": 0,
+        "after_hours_avg_response_hours": None,
+        "after_hours_median_response_hours": None,
+        "annual_exam_self_scheduled_share": None,
         "satisfaction": 4.0,  # B 4, C 4
     }
 
@@ -372,6 +388,9 @@ def test_zero_denominators_are_null_not_zero(practice):
         "avg_response_hours",
         "median_response_hours",
         "response_within_target_share",
+        "after_hours_avg_response_hours",
+        "after_hours_median_response_hours",
+        "annual_exam_self_scheduled_share",
         "satisfaction",
     ):
         assert figures[key] is None, key
@@ -393,3 +412,173 @@ def test_months_are_in_the_practice_time_zone(settings):
     assert month_of(dt.datetime(2026, 2, 1, 4, 30, tzinfo=dt.UTC)) == JANUARY
     assert month_of(dt.datetime(2026, 2, 1, 5, 0, tzinfo=dt.UTC)) == dt.date(2026, 2, 1)
     assert month_of(dt.date(2026, 1, 31)) == JANUARY
+
+
+# --- Issue 11: one response time, answered by phone, evening/weekend, annual exams -------
+
+
+@pytest.fixture
+def answered_every_way(practice):
+    """K (North, Dr. One) writes in at every hour of the business calendar and is
+    answered by portal message or by a call (a response_by_phone naming the message).
+
+    January 2026: Saturday the 10th, Martin Luther King Day on Monday the 19th (a
+    federal holiday), a closure on Tuesday the 27th; opening hours are the default
+    weekdays 08:00-17:00.
+    """
+    PracticeClosure.objects.create(date=dt.date(2026, 1, 27), name="Staff training")
+    k = PatientFactory(
+        external_id="MRN-K",
+        given_name="K",
+        location=practice["north"],
+        primary_provider=practice["one"],
+        registered_on=dt.date(2024, 1, 2),
+    )
+
+    def asks(message, when):
+        event(k, T.MESSAGE_FROM_PATIENT, when, object_id=message)
+
+    def writes_back(message, when, reply):
+        event(k, T.MESSAGE_TO_PATIENT, when, object_id=reply, reply_to=message)
+
+    def calls_back(message, when, call):
+        event(k, T.RESPONSE_BY_PHONE, when, Channel.PHONE, object_id=call, reply_to=message)
+
+    # December: answered by a call on the 29th, then by message in January too.
+    asks("k0", dec(29, 10))
+    calls_back("k0", dec(29, 11), "call-k0")
+    writes_back("k0", local(1, 2, 9), "rep-k0")  # not a first response
+    # Saturday 11:00 -> Monday 09:00: 46 h, evening/weekend.
+    asks("k1", local(1, 10, 11))
+    writes_back("k1", local(1, 12, 9), "rep-k1")
+    # MLK Day 10:00 (a holiday) -> a call at 14:00: 4 h, evening/weekend, by phone.
+    asks("k2", local(1, 19, 10))
+    calls_back("k2", local(1, 19, 14), "call-k2")
+    # Wednesday 18:30 (after closing) -> Thursday 08:30: 14 h, evening/weekend; the call
+    # that follows the reply is a second response.
+    asks("k3", local(1, 21, 18, 30))
+    writes_back("k3", local(1, 22, 8, 30), "rep-k3")
+    calls_back("k3", local(1, 22, 10), "call-k3")
+    # Thursday 07:30 (before opening) -> a call at 09:00: 1.5 h, evening/weekend, by phone.
+    asks("k4", local(1, 22, 7, 30))
+    calls_back("k4", local(1, 22, 9), "call-k4")
+    # Friday 10:00 (open) -> a call at 11:00: 1 h, by phone, not evening/weekend.
+    asks("k5", local(1, 23, 10))
+    calls_back("k5", local(1, 23, 11), "call-k5")
+    # Monday 26th: a call logged at 10:00 naming a message sent at 12:00 answers nothing;
+    # the reply at 13:00 is the first response: 1 h.
+    calls_back("k7", local(1, 26, 10), "call-k7-early")
+    asks("k7", local(1, 26, 12))
+    writes_back("k7", local(1, 26, 13), "rep-k7")
+    # The closure on Tuesday 27th, 11:00 -> Wednesday 09:00: 22 h, evening/weekend.
+    asks("k6", local(1, 27, 11))
+    writes_back("k6", local(1, 28, 9), "rep-k6")
+    return {**practice, "k": k}
+
+
+def test_a_message_answered_by_phone_is_answered_in_every_response_figure(answered_every_way):
+    figures = month_figures(JANUARY)
+
+    # First responses in January: msg-1 66 h, msg-3 4 h, msg-5 3.25 h (the practice's),
+    # and K's k1 46 h, k2 4 h (call), k3 14 h, k4 1.5 h (call), k5 1 h (call), k7 1 h,
+    # k6 22 h. Not k0 (first answered by the call on 29 December), not the second
+    # response to k3, not the call logged before k7 was sent.
+    assert figures["avg_response_hours"] == 16.3  # 162.75 / 10 = 16.275
+    assert figures["median_response_hours"] == 4.0  # 1 1 1.5 3.25 4 | 4 14 22 46 66
+    # Every one but msg-1 within the internal target: k1 by noon on Monday 12th, k2 by
+    # noon on Tuesday 20th, k3 by noon on the 22nd, k4 by noon the same day, k6 by noon
+    # on the 28th, k5 and k7 the same day.
+    assert figures["response_within_target_share"] == pytest.approx(9 / 10)
+    assert figures["responses_by_phone"] == 3  # k2, k4, k5
+    # A call is an answer, not a message sent and not an inbound phone call.
+    # The practice's 6 and K's rep-k0, rep-k1, rep-k3, rep-k7, rep-k6; no call.
+    assert figures["messages_sent"] == 6 + 5
+    assert figures["messages_received"] == 4 + 7  # k1 to k7
+    assert figures["phone_calls"] == 4
+
+
+def test_a_message_first_answered_by_phone_in_december_belongs_to_december(answered_every_way):
+    figures = month_figures(DECEMBER)
+
+    assert figures["avg_response_hours"] == 12.5  # msg-4 24 h, k0 1 h (the call)
+    assert figures["responses_by_phone"] == 1
+
+
+def test_evening_and_weekend_response_time_is_over_messages_that_came_in_while_closed(
+    answered_every_way,
+):
+    practice = answered_every_way
+    figures = month_figures(JANUARY)
+
+    # k1 (Saturday) 46 h, k2 (holiday) 4 h, k3 (after closing) 14 h, k4 (before
+    # opening) 1.5 h, k6 (closure) 22 h. Not msg-1, msg-3, msg-5, k5, k7: open hours.
+    assert figures["after_hours_avg_response_hours"] == 17.5  # 87.5 / 5
+    assert figures["after_hours_median_response_hours"] == 14.0
+    north = month_figures(JANUARY, location_id=practice["north"].pk)
+    assert north["after_hours_avg_response_hours"] == 17.5
+    assert north["responses_by_phone"] == 3
+    south = month_figures(JANUARY, location_id=practice["south"].pk)
+    assert south["after_hours_avg_response_hours"] is None  # msg-5 came in at 09:30
+    assert south["after_hours_median_response_hours"] is None
+    assert south["responses_by_phone"] == 0
+
+
+def test_evening_and_weekend_follows_the_practices_own_opening_hours(answered_every_way):
+    # Open until 19:00 on Wednesdays: k3 (18:30) came in during opening hours.
+    BusinessHours.objects.update_or_create(
+        weekday=2, defaults={"opens": dt.time(8), "closes": dt.time(19)}
+    )
+    for weekday in (0, 1, 3, 4):
+        BusinessHours.objects.get_or_create(weekday=weekday)
+
+    figures = month_figures(JANUARY)
+
+    assert figures["after_hours_avg_response_hours"] == 18.4  # (46 + 4 + 1.5 + 22) / 4
+    assert figures["after_hours_median_response_hours"] == 13.0  # (4 + 22) / 2
+
+
+@pytest.fixture
+def booked_with_types(practice):
+    """Bookings that say what they are for, around the ones without a type."""
+    a, b, c, d = practice["patients"][:4]
+    annual, follow_up = AppointmentType.ANNUAL_EXAM, AppointmentType.FOLLOW_UP
+
+    def booked(patient, when, channel, object_id, kind):
+        event(
+            patient, T.APPOINTMENT_BOOKED, when, channel, object_id=object_id, appointment_type=kind
+        )
+
+    booked(a, local(1, 9), Channel.PORTAL, "appt-a2", annual)
+    booked(a, local(1, 14), Channel.APP, "appt-a3", annual)
+    booked(a, local(1, 15), Channel.PORTAL, "appt-a4", follow_up)  # not an annual exam
+    booked(d, local(1, 20), Channel.PHONE, "appt-d2", annual)
+    booked(b, local(1, 21), Channel.FRONT_DESK, "appt-b3", annual)
+    booked(a, dec(31, 23, 30), Channel.PORTAL, "appt-a9", annual)  # December, local
+    booked(c, local(2, 1, 0, 10), Channel.APP, "appt-c9", annual)  # February, local
+    return practice
+
+
+def test_annual_exams_self_scheduled_share_by_hand(booked_with_types):
+    practice = booked_with_types
+    figures = month_figures(JANUARY)
+
+    # January's annual exams: A by portal and by app, D by phone, B at the desk.
+    assert figures["annual_exam_self_scheduled_share"] == pytest.approx(2 / 4)
+    # Every booking still counts for self-scheduling as a whole: the practice's 4 (2
+    # self-scheduled) and these 5 (3 self-scheduled).
+    assert figures["appointments_self_scheduled"] == 5
+    assert figures["self_scheduled_share"] == pytest.approx(5 / 9)
+    north = month_figures(JANUARY, location_id=practice["north"].pk)  # A, B
+    assert north["annual_exam_self_scheduled_share"] == pytest.approx(2 / 3)
+    south = month_figures(JANUARY, location_id=practice["south"].pk)  # D
+    assert south["annual_exam_self_scheduled_share"] == 0.0
+    assert month_figures(DECEMBER)["annual_exam_self_scheduled_share"] == 1.0
+    assert month_figures(dt.date(2026, 2, 1))["annual_exam_self_scheduled_share"] == 1.0
+
+
+def test_without_appointment_types_the_annual_exam_share_is_no_data_not_zero(practice):
+    # January has four bookings, none with a type: the feed does not send them.
+    figures = month_figures(JANUARY)
+
+    assert figures["self_scheduled_share"] == pytest.approx(2 / 4)
+    assert figures["annual_exam_self_scheduled_share"] is None

@@ -1,11 +1,15 @@
 """The rollup tables: whole months, every scope, idempotent, locked, kept fresh."""
 
 import datetime as dt
+import importlib
+import json
 import threading
 import time
 from io import StringIO
+from pathlib import Path
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
@@ -23,7 +27,7 @@ from metrics.services import (
     stale_months_mark,
 )
 from metrics.tasks import nightly_rollup
-from patients.models import ActivityEvent, Channel, EventType
+from patients.models import ActivityEvent, Channel, EventType, Location, Provider
 from portal_adoption.models import NightlyFailure
 from tests.conftest import requires_postgres
 from tests.factories import ActivityEventFactory
@@ -467,3 +471,58 @@ def test_a_time_limit_ends_the_run_rather_than_counting_as_a_failed_month(practi
     with pytest.raises(SoftTimeLimitExceeded):
         rollup_all(today=FEB_10)
     assert not NightlyFailure.objects.exists()
+
+
+# Every rollup row of the hand-built practice as `rollup_metrics --all` wrote it on
+# 10 February 2026 before issue 11 (one response time, the four new figures), by
+# "YYYY-MM scope" with locations and providers by code.
+FIGURES_BEFORE_ISSUE_11 = Path(__file__).with_name("rollup_figures_before_issue11.json")
+ISSUE_11_FIGURES = {
+    "responses_by_phone",
+    "after_hours_avg_response_hours",
+    "after_hours_median_response_hours",
+    "annual_exam_self_scheduled_share",
+}
+
+
+def test_rollup_all_keeps_every_existing_figure_on_data_without_the_new_fields(db):
+    """No appointment types, no call that answers a message: the one response-time
+    definition and the new figures change nothing that was there, in any month or scope."""
+    with time_machine.travel(dt.datetime(2026, 2, 10, 12, tzinfo=dt.UTC), tick=False):
+        build_practice()
+        call_command("rollup_metrics", "--all", stdout=StringIO())
+    codes = {
+        ScopeKind.LOCATION: dict(Location.objects.values_list("pk", "code")),
+        ScopeKind.PROVIDER: dict(Provider.objects.values_list("pk", "code")),
+    }
+    stored = {}
+    for row in MonthlyRollup.objects.all():
+        scope = row.scope_kind
+        if scope != ScopeKind.PRACTICE:
+            scope = f"{scope}:{codes[scope][row.scope_id]}"
+        stored[f"{row.month:%Y-%m} {scope}"] = row.figures
+    before = json.loads(FIGURES_BEFORE_ISSUE_11.read_text())
+
+    assert sorted(stored) == sorted(before)  # 12 months x 6 scopes
+    for key, figures in before.items():
+        assert {name: stored[key][name] for name in figures} == figures, key
+        assert set(stored[key]) - set(figures) == ISSUE_11_FIGURES, key
+        assert stored[key]["responses_by_phone"] == 0, key
+        assert stored[key]["annual_exam_self_scheduled_share"] is None, key
+
+
+def test_upgrading_marks_every_rolled_up_month_for_the_next_night(practice):
+    """The release's migration: months rolled up before it get the new figures that night."""
+    from django.apps import apps
+
+    upgrade = importlib.import_module("metrics.migrations.0003_recompute_every_month_for_issue_11")
+    rollup_all(today=FEB_10)
+    StaleMonth.objects.all().delete()
+    MonthlyRollup.objects.update(figures={"panel": 9})  # as an older release wrote them
+
+    upgrade.mark_every_rolled_up_month(apps, None)
+
+    assert sorted(StaleMonth.objects.values_list("month", flat=True)) == HISTORY
+    assert rollup_nightly(FEB_10).months == HISTORY
+    assert practice_row(DECEMBER)["responses_by_phone"] == 0
+    assert "after_hours_avg_response_hours" in practice_row(DECEMBER)

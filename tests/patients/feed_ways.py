@@ -137,10 +137,19 @@ def _patient_resource(n: int, record: dict) -> dict:
 
 
 def _appointment_resource(record: dict) -> dict:
-    unmapped = set(record) - FHIR_EVENT_FIELDS - {"type"}
+    # appointment_type travels as appointmentType's code, but FHIR leaves a code it does
+    # not know unmapped rather than refusing it: it is not in FHIR_EVENT_FIELDS.
+    unmapped = set(record) - FHIR_EVENT_FIELDS - {"type", "appointment_type"}
     assert not unmapped, f"FHIR carries no {unmapped}"
     resource_id = record["object_id"]
     assert record["event_id"] == f"Appointment/{resource_id}", "FHIR makes one from the other"
+    resource = _appointment(record, resource_id)
+    if record.get("appointment_type"):
+        resource["appointmentType"] = {"coding": [{"code": record["appointment_type"]}]}
+    return resource
+
+
+def _appointment(record: dict, resource_id: str) -> dict:
     return {
         "resourceType": "Appointment",
         "id": resource_id,

@@ -14,8 +14,17 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticToken
 
+from metrics.compute import month_figures
 from patients.demo import DemoConfig, DemoPractice
-from patients.models import ActivityEvent, EventSource, EventType, Location, Patient, Provider
+from patients.models import (
+    ActivityEvent,
+    AppointmentType,
+    EventSource,
+    EventType,
+    Location,
+    Patient,
+    Provider,
+)
 from patients.rules import SELF_SERVICE_CHANNELS, EventData, event_errors
 from portal_adoption.models import User
 from portal_adoption.roles import GROUP_NAMES, Role
@@ -101,6 +110,7 @@ def test_every_demo_event_is_a_valid_feed_event(db):
                 reply_to=e.reply_to,
                 amount=e.amount,
                 score=e.score,
+                appointment_type=e.appointment_type,
             )
         )
         for e in events
@@ -303,6 +313,31 @@ def test_demo_phone_calls_fall_as_patients_move_to_the_portal(year):
     assert 0.22 < mean(self_share[-3:]) < 0.35
 
 
+def test_demo_bookings_say_what_they_are_for_and_annual_exams_lag_self_scheduling(year):
+    _practice, events = year
+    booked = [e for e in events if e.type == EventType.APPOINTMENT_BOOKED]
+    annual = [e for e in booked if e.appointment_type == AppointmentType.ANNUAL_EXAM]
+
+    assert {e.appointment_type for e in booked} == set(AppointmentType.values)
+    assert 0.2 < len(annual) / len(booked) < 0.4
+    assert all(not e.appointment_type for e in events if e.type != EventType.APPOINTMENT_BOOKED)
+    self_scheduled = sum(e.channel in SELF_SERVICE_CHANNELS for e in booked) / len(booked)
+    annual_self = sum(e.channel in SELF_SERVICE_CHANNELS for e in annual) / len(annual)
+    # The playbook's second opportunity is there to see: below the 30% target.
+    assert 0.08 < annual_self < 0.3
+    assert annual_self < self_scheduled
+
+
+def test_the_demo_dashboard_shows_every_new_figure(db):
+    run_demo_data(*SMALL)
+
+    figures = month_figures(dt.date(2026, 1, 1))
+
+    assert figures["annual_exam_self_scheduled_share"] is not None
+    assert figures["after_hours_avg_response_hours"] is not None
+    assert figures["responses_by_phone"] is not None
+
+
 def test_demo_patients_are_satisfied_enrolled_patients(year):
     _practice, events = year
     activated = _first(events, EventType.PORTAL_ACTIVATED)
@@ -481,6 +516,7 @@ def _stored_events():
         "reply_to",
         "amount",
         "score",
+        "appointment_type",
     )
 
 

@@ -2,6 +2,7 @@
 
 import io
 
+import pytest
 from django.db import transaction
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -10,7 +11,9 @@ from patients.feed_csv import event_rows, patient_rows
 from patients.feed_import import events_import, patients_import
 from patients.fhir import fhir_import
 from patients.models import ActivityEvent, EventSource, Patient
+from tests.factories import PatientFactory
 from tests.patients.feed_files import as_bytes
+from tests.patients.feed_ways import error_fields, good_appointment, send_events
 
 PATIENTS = [
     {
@@ -32,6 +35,33 @@ EVENTS = [
         "occurred_at": "2026-01-05T21:40:00-05:00",
         "channel": "portal",
         "object_id": "ap-1",
+        "appointment_type": "annual_exam",
+    },
+    {
+        "event_id": "Appointment/ap-2",
+        "patient_external_id": "MRN-31",
+        "type": "appointment_booked",
+        "occurred_at": "2026-01-06T09:00:00-05:00",
+        "channel": "other",
+        "object_id": "ap-2",
+        "appointment_type": "follow_up",
+    },
+    {
+        "event_id": "Appointment/ap-3",
+        "patient_external_id": "MRN-31",
+        "type": "appointment_booked",
+        "occurred_at": "2026-01-06T09:30:00-05:00",
+        "channel": "portal",
+        "object_id": "ap-3",
+        "appointment_type": "procedure",
+    },
+    {
+        "event_id": "Appointment/ap-4",
+        "patient_external_id": "MRN-31",
+        "type": "appointment_booked",
+        "occurred_at": "2026-01-06T10:00:00-05:00",
+        "channel": "portal",
+        "object_id": "ap-4",
     },
     {
         "event_id": "Communication/m-1",
@@ -90,6 +120,54 @@ BUNDLE = {
                 "status": "booked",
                 "created": "2026-01-05T21:40:00-05:00",
                 "participant": [{"actor": PATIENT_REF}],
+                # HL7 v2-0276 ROUTINE: an annual exam.
+                "appointmentType": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/v2-0276",
+                            "code": "ROUTINE",
+                        }
+                    ]
+                },
+            }
+        },
+        {
+            "resource": {
+                "resourceType": "Appointment",
+                "id": "ap-2",
+                "status": "booked",
+                "created": "2026-01-06T09:00:00-05:00",
+                "participant": [{"actor": PATIENT_REF}],
+                "appointmentType": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/v2-0276",
+                            "code": "FOLLOWUP",
+                        }
+                    ]
+                },
+            }
+        },
+        {
+            "resource": {
+                "resourceType": "Appointment",
+                "id": "ap-3",
+                "meta": {"source": "https://portal.example.org"},
+                "status": "booked",
+                "created": "2026-01-06T09:30:00-05:00",
+                "participant": [{"actor": PATIENT_REF}],
+                # The feed's own vocabulary is taken as it is.
+                "appointmentType": {"coding": [{"code": "procedure"}]},
+            }
+        },
+        {
+            "resource": {
+                "resourceType": "Appointment",
+                "id": "ap-4",
+                "meta": {"source": "https://portal.example.org"},
+                "status": "booked",
+                "created": "2026-01-06T10:00:00-05:00",
+                "participant": [{"actor": PATIENT_REF}],
             }
         },
         {
@@ -139,6 +217,7 @@ def by_csv():
         "channel",
         "object_id",
         "reply_to",
+        "appointment_type",
     ]
     patients_import(patient_rows(to_csv(PATIENTS, patient_fields)), source=EventSource.FEED_CSV)
     events_import(event_rows(to_csv(EVENTS, event_fields)), source=EventSource.FEED_CSV)
@@ -182,6 +261,7 @@ def stored_rows() -> tuple:
             "channel",
             "object_id",
             "reply_to",
+            "appointment_type",
             "amount",
             "score",
         )
@@ -207,5 +287,94 @@ def test_csv_api_and_fhir_give_identical_rows_for_the_same_records(manager):
     csv_rows = rows_after(by_csv)
     api_rows = rows_after(lambda: by_api(manager))
     fhir_rows = rows_after(by_fhir)
-    assert len(csv_rows[0]) == 1 and len(csv_rows[1]) == 4
+    assert len(csv_rows[0]) == 1 and len(csv_rows[1]) == 7
     assert csv_rows == api_rows == fhir_rows
+    types = {row[0]: row[7] for row in csv_rows[1]}
+    assert types["Appointment/ap-1"] == "annual_exam"
+    assert types["Appointment/ap-2"] == "follow_up"
+    assert types["Appointment/ap-4"] == ""  # the feed did not say
+
+
+# --- appointment_type: optional, a small vocabulary, refused alone when unknown -------
+
+
+@pytest.mark.parametrize("way", ["csv", "rest"])
+@pytest.mark.parametrize("value", ["annual", "ANNUAL_EXAM", "checkup", "annual exam"])
+def test_an_unknown_appointment_type_is_refused_alone_naming_the_field(manager, way, value):
+    PatientFactory(external_id="MRN-7")
+    good = good_appointment("MRN-7", "ap-ok") | {"appointment_type": "annual_exam"}
+    bad = good_appointment("MRN-7", "ap-bad") | {"appointment_type": value}
+
+    answer = send_events(way, [good, bad], manager)
+
+    assert (answer["created"], answer["rejected"]) == (1, 1), answer
+    (error,) = answer["errors"]
+    assert (error["index"], error["field"]) == (1, "appointment_type")
+    assert "annual_exam, follow_up, sick_visit, procedure, other" in error["reason"]
+    assert list(ActivityEvent.objects.values_list("object_id", "appointment_type")) == [
+        ("ap-ok", "annual_exam")
+    ]
+
+
+@pytest.mark.parametrize("way", ["csv", "rest"])
+def test_an_appointment_type_on_another_event_is_refused(manager, way):
+    PatientFactory(external_id="MRN-7")
+    login = {
+        "event_id": "login-1",
+        "patient_external_id": "MRN-7",
+        "type": "login",
+        "occurred_at": "2026-01-05T10:00:00Z",
+        "channel": "portal",
+        "appointment_type": "annual_exam",
+    }
+
+    answer = send_events(way, [login], manager)
+
+    assert answer["rejected"] == 1
+    assert error_fields(answer) == {"appointment_type"}
+    assert "only for appointment_booked" in answer["errors"][0]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("code", "stored"),
+    [
+        ("ROUTINE", "annual_exam"),
+        ("FOLLOWUP", "follow_up"),
+        ("WALKIN", "sick_visit"),
+        ("annual_exam", "annual_exam"),
+        ("sick_visit", "sick_visit"),
+        ("other", "other"),
+        ("EMERGENCY", ""),  # another v2-0276 code: a type we do not count
+        ("185349003", ""),  # a SNOMED code
+        (42, ""),
+        (None, ""),
+    ],
+)
+def test_fhir_maps_the_appointment_type_code_or_leaves_it_unknown(manager, code, stored):
+    PatientFactory(external_id="MRN-7")
+    appointment = {
+        "resourceType": "Appointment",
+        "id": "ap-9",
+        "status": "booked",
+        "created": "2026-01-05T10:00:00Z",
+        "participant": [{"actor": {"type": "Patient", "identifier": {"value": "MRN-7"}}}],
+        "appointmentType": {"coding": [{"code": code}]},
+    }
+
+    report = fhir_import({"resourceType": "Bundle", "entry": [{"resource": appointment}]})
+
+    assert (report.created, report.rejected, report.skipped) == (1, 0, 0)
+    assert ActivityEvent.objects.get().appointment_type == stored
+
+
+def test_an_event_sent_again_with_another_appointment_type_is_a_conflict(manager):
+    PatientFactory(external_id="MRN-7")
+    first = good_appointment("MRN-7", "ap-1") | {"appointment_type": "follow_up"}
+    assert send_events("rest", [first], manager)["created"] == 1
+
+    again = send_events("rest", [first | {"appointment_type": "annual_exam"}], manager)
+
+    assert again["rejected"] == 1
+    assert "appointment_type" in again["errors"][0]["reason"]
+    assert ActivityEvent.objects.get().appointment_type == "follow_up"
+    assert send_events("rest", [first], manager)["unchanged"] == 1
