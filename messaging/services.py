@@ -29,6 +29,7 @@ from messaging.models import (
     RoutingRule,
     RoutingSettings,
 )
+from messaging.response_selectors import message_first_response_at
 from messaging.triage import classify, red_flags_in
 from patients.models import ActivityEvent, Channel, EventType, Patient
 from patients.rules import EventData
@@ -195,7 +196,15 @@ def _patient_language(patient: Patient) -> str:
     return language if language in dict(settings.LANGUAGES) else "en"
 
 
-def _record_event(message: Message, event_type: str, object_id: str, at: datetime, reply_to=""):
+def _record_event(
+    message: Message,
+    event_type: str,
+    object_id: str,
+    at: datetime,
+    *,
+    reply_to: str = "",
+    channel: str = Channel.PORTAL,
+):
     event_record(
         patient=message.patient,
         data=EventData(
@@ -203,11 +212,26 @@ def _record_event(message: Message, event_type: str, object_id: str, at: datetim
             patient_external_id=message.patient.external_id,
             type=event_type,
             occurred_at=at,
-            channel=Channel.PORTAL,
+            channel=channel,
             object_id=object_id,
             reply_to=reply_to,
         ),
     )
+
+
+def _answered(message: Message, by, note: str = "") -> None:
+    """After a response event naming the message: answered, and its first response stamped.
+
+    `first_reply_at` is the first response as metrics.md defines it, read
+    back from the event log (response_selectors), so the stamp is the one the
+    dashboard uses even when the portal's feed brought an earlier answer.
+    """
+    previous = message.status
+    message.first_reply_at = message_first_response_at(message)
+    message.status = MessageStatus.ANSWERED
+    message.owner = message.owner or by
+    message.save(update_fields=["first_reply_at", "status", "owner"])
+    _transition(message, previous, MessageStatus.ANSWERED, by, note)
 
 
 def _transition(
@@ -435,19 +459,18 @@ def _reply(message: Message, body: str, by, template, key: str) -> Reply:
         reply.sent_at,
         reply_to=message.message_id,
     )
-    previous = message.status
-    message.first_reply_at = message.first_reply_at or reply.sent_at
-    message.status = MessageStatus.ANSWERED
-    message.owner = message.owner or by
-    message.save(update_fields=["first_reply_at", "status", "owner"])
-    _transition(message, previous, MessageStatus.ANSWERED, by)
+    _answered(message, by)
     return reply
 
 
 def message_log_call(*, message: Message, summary: str, by, idempotency_key: str = "") -> CallLog:
     """A phone call instead of a portal reply (the patient prefers the phone).
 
-    Logged at most once per one-time key (the form's), like a reply.
+    The call answers the message: it becomes a response_by_phone event
+    naming the message (reply_to), so a call is a response on the dashboard
+    as in the queue and the reports (metrics.md, the first response). Logged
+    at most once per one-time key (the form's), like a reply; the event's id
+    is the call's, so the call and its event are written once, together.
     """
     return _at_most_once(
         message,
@@ -465,11 +488,15 @@ def _log_call(message: Message, summary: str, by, key: str) -> CallLog:
     call = CallLog.objects.create(
         message=message, summary=summary.strip(), called_by=by, idempotency_key=key
     )
-    previous = message.status
-    message.first_reply_at = message.first_reply_at or call.called_at
-    message.status = MessageStatus.ANSWERED
-    message.save(update_fields=["first_reply_at", "status"])
-    _transition(message, previous, MessageStatus.ANSWERED, by, _("Answered by phone."))
+    _record_event(
+        message,
+        EventType.RESPONSE_BY_PHONE,
+        f"call-{call.pk}",
+        call.called_at,
+        reply_to=message.message_id,
+        channel=Channel.PHONE,
+    )
+    _answered(message, by, _("Answered by phone."))
     return call
 
 

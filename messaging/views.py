@@ -27,6 +27,7 @@ from messaging.selectors import (
     chart_notes_to_file,
     checkpoint_messages,
     may_see,
+    overnight_since,
     queue_counts,
     queue_messages,
     queues_for,
@@ -140,6 +141,7 @@ class CheckpointView(QueueAccessMixin, View):
             "checkpoint": checkpoint,
             "checkpoint_label": CHECKPOINTS[checkpoint],
             "checkpoints": CHECKPOINTS,
+            "overnight_since": overnight_since() if key == "morning" else None,
         }
         return render(request, "messaging/checkpoint.html", context)
 
