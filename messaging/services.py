@@ -10,10 +10,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from messaging.models import (
+    CHART_NOTE_OUTCOME_MAX_LENGTH,
     QUEUE_FOR_CATEGORY,
     CallLog,
     Category,
     ChartNote,
+    ChartNoteOutcome,
     ClassificationSource,
     Communication,
     CommunicationStatus,
@@ -597,7 +599,12 @@ def _reroute(message: Message, queue: Queue, note: str, by, key: str) -> Message
 
 
 def chart_note_draft(message: Message) -> str:
-    """A first draft for the chart, from the question and the answer; the nurse edits it."""
+    """A first draft for the chart, from the question and the answer; the nurse edits it.
+
+    Only what was said: the question, the reply, the call. It states no
+    outcome ("patient understood" on a chest-pain message is an invention):
+    the nurse chooses one when she closes (message_close_with_outcome).
+    """
     with translation.override(settings.LANGUAGE_CODE):
         question = _first_sentence(message.body or message.subject)
         parts = [_("Patient asked via the portal about: %(q)s") % {"q": question}]
@@ -607,8 +614,60 @@ def chart_note_draft(message: Message) -> str:
             parts.append(_("replied: %(a)s") % {"a": _first_sentence(last_reply.body)})
         if last_call:
             parts.append(_("called the patient: %(a)s") % {"a": _first_sentence(last_call.summary)})
-        parts.append(_("patient understood"))
         return "; ".join(parts) + "."
+
+
+def chart_note_outcome_words(*, outcome: str, typed: str = "") -> str:
+    """The outcome as the chart says it: the chosen phrase, or the nurse's own words.
+
+    Her words count when she chose "other" or chose no phrase; a phrase is
+    written in the practice's language, as the draft is. Empty: no outcome.
+    """
+    typed = " ".join(typed.split())
+    if len(typed) > CHART_NOTE_OUTCOME_MAX_LENGTH:
+        raise MessagingError(
+            _("Keep the outcome to %(max)d characters.") % {"max": CHART_NOTE_OUTCOME_MAX_LENGTH}
+        )
+    if outcome in ("", ChartNoteOutcome.OTHER):
+        if outcome == ChartNoteOutcome.OTHER and not typed:
+            raise MessagingError(_("Type the outcome in your own words, or choose a phrase."))
+        return typed
+    if outcome not in ChartNoteOutcome.values:
+        raise MessagingError(_("Choose one of the outcomes listed, or type your own."))
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(ChartNoteOutcome(outcome).label)
+
+
+def chart_note_with_outcome(note: str, outcome_words: str) -> str:
+    """The nurse's note, then the outcome she gave: "...; replied: ...; <outcome>."."""
+    note = note.strip()
+    if not outcome_words:
+        return note
+    return f"{note.rstrip('.;, ')}; {outcome_words.rstrip('.')}."
+
+
+def message_close_with_outcome(
+    *, message: Message, by, note: str, outcome: str, outcome_typed: str = ""
+) -> Message:
+    """Close from the message page: the note she read and edited, and the outcome she gave.
+
+    1. The outcome is one of ChartNoteOutcome's phrases, or her own words.
+    2. A message that needs a chart note (clinical, or bearing on care) and
+       has none needs an outcome too: the application asserts none for her.
+    3. The note written is her text, then the outcome; message_close keeps
+       the rest of the rules (a needed note, closed once).
+    """
+    words = chart_note_outcome_words(outcome=outcome, typed=outcome_typed)
+    writes_note = note.strip() and not ChartNote.objects.filter(message=message).exists()
+    if writes_note and _needs_chart_note(message) and not words:
+        raise MessagingError(
+            _(
+                "Choose how it ended (or type it) before closing: the chart note says only "
+                "what was said."
+            )
+        )
+    chart_note = chart_note_with_outcome(note, words) if note.strip() else ""
+    return message_close(message=message, by=by, chart_note=chart_note)
 
 
 def _first_sentence(text: str, limit: int = 160) -> str:
