@@ -11,6 +11,7 @@ import datetime as dt
 import itertools
 from zoneinfo import ZoneInfo
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,6 +30,7 @@ from messaging.selectors import (
 )
 from messaging.services import Inbound, message_log_call, message_receive
 from metrics.compute import month_figures
+from metrics.figures import FIGURE_KEYS
 from patients.models import ActivityEvent, Channel, EventSource, EventType
 from tests.factories import ActivityEventFactory, PatientFactory
 
@@ -246,3 +248,35 @@ def test_a_reply_dated_before_the_message_does_not_answer_it(patient):
     portal_reply(patient, message.sent_at - dt.timedelta(hours=1), message.message_id)
     assert queue_messages(message.queue).get(pk=message.pk).first_response_at is None
     assert message in checkpoint_messages(message.queue, "noon")
+
+
+@pytest.mark.skipif(
+    "responses_by_phone" not in FIGURE_KEYS,
+    reason="the dashboard's rollup counts calls once metrics/compute.py follows metrics.md",
+)
+def test_with_calls_the_report_and_the_dashboard_still_agree(patient):
+    # 1 h by phone (the later portal reply changes nothing), 3 h by the portal (the later call
+    # changes nothing), 24 h by phone and late, a weekend's 64 h by phone; the early call,
+    # the call naming no message and another patient's call answer nothing.
+    called_first = question(patient, local(2026, 1, 6, 9, 0))
+    call_back(patient, local(2026, 1, 6, 10, 0), called_first)
+    portal_reply(patient, local(2026, 1, 6, 11, 0), called_first)
+    replied_first = question(patient, local(2026, 1, 6, 9, 0))
+    portal_reply(patient, local(2026, 1, 6, 12, 0), replied_first)
+    call_back(patient, local(2026, 1, 6, 13, 0), replied_first)
+    only_called = question(patient, local(2026, 1, 7, 10, 0))
+    call_back(patient, local(2026, 1, 8, 10, 0), only_called)
+    early = question(patient, local(2026, 1, 9, 10, 0))
+    call_back(patient, local(2026, 1, 9, 9, 0), early)
+    call_back(patient, local(2026, 1, 9, 11, 0), "no-such-message")
+    call_back(PatientFactory(), local(2026, 1, 9, 9, 30), early)
+    weekend = question(patient, local(2026, 1, 9, 19, 0))
+    call_back(patient, local(2026, 1, 12, 11, 0), weekend)
+
+    report = response_times_by_category(dt.date(2026, 1, 1), dt.date(2026, 1, 31)).total
+    dashboard = month_figures(dt.date(2026, 1, 1))
+    assert (report.replied, report.responses_by_phone) == (4, 3)
+    assert report.responses_by_phone == dashboard["responses_by_phone"]
+    assert report.mean_hours == dashboard["avg_response_hours"] == 23.0
+    assert report.median_hours == dashboard["median_response_hours"] == 13.5
+    assert report.within_target / report.replied == dashboard["response_within_target_share"]
