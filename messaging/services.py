@@ -618,10 +618,11 @@ def chart_note_draft(message: Message) -> str:
 
 
 def chart_note_outcome_words(*, outcome: str, typed: str = "") -> str:
-    """The outcome as the chart says it: the chosen phrase, or the nurse's own words.
+    """The outcome as the chart says it: the chosen phrase, her own words, or both.
 
-    Her words count when she chose "other" or chose no phrase; a phrase is
-    written in the practice's language, as the draft is. Empty: no outcome.
+    A phrase is written in the practice's language, as the draft is, and
+    words she typed beside a phrase follow it rather than being dropped.
+    Empty: no outcome.
     """
     typed = " ".join(typed.split())
     if len(typed) > CHART_NOTE_OUTCOME_MAX_LENGTH:
@@ -635,7 +636,8 @@ def chart_note_outcome_words(*, outcome: str, typed: str = "") -> str:
     if outcome not in ChartNoteOutcome.values:
         raise MessagingError(_("Choose one of the outcomes listed, or type your own."))
     with translation.override(settings.LANGUAGE_CODE):
-        return str(ChartNoteOutcome(outcome).label)
+        phrase = str(ChartNoteOutcome(outcome).label)
+    return f"{phrase}; {typed.rstrip('.')}" if typed else phrase
 
 
 def chart_note_with_outcome(note: str, outcome_words: str) -> str:

@@ -156,3 +156,16 @@ def test_a_message_with_its_note_written_closes_without_another_outcome(nurse, c
     chest_pain.refresh_from_db()
     assert chest_pain.status == MessageStatus.CLOSED
     assert ChartNote.objects.get().text == "Sent to the ER."
+
+
+def test_words_typed_beside_a_phrase_follow_it(nurse, chest_pain):
+    message_close_with_outcome(
+        message=chest_pain,
+        by=nurse,
+        note="Asked about chest pain.",
+        outcome="emergency",
+        outcome_typed="her daughter is driving her.",
+    )
+    assert chest_pain.chart_note.text == (
+        f"Asked about chest pain; {EMERGENCY}; her daughter is driving her."
+    )
