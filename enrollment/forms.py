@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from enrollment.models import CallOutcome, FeatureShown, Incentive, Step
+from enrollment.models import CallOutcome, FeatureShown, Incentive, Step, desk_skip_choices
 from patients.models import NotificationChannel
 
 
@@ -43,7 +43,15 @@ class ContactForm(forms.Form):
 
 
 class TickForm(forms.Form):
+    """A step's answer: done (no reason), skipped with a reason, or undone."""
+
     step = forms.ChoiceField(choices=Step.choices)
+    reason = forms.ChoiceField(
+        label=_("Skipped because"),
+        choices=[("", ""), *desk_skip_choices()],
+        required=False,
+    )
+    note = forms.CharField(label=_("Why, in a few words"), required=False, max_length=200)
 
 
 class FeatureForm(forms.Form):

@@ -23,6 +23,58 @@ class Step(models.TextChoices):
     SET_FOLLOW_UP = "set_follow_up", _("Set the follow-up: a reminder if no login within a week")
 
 
+# Contact details and the invitation are the enrollment itself, and step 9 is
+# set by completing: these three are never skipped.
+STEPS_NEVER_SKIPPED = (Step.COLLECT_CONTACT, Step.SEND_INVITATION, Step.SET_FOLLOW_UP)
+# Step 8 records in the EHR what steps 1 to 7 did, so it comes after them.
+STEPS_BEFORE_THE_NOTE = tuple(Step)[: list(Step).index(Step.RECORD_IN_EHR)]
+
+
+class SkipReason(models.TextChoices):
+    """Why a step of the checklist was left out: the short list the desk chooses from.
+
+    The playbook asks for the whole checklist at every enrollment, so a step
+    is either done or skipped for one of these reasons, never left blank.
+    """
+
+    NO_SMARTPHONE = "no_smartphone", _("Patient has no smartphone")
+    DECLINED = "declined", _("Patient declined")
+    IN_A_HURRY = "in_a_hurry", _("Patient in a hurry")
+    # Only for step 3, and set by a QR code: the patient creates the portal
+    # login on their own phone after consenting, out of the clerk's sight.
+    ON_OWN_PHONE = "on_own_phone", _("Left to the patient's own phone (QR code)")
+    OTHER = "other", _("Other reason")
+
+
+# The reasons that make sense for each step the desk may skip (steps 1, 2 and
+# 9 are never skipped). A patient without a smartphone can still be shown a
+# feature or given the card; pasting the note depends on the EHR, not on the
+# patient, so step 8 only takes a reason in words.
+_PATIENT_REASONS = (SkipReason.IN_A_HURRY, SkipReason.DECLINED, SkipReason.OTHER)
+_DEVICE_REASONS = (SkipReason.NO_SMARTPHONE, *_PATIENT_REASONS)
+SKIP_REASONS_BY_STEP = {
+    Step.FIRST_LOGIN: (*_DEVICE_REASONS, SkipReason.ON_OWN_PHONE),
+    Step.SHOW_FEATURE: _PATIENT_REASONS,
+    Step.INSTALL_APP: _DEVICE_REASONS,
+    Step.CONFIRM_ACCESS: _DEVICE_REASONS,
+    Step.REFERENCE_CARD: _PATIENT_REASONS,
+    Step.RECORD_IN_EHR: (SkipReason.OTHER,),
+}
+
+
+def desk_skip_choices(step: str | None = None) -> list[tuple[str, str]]:
+    """The reasons a clerk chooses from, for one step or for any.
+
+    "Left to the patient's own phone" is never chosen: a QR code sets it.
+    """
+    allowed = SKIP_REASONS_BY_STEP.get(step, ()) if step else tuple(SkipReason)
+    return [
+        (reason.value, reason.label)
+        for reason in SkipReason
+        if reason in allowed and reason != SkipReason.ON_OWN_PHONE
+    ]
+
+
 class EnrollmentMethod(models.TextChoices):
     DESK = "desk", _("At the desk, with help")
     QR = "qr", _("QR code on the patient's phone")
@@ -127,7 +179,10 @@ class Enrollment(models.Model):
 
 
 class EnrollmentStep(models.Model):
-    """A ticked step: who and when. Ticking twice is the same tick."""
+    """A step answered: done (no skip reason) or skipped for a reason; who and when.
+
+    Answering twice is the same answer: one row per step and enrollment.
+    """
 
     enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="steps")
     step = models.CharField(_("step"), max_length=24, choices=Step.choices)
@@ -135,15 +190,35 @@ class EnrollmentStep(models.Model):
     ticked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    skip_reason = models.CharField(
+        _("skipped because"), max_length=16, choices=SkipReason.choices, blank=True
+    )
+    skip_note = models.CharField(_("in the clerk's words"), max_length=200, blank=True)
 
     class Meta:
         ordering = ["ticked_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["enrollment", "step"], name="one_tick_per_step")
+            models.UniqueConstraint(fields=["enrollment", "step"], name="one_tick_per_step"),
+            models.CheckConstraint(
+                condition=Q(skip_reason="") | ~Q(step__in=[str(s) for s in STEPS_NEVER_SKIPPED]),
+                name="steps_never_skipped",
+            ),
+            models.CheckConstraint(
+                condition=~Q(skip_reason=SkipReason.OTHER) | ~Q(skip_note=""),
+                name="other_skip_reason_says_why",
+            ),
         ]
 
     def __str__(self):
         return f"{self.enrollment} {self.step}"
+
+    @property
+    def done(self) -> bool:
+        return not self.skip_reason
+
+    @property
+    def skipped(self) -> bool:
+        return bool(self.skip_reason)
 
 
 class DeclineReason(models.TextChoices):
@@ -230,7 +305,12 @@ class TechHelpBooking(models.Model):
 
 
 class QrInvitation(models.Model):
-    """A single-use QR code for self-enrolment. Its token carries only this id."""
+    """A single-use QR code for self-enrollment. Its token carries only this id.
+
+    Its two moments time the playbook's 90-second QR enrollment: created_at
+    is when the code was shown at the desk, used_at when the patient gave
+    consent on their phone (a code is used by a consenting patient only).
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     enrollment = models.ForeignKey(
@@ -241,10 +321,11 @@ class QrInvitation(models.Model):
     )
     created_at = models.DateTimeField(_("shown"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires"))
-    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    used_at = models.DateTimeField(_("consent given"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["created_at"], name="qr_shown_idx")]
 
     def __str__(self):
         return f"QR invitation {self.pk}"

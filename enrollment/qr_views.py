@@ -81,7 +81,7 @@ class QrStatusView(StaffPermissionRequiredMixin, View):
             return response
         response = render(request, "enrollment/qr/qr_status.html", context)
         if state == FINISHED:
-            # The checklist on the page was drawn before steps 1-3 were ticked.
+            # The checklist on the page was drawn before steps 1-3 were answered.
             response["HX-Refresh"] = "true"
         return response
 

@@ -14,22 +14,36 @@ from django.conf import settings
 from django.db.models import (
     Count,
     DateTimeField,
+    DurationField,
     Exists,
     ExpressionWrapper,
     F,
     OuterRef,
     Q,
+    QuerySet,
 )
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from enrollment.models import Decline, DeclineReason, Enrollment, EnrollmentStatus, IncentiveKind
+from enrollment.models import (
+    Decline,
+    DeclineReason,
+    Enrollment,
+    EnrollmentStatus,
+    EnrollmentStep,
+    IncentiveKind,
+    QrInvitation,
+    SkipReason,
+    Step,
+)
 from patients.models import ActivityEvent, EventType
 from portal_adoption.db import medians
 
 # The playbook's figure for an enrolment at the desk (workflows.md).
 TARGET_SECONDS = 120
+# ... and for QR self-enrollment: from the code shown to the patient's consent.
+QR_TARGET_SECONDS = 90
 # "Active at N days": at least one login in the ACTIVE_WINDOW ending on day N.
 ACTIVE_WINDOW = dt.timedelta(days=30)
 COHORT_DAYS = (30, 90)
@@ -89,10 +103,67 @@ class StaffRow:
     @property
     def median_clock(self) -> str:
         """The median as minutes:seconds ("1:42"), or "" when nothing was timed."""
-        if self.median_seconds is None:
-            return ""
-        minutes, seconds = divmod(round(self.median_seconds), 60)
-        return f"{minutes}:{seconds:02d}"
+        return _clock(self.median_seconds)
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One checklist step over the completed enrolments: done, skipped (and why), not recorded.
+
+    not_recorded: enrolments completed before every step had to be answered,
+    which left the step blank.
+    """
+
+    number: int
+    step: str
+    label: str
+    done: int
+    skipped: int
+    not_recorded: int
+    reasons: list[tuple[str, int]]
+
+    @property
+    def done_percent(self) -> float | None:
+        return _percent(self.done, self.done + self.skipped + self.not_recorded)
+
+    @property
+    def skipped_percent(self) -> float | None:
+        return _percent(self.skipped, self.done + self.skipped + self.not_recorded)
+
+
+def _clock(seconds: float | None) -> str:
+    """Seconds as minutes:seconds ("1:42"), or "" when there is nothing to show."""
+    if seconds is None:
+        return ""
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}:{rest:02d}"
+
+
+@dataclass(frozen=True)
+class QrRow:
+    """QR codes one member of staff showed: how many led to consent, and how fast."""
+
+    user_id: int | None
+    name: str
+    shown: int
+    consented: int
+    under_target: int
+    median_seconds: float | None
+
+    @property
+    def under_target_percent(self) -> float | None:
+        return _percent(self.under_target, self.consented)
+
+    @property
+    def median_clock(self) -> str:
+        return _clock(self.median_seconds)
+
+
+@dataclass(frozen=True)
+class QrReport:
+    rows: list[QrRow]
+    everyone: QrRow
+    target_seconds: int = QR_TARGET_SECONDS
 
 
 @dataclass(frozen=True)
@@ -101,6 +172,8 @@ class StaffReport:
     rows: list[StaffRow]
     everyone: StaffRow
     target_seconds: int = TARGET_SECONDS
+    steps: list[StepRow] = field(default_factory=list)
+    qr: QrReport | None = None
 
 
 def enrolments_by_staff(months: int = 6, *, now: dt.datetime | None = None) -> StaffReport:
@@ -112,6 +185,11 @@ def enrolments_by_staff(months: int = 6, *, now: dt.datetime | None = None) -> S
     2. Over the whole period, per person: the median time from the first
        tick to completion, and how many took under two minutes (the
        playbook's target), out of those with a recorded time.
+    3. Per checklist step, over the same enrolments: how often it was done
+       and how often skipped, and for which reasons (checklist_use).
+    4. The QR codes shown in the same months: the median time from the code
+       shown to the patient's consent, and how many took under 90 seconds
+       (qr_consent_times).
     """
     now = now or timezone.now()
     starts = month_starts(months, now=now)
@@ -175,7 +253,111 @@ def enrolments_by_staff(months: int = 6, *, now: dt.datetime | None = None) -> S
         under_target=sum(r.under_target for r in rows),
         median_seconds=_float(medians(timed, duration).get(None)),
     )
-    return StaffReport(months=starts, rows=rows, everyone=everyone)
+    return StaffReport(
+        months=starts,
+        rows=rows,
+        everyone=everyone,
+        steps=checklist_use(completed),
+        qr=qr_consent_times(since=local_midnight(starts[0]), now=now),
+    )
+
+
+def checklist_use(completed: QuerySet[Enrollment]) -> list[StepRow]:
+    """How each of the nine steps was answered in these completed enrolments.
+
+    A step is done (no skip reason) or skipped for a reason; an enrolment
+    with no answer for the step (completed before every step was required)
+    counts as "not recorded", so the three add up to the enrolments.
+    """
+    total = completed.count()
+    answers = (
+        EnrollmentStep.objects.filter(enrollment__in=completed)
+        .values("step", "skip_reason")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for row in answers:
+        counts.setdefault(row["step"], {})[row["skip_reason"]] = row["n"]
+    reason_labels = dict(SkipReason.choices)
+    rows = []
+    for number, (step, label) in enumerate(Step.choices, start=1):
+        by_reason = counts.get(step, {})
+        done = by_reason.pop("", 0)
+        reasons = [
+            (str(reason_labels[reason]), by_reason[reason])
+            for reason in reason_labels
+            if by_reason.get(reason)
+        ]
+        skipped = sum(by_reason.values())
+        rows.append(
+            StepRow(
+                number=number,
+                step=step,
+                label=str(label),
+                done=done,
+                skipped=skipped,
+                not_recorded=max(total - done - skipped, 0),
+                reasons=reasons,
+            )
+        )
+    return rows
+
+
+def qr_consent_times(*, since: dt.datetime, now: dt.datetime) -> QrReport:
+    """The playbook's 90 seconds: QR codes shown from `since` to now, per member of staff.
+
+    1. A code counts for whoever showed it (created_by) when it was shown
+       (created_at) in the period.
+    2. consented: codes the patient used, which means consent was given
+       (used_at); the time taken is used_at - created_at.
+    3. The median and the count under 90 seconds are over consented codes;
+       a code that expired unused has no time and is only in "shown".
+    """
+    shown = QrInvitation.objects.filter(created_at__gte=since, created_at__lte=now)
+    taken = ExpressionWrapper(F("used_at") - F("created_at"), output_field=DurationField())
+    under = Q(used_at__lt=F("created_at") + dt.timedelta(seconds=QR_TARGET_SECONDS))
+    figures = {
+        "shown": Count("pk"),
+        "consented": Count("pk", filter=Q(used_at__isnull=False)),
+        "under_target": Count("pk", filter=under),
+    }
+    people = (
+        shown.values(
+            "created_by", "created_by__first_name", "created_by__last_name", "created_by__username"
+        )
+        .annotate(**figures)
+        .order_by()
+    )
+    consented = shown.filter(used_at__isnull=False)
+    middle = medians(consented, taken, group="created_by")
+    rows = [
+        QrRow(
+            user_id=person["created_by"],
+            name=_staff_name(
+                person["created_by__first_name"],
+                person["created_by__last_name"],
+                person["created_by__username"],
+            ),
+            shown=person["shown"],
+            consented=person["consented"],
+            under_target=person["under_target"],
+            median_seconds=_seconds(middle.get(person["created_by"])),
+        )
+        for person in people
+    ]
+    rows.sort(key=lambda r: (-r.shown, r.name.casefold()))
+    everyone = QrRow(
+        user_id=None,
+        name=str(_("Everyone")),
+        **shown.aggregate(**figures),
+        median_seconds=_seconds(medians(consented, taken).get(None)),
+    )
+    return QrReport(rows=rows, everyone=everyone)
+
+
+def _seconds(value: dt.timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds()
 
 
 def _float(value) -> float | None:

@@ -6,13 +6,16 @@ from datetime import date, datetime, timedelta
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from enrollment.ehr_note import ehr_note_ready, ehr_note_text
 from enrollment.models import (
     Decline,
     Enrollment,
     EnrollmentStatus,
+    EnrollmentStep,
     FollowUpCall,
     Step,
     TechHelpSession,
+    desk_skip_choices,
 )
 from enrollment.playbook import decline_suggestion
 from patients.models import ActivityEvent, EventType, Patient
@@ -162,17 +165,37 @@ def _status_of(
     return PortalStatus(state=state, **common)
 
 
-def enrollment_ticks(enrollment: Enrollment) -> dict[str, object]:
-    """step -> its EnrollmentStep, for the ticked ones."""
+def enrollment_ticks(enrollment: Enrollment) -> dict[str, EnrollmentStep]:
+    """step -> its EnrollmentStep, for the answered ones (done or skipped)."""
     return {tick.step: tick for tick in enrollment.steps.select_related("ticked_by")}
 
 
 def enrollment_checklist(enrollment: Enrollment) -> list[dict]:
     ticks = enrollment_ticks(enrollment)
     return [
-        {"step": value, "label": label, "number": n, "tick": ticks.get(value)}
+        {
+            "step": value,
+            "label": label,
+            "number": n,
+            "tick": ticks.get(value),
+            "skip_choices": desk_skip_choices(value),
+        }
         for n, (value, label) in enumerate(Step.choices, start=1)
     ]
+
+
+def enrollment_note_to_paste(enrollment: Enrollment, by) -> str:
+    """The EHR note step 8 asks the clerk to paste: "" until steps 1 to 7 are answered.
+
+    Once step 8 is done, the note stored with it (the one that was pasted).
+    """
+    ticks = enrollment_ticks(enrollment)
+    pasted = ticks.get(Step.RECORD_IN_EHR)
+    if pasted is not None and pasted.done:
+        return enrollment.ehr_note
+    if not ehr_note_ready(ticks):
+        return ""
+    return ehr_note_text(enrollment, ticks, by, on=timezone.localdate())
 
 
 def benefit_for(patient: Patient) -> str:

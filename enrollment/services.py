@@ -3,13 +3,16 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from enrollment.ehr_note import ehr_note_ready, ehr_note_text
 from enrollment.models import (
+    SKIP_REASONS_BY_STEP,
+    STEPS_BEFORE_THE_NOTE,
+    STEPS_NEVER_SKIPPED,
     CallOutcome,
     Decline,
     DeclineReason,
@@ -22,6 +25,7 @@ from enrollment.models import (
     Incentive,
     QrInvitation,
     Remedy,
+    SkipReason,
     Step,
     TechHelpBooking,
     TechHelpSession,
@@ -34,8 +38,6 @@ from portal_adoption.contact import ContactInvalid, email_normalised, phone_to_e
 FOLLOW_UP_DAYS = 7
 QR_LIFETIME = timedelta(minutes=15)
 QR_SALT = "enrollment.qr"
-# Steps 1-3 make a patient enrolled; the others are done when the patient wants them.
-STEPS_NEEDED_TO_COMPLETE = (Step.COLLECT_CONTACT, Step.SEND_INVITATION, Step.FIRST_LOGIN)
 
 
 class EnrollmentError(ValueError):
@@ -75,30 +77,153 @@ def _in_progress(patient: Patient) -> Enrollment | None:
 
 
 def enrollment_tick(*, enrollment: Enrollment, step: str, by) -> EnrollmentStep:
-    """Tick a step; ticking it again (a double tap) changes nothing."""
-    _require_in_progress(enrollment)
+    """Mark a step done; ticking it again (a double tap) changes nothing.
+
+    Ticking step 8 stores the EHR note shown above its button: the tick says
+    that this text was pasted, so it is kept exactly as it was shown.
+    """
+    return _answer(enrollment=enrollment, step=Step(step), by=by)
+
+
+def enrollment_skip(
+    *, enrollment: Enrollment, step: str, reason: str, by, note: str = ""
+) -> EnrollmentStep:
+    """Leave a step out for a reason from the short list; sending it twice changes nothing.
+
+    Steps 1, 2 and 9 cannot be skipped; each other step takes the reasons
+    that make sense for it (SKIP_REASONS_BY_STEP); "other" needs the reason
+    in words.
+    """
+    step, reason, note = Step(step), SkipReason(reason), note.strip()[:200]
+    if step in STEPS_NEVER_SKIPPED:
+        raise EnrollmentError(_("“%(step)s” cannot be skipped.") % {"step": step.label})
+    allowed = SKIP_REASONS_BY_STEP[step]
+    if reason not in allowed:
+        raise EnrollmentError(
+            _("“%(reason)s” is not a reason to skip “%(step)s”: choose %(allowed)s.")
+            % {
+                "reason": reason.label,
+                "step": step.label,
+                "allowed": ", ".join(
+                    f"“{r.label}”" for r in allowed if r != SkipReason.ON_OWN_PHONE
+                ),
+            }
+        )
+    if reason == SkipReason.OTHER and not note:
+        raise EnrollmentError(_("Say in a few words why the step is skipped."))
+    return _answer(enrollment=enrollment, step=step, by=by, skip_reason=reason, skip_note=note)
+
+
+def _answer(
+    *, enrollment: Enrollment, step: Step, by, skip_reason: str = "", skip_note: str = ""
+) -> EnrollmentStep:
+    """Record a step's answer once; the first answer of all starts the clock.
+
+    1. Lock the enrolment, so that answers, undos and the completion of one
+       enrolment are decided one after the other.
+    2. The same answer again is a repeat and changes nothing; another answer
+       to an answered step must undo it first.
+    3. Step 8 needs steps 1 to 7 answered and stores the note; once it is
+       done, the steps the note describes are fixed (_require_note_open).
+    """
     now = timezone.now()
     with transaction.atomic():
-        tick, _created = EnrollmentStep.objects.get_or_create(
-            enrollment=enrollment, step=Step(step), defaults={"ticked_by": by, "ticked_at": now}
+        locked = _locked_in_progress(enrollment)
+        existing = locked.steps.filter(step=step).first()
+        if existing is not None:
+            if (existing.skip_reason, existing.skip_note) != (skip_reason, skip_note) and (
+                existing.skip_reason or skip_reason
+            ):
+                raise EnrollmentError(
+                    _("“%(step)s” is answered already: undo it first to change the answer.")
+                    % {"step": step.label}
+                )
+            return existing
+        answers = {a.step: a for a in locked.steps.select_related("ticked_by")}
+        if step == Step.RECORD_IN_EHR:
+            _require_note_ready(answers)
+        else:
+            _require_note_open(answers, step)
+        answer = EnrollmentStep.objects.create(
+            enrollment=locked,
+            step=step,
+            ticked_by=by,
+            ticked_at=now,
+            skip_reason=skip_reason,
+            skip_note=skip_note,
         )
-        # The clock starts at the first tick, whoever makes it.
-        Enrollment.objects.filter(pk=enrollment.pk, first_tick_at__isnull=True).update(
-            first_tick_at=tick.ticked_at
+        if step == Step.RECORD_IN_EHR and answer.done:
+            answers[step] = answer
+            locked.ehr_note = ehr_note_text(locked, answers, by, on=timezone.localdate(now))
+            locked.ehr_note_produced_at = now
+            locked.save(update_fields=["ehr_note", "ehr_note_produced_at"])
+        # The clock starts at the first answer, whoever gives it.
+        Enrollment.objects.filter(pk=locked.pk, first_tick_at__isnull=True).update(
+            first_tick_at=now
         )
-    enrollment.refresh_from_db(fields=["first_tick_at"])
-    return tick
+    enrollment.refresh_from_db(fields=["first_tick_at", "ehr_note", "ehr_note_produced_at"])
+    return answer
 
 
 def enrollment_untick(*, enrollment: Enrollment, step: str) -> None:
-    """Undo a tick made by mistake, while the enrolment is still open."""
-    _require_in_progress(enrollment)
-    EnrollmentStep.objects.filter(enrollment=enrollment, step=step).delete()
+    """Undo an answer given by mistake, while the enrolment is still open.
+
+    Undoing step 8 drops its note: the steps can change again, and the note
+    shown next is the one to paste.
+    """
+    step = Step(step)
+    with transaction.atomic():
+        locked = _locked_in_progress(enrollment)
+        if step == Step.RECORD_IN_EHR:
+            locked.ehr_note, locked.ehr_note_produced_at = "", None
+            locked.save(update_fields=["ehr_note", "ehr_note_produced_at"])
+        else:
+            _require_note_open(_answers(locked), step)
+        EnrollmentStep.objects.filter(enrollment=locked, step=step).delete()
+    enrollment.refresh_from_db(fields=["ehr_note", "ehr_note_produced_at"])
+
+
+def _locked_in_progress(enrollment: Enrollment) -> Enrollment:
+    # Only the enrolment's row: its incentive may be none (an outer join).
+    locked = (
+        Enrollment.objects.select_for_update(of=("self",))
+        .select_related("incentive")
+        .get(pk=enrollment.pk)
+    )
+    _require_in_progress(locked)
+    return locked
+
+
+def _answers(enrollment: Enrollment) -> dict[str, EnrollmentStep]:
+    return {a.step: a for a in enrollment.steps.all()}
 
 
 def _require_in_progress(enrollment: Enrollment) -> None:
     if enrollment.status != EnrollmentStatus.IN_PROGRESS:
         raise EnrollmentError(_("This enrolment is finished: open the patient again."))
+
+
+def _require_note_ready(answers: dict[str, EnrollmentStep]) -> None:
+    if not ehr_note_ready(answers):
+        missing = [str(s.label) for s in STEPS_BEFORE_THE_NOTE if s not in answers]
+        raise EnrollmentError(
+            _("The EHR note is written from steps 1 to 7: finish or skip these first: %(steps)s.")
+            % {"steps": "; ".join(missing)}
+        )
+
+
+def _require_note_open(answers: dict[str, EnrollmentStep], step: str | None = None) -> None:
+    """Refuse to change what the pasted note describes; steps 8 and 9 are not in it."""
+    if step in (Step.RECORD_IN_EHR, Step.SET_FOLLOW_UP):
+        return
+    pasted = answers.get(Step.RECORD_IN_EHR)
+    if pasted is not None and pasted.done:
+        raise EnrollmentError(
+            _(
+                "The EHR note is pasted already: undo step 8 first, change the step, "
+                "then paste the new note."
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -140,6 +265,7 @@ def contact_check(*, email: str, mobile_phone: str, notification_channel: str) -
 @transaction.atomic
 def enrollment_collect_contact(*, enrollment: Enrollment, details: ContactDetails, by) -> list[str]:
     """Step 1: store the patient's contact details and preference, and tick the step."""
+    _require_in_progress(enrollment)
     changed = patient_contact_update(
         patient=enrollment.patient,
         email=details.email,
@@ -150,15 +276,20 @@ def enrollment_collect_contact(*, enrollment: Enrollment, details: ContactDetail
     return changed
 
 
+@transaction.atomic
 def enrollment_set_feature(*, enrollment: Enrollment, feature: str, by) -> None:
     """Step 4, with the feature that was shown (it goes into the EHR note)."""
-    Enrollment.objects.filter(pk=enrollment.pk).update(feature_shown=FeatureShown(feature))
-    enrollment.feature_shown = feature
+    feature = FeatureShown(feature)
+    _require_note_open(_answers(_locked_in_progress(enrollment)))
     enrollment_tick(enrollment=enrollment, step=Step.SHOW_FEATURE, by=by)
+    Enrollment.objects.filter(pk=enrollment.pk).update(feature_shown=feature)
+    enrollment.feature_shown = feature
 
 
+@transaction.atomic
 def enrollment_set_incentive(*, enrollment: Enrollment, incentive: Incentive | None) -> None:
-    _require_in_progress(enrollment)
+    """The incentive given for enrolling (it goes into the EHR note)."""
+    _require_note_open(_answers(_locked_in_progress(enrollment)))
     enrollment.incentive = incentive
     enrollment.incentive_value = incentive.value if incentive else None
     enrollment.save(update_fields=["incentive", "incentive_value"])
@@ -169,28 +300,31 @@ def enrollment_complete(*, enrollment: Enrollment, by) -> Enrollment:
 
     1. Lock the enrolment; if it is completed already (a double submit),
        return it unchanged.
-    2. Refuse while steps 1-3 are not ticked.
-    3. Record portal_invited and portal_activated (channel front_desk) at
-       the times their steps were ticked, through the event service, with
-       ids derived from the enrolment so they are written once.
-    4. Tick step 9, set the follow-up a week out, store the duration and
-       the EHR note text.
+    2. Refuse while any of steps 1-8 is unanswered: the playbook uses the
+       whole checklist, so each step is done or skipped with a reason.
+    3. Record what the desk saw, at the times its steps were answered,
+       through the event service, with ids derived from the enrolment so
+       each is written once (_record_events).
+    4. Tick step 9, set the follow-up a week out, store the duration; the
+       EHR note is the one pasted at step 8, or written now if step 8 was
+       skipped.
     """
     with transaction.atomic():
         enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
         if enrollment.status == EnrollmentStatus.COMPLETED:
             return enrollment
         _require_in_progress(enrollment)
-        ticks = {t.step: t for t in enrollment.steps.all()}
-        missing = [str(Step(s).label) for s in STEPS_NEEDED_TO_COMPLETE if s not in ticks]
+        answers = _answers(enrollment)
+        missing = [str(s.label) for s in Step if s != Step.SET_FOLLOW_UP and s not in answers]
         if missing:
             raise EnrollmentError(
-                _("Tick these steps first: %(steps)s.") % {"steps": "; ".join(missing)}
+                _("Tick these steps first, or skip them with the reason: %(steps)s.")
+                % {"steps": "; ".join(missing)}
             )
         now = timezone.now()
-        _record_portal_events(enrollment, ticks)
-        if Step.SET_FOLLOW_UP not in ticks:
-            ticks[Step.SET_FOLLOW_UP] = EnrollmentStep.objects.create(
+        _record_events(enrollment, answers)
+        if Step.SET_FOLLOW_UP not in answers:
+            answers[Step.SET_FOLLOW_UP] = EnrollmentStep.objects.create(
                 enrollment=enrollment, step=Step.SET_FOLLOW_UP, ticked_by=by, ticked_at=now
             )
         enrollment.status = EnrollmentStatus.COMPLETED
@@ -198,52 +332,49 @@ def enrollment_complete(*, enrollment: Enrollment, by) -> Enrollment:
         enrollment.completed_by = by
         enrollment.duration_seconds = int((now - enrollment.first_tick_at).total_seconds())
         enrollment.follow_up_due_on = timezone.localdate(now) + timedelta(days=FOLLOW_UP_DAYS)
-        enrollment.ehr_note = ehr_note_text(enrollment, ticks, by)
-        enrollment.ehr_note_produced_at = now
+        if not answers[Step.RECORD_IN_EHR].done:
+            enrollment.ehr_note = ehr_note_text(enrollment, answers, by, timezone.localdate(now))
+            enrollment.ehr_note_produced_at = now
         enrollment.save()
     return enrollment
 
 
-def _record_portal_events(enrollment: Enrollment, ticks: dict) -> None:
+def _record_events(enrollment: Enrollment, answers: dict[str, EnrollmentStep]) -> None:
+    """The events of a completed checklist: only what really happened at the desk.
+
+    - portal_invited at step 2: the desk sent the invitation (front_desk),
+      or the patient consented on the QR page (kiosk: the feed's channel
+      vocabulary in activity-feed.md has no "qr", and a code scanned at the
+      desk is self-service at the practice, as a kiosk is).
+    - portal_activated at step 3, and only if it was done: the clerk watched
+      the patient finish the first login (the playbook's step 3), which is
+      what "enrolled" means. A skipped step 3, and every QR enrolment where
+      the patient logs in later on their own phone, leave activation to the
+      portal feed, as for every other patient.
+    - app_installed at step 5, if done: the clerk helped install the app
+      (front_desk, allowed by patients/rules.py for exactly this). "No
+      smartphone" or "declined" record the reason on the step, no event.
+    """
+    invited_channel = (
+        Channel.KIOSK if enrollment.method == EnrollmentMethod.QR else Channel.FRONT_DESK
+    )
+    recorded = [(Step.SEND_INVITATION, EventType.PORTAL_INVITED, invited_channel)]
+    if answers[Step.FIRST_LOGIN].done:
+        recorded.append((Step.FIRST_LOGIN, EventType.PORTAL_ACTIVATED, Channel.FRONT_DESK))
+    if answers[Step.INSTALL_APP].done:
+        recorded.append((Step.INSTALL_APP, EventType.APP_INSTALLED, Channel.FRONT_DESK))
     patient = enrollment.patient
-    for step, event_type in (
-        (Step.SEND_INVITATION, EventType.PORTAL_INVITED),
-        (Step.FIRST_LOGIN, EventType.PORTAL_ACTIVATED),
-    ):
+    for step, event_type, channel in recorded:
         event_record(
             patient=patient,
             data=EventData(
                 event_id=f"enrollment-{enrollment.pk}-{event_type}",
                 patient_external_id=patient.external_id,
                 type=event_type,
-                occurred_at=ticks[step].ticked_at,
-                channel=Channel.FRONT_DESK,
+                occurred_at=answers[step].ticked_at,
+                channel=channel,
             ),
         )
-
-
-def ehr_note_text(enrollment: Enrollment, ticks: dict, by) -> str:
-    """The sentence the clerk pastes into the EHR, in the practice's language."""
-    with translation.override(settings.LANGUAGE_CODE):
-        parts = [
-            _("Portal enrolment completed at front desk on %(date)s by %(name)s")
-            % {
-                "date": timezone.localdate(enrollment.completed_at).isoformat(),
-                "name": by.get_full_name() or by.get_username(),
-            }
-        ]
-        if enrollment.method == EnrollmentMethod.QR:
-            parts.append(_("patient self-enrolled by QR code"))
-        parts.append(_("app installed") if Step.INSTALL_APP in ticks else _("app not installed"))
-        if enrollment.feature_shown == FeatureShown.MESSAGING:
-            parts.append(_("patient shown secure messaging"))
-        elif enrollment.feature_shown == FeatureShown.SCHEDULING:
-            parts.append(_("patient shown online scheduling"))
-        if Step.REFERENCE_CARD in ticks:
-            parts.append(_("quick reference card given"))
-        if enrollment.incentive_id:
-            parts.append(_("incentive: %(name)s") % {"name": enrollment.incentive.name})
-        return "; ".join(parts) + "."
 
 
 def enrollment_abandon(*, enrollment: Enrollment) -> None:
@@ -369,10 +500,19 @@ def qr_invitation_for_token(token: str) -> QrInvitation:
 
 
 def qr_invitation_redeem(*, token: str, details: ContactDetails) -> QrInvitation:
-    """The patient finished on their phone: steps 1-3 are done, in the clerk's name.
+    """The patient consented on their phone: steps 1 and 2 are done, in the clerk's name.
 
-    Marking the code used is a compare-and-set, so a code works once even if
-    the form is sent twice or from two phones.
+    1. Marking the code used is a compare-and-set, so a code works once even
+       if the form is sent twice or from two phones; used_at is the moment
+       of consent, which times the playbook's 90 seconds.
+    2. Steps 1 and 2 are ticked: the patient confirmed the contact details
+       and was invited (portal_invited, channel kiosk, at completion).
+    3. Step 3 is left to the patient's own phone, unless the clerk answered
+       it already: the page only links to the portal, and nobody sees the
+       first login happen, so activation comes from the portal feed. The
+       clerk who does watch it can undo the answer and tick step 3.
+    4. An enrolment that can no longer take the answers (stopped, completed,
+       its EHR note pasted) makes the code unusable, and nothing is kept.
     """
     invitation = qr_invitation_for_token(token)
     with transaction.atomic():
@@ -381,12 +521,24 @@ def qr_invitation_redeem(*, token: str, details: ContactDetails) -> QrInvitation
         )
         if not used:
             raise QrUnusable(_("This code has been used already."))
-        enrollment = invitation.enrollment
-        clerk = invitation.created_by
-        # Only a code the patient used makes this a QR enrolment (the EHR note says so).
-        Enrollment.objects.filter(pk=enrollment.pk).update(method=EnrollmentMethod.QR)
-        enrollment.method = EnrollmentMethod.QR
-        enrollment_collect_contact(enrollment=enrollment, details=details, by=clerk)
-        for step in (Step.SEND_INVITATION, Step.FIRST_LOGIN):
-            enrollment_tick(enrollment=enrollment, step=step, by=clerk)
+        try:
+            _qr_answers(invitation, details)
+        except QrUnusable:
+            raise
+        except EnrollmentError as error:
+            raise QrUnusable(str(error)) from None
     return invitation
+
+
+def _qr_answers(invitation: QrInvitation, details: ContactDetails) -> None:
+    enrollment = invitation.enrollment
+    clerk = invitation.created_by
+    # Only a code the patient used makes this a QR enrolment (the EHR note says so).
+    Enrollment.objects.filter(pk=enrollment.pk).update(method=EnrollmentMethod.QR)
+    enrollment.method = EnrollmentMethod.QR
+    enrollment_collect_contact(enrollment=enrollment, details=details, by=clerk)
+    enrollment_tick(enrollment=enrollment, step=Step.SEND_INVITATION, by=clerk)
+    if not enrollment.steps.filter(step=Step.FIRST_LOGIN).exists():
+        enrollment_skip(
+            enrollment=enrollment, step=Step.FIRST_LOGIN, reason=SkipReason.ON_OWN_PHONE, by=clerk
+        )

@@ -18,6 +18,8 @@ from enrollment.models import Enrollment, EnrollmentStatus, Step
 from enrollment.playbook import enrollment_script
 from enrollment.selectors import (
     enrollment_checklist,
+    enrollment_note_to_paste,
+    enrollment_ticks,
     follow_up_list,
     portal_status,
     portal_statuses,
@@ -115,6 +117,7 @@ class ChecklistView(FrontDeskView):
     def render_checklist(self, enrollment, *, contact_form=None, status=200):
         patient = enrollment.patient
         language, script = enrollment_script(patient.preferred_language)
+        steps = enrollment_checklist(enrollment)
         contact_form = contact_form or ContactForm(
             initial={
                 "email": patient.email,
@@ -125,7 +128,12 @@ class ChecklistView(FrontDeskView):
         context = {
             "enrollment": enrollment,
             "patient": patient,
-            "steps": enrollment_checklist(enrollment),
+            "steps": steps,
+            "ehr_note": enrollment_note_to_paste(enrollment, self.request.user),
+            "note_pasted": any(
+                item["step"] == Step.RECORD_IN_EHR and item["tick"] and item["tick"].done
+                for item in steps
+            ),
             "script": script,
             "script_language": language,
             "contact_form": contact_form,
@@ -138,19 +146,29 @@ class ChecklistView(FrontDeskView):
 
 
 class StepTickView(ChecklistView):
+    """A step done, skipped with a reason (`reason`, `note`), or undone (`undo`)."""
+
     def post(self, request, pk):
         enrollment = self.enrollment(pk)
         form = TickForm(request.POST)
         if form.is_valid():
-            self._apply(enrollment, form.cleaned_data["step"], request.POST.get("undo"))
+            self._apply(enrollment, form.cleaned_data, request.POST.get("undo"))
+        else:
+            messages.error(request, _form_errors(form))
         return self._after(enrollment)
 
-    def _apply(self, enrollment, step, undo):
+    def _apply(self, enrollment, answer, undo):
+        step, reason = answer["step"], answer["reason"]
+        by = self.request.user
         try:
             if undo:
                 services.enrollment_untick(enrollment=enrollment, step=step)
+            elif reason:
+                services.enrollment_skip(
+                    enrollment=enrollment, step=step, reason=reason, note=answer["note"], by=by
+                )
             else:
-                services.enrollment_tick(enrollment=enrollment, step=step, by=self.request.user)
+                services.enrollment_tick(enrollment=enrollment, step=step, by=by)
         except services.EnrollmentError as error:
             messages.error(self.request, str(error))
 
@@ -158,6 +176,14 @@ class StepTickView(ChecklistView):
         if self.request.htmx:
             return self.render_checklist(self.enrollment(enrollment.pk))
         return redirect("enrollment:checklist", pk=enrollment.pk)
+
+
+def _form_errors(form) -> str:
+    """The form's problems in one line, each after the name of its field."""
+    return " ".join(
+        f"{form.fields[name].label or name}: {' '.join(errors)}"
+        for name, errors in form.errors.items()
+    )
 
 
 class ContactStepView(StepTickView):
@@ -247,12 +273,13 @@ class CompletedView(ChecklistView):
         if enrollment.status != EnrollmentStatus.COMPLETED:
             return redirect("enrollment:checklist", pk=enrollment.pk)
         self.log(enrollment.patient, resource="enrollment")
-        ticked = {tick.step for tick in enrollment.steps.all()}
+        answers = enrollment_ticks(enrollment)
         minutes, seconds = divmod(enrollment.duration_seconds or 0, 60)
         context = {
             "enrollment": enrollment,
             "patient": enrollment.patient,
-            "ehr_recorded": Step.RECORD_IN_EHR in ticked,
+            "ehr_step": answers.get(Step.RECORD_IN_EHR),
+            "first_login": answers.get(Step.FIRST_LOGIN),
             "duration": f"{minutes}:{seconds:02d}",
         }
         return render(request, "enrollment/completed.html", context)

@@ -31,7 +31,10 @@ TYPE_RULES: dict[str, TypeRule] = {
         channels=frozenset({Channel.PORTAL, Channel.APP, Channel.KIOSK, Channel.FRONT_DESK})
     ),
     EventType.LOGIN: TypeRule(channels=PORTAL_OR_APP),
-    EventType.APP_INSTALLED: TypeRule(channels=frozenset({Channel.APP})),
+    # front_desk besides app: the clerk who helps install the app at check-in
+    # (checklist step 5) records it from the desk, through these same rules;
+    # the install is the playbook's first key opportunity and must be counted.
+    EventType.APP_INSTALLED: TypeRule(channels=frozenset({Channel.APP, Channel.FRONT_DESK})),
     EventType.MESSAGE_FROM_PATIENT: TypeRule(needs_object_id=True, channels=PORTAL_OR_APP),
     EventType.MESSAGE_TO_PATIENT: TypeRule(
         needs_object_id=True, channels=frozenset({Channel.PORTAL})

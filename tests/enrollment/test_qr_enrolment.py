@@ -19,19 +19,32 @@ from django.urls import reverse
 from django.utils import timezone
 
 from enrollment import qr_views
-from enrollment.models import EnrollmentMethod, EnrollmentStep, QrInvitation, Step
+from enrollment.models import (
+    EnrollmentMethod,
+    EnrollmentStatus,
+    EnrollmentStep,
+    QrInvitation,
+    SkipReason,
+    Step,
+)
 from enrollment.patient_texts import TEXTS
+from enrollment.selectors import PortalState, portal_status
 from enrollment.services import (
     QR_SALT,
     enrollment_abandon,
     enrollment_open,
     qr_invitation_create,
 )
-from patients.models import NotificationChannel
+from patients.models import ActivityEvent, EventType, NotificationChannel
 from tests.conftest import requires_postgres
 from tests.portal_adoption.test_page_shell import INLINE_SCRIPT, INLINE_STYLE
 
-STEPS_1_TO_3 = {Step.COLLECT_CONTACT, Step.SEND_INVITATION, Step.FIRST_LOGIN}
+# Steps 1 and 2 done, step 3 left to the patient's own phone (issue 11).
+STEPS_1_TO_3 = {
+    (Step.COLLECT_CONTACT, ""),
+    (Step.SEND_INVITATION, ""),
+    (Step.FIRST_LOGIN, SkipReason.ON_OWN_PHONE),
+}
 ASK_THE_DESK = "Please ask the front desk for a new code."
 ASK_THE_DESK_ES = "Pida un código nuevo en recepción."
 
@@ -101,7 +114,9 @@ def assert_no_patient_data(html, patient):
 
 
 def ticked(enrollment):
-    return set(EnrollmentStep.objects.filter(enrollment=enrollment).values_list("step", flat=True))
+    """Each answered step with its skip reason ("" when done)."""
+    answers = EnrollmentStep.objects.filter(enrollment=enrollment)
+    return set(answers.values_list("step", "skip_reason"))
 
 
 # --- The clerk's screen ----------------------------------------------------------
@@ -181,7 +196,7 @@ def test_the_clerks_screen_says_waiting_then_finished(
 
     finished = client.get(status_url)
     html = finished.content.decode()
-    assert "steps 1-3" in html
+    assert "steps 1 and 2 (contact details, invitation) are ticked" in html
     assert "hx-trigger" not in html  # polling stops
     assert finished["HX-Refresh"] == "true"  # the checklist reloads with its ticks
 
@@ -248,6 +263,92 @@ def test_the_patient_confirms_and_steps_1_to_3_are_ticked(
     assert patient.email == "rosa.delgado@example.net"
     assert patient.mobile_phone == "+12025550199"
     assert patient.notification_channel == NotificationChannel.SMS
+
+
+def finish_at_the_desk(client, enrollment):
+    """Fatima answers steps 4 to 8 after the patient consented on the phone."""
+    for step in (Step.SHOW_FEATURE, Step.INSTALL_APP, Step.CONFIRM_ACCESS, Step.REFERENCE_CARD):
+        client.post(
+            reverse("enrollment:tick", args=[enrollment.pk]), {"step": step, "reason": "in_a_hurry"}
+        )
+    client.post(reverse("enrollment:tick", args=[enrollment.pk]), {"step": Step.RECORD_IN_EHR})
+    return client.post(reverse("enrollment:complete", args=[enrollment.pk]))
+
+
+def test_a_qr_consent_records_an_invitation_by_kiosk_and_never_an_activation(
+    client, phone, patient, front_desk_clerk, enrollment, shown_urls
+):
+    """The QR page ends with "now create your portal login": nobody saw a first login,
+    so the patient is invited, not enrolled, until the portal feed says they logged in."""
+    show_code(client, front_desk_clerk, enrollment)
+    done = confirm_at(phone, shown_urls[0])
+    assert "Now create your portal login" in done.content.decode()
+
+    finish_at_the_desk(client, enrollment)
+
+    enrollment.refresh_from_db()
+    assert enrollment.status == EnrollmentStatus.COMPLETED
+    events = ActivityEvent.objects.filter(patient=patient)
+    assert [(e.type, e.channel) for e in events] == [(EventType.PORTAL_INVITED, "kiosk")]
+    # At the moment of consent: step 2 is ticked in the same transaction as the code is used.
+    (invited,) = events
+    consent = QrInvitation.objects.get().used_at
+    assert invited.occurred_at == enrollment.steps.get(step=Step.SEND_INVITATION).ticked_at
+    assert timedelta(0) <= invited.occurred_at - consent < timedelta(seconds=5)
+    assert portal_status(patient).state == PortalState.INVITED
+    assert "first login still to do" in enrollment.ehr_note
+    page = client.get(reverse("enrollment:completed", args=[enrollment.pk])).content.decode()
+    assert "Rosa Delgado is invited" in page
+
+
+def test_fatima_who_watches_the_qr_patient_log_in_records_the_activation(
+    client, phone, patient, front_desk_clerk, enrollment, shown_urls
+):
+    show_code(client, front_desk_clerk, enrollment)
+    confirm_at(phone, shown_urls[0])
+    checklist = client.get(reverse("enrollment:checklist", args=[enrollment.pk])).content.decode()
+    assert "Left to the patient&#x27;s own phone (QR code)" in checklist
+    assert "If you watch them finish it now, undo this and tick the step." in checklist
+
+    tick_url = reverse("enrollment:tick", args=[enrollment.pk])
+    client.post(tick_url, {"step": Step.FIRST_LOGIN, "undo": "1"})
+    client.post(tick_url, {"step": Step.FIRST_LOGIN})
+    finish_at_the_desk(client, enrollment)
+
+    events = ActivityEvent.objects.filter(patient=patient).order_by("occurred_at")
+    assert [(e.type, e.channel) for e in events] == [
+        (EventType.PORTAL_INVITED, "kiosk"),
+        (EventType.PORTAL_ACTIVATED, "front_desk"),
+    ]
+    assert portal_status(patient).state == PortalState.ENROLLED
+
+
+def test_a_code_whose_enrollment_was_stopped_sends_the_patient_to_the_desk(
+    phone, patient, enrollment, token
+):
+    enrollment_abandon(enrollment=enrollment)
+
+    response = confirm(phone, token, email="rosa.delgado@example.net")
+
+    assert response.status_code == 410
+    assert ASK_THE_DESK in response.content.decode()
+    patient.refresh_from_db()
+    assert patient.email == "rosa@example.org"
+    assert not ticked(enrollment)
+    assert QrInvitation.objects.get().used_at is None
+
+
+def test_the_moments_the_code_was_shown_and_consent_was_given_are_kept(
+    client, phone, front_desk_clerk, enrollment, shown_urls
+):
+    show_code(client, front_desk_clerk, enrollment)
+    shown_at = QrInvitation.objects.get().created_at
+    before = timezone.now()
+    confirm_at(phone, shown_urls[0])
+
+    invitation = QrInvitation.objects.get()
+    assert invitation.created_at == shown_at
+    assert before <= invitation.used_at <= timezone.now()
 
 
 def test_blank_fields_keep_the_details_on_file(phone, patient, enrollment, token):

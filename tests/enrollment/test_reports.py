@@ -12,9 +12,12 @@ from enrollment.models import (
     DeclineReason,
     Enrollment,
     EnrollmentStatus,
+    EnrollmentStep,
     Incentive,
     IncentiveKind,
+    QrInvitation,
     Remedy,
+    SkipReason,
     Step,
 )
 from enrollment.report_selectors import decline_reasons, enrolments_by_staff, incentive_cohorts
@@ -28,6 +31,7 @@ from enrollment.services import (
 from patients.models import EventType
 from portal_adoption.models import AccessLogEntry
 from portal_adoption.roles import Role
+from tests.enrollment.test_checklist import answer_the_rest
 from tests.factories import ActivityEventFactory, PatientFactory
 from tests.portal_adoption.test_page_shell import EVENT_HANDLER, INLINE_SCRIPT, INLINE_STYLE
 
@@ -121,10 +125,143 @@ def test_an_enrolment_completed_at_the_desk_is_credited_and_timed(front_desk_cle
     enrollment = enrollment_open(patient=patient, by=front_desk_clerk)
     for step in (Step.COLLECT_CONTACT, Step.SEND_INVITATION, Step.FIRST_LOGIN):
         enrollment_tick(enrollment=enrollment, step=step, by=front_desk_clerk)
+    answer_the_rest(enrollment, front_desk_clerk)
     enrollment_complete(enrollment=enrollment, by=front_desk_clerk)
     (row,) = enrolments_by_staff(months=1).rows
     assert row.name == front_desk_clerk.get_full_name()
     assert (row.counts, row.timed, row.under_target) == ([1], 1, 1)
+
+
+# --- How the checklist is used ------------------------------------------------------
+
+
+def answered(enrollment, clerk, step, reason="", note=""):
+    return EnrollmentStep.objects.create(
+        enrollment=enrollment, step=step, ticked_by=clerk, skip_reason=reason, skip_note=note
+    )
+
+
+def test_the_staff_report_shows_each_step_done_skipped_and_why(front_desk_clerk):
+    """Three enrollments completed this month, one last year (outside), one still open."""
+    clerk = front_desk_clerk
+    now = local(2026, 3, 15, 12, 0)
+    whole = completed(clerk, local(2026, 3, 2, 9, 0), seconds=100)
+    hurried = completed(clerk, local(2026, 3, 3, 9, 0), seconds=80)
+    # Completed before every step needed an answer: steps 1 to 3 only.
+    older = completed(clerk, local(2026, 2, 3, 9, 0), seconds=80)
+    outside = completed(clerk, local(2025, 1, 3, 9, 0), seconds=80)
+    still_open = completed(clerk, None, status=EnrollmentStatus.IN_PROGRESS)
+    for step in Step:
+        answered(whole, clerk, step)
+    for step in (Step.COLLECT_CONTACT, Step.SEND_INVITATION, Step.SHOW_FEATURE):
+        answered(hurried, clerk, step)
+    answered(hurried, clerk, Step.FIRST_LOGIN, SkipReason.ON_OWN_PHONE)
+    answered(hurried, clerk, Step.INSTALL_APP, SkipReason.NO_SMARTPHONE)
+    answered(hurried, clerk, Step.CONFIRM_ACCESS, SkipReason.IN_A_HURRY)
+    answered(hurried, clerk, Step.REFERENCE_CARD, SkipReason.IN_A_HURRY)
+    answered(hurried, clerk, Step.RECORD_IN_EHR, SkipReason.OTHER, "EHR down")
+    answered(hurried, clerk, Step.SET_FOLLOW_UP)
+    for step in (Step.COLLECT_CONTACT, Step.SEND_INVITATION, Step.FIRST_LOGIN):
+        answered(older, clerk, step)
+    for enrollment in (outside, still_open):
+        answered(enrollment, clerk, Step.INSTALL_APP, SkipReason.DECLINED)
+
+    steps = {row.step: row for row in enrolments_by_staff(months=3, now=now).steps}
+
+    assert list(steps) == list(Step.values)
+    figures = {step: (row.done, row.skipped, row.not_recorded) for step, row in steps.items()}
+    assert figures == {
+        Step.COLLECT_CONTACT: (3, 0, 0),
+        Step.SEND_INVITATION: (3, 0, 0),
+        Step.FIRST_LOGIN: (2, 1, 0),
+        Step.SHOW_FEATURE: (2, 0, 1),
+        Step.INSTALL_APP: (1, 1, 1),
+        Step.CONFIRM_ACCESS: (1, 1, 1),
+        Step.REFERENCE_CARD: (1, 1, 1),
+        Step.RECORD_IN_EHR: (1, 1, 1),
+        Step.SET_FOLLOW_UP: (2, 0, 1),
+    }
+    assert steps[Step.INSTALL_APP].reasons == [("Patient has no smartphone", 1)]
+    assert steps[Step.FIRST_LOGIN].reasons == [("Left to the patient's own phone (QR code)", 1)]
+    assert steps[Step.RECORD_IN_EHR].reasons == [("Other reason", 1)]
+    assert round(steps[Step.INSTALL_APP].done_percent) == 33
+
+
+def test_the_staff_page_shows_how_often_each_step_was_skipped_and_why(
+    client, manager, front_desk_clerk
+):
+    enrollment = completed(front_desk_clerk, timezone.now() - dt.timedelta(minutes=5), seconds=95)
+    answered(enrollment, front_desk_clerk, Step.INSTALL_APP, SkipReason.NO_SMARTPHONE)
+    client.force_login(manager)
+
+    html = client.get(reverse("enrollment:report_staff")).content.decode()
+
+    row = html.split('id="step-use-install_app"')[1].split("</tr>")[0]
+    assert "5. Help install the mobile app" in row
+    assert "Patient has no smartphone: 1" in row
+    assert "How the checklist is used" in html
+
+
+# --- QR self-enrollment: 90 seconds from the code shown to consent -------------------
+
+
+def qr_shown(enrollment, clerk, shown, seconds_to_consent=None):
+    return QrInvitation.objects.create(
+        enrollment=enrollment,
+        created_by=clerk,
+        created_at=shown,
+        expires_at=shown + dt.timedelta(minutes=15),
+        used_at=None
+        if seconds_to_consent is None
+        else shown + dt.timedelta(seconds=seconds_to_consent),
+    )
+
+
+def test_qr_codes_median_time_to_consent_and_how_many_under_90_seconds(front_desk_clerk, manager):
+    fatima, maria = front_desk_clerk, manager
+    enrollment = completed(fatima, None, status=EnrollmentStatus.IN_PROGRESS)
+    march = local(2026, 3, 10, 9, 0)
+    for seconds in (60, 85, 90, 150):  # exactly 90 s is not under 90 s
+        qr_shown(enrollment, fatima, march, seconds)
+    qr_shown(enrollment, fatima, march)  # expired unused: shown, no time
+    qr_shown(enrollment, maria, local(2026, 1, 1, 0, 30), 45)
+    # Outside the three months (local time), and after now.
+    qr_shown(enrollment, fatima, local(2025, 12, 31, 23, 30), 10)
+    qr_shown(enrollment, fatima, local(2026, 3, 16, 9, 0), 10)
+
+    qr = enrolments_by_staff(months=3, now=local(2026, 3, 15, 12, 0)).qr
+
+    assert qr.target_seconds == 90
+    fatima_row, maria_row = qr.rows
+    assert (fatima_row.name, fatima_row.shown, fatima_row.consented) == (
+        fatima.get_full_name(),
+        5,
+        4,
+    )
+    assert (fatima_row.median_seconds, fatima_row.median_clock) == (87.5, "1:28")
+    assert (fatima_row.under_target, fatima_row.under_target_percent) == (2, 50)
+    assert (maria_row.shown, maria_row.consented, maria_row.median_seconds) == (1, 1, 45)
+    everyone = qr.everyone
+    assert (everyone.shown, everyone.consented, everyone.under_target) == (6, 5, 3)
+    assert everyone.median_seconds == 85
+
+
+def test_the_staff_page_shows_the_qr_median_and_the_count_under_90_seconds(
+    client, manager, front_desk_clerk
+):
+    enrollment = completed(front_desk_clerk, None, status=EnrollmentStatus.IN_PROGRESS)
+    shown = timezone.now() - dt.timedelta(hours=1)
+    qr_shown(enrollment, front_desk_clerk, shown, 70)
+    qr_shown(enrollment, front_desk_clerk, shown, 130)
+    client.force_login(manager)
+
+    html = client.get(reverse("enrollment:report_staff")).content.decode()
+
+    table = html.split('id="qr-times"')[1].split("</table>")[0]
+    assert front_desk_clerk.get_full_name() in table
+    assert "1:40" in table  # the median of 70 and 130 seconds
+    assert "1/2" in table and "(50%)" in table
+    assert "Under 90 seconds" in table
 
 
 # --- Decline reasons ----------------------------------------------------------------
@@ -260,6 +397,7 @@ def test_the_incentive_recorded_on_the_checklist_counts(front_desk_clerk, patien
     enrollment_set_incentive(enrollment=enrollment, incentive=gift)
     for step in (Step.COLLECT_CONTACT, Step.SEND_INVITATION, Step.FIRST_LOGIN):
         enrollment_tick(enrollment=enrollment, step=step, by=front_desk_clerk)
+    answer_the_rest(enrollment, front_desk_clerk)
     enrollment_complete(enrollment=enrollment, by=front_desk_clerk)
     report = incentive_cohorts(timezone.localdate())
     assert [(row.key, row.enrolled, row.due_30) for row in report.by_kind] == [
