@@ -4,10 +4,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from messaging.models import (
+    CHART_NOTE_OUTCOME_MAX_LENGTH,
     IDEMPOTENCY_KEY_PATTERN,
     LARGEST_ID,
     REPLY_MAX_LENGTH,
     Category,
+    ChartNoteOutcome,
     Queue,
 )
 
@@ -86,4 +88,19 @@ class CloseForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=4000,
+    )
+    outcome = forms.ChoiceField(
+        label=_("How it ended"),
+        required=False,
+        choices=ChartNoteOutcome.choices,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Added to the end of the note. Choose what the patient said or what was agreed; "
+            "the draft states no outcome until you do."
+        ),
+    )
+    outcome_typed = forms.CharField(
+        label=_("Or in your own words"),
+        required=False,
+        max_length=CHART_NOTE_OUTCOME_MAX_LENGTH,
     )

@@ -272,6 +272,26 @@ class OutboxItem(models.Model):
         return f"Outbox #{self.pk}"
 
 
+class ChartNoteOutcome(models.TextChoices):
+    """How a message ended, as the nurse chooses it for the chart note.
+
+    Phrases the chart can carry after "Patient asked about ...; replied ...".
+    The application never picks one: the draft has no outcome until she
+    does, or types her own (OTHER).
+    """
+
+    UNDERSTOOD = "understood", _("patient said they understood")
+    CALL_IF_WORSE = "call_if_worse", _("patient will call if it gets worse")
+    VISIT = "visit", _("patient will come in to be seen")
+    EMERGENCY = "emergency", _("patient told to call 911 or go to the emergency department")
+    PROVIDER = "provider", _("passed to the provider to decide")
+    NO_ANSWER = "no_answer", _("no answer from the patient yet")
+    OTHER = "other", _("other: in my own words")
+
+
+CHART_NOTE_OUTCOME_MAX_LENGTH = 200
+
+
 class ChartNote(models.Model):
     """The note for the patient's chart about a message and its answer."""
 

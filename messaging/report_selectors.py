@@ -1,40 +1,39 @@
 """Managers' response-time reports: by category, and by hour of the week.
 
 Aggregates only: no patient or message is named in what these return.
-A response time is the time from a message's arrival (received_at) to its
-first reply (first_reply_at), wall clock, in hours. Dates are calendar days
-in the practice's time zone (PRACTICE_TIME_ZONE).
-
-The dashboard's "average response time" (metrics.md) is computed from the
-event log (the patient's sent time to the reply event); these reports use
-the queue's own arrival time, the clock the triage team is judged by, so
-the two can differ by the minutes a message takes to reach the queue.
+Response times follow the one definition of metrics.md, read from the event
+log by messaging.response_selectors: from the patient's message (its first
+message_from_patient event) to its first response (the earliest portal reply
+or call, message_to_patient or response_by_phone, naming it), wall clock, in
+hours rounded half up to one decimal as the dashboard rounds them. On the
+same event log these reports and the dashboard give the same figures, and
+messages the queue never held (known only from the portal's feed) count
+here as they do there. The messages whose first response was a call are
+counted beside the times ("answered by phone"). Dates are calendar days in
+the practice's time zone (PRACTICE_TIME_ZONE).
 """
 
 import datetime as dt
 import statistics
+from collections import defaultdict
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import (
-    Avg,
-    Count,
-    DurationField,
-    ExpressionWrapper,
-    F,
-    Q,
-    QuerySet,
-)
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from messaging.models import Category, Message
+from messaging.models import Category
+from messaging.response_selectors import (
+    FirstResponse,
+    first_responses_between,
+    messages_arrived_between,
+)
 from portal_adoption.business_calendar import BusinessCalendar
-from portal_adoption.db import medians
 
-HOUR = dt.timedelta(hours=1)
+MICROSECONDS_PER_HOUR = 3_600_000_000
+ONE_DECIMAL = Decimal("0.1")
 # Shading of the hour-of-week grid by mean response time: below 2 hours is
 # heat 0, then below 4, below 8 (the default target, metrics.md), below 24,
 # and a day or more is heat 4.
@@ -48,6 +47,9 @@ WEEKDAYS = (
     _("Saturday"),
     _("Sunday"),
 )
+# The row for messages the queue never held: the portal's feed sent the
+# message and its answer, and the dashboard counts them.
+NOT_IN_QUEUE = "not_in_queue"
 
 
 def practice_zone() -> ZoneInfo:
@@ -58,16 +60,40 @@ def local_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=practice_zone())
 
 
-def response_time():
-    return ExpressionWrapper(F("first_reply_at") - F("received_at"), output_field=DurationField())
-
-
-def _hours(value: dt.timedelta | None) -> float | None:
-    return None if value is None else value / HOUR
-
-
 def _percent(part: int, whole: int) -> float | None:
     return part / whole * 100 if whole else None
+
+
+class _Times:
+    """The first responses of one group: count, hours, within target, by phone.
+
+    Hours are exact decimals of the microseconds, mean and median rounded half
+    up to one decimal at the end: the dashboard's arithmetic (metrics/compute.py).
+    """
+
+    def __init__(self):
+        self.hours: list[Decimal] = []
+        self.within_target = 0
+        self.responses_by_phone = 0
+
+    def add(self, pair: FirstResponse, calendar: BusinessCalendar) -> None:
+        took = pair.took
+        micros = (took.days * 86_400 + took.seconds) * 1_000_000 + took.microseconds
+        self.hours.append(Decimal(micros) / MICROSECONDS_PER_HOUR)
+        self.within_target += pair.response_at <= calendar.internal_due(pair.message_at)
+        self.responses_by_phone += pair.by_phone
+
+    @property
+    def mean(self) -> float | None:
+        return _one_decimal(sum(self.hours) / len(self.hours)) if self.hours else None
+
+    @property
+    def median(self) -> float | None:
+        return _one_decimal(statistics.median(self.hours)) if self.hours else None
+
+
+def _one_decimal(value: Decimal) -> float:
+    return float(value.quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP))
 
 
 # --- By category ---------------------------------------------------------------------
@@ -75,7 +101,8 @@ def _percent(part: int, whole: int) -> float | None:
 
 @dataclass(frozen=True)
 class ResponseTimes:
-    """Replied messages of one group: how many, how fast, how many within the internal target."""
+    """Answered messages of one group: how many, how fast, how many within the internal
+    target, and how many of them were answered by phone."""
 
     key: str
     label: str
@@ -83,6 +110,7 @@ class ResponseTimes:
     mean_hours: float | None = None
     median_hours: float | None = None
     within_target: int = 0
+    responses_by_phone: int = 0
 
     @property
     def within_target_percent(self) -> float | None:
@@ -98,47 +126,40 @@ class CategoryReport:
 
 
 def response_times_by_category(month_start: dt.date, month_end: dt.date) -> CategoryReport:
-    """Messages whose first reply falls between month_start and month_end (both days included).
+    """Messages whose first response falls between month_start and month_end (both days
+    included).
 
     As metrics.md counts them: a message belongs to the month of its first
-    reply, wherever it arrived. Per category (every category, with zeros):
-    replied count, mean and median hours from arrival to first reply, and how
-    many were answered at or before their internal target (internal_due_at).
+    response, wherever it arrived, and "within the internal target" is the
+    business calendar's target for the time the patient sent it. Per
+    category of the queue (every category, with zeros), then a row for
+    messages the queue never held when there are any, then the total, which
+    is the dashboard's figure for the same days.
     """
-    replied = Message.objects.filter(
-        first_reply_at__gte=local_midnight(month_start),
-        first_reply_at__lt=local_midnight(month_end + dt.timedelta(days=1)),
-    )
-    figures = {
-        "replied": Count("pk"),
-        "mean": Avg(response_time()),
-        "within_target": Count("pk", filter=Q(first_reply_at__lte=F("internal_due_at"))),
-    }
-    by_category = replied.values("category").annotate(**figures).order_by()
-    found = {row.pop("category"): row for row in by_category}
-    middle = medians(replied, response_time(), group="category")
-    rows = [
-        _times(value, label, found.get(value), middle.get(value))
-        for value, label in Category.choices
-    ]
-    total = _times(
-        "all", _("All categories"), replied.aggregate(**figures), medians(replied, response_time())
-    )
-    return CategoryReport(month_start, month_end, rows, total)
+    calendar = BusinessCalendar()
+    groups: dict[str, _Times] = defaultdict(_Times)
+    total = _Times()
+    start, end = local_midnight(month_start), local_midnight(month_end + dt.timedelta(days=1))
+    for pair in first_responses_between(start, end):
+        groups[pair.category or NOT_IN_QUEUE].add(pair, calendar)
+        total.add(pair, calendar)
+    rows = [_times(value, label, groups.get(value)) for value, label in Category.choices]
+    if NOT_IN_QUEUE in groups:
+        rows.append(_times(NOT_IN_QUEUE, _("Not through the queue"), groups[NOT_IN_QUEUE]))
+    return CategoryReport(month_start, month_end, rows, _times("all", _("All messages"), total))
 
 
-def _times(key, label, row: dict | None, median) -> ResponseTimes:
-    if isinstance(median, dict):
-        median = median.get(None)
-    if not row or not row["replied"]:
+def _times(key, label, times: _Times | None) -> ResponseTimes:
+    if times is None or not times.hours:
         return ResponseTimes(key=key, label=str(label))
     return ResponseTimes(
         key=key,
         label=str(label),
-        replied=row["replied"],
-        mean_hours=_hours(row["mean"]),
-        median_hours=_hours(median),
-        within_target=row["within_target"],
+        replied=len(times.hours),
+        mean_hours=times.mean,
+        median_hours=times.median,
+        within_target=times.within_target,
+        responses_by_phone=times.responses_by_phone,
     )
 
 
@@ -166,7 +187,7 @@ class HourCell:
 
 @dataclass(frozen=True)
 class TimeOfArrival:
-    """Messages that arrived in or out of business hours: received, replied, how fast."""
+    """Messages that arrived in or out of business hours: received, answered, how fast."""
 
     key: str
     label: str
@@ -175,6 +196,7 @@ class TimeOfArrival:
     mean_hours: float | None = None
     median_hours: float | None = None
     within_target: int = 0
+    responses_by_phone: int = 0
 
     @property
     def waiting(self) -> int:
@@ -213,76 +235,61 @@ class HourOfWeekReport:
 def response_times_by_hour_of_week(
     since: dt.date, *, now: dt.datetime | None = None
 ) -> HourOfWeekReport:
-    """Messages that arrived from `since` (local midnight) to now, by when they arrived.
+    """Messages the patients sent from `since` (local midnight) to now, by when they sent them.
 
-    1. The grid: replied messages by the local weekday and hour of arrival,
-       with their count and mean hours to the first reply (the database
-       groups them).
+    1. The grid: answered messages by the local weekday and hour the message
+       was sent, with their count and mean hours to the first response.
     2. The summary: business hours (BusinessCalendar.is_open_at on the
-       arrival time, so holidays and closures count as out of hours) against
-       evenings, nights, weekends and holidays. That classification needs
-       the calendar, so it loops in Python over the period's messages (three
-       timestamps each, streamed); the page limits the period to a year.
+       message's time, so holidays and closures count as out of hours)
+       against evenings, nights, weekends and holidays.
+    Both need the calendar or the local clock, so one loop in Python goes
+    over the period's messages (three values each, streamed); the page limits
+    the period to a year.
     """
     now = now or timezone.now()
     zone = practice_zone()
-    arrived = Message.objects.filter(received_at__gte=local_midnight(since), received_at__lte=now)
-    cells = (
-        arrived.filter(first_reply_at__isnull=False)
-        .annotate(
-            weekday=ExtractIsoWeekDay("received_at", tzinfo=zone),
-            hour=ExtractHour("received_at", tzinfo=zone),
-        )
-        .values("weekday", "hour")
-        .annotate(replied=Count("pk"), mean=Avg(response_time()))
-        .order_by()
-    )
-    found = {(row["weekday"] - 1, row["hour"]): row for row in cells}
-    grid = [
-        [
-            HourCell(day, hour, found[day, hour]["replied"], _hours(found[day, hour]["mean"]))
-            if (day, hour) in found
-            else HourCell(day, hour)
-            for hour in range(24)
-        ]
-        for day in range(7)
-    ]
-    business, after = _summaries(arrived)
-    return HourOfWeekReport(since=since, grid=grid, business_hours=business, after_hours=after)
-
-
-def _summaries(arrived: QuerySet) -> tuple[TimeOfArrival, TimeOfArrival]:
     calendar = BusinessCalendar()
-    tallies = {True: _Tally(), False: _Tally()}
-    rows = arrived.values_list("received_at", "first_reply_at", "internal_due_at").order_by()
-    for received, first_reply, due in rows.iterator(chunk_size=2000):
-        tallies[calendar.is_open_at(received)].add(received, first_reply, due)
-    return (
-        tallies[True].result("business_hours", _("In business hours")),
-        tallies[False].result("after_hours", _("Evenings, nights, weekends and holidays")),
+    cells: dict[tuple[int, int], _Times] = defaultdict(_Times)
+    received = {True: 0, False: 0}
+    summaries = {True: _Times(), False: _Times()}
+    for pair in messages_arrived_between(local_midnight(since), now):
+        in_hours = calendar.is_open_at(pair.message_at)
+        received[in_hours] += 1
+        if pair.response_at is None:
+            continue
+        summaries[in_hours].add(pair, calendar)
+        local = pair.message_at.astimezone(zone)
+        cells[local.weekday(), local.hour].add(pair, calendar)
+    grid = [[_cell(day, hour, cells.get((day, hour))) for hour in range(24)] for day in range(7)]
+    return HourOfWeekReport(
+        since=since,
+        grid=grid,
+        business_hours=_arrival(
+            "business_hours", _("In business hours"), received[True], summaries[True]
+        ),
+        after_hours=_arrival(
+            "after_hours",
+            _("Evenings, nights, weekends and holidays"),
+            received[False],
+            summaries[False],
+        ),
     )
 
 
-class _Tally:
-    def __init__(self):
-        self.received = 0
-        self.hours: list[float] = []
-        self.within_target = 0
+def _cell(day: int, hour: int, times: _Times | None) -> HourCell:
+    if times is None:
+        return HourCell(day, hour)
+    return HourCell(day, hour, len(times.hours), times.mean)
 
-    def add(self, received, first_reply, due) -> None:
-        self.received += 1
-        if first_reply is None:
-            return
-        self.hours.append((first_reply - received) / HOUR)
-        self.within_target += first_reply <= due
 
-    def result(self, key: str, label) -> TimeOfArrival:
-        return TimeOfArrival(
-            key=key,
-            label=str(label),
-            received=self.received,
-            replied=len(self.hours),
-            mean_hours=statistics.fmean(self.hours) if self.hours else None,
-            median_hours=statistics.median(self.hours) if self.hours else None,
-            within_target=self.within_target,
-        )
+def _arrival(key: str, label, received: int, times: _Times) -> TimeOfArrival:
+    return TimeOfArrival(
+        key=key,
+        label=str(label),
+        received=received,
+        replied=len(times.hours),
+        mean_hours=times.mean,
+        median_hours=times.median,
+        within_target=times.within_target,
+        responses_by_phone=times.responses_by_phone,
+    )

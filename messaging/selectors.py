@@ -16,6 +16,8 @@ from messaging.models import (
     Queue,
     ReplyTemplate,
 )
+from messaging.response_selectors import message_first_response_at, with_first_response
+from portal_adoption.business_calendar import BusinessCalendar
 from portal_adoption.roles import (
     MANAGE_MESSAGING,
     VIEW_PATIENTS,
@@ -41,10 +43,15 @@ class Sla:
 
 
 def sla_state(message: Message, *, now: datetime | None = None) -> str:
-    """On time, due soon (within the hour) or overdue, against the internal target."""
+    """On time, due soon (within the hour) or overdue, against the internal target.
+
+    Answered means a first response (a portal reply or a call, as metrics.md
+    defines it: response_selectors), whoever wrote it.
+    """
     now = now or timezone.now()
-    if message.first_reply_at:
-        return Sla.ON_TIME if message.first_reply_at <= message.internal_due_at else Sla.OVERDUE
+    first_response = message_first_response_at(message)
+    if first_response:
+        return Sla.ON_TIME if first_response <= message.internal_due_at else Sla.OVERDUE
     if now > message.internal_due_at:
         return Sla.OVERDUE
     return Sla.DUE_SOON if message.internal_due_at - now <= DUE_SOON else Sla.ON_TIME
@@ -131,17 +138,20 @@ def communications_visible_to(user, patient) -> QuerySet[Communication]:
 
 
 def queue_messages(queue: str, *, provider=None) -> QuerySet[Message]:
-    """The open messages of a queue: urgent first, then by internal target."""
+    """The open messages of a queue, urgent first, then by internal target, each with
+    its first response (`first_response_at`, None while unanswered)."""
     messages = Message.objects.filter(queue=queue, status__in=OPEN_STATUSES)
     if queue == Queue.PROVIDER and provider is not None:
         messages = messages.filter(escalated_to=provider)
-    return messages.select_related("patient", "owner", "escalated_to").order_by(
-        "-urgent", "internal_due_at", "received_at", "pk"
+    return with_first_response(
+        messages.select_related("patient", "owner", "escalated_to").order_by(
+            "-urgent", "internal_due_at", "received_at", "pk"
+        )
     )
 
 
 def urgent_open(queue: str = Queue.NURSING) -> QuerySet[Message]:
-    return queue_messages(queue).filter(urgent=True, first_reply_at__isnull=True)
+    return queue_messages(queue).filter(urgent=True, first_response_at__isnull=True)
 
 
 def queue_counts(queue: str) -> dict[str, int]:
@@ -149,7 +159,7 @@ def queue_counts(queue: str) -> dict[str, int]:
     return queue_messages(queue).aggregate(
         open=Count("pk"),
         urgent=Count("pk", filter=Q(urgent=True)),
-        overdue=Count("pk", filter=Q(first_reply_at__isnull=True, internal_due_at__lt=now)),
+        overdue=Count("pk", filter=Q(first_response_at__isnull=True, internal_due_at__lt=now)),
         unclaimed=Count("pk", filter=Q(status=MessageStatus.NEW)),
     )
 
@@ -160,22 +170,35 @@ class Checkpoint:
     messages: list[Message]
 
 
+def overnight_since(now: datetime | None = None, *, calendar: BusinessCalendar | None = None):
+    """When "overnight" began for the morning checkpoint: the previous business day's close.
+
+    The close of the last open day before today, on the business calendar:
+    on a Monday, Friday's close (the weekend is overnight); after a holiday
+    or a practice closure, the close of the day before it. Wall-clock time in
+    the practice's zone, so a daylight-saving change in between moves
+    nothing.
+    """
+    calendar = calendar or BusinessCalendar()
+    today = timezone.localtime(now or timezone.now(), calendar.zone).date()
+    return calendar.previous_open_day(today).closes
+
+
 def checkpoint_messages(queue: str, checkpoint: str, *, now: datetime | None = None):
     """The day's three checkpoints (workflows.md).
 
-    morning: what arrived overnight, to triage and route;
+    morning: what arrived overnight (since the previous business day's
+             close), to triage and route;
     noon: routine messages still unanswered, and clinical ones not yet escalated
           or answered;
     end of day: everything still open, overdue first.
     """
-    now = timezone.localtime(now or timezone.now())
-    opened = now.replace(hour=0, minute=0, second=0, microsecond=0)
     messages = queue_messages(queue)
     if checkpoint == "morning":
-        since = opened - timedelta(hours=7)  # from 17:00 yesterday
+        since = overnight_since(now)
         return messages.filter(received_at__gte=since, status=MessageStatus.NEW)
     if checkpoint == "noon":
-        return messages.filter(first_reply_at__isnull=True).exclude(
+        return messages.filter(first_response_at__isnull=True).exclude(
             status=MessageStatus.WAITING_PROVIDER
         )
     return messages.order_by("internal_due_at")

@@ -10,10 +10,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from messaging.models import (
+    CHART_NOTE_OUTCOME_MAX_LENGTH,
     QUEUE_FOR_CATEGORY,
     CallLog,
     Category,
     ChartNote,
+    ChartNoteOutcome,
     ClassificationSource,
     Communication,
     CommunicationStatus,
@@ -29,6 +31,7 @@ from messaging.models import (
     RoutingRule,
     RoutingSettings,
 )
+from messaging.response_selectors import message_first_response_at
 from messaging.triage import classify, red_flags_in
 from patients.models import ActivityEvent, Channel, EventType, Patient
 from patients.rules import EventData
@@ -195,7 +198,15 @@ def _patient_language(patient: Patient) -> str:
     return language if language in dict(settings.LANGUAGES) else "en"
 
 
-def _record_event(message: Message, event_type: str, object_id: str, at: datetime, reply_to=""):
+def _record_event(
+    message: Message,
+    event_type: str,
+    object_id: str,
+    at: datetime,
+    *,
+    reply_to: str = "",
+    channel: str = Channel.PORTAL,
+):
     event_record(
         patient=message.patient,
         data=EventData(
@@ -203,11 +214,26 @@ def _record_event(message: Message, event_type: str, object_id: str, at: datetim
             patient_external_id=message.patient.external_id,
             type=event_type,
             occurred_at=at,
-            channel=Channel.PORTAL,
+            channel=channel,
             object_id=object_id,
             reply_to=reply_to,
         ),
     )
+
+
+def _answered(message: Message, by, note: str = "") -> None:
+    """After a response event naming the message: answered, and its first response stamped.
+
+    `first_reply_at` is the first response as metrics.md defines it, read
+    back from the event log (response_selectors), so the stamp is the one the
+    dashboard uses even when the portal's feed brought an earlier answer.
+    """
+    previous = message.status
+    message.first_reply_at = message_first_response_at(message)
+    message.status = MessageStatus.ANSWERED
+    message.owner = message.owner or by
+    message.save(update_fields=["first_reply_at", "status", "owner"])
+    _transition(message, previous, MessageStatus.ANSWERED, by, note)
 
 
 def _transition(
@@ -435,19 +461,18 @@ def _reply(message: Message, body: str, by, template, key: str) -> Reply:
         reply.sent_at,
         reply_to=message.message_id,
     )
-    previous = message.status
-    message.first_reply_at = message.first_reply_at or reply.sent_at
-    message.status = MessageStatus.ANSWERED
-    message.owner = message.owner or by
-    message.save(update_fields=["first_reply_at", "status", "owner"])
-    _transition(message, previous, MessageStatus.ANSWERED, by)
+    _answered(message, by)
     return reply
 
 
 def message_log_call(*, message: Message, summary: str, by, idempotency_key: str = "") -> CallLog:
     """A phone call instead of a portal reply (the patient prefers the phone).
 
-    Logged at most once per one-time key (the form's), like a reply.
+    The call answers the message: it becomes a response_by_phone event
+    naming the message (reply_to), so a call is a response on the dashboard
+    as in the queue and the reports (metrics.md, the first response). Logged
+    at most once per one-time key (the form's), like a reply; the event's id
+    is the call's, so the call and its event are written once, together.
     """
     return _at_most_once(
         message,
@@ -465,11 +490,15 @@ def _log_call(message: Message, summary: str, by, key: str) -> CallLog:
     call = CallLog.objects.create(
         message=message, summary=summary.strip(), called_by=by, idempotency_key=key
     )
-    previous = message.status
-    message.first_reply_at = message.first_reply_at or call.called_at
-    message.status = MessageStatus.ANSWERED
-    message.save(update_fields=["first_reply_at", "status"])
-    _transition(message, previous, MessageStatus.ANSWERED, by, _("Answered by phone."))
+    _record_event(
+        message,
+        EventType.RESPONSE_BY_PHONE,
+        f"call-{call.pk}",
+        call.called_at,
+        reply_to=message.message_id,
+        channel=Channel.PHONE,
+    )
+    _answered(message, by, _("Answered by phone."))
     return call
 
 
@@ -570,7 +599,12 @@ def _reroute(message: Message, queue: Queue, note: str, by, key: str) -> Message
 
 
 def chart_note_draft(message: Message) -> str:
-    """A first draft for the chart, from the question and the answer; the nurse edits it."""
+    """A first draft for the chart, from the question and the answer; the nurse edits it.
+
+    Only what was said: the question, the reply, the call. It states no
+    outcome ("patient understood" on a chest-pain message is an invention):
+    the nurse chooses one when she closes (message_close_with_outcome).
+    """
     with translation.override(settings.LANGUAGE_CODE):
         question = _first_sentence(message.body or message.subject)
         parts = [_("Patient asked via the portal about: %(q)s") % {"q": question}]
@@ -580,8 +614,62 @@ def chart_note_draft(message: Message) -> str:
             parts.append(_("replied: %(a)s") % {"a": _first_sentence(last_reply.body)})
         if last_call:
             parts.append(_("called the patient: %(a)s") % {"a": _first_sentence(last_call.summary)})
-        parts.append(_("patient understood"))
         return "; ".join(parts) + "."
+
+
+def chart_note_outcome_words(*, outcome: str, typed: str = "") -> str:
+    """The outcome as the chart says it: the chosen phrase, her own words, or both.
+
+    A phrase is written in the practice's language, as the draft is, and
+    words she typed beside a phrase follow it rather than being dropped.
+    Empty: no outcome.
+    """
+    typed = " ".join(typed.split())
+    if len(typed) > CHART_NOTE_OUTCOME_MAX_LENGTH:
+        raise MessagingError(
+            _("Keep the outcome to %(max)d characters.") % {"max": CHART_NOTE_OUTCOME_MAX_LENGTH}
+        )
+    if outcome in ("", ChartNoteOutcome.OTHER):
+        if outcome == ChartNoteOutcome.OTHER and not typed:
+            raise MessagingError(_("Type the outcome in your own words, or choose a phrase."))
+        return typed
+    if outcome not in ChartNoteOutcome.values:
+        raise MessagingError(_("Choose one of the outcomes listed, or type your own."))
+    with translation.override(settings.LANGUAGE_CODE):
+        phrase = str(ChartNoteOutcome(outcome).label)
+    return f"{phrase}; {typed.rstrip('.')}" if typed else phrase
+
+
+def chart_note_with_outcome(note: str, outcome_words: str) -> str:
+    """The nurse's note, then the outcome she gave: "...; replied: ...; <outcome>."."""
+    note = note.strip()
+    if not outcome_words:
+        return note
+    return f"{note.rstrip('.;, ')}; {outcome_words.rstrip('.')}."
+
+
+def message_close_with_outcome(
+    *, message: Message, by, note: str, outcome: str, outcome_typed: str = ""
+) -> Message:
+    """Close from the message page: the note she read and edited, and the outcome she gave.
+
+    1. The outcome is one of ChartNoteOutcome's phrases, or her own words.
+    2. A message that needs a chart note (clinical, or bearing on care) and
+       has none needs an outcome too: the application asserts none for her.
+    3. The note written is her text, then the outcome; message_close keeps
+       the rest of the rules (a needed note, closed once).
+    """
+    words = chart_note_outcome_words(outcome=outcome, typed=outcome_typed)
+    writes_note = note.strip() and not ChartNote.objects.filter(message=message).exists()
+    if writes_note and _needs_chart_note(message) and not words:
+        raise MessagingError(
+            _(
+                "Choose how it ended (or type it) before closing: the chart note says only "
+                "what was said."
+            )
+        )
+    chart_note = chart_note_with_outcome(note, words) if note.strip() else ""
+    return message_close(message=message, by=by, chart_note=chart_note)
 
 
 def _first_sentence(text: str, limit: int = 160) -> str:

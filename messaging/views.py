@@ -27,6 +27,7 @@ from messaging.selectors import (
     chart_notes_to_file,
     checkpoint_messages,
     may_see,
+    overnight_since,
     queue_counts,
     queue_messages,
     queues_for,
@@ -140,6 +141,7 @@ class CheckpointView(QueueAccessMixin, View):
             "checkpoint": checkpoint,
             "checkpoint_label": CHECKPOINTS[checkpoint],
             "checkpoints": CHECKPOINTS,
+            "overnight_since": overnight_since() if key == "morning" else None,
         }
         return render(request, "messaging/checkpoint.html", context)
 
@@ -221,6 +223,14 @@ class MessageDetailView(MessageMixin, View):
         return templates_for(message.category).filter(pk=choice.cleaned_data["template"]).first()
 
     def invalid(self, message, **forms):
+        # The page drawn again shows the message body: a read, logged as the page's GET is.
+        access_log_record(
+            request=self.request,
+            action=AccessAction.VIEW,
+            resource="message",
+            object_id=message.pk,
+            patient=message.patient,
+        )
         messages.error(self.request, _("Please correct the form below."))
         return render(
             self.request, "messaging/detail.html", self.context(message, **forms), status=400
@@ -251,6 +261,9 @@ class MessageActionView(MessageDetailView):
         except services.MessagingError as error:
             messages.error(self.request, str(error))
             return self.back(message)
+        return self.done(message, success)
+
+    def done(self, message, success):
         access_log_record(
             request=self.request,
             action=AccessAction.CHANGE,
@@ -415,13 +428,19 @@ class CloseView(MessageActionView):
         form = CloseForm(request.POST)
         if not form.is_valid():
             return self.invalid(message, close_form=form)
-        return self.act(
-            message,
-            lambda: services.message_close(
-                message=message, by=request.user, chart_note=form.cleaned_data["chart_note"]
-            ),
-            _("Closed."),
-        )
+        try:
+            services.message_close_with_outcome(
+                message=message,
+                by=request.user,
+                note=form.cleaned_data["chart_note"],
+                outcome=form.cleaned_data["outcome"],
+                outcome_typed=form.cleaned_data["outcome_typed"],
+            )
+        except services.MessagingError as error:
+            # Back to the form as she filled it in: her edits of the note are kept.
+            form.add_error(None, str(error))
+            return self.invalid(message, close_form=form)
+        return self.done(message, _("Closed."))
 
 
 class NotesToFileView(View):

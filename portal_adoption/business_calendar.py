@@ -73,6 +73,14 @@ class BusinessCalendar:
                 return found
         raise ValueError("the practice has no opening hours in the next 60 days")
 
+    def previous_open_day(self, before: dt.date) -> OpenDay:
+        """The last open day strictly before `before` (weekends, holidays and closures skipped)."""
+        for offset in range(1, SEARCH_DAYS + 1):
+            found = self.open_day(before - dt.timedelta(days=offset))
+            if found:
+                return found
+        raise ValueError("the practice had no opening hours in the last 60 days")
+
     def is_open_at(self, moment: dt.datetime) -> bool:
         local = moment.astimezone(self.zone)
         today = self.open_day(local.date())

@@ -257,6 +257,9 @@ def test_five_parallel_calls_logged_with_one_key_log_one_call():
     assert [r.status_code for r in at_once(5, send)] == [302] * 5
     assert CallLog.objects.filter(message=message).count() == 1
     assert MessageTransition.objects.filter(message=message, to_status="answered").count() == 1
+    # The call answers the message once on the dashboard too: one response_by_phone.
+    responses = ActivityEvent.objects.filter(type=EventType.RESPONSE_BY_PHONE)
+    assert list(responses.values_list("reply_to", flat=True)) == [message.message_id]
 
 
 # --- Other actions a double click repeats ---------------------------------------------

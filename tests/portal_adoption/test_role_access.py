@@ -89,7 +89,7 @@ PAGES = {
     "messaging:reroute": post("message", NURSING, ok=400),
     "messaging:reclassify": post("message", NURSING),
     "messaging:care_related": post("message", NURSING),
-    "messaging:close": post("message", NURSING),
+    "messaging:close": post("message", NURSING, ok=400),  # no chart note: the form again
     "messaging:phone_preference": post("message", NURSING),
     "messaging:settings": Page(None, MANAGERS, ok=302),
     "messaging:rules": Page(None, MANAGERS),

@@ -1,0 +1,185 @@
+"""The first response to a patient's message: the one definition every messaging view reads.
+
+metrics.md ("Impact", average response time): the message's time is its
+first `message_from_patient` event; its **first response** is the earliest
+event, at or after the message, of the same patient that names the message
+in `reply_to` and is a `message_to_patient` (a portal reply) or a
+`response_by_phone` (a call that answered it), patients.rules.RESPONSE_TYPES.
+The response time is the first response minus the message, wall clock, and
+a message belongs to the month its first response falls in. The dashboard's
+rollup (metrics/compute.py) pairs the same events the same way, so the
+queue, its checkpoints, the SLA badges and the response-time report all
+agree with the dashboard on the same event log:
+
+- the queue and its checkpoints annotate their messages with
+  `first_response_at` (`with_first_response`): a message is answered when
+  that is set, whoever wrote the response (this application, or the
+  portal's own feed);
+- the reports read the pairs from the event log (`first_responses_between`,
+  `messages_arrived_between`), messages the queue never held included, as
+  the dashboard counts them.
+
+"First" is ordered by `occurred_at`, then by row id. Events outside the
+event window (metrics.compute.plausible_events) count for nothing, here as
+on the dashboard.
+"""
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+
+from messaging.models import Message
+from metrics.compute import plausible_events
+from patients.models import EventType
+from patients.rules import RESPONSE_TYPES
+
+
+def _responses_to(*, patient: str, message_object_id: str, message_at: str) -> QuerySet:
+    """Response events of the outer row's patient naming its message, at or after it."""
+    return (
+        plausible_events()
+        .filter(
+            patient=OuterRef(patient),
+            reply_to=OuterRef(message_object_id),
+            type__in=RESPONSE_TYPES,
+            occurred_at__gte=OuterRef(message_at),
+        )
+        .exclude(reply_to="")
+    )
+
+
+def _earliest(events: QuerySet, field: str) -> Subquery:
+    return Subquery(events.order_by("occurred_at", "pk").values(field)[:1])
+
+
+def _earlier_than_outer() -> Q:
+    """Before the outer event: earlier, or at the same instant with a lower id."""
+    return Q(occurred_at__lt=OuterRef("occurred_at")) | Q(
+        occurred_at=OuterRef("occurred_at"), pk__lt=OuterRef("pk")
+    )
+
+
+# --- The queue: one message at a time -------------------------------------------------
+
+
+def with_first_response(messages: QuerySet[Message]) -> QuerySet[Message]:
+    """The messages with `first_response_at` (None while unanswered) and
+    `first_response_type`.
+
+    The message's time is its `sent_at`: message_receive writes its
+    message_from_patient event at that instant.
+    """
+    responses = _responses_to(
+        patient="patient", message_object_id="message_id", message_at="sent_at"
+    )
+    return messages.annotate(
+        first_response_at=_earliest(responses, "occurred_at"),
+        first_response_type=_earliest(responses, "type"),
+    )
+
+
+def message_first_response_at(message: Message) -> dt.datetime | None:
+    """The first response to one message; the annotation when the row carries it."""
+    if hasattr(message, "first_response_at"):
+        return message.first_response_at
+    return with_first_response(Message.objects.filter(pk=message.pk)).values_list(
+        "first_response_at", flat=True
+    )[0]
+
+
+# --- The reports: pairs from the event log ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class FirstResponse:
+    """One patient message and its first response (None while unanswered)."""
+
+    message_at: dt.datetime
+    response_at: dt.datetime | None
+    response_type: str | None
+    category: str | None  # the queue's category; None for a message the queue never held
+
+    @property
+    def by_phone(self) -> bool:
+        return self.response_type == EventType.RESPONSE_BY_PHONE
+
+    @property
+    def took(self) -> dt.timedelta:
+        return self.response_at - self.message_at
+
+
+def _queue_category(message_object_id: str) -> Subquery:
+    return Subquery(
+        Message.objects.filter(
+            message_id=OuterRef(message_object_id), patient=OuterRef("patient")
+        ).values("category")[:1]
+    )
+
+
+def first_responses_between(start: dt.datetime, end: dt.datetime) -> Iterator[FirstResponse]:
+    """The messages whose first response falls in [start, end), with that response.
+
+    Shaped as the dashboard's `_response_tallies`: the response events of
+    the period, each with its message's time (the first message_from_patient
+    of the same patient whose object_id is the reply_to), kept when it is at
+    or after the message and no response to the same message came between
+    the message and it.
+    """
+    message_at = _earliest(
+        plausible_events().filter(
+            type=EventType.MESSAGE_FROM_PATIENT,
+            object_id=OuterRef("reply_to"),
+            patient=OuterRef("patient"),
+        ),
+        "occurred_at",
+    )
+    earlier_response = plausible_events().filter(
+        _earlier_than_outer(),
+        patient=OuterRef("patient"),
+        reply_to=OuterRef("reply_to"),
+        type__in=RESPONSE_TYPES,
+        occurred_at__gte=OuterRef("message_at"),
+    )
+    rows = (
+        plausible_events()
+        .filter(occurred_at__gte=start, occurred_at__lt=end, type__in=RESPONSE_TYPES)
+        .exclude(reply_to="")
+        .annotate(message_at=message_at)
+        .filter(occurred_at__gte=F("message_at"))  # also: there is such a message
+        .exclude(Exists(earlier_response))
+        .annotate(category=_queue_category("reply_to"))
+        .values_list("message_at", "occurred_at", "type", "category")
+    )
+    for message_time, response_at, response_type, category in rows:
+        yield FirstResponse(message_time, response_at, response_type, category)
+
+
+def messages_arrived_between(start: dt.datetime, end: dt.datetime) -> Iterator[FirstResponse]:
+    """The patient messages sent in [start, end], each with its first response, if any.
+
+    A message is its first message_from_patient event (a second event with
+    the same object_id is the same message, not another one).
+    """
+    same_message_before = plausible_events().filter(
+        _earlier_than_outer(),
+        type=EventType.MESSAGE_FROM_PATIENT,
+        object_id=OuterRef("object_id"),
+        patient=OuterRef("patient"),
+    )
+    responses = _responses_to(
+        patient="patient", message_object_id="object_id", message_at="occurred_at"
+    )
+    rows = (
+        plausible_events()
+        .filter(type=EventType.MESSAGE_FROM_PATIENT, occurred_at__gte=start, occurred_at__lte=end)
+        .exclude(Exists(same_message_before))
+        .annotate(
+            response_at=_earliest(responses, "occurred_at"),
+            response_type=_earliest(responses, "type"),
+        )
+        .values_list("occurred_at", "response_at", "response_type")
+    )
+    for message_at, response_at, response_type in rows.iterator(chunk_size=2000):
+        yield FirstResponse(message_at, response_at, response_type, None)
