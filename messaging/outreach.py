@@ -54,8 +54,8 @@ from messaging.outreach_texts import (
     language_of,
     unknown_placeholders,
 )
-from patients.models import ActivityEvent, EventType, NotificationChannel, Patient
-from portal_adoption.dates import event_window
+from patients.models import EventType, NotificationChannel, Patient
+from patients.selectors import plausible_events
 from portal_adoption.models import NightlyJob
 from portal_adoption.nightly import NightlyFailures
 
@@ -78,19 +78,8 @@ def _active_panel() -> QuerySet[Patient]:
     return Patient.objects.filter(deactivated_on__isnull=True)
 
 
-def _events() -> QuerySet[ActivityEvent]:
-    """The event log inside the event window of portal_adoption/dates.py.
-
-    A row stored before the feed checked times (or written around it), with a
-    time like 0001-01-01 or 9999-12-31, is not evidence that anything
-    happened, and reading it would overflow (year 0 in the practice's zone).
-    """
-    start, end = event_window().utc_bounds()
-    return ActivityEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
-
-
 def _first(event_type: str):
-    events = _events().filter(patient=OuterRef("pk"), type=event_type)
+    events = plausible_events().filter(patient=OuterRef("pk"), type=event_type)
     return Subquery(events.values("patient").annotate(first=Min("occurred_at")).values("first"))
 
 
@@ -104,14 +93,14 @@ def due_no_login_reminder(today: date) -> QuerySet[Patient]:
     invitation can earn a new reminder but the same one never two.
     """
     offers = (
-        _events()
+        plausible_events()
         .filter(
             patient=OuterRef("pk"),
             type__in=[EventType.PORTAL_INVITED, EventType.PORTAL_ACTIVATED],
         )
         .order_by("-occurred_at")
     )
-    logged_in = _events().filter(
+    logged_in = plausible_events().filter(
         patient=OuterRef("pk"), type=EventType.LOGIN, occurred_at__gte=OuterRef("offered_at")
     )
     return (
@@ -124,7 +113,7 @@ def due_no_login_reminder(today: date) -> QuerySet[Patient]:
 
 def due_app_nudge(today: date) -> QuerySet[Patient]:
     """Enrolled at least 14 days ago and no app installed."""
-    app = _events().filter(patient=OuterRef("pk"), type=EventType.APP_INSTALLED)
+    app = plausible_events().filter(patient=OuterRef("pk"), type=EventType.APP_INSTALLED)
     return (
         _active_panel()
         .annotate(enrolled_at=_first(EventType.PORTAL_ACTIVATED))
@@ -135,7 +124,7 @@ def due_app_nudge(today: date) -> QuerySet[Patient]:
 
 def due_feature_of_month(today: date) -> QuerySet[Patient]:
     """Every enrolled patient on the panel, once a month."""
-    activated = _events().filter(
+    activated = plausible_events().filter(
         patient=OuterRef("pk"), type=EventType.PORTAL_ACTIVATED, occurred_at__lte=_end_of(today)
     )
     return _active_panel().filter(Exists(activated))
@@ -148,7 +137,7 @@ def due_survey(today: date) -> list[Patient]:
     night (or a restart) draws the same patients, who are claimed already.
     """
     since = _end_of(today) - timedelta(days=30)
-    logged_in = _events().filter(
+    logged_in = plausible_events().filter(
         patient=OuterRef("pk"), type=EventType.LOGIN, occurred_at__gte=since
     )
     ids = sorted(_active_panel().filter(Exists(logged_in)).values_list("pk", flat=True))

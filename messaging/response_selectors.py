@@ -20,7 +20,7 @@ agree with the dashboard on the same event log:
   the dashboard counts them.
 
 "First" is ordered by `occurred_at`, then by row id. Events outside the
-event window (metrics.compute.plausible_events) count for nothing, here as
+event window (patients.selectors.plausible_events) count for nothing, here as
 on the dashboard.
 """
 
@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 
 from messaging.models import Message
-from metrics.compute import plausible_events
 from patients.models import EventType
 from patients.rules import RESPONSE_TYPES
+from patients.selectors import plausible_events
 
 
 def _responses_to(*, patient: str, message_object_id: str, message_at: str) -> QuerySet:

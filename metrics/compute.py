@@ -34,8 +34,8 @@ The definitions are taken literally (metrics.md):
   1900, or more than a day ahead of now) count for nothing: the feed refuses
   them today, but rows stored before it did (or written around it) hold
   times like year 0001 that turn into year 0 in the practice's zone and would
-  break every query that reads them. `plausible_events` is the event log for
-  every query here and in metrics.services.
+  break every query that reads them. `patients.selectors.plausible_events` is
+  the event log for every query here, in metrics.services and in messaging.
 - Rates and shares are fractions from 0 to 1, unrounded; `portal_payments` is
   a decimal string with two places; hours and satisfaction are rounded half
   up to one decimal; `phone_calls_change` is in percent, unrounded; a figure
@@ -90,10 +90,10 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 
 from metrics.figures import FIGURE_KEYS
-from patients.models import ActivityEvent, AppointmentType, Channel, EventType, Patient
+from patients.models import AppointmentType, Channel, EventType, Patient
 from patients.rules import RESPONSE_TYPES
+from patients.selectors import plausible_events
 from portal_adoption.business_calendar import BusinessCalendar
-from portal_adoption.dates import event_window
 
 SELF_SERVICE = (Channel.PORTAL, Channel.APP)
 ONE_DECIMAL = Decimal("0.1")
@@ -136,12 +136,6 @@ def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
         dt.datetime.combine(first, dt.time.min, tzinfo=zone),
         dt.datetime.combine(next_month(first), dt.time.min, tzinfo=zone),
     )
-
-
-def plausible_events() -> QuerySet:
-    """The event log without events outside the event window (see the module docstring)."""
-    start, end = event_window().utc_bounds()
-    return ActivityEvent.objects.order_by().filter(occurred_at__gte=start, occurred_at__lt=end)
 
 
 # --- Tallies ------------------------------------------------------------------------

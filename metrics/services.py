@@ -41,7 +41,7 @@ month, and the marking before them, as a guarded step
 nightly page, keeps its previous rows, and is marked stale so the next night
 tries it again; the other months are computed. They return a RollupRun: the
 months done and the steps that failed. Events outside the event window never
-reach a query (metrics.compute.plausible_events), which removes the one
+reach a query (patients.selectors.plausible_events), which removes the one
 failure we know of; the guard is for the ones we do not.
 """
 
@@ -63,12 +63,12 @@ from metrics.compute import (
     month_of,
     month_tallies,
     next_month,
-    plausible_events,
     practice_zone,
     previous_month,
 )
 from metrics.models import MonthlyRollup, ScopeKind, StaleMonth
 from patients.models import EventType, Location, Patient, Provider
+from patients.selectors import plausible_events
 from portal_adoption.business_calendar import BusinessCalendar
 from portal_adoption.models import NightlyFailure, NightlyJob
 from portal_adoption.nightly import NightlyFailures

@@ -1,6 +1,5 @@
 """Reads of the roster and the event log."""
 
-import datetime as dt
 import re
 from collections.abc import Iterable
 from datetime import date
@@ -91,15 +90,14 @@ def event_time_in_window(field: str = "occurred_at") -> Q:
     Python. Pages filter with this, or read such rows through
     patient_recent_events, which marks them instead of reading their time.
     """
-    window = event_window()
-    return Q(
-        **{
-            f"{field}__gte": dt.datetime.combine(window.earliest, dt.time.min, dt.UTC),
-            f"{field}__lt": dt.datetime.combine(
-                window.latest + dt.timedelta(days=1), dt.time.min, dt.UTC
-            ),
-        }
-    )
+    start, end = event_window().utc_bounds()
+    return Q(**{f"{field}__gte": start, f"{field}__lt": end})
+
+
+def plausible_events() -> QuerySet[ActivityEvent]:
+    """THE event log for figures, reminders and response times: only events inside the
+    event window count (a row like 0001-01-01 is not evidence that anything happened)."""
+    return ActivityEvent.objects.order_by().filter(event_time_in_window())
 
 
 def patient_recent_events(patient: Patient, *, limit: int = 50) -> list[ActivityEvent]:
