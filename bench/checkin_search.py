@@ -338,7 +338,7 @@ def main() -> None:
         analyze()
         print(
             f"roster: {len(people):,} patients generated in {generated:.1f} s, "
-            f"copied in {seconds:.1f} s, analysed in {time.perf_counter() - started:.1f} s"
+            f"copied in {seconds:.1f} s, analyzed in {time.perf_counter() - started:.1f} s"
         )
         print(f"indexes on patients_patient: {', '.join(search_indexes())}")
         mix = searches(people, OPTIONS.searches, rng)

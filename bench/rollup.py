@@ -23,7 +23,7 @@ events are generated in
 Python and COPYed as text into an unlogged staging table, then moved into the
 event table in time order (as a live log is appended to), with the event
 table's secondary indexes dropped meanwhile and put back after with the same
-definitions; then the tables are vacuumed and analysed and a checkpoint is
+definitions; then the tables are vacuumed and analyzed and a checkpoint is
 taken. Then it times:
 
 - `rollup_month` for the last full month: every figure for the practice, each

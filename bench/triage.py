@@ -380,7 +380,7 @@ def main() -> None:
         print(
             f"loaded {OPTIONS.patients:,} patients in {loaded['patients_seconds']:.1f} s and "
             f"{sum(counts.values()):,} open messages in {loaded['messages_seconds']:.1f} s "
-            f"(analysed in {loaded['analyze_seconds']:.1f} s)"
+            f"(analyzed in {loaded['analyze_seconds']:.1f} s)"
         )
         print(
             "  by queue: "

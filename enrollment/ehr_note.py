@@ -33,7 +33,7 @@ def ehr_note_text(
     """The sentence the clerk pastes into the EHR, in the practice's language."""
     with translation.override(settings.LANGUAGE_CODE):
         parts = [
-            _("Portal enrolment completed at front desk on %(date)s by %(name)s")
+            _("Portal enrollment completed at front desk on %(date)s by %(name)s")
             % {"date": on.isoformat(), "name": by.get_full_name() or by.get_username()}
         ]
         if enrollment.method == EnrollmentMethod.QR:

@@ -3,7 +3,7 @@
 Two handouts: the one-page privacy handout (offered when a patient declines
 over privacy) and the quick reference card (step 7 of the checklist). They
 carry no clinical data. Each text is a dict {"en": ..., "es": ...}; the
-English versions go through gettext so a future catalogue can translate
+English versions go through gettext so a future catalog can translate
 them into further languages. Placeholders: %(practice)s, %(phone)s,
 %(first_name)s, %(login_url)s.
 """

@@ -1,4 +1,4 @@
-"""Managers' side of enrolment: weekly tech-help sessions and the incentives on offer."""
+"""Managers' side of enrollment: weekly tech-help sessions and the incentives on offer."""
 
 from django.contrib import messages
 from django.db.models import Count
@@ -75,7 +75,7 @@ class TechHelpDetailView(ManagerView):
 
 
 class IncentiveListView(ManagerView):
-    """The incentives the desk may record, and how many enrolments each one bought."""
+    """The incentives the desk may record, and how many enrollments each one bought."""
 
     template_name = "enrollment/manage/incentives.html"
 
@@ -89,7 +89,7 @@ class IncentiveListView(ManagerView):
         incentive = incentive_create(**form.cleaned_data)
         messages.success(
             request,
-            _("“%(name)s” is offered now: the desk can record it on an enrolment.")
+            _("“%(name)s” is offered now: the desk can record it on an enrollment.")
             % {"name": incentive.name},
         )
         return redirect("enrollment:incentives")
@@ -101,13 +101,13 @@ class IncentiveListView(ManagerView):
 
 
 class IncentiveToggleView(ManagerView):
-    """Stop offering an incentive, or offer it again. Past enrolments keep theirs."""
+    """Stop offering an incentive, or offer it again. Past enrollments keep theirs."""
 
     def post(self, request, pk):
         incentive = get_object_or_404(Incentive, pk=pk)
         incentive_set_active(incentive=incentive, active=not incentive.active)
         if incentive.active:
-            message = _("“%(name)s” is no longer offered. Enrolments that had it keep it.")
+            message = _("“%(name)s” is no longer offered. Enrollments that had it keep it.")
         else:
             message = _("“%(name)s” is offered again.")
         messages.success(request, message % {"name": incentive.name})

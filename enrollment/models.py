@@ -1,4 +1,4 @@
-"""Enrolment at check-in: the checklist, declines, QR self-enrolment, follow-ups."""
+"""Enrollment at check-in: the checklist, declines, QR self-enrollment, follow-ups."""
 
 import uuid
 
@@ -19,7 +19,7 @@ class Step(models.TextChoices):
     INSTALL_APP = "install_app", _("Help install the mobile app")
     CONFIRM_ACCESS = "confirm_access", _("Confirm the patient can get in and find their way")
     REFERENCE_CARD = "reference_card", _("Hand over the quick reference card")
-    RECORD_IN_EHR = "record_in_ehr", _("Record the enrolment in the EHR")
+    RECORD_IN_EHR = "record_in_ehr", _("Record the enrollment in the EHR")
     SET_FOLLOW_UP = "set_follow_up", _("Set the follow-up: a reminder if no login within a week")
 
 
@@ -116,7 +116,7 @@ class Incentive(models.Model):
 
 
 class Enrollment(models.Model):
-    """One enrolment at the desk, from the first tick to completion."""
+    """One enrollment at the desk, from the first tick to completion."""
 
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="enrollments"
@@ -159,10 +159,10 @@ class Enrollment(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
-        verbose_name = _("enrolment")
-        verbose_name_plural = _("enrolments")
+        verbose_name = _("enrollment")
+        verbose_name_plural = _("enrollments")
         constraints = [
-            # Two clerks opening the same patient share one enrolment.
+            # Two clerks opening the same patient share one enrollment.
             models.UniqueConstraint(
                 fields=["patient"],
                 condition=Q(status="in_progress"),
@@ -172,10 +172,10 @@ class Enrollment(models.Model):
         indexes = [
             models.Index(fields=["completed_by", "completed_at"], name="enrollment_credit_idx"),
         ]
-        permissions = [("enroll_patient", _("Can enrol patients at check-in"))]
+        permissions = [("enroll_patient", _("Can enroll patients at check-in"))]
 
     def __str__(self):
-        return f"Enrolment #{self.pk}"
+        return f"Enrollment #{self.pk}"
 
 
 class EnrollmentStep(models.Model):

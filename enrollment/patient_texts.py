@@ -1,9 +1,9 @@
-"""What the patient reads on their own phone during QR self-enrolment.
+"""What the patient reads on their own phone during QR self-enrollment.
 
 The page follows the patient's preferred language, not the phone's, and the
-project ships no compiled Spanish catalogue, so each text carries its
+project ships no compiled Spanish catalog, so each text carries its
 Spanish version here. The English versions still go through gettext so a
-future catalogue can translate them into further languages. Placeholders:
+future catalog can translate them into further languages. Placeholders:
 %(practice)s, %(first_name)s, %(phone)s.
 """
 

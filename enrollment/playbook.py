@@ -1,4 +1,4 @@
-"""The enrolment playbook (workflows.md): what to say, and what to offer on a no.
+"""The enrollment playbook (workflows.md): what to say, and what to offer on a no.
 
 Texts shown to the patient or read out to them come in the patient's
 language; English and Spanish are shipped, other languages fall back to

@@ -1,4 +1,4 @@
-"""QR self-enrolment, the patient's side: opened from the code, without a staff login."""
+"""QR self-enrollment, the patient's side: opened from the code, without a staff login."""
 
 from django.urls import path
 

@@ -1,4 +1,4 @@
-"""QR self-enrolment, the clerk's side (front desk, managers, administrators)."""
+"""QR self-enrollment, the clerk's side (front desk, managers, administrators)."""
 
 from django.urls import path
 

@@ -1,4 +1,4 @@
-"""QR self-enrolment: the clerk shows a code, the patient finishes on their own phone.
+"""QR self-enrollment: the clerk shows a code, the patient finishes on their own phone.
 
 Clerk side: htmx fragments (the code, then its status every few seconds).
 Patient side: plain pages in the patient's language, opened without a staff
@@ -46,7 +46,7 @@ no_store = method_decorator(never_cache, name="dispatch")
 
 @no_store
 class QrCreateView(StaffPermissionRequiredMixin, View):
-    """Show a new code for an open enrolment (posted by htmx from the checklist)."""
+    """Show a new code for an open enrollment (posted by htmx from the checklist)."""
 
     permission_required = ENROLL_PATIENTS
 
@@ -196,7 +196,7 @@ def qr_unusable(request):
 
 
 def email_masked(email: str) -> str:
-    """r•••@example.org: enough for the patient to recognise, too little to read."""
+    """r•••@example.org: enough for the patient to recognize, too little to read."""
     local, at, domain = email.rpartition("@")
     return f"{local[:1]}•••@{domain}" if at and local else ""
 

@@ -1,4 +1,4 @@
-"""Managers' enrolment reports: staff credit by month, decline reasons, incentive cohorts.
+"""Managers' enrollment reports: staff credit by month, decline reasons, incentive cohorts.
 
 Aggregates only: no patient is named in what these return. Every figure is
 computed by the database (Count, Exists, window functions); Python only
@@ -40,7 +40,7 @@ from enrollment.models import (
 from patients.models import ActivityEvent, EventType
 from portal_adoption.db import medians
 
-# The playbook's figure for an enrolment at the desk (workflows.md).
+# The playbook's figure for an enrollment at the desk (workflows.md).
 TARGET_SECONDS = 120
 # ... and for QR self-enrollment: from the code shown to the patient's consent.
 QR_TARGET_SECONDS = 90
@@ -81,12 +81,12 @@ def _staff_name(first: str, last: str, username: str) -> str:
     return " ".join(part for part in (first, last) if part) or username
 
 
-# --- Enrolments per member of staff ---------------------------------------------------
+# --- Enrollments per member of staff ---------------------------------------------------
 
 
 @dataclass(frozen=True)
 class StaffRow:
-    """One member of staff: completed enrolments per month and how long they took."""
+    """One member of staff: completed enrollments per month and how long they took."""
 
     user_id: int | None
     name: str
@@ -108,9 +108,9 @@ class StaffRow:
 
 @dataclass(frozen=True)
 class StepRow:
-    """One checklist step over the completed enrolments: done, skipped (and why), not recorded.
+    """One checklist step over the completed enrollments: done, skipped (and why), not recorded.
 
-    not_recorded: enrolments completed before every step had to be answered,
+    not_recorded: enrollments completed before every step had to be answered,
     which left the step blank.
     """
 
@@ -176,16 +176,16 @@ class StaffReport:
     qr: QrReport | None = None
 
 
-def enrolments_by_staff(months: int = 6, *, now: dt.datetime | None = None) -> StaffReport:
-    """Completed enrolments per member of staff per month, for the last `months` months.
+def enrollments_by_staff(months: int = 6, *, now: dt.datetime | None = None) -> StaffReport:
+    """Completed enrollments per member of staff per month, for the last `months` months.
 
     1. Months are calendar months in the practice's time zone, this month
        (so far) included; the credit goes to whoever completed the
-       enrolment, as on the front desk's home page.
+       enrollment, as on the front desk's home page.
     2. Over the whole period, per person: the median time from the first
        tick to completion, and how many took under two minutes (the
        playbook's target), out of those with a recorded time.
-    3. Per checklist step, over the same enrolments: how often it was done
+    3. Per checklist step, over the same enrollments: how often it was done
        and how often skipped, and for which reasons (checklist_use).
     4. The QR codes shown in the same months: the median time from the code
        shown to the patient's consent, and how many took under 90 seconds
@@ -263,11 +263,11 @@ def enrolments_by_staff(months: int = 6, *, now: dt.datetime | None = None) -> S
 
 
 def checklist_use(completed: QuerySet[Enrollment]) -> list[StepRow]:
-    """How each of the nine steps was answered in these completed enrolments.
+    """How each of the nine steps was answered in these completed enrollments.
 
-    A step is done (no skip reason) or skipped for a reason; an enrolment
+    A step is done (no skip reason) or skipped for a reason; an enrollment
     with no answer for the step (completed before every step was required)
-    counts as "not recorded", so the three add up to the enrolments.
+    counts as "not recorded", so the three add up to the enrollments.
     """
     total = completed.count()
     answers = (
@@ -443,9 +443,9 @@ def decline_reasons(since: dt.date, *, now: dt.datetime | None = None) -> Declin
 
 @dataclass(frozen=True)
 class CohortRow:
-    """A cohort of enrolments and how many of its patients were active 30 and 90 days on.
+    """A cohort of enrollments and how many of its patients were active 30 and 90 days on.
 
-    due_N: enrolments whose day N has passed (only they can be judged);
+    due_N: enrollments whose day N has passed (only they can be judged);
     active_N: of those, the ones with a login in the 30 days ending on day N.
     """
 
@@ -486,22 +486,22 @@ class IncentiveReport:
 
 
 def _day(n: int):
-    """Day n of an enrolment: n x 24 hours after its completion."""
+    """Day n of an enrollment: n x 24 hours after its completion."""
     return ExpressionWrapper(F("completed_at") + dt.timedelta(days=n), output_field=DateTimeField())
 
 
 def incentive_cohorts(since: dt.date, *, now: dt.datetime | None = None) -> IncentiveReport:
-    """Enrolments completed from `since` (local midnight) to now: incentivised or not.
+    """Enrollments completed from `since` (local midnight) to now: incentivised or not.
 
-    1. Day N of an enrolment is N x 24 hours after its completion.
+    1. Day N of an enrollment is N x 24 hours after its completion.
     2. "Active at 30 days": a login after completion and at or before day 30;
        "active at 90 days": a login after day 60 and at or before day 90
        (the 30 days ending on day N). The first login helped at the desk
        comes before completion and does not count.
-    3. Only enrolments whose day N has passed (day N <= now) are in the
+    3. Only enrollments whose day N has passed (day N <= now) are in the
        denominator of "active at N days"; the others are too recent to judge.
-    4. An enrolment is one row: a patient enrolled twice counts twice.
-    5. Per incentive kind as well; "others" are enrolments without an incentive.
+    4. An enrollment is one row: a patient enrolled twice counts twice.
+    5. Per incentive kind as well; "others" are enrollments without an incentive.
     """
     now = now or timezone.now()
     logins = ActivityEvent.objects.filter(patient=OuterRef("patient"), type=EventType.LOGIN)

@@ -1,4 +1,4 @@
-"""Managers' enrolment reports. Included under the "enrollment" namespace at /enrollment/."""
+"""Managers' enrollment reports. Included under the "enrollment" namespace at /enrollment/."""
 
 from django.urls import path
 

@@ -1,4 +1,4 @@
-"""Managers' enrolment reports: staff, decline reasons, incentive cohorts (VIEW_DASHBOARD).
+"""Managers' enrollment reports: staff, decline reasons, incentive cohorts (VIEW_DASHBOARD).
 
 The pages show aggregates only, never a patient, so they write no access-log
 rows. The period comes in the query string (?months=6 or ?since=YYYY-MM-DD):
@@ -15,7 +15,7 @@ from django.views import View
 
 from enrollment.report_selectors import (
     decline_reasons,
-    enrolments_by_staff,
+    enrollments_by_staff,
     incentive_cohorts,
     month_starts,
 )
@@ -86,7 +86,7 @@ class ReportView(StaffPermissionRequiredMixin, View):
 
 
 class StaffReportView(ReportView):
-    """Completed enrolments per member of staff and month, with how long they take."""
+    """Completed enrollments per member of staff and month, with how long they take."""
 
     template_name = "enrollment/reports/staff.html"
     form_class = MonthsForm
@@ -96,7 +96,7 @@ class StaffReportView(ReportView):
         return self.default_months
 
     def report(self, value):
-        return enrolments_by_staff(months=value)
+        return enrollments_by_staff(months=value)
 
 
 class DeclineReportView(ReportView):

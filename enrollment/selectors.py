@@ -65,7 +65,7 @@ def portal_statuses(patients: list[Patient]) -> dict[int, PortalStatus]:
 
     1. Enrolled means a portal_activated event (activity-feed.md); invited, a
        portal_invited event without one.
-    2. An enrolment being worked at the desk shows as in progress.
+    2. An enrollment being worked at the desk shows as in progress.
     3. Otherwise the latest decline, if any, with its suggested approach.
     """
     ids = [p.pk for p in patients]
@@ -263,7 +263,7 @@ class StaffCredit:
 
 
 def staff_credit(*, now: datetime | None = None) -> list[StaffCredit]:
-    """Enrolments completed per member of staff, this month and last (practice time)."""
+    """Enrollments completed per member of staff, this month and last (practice time)."""
     local = timezone.localtime(now or timezone.now())
     this_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     last_start = (this_start - timedelta(days=1)).replace(day=1)

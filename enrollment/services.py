@@ -1,4 +1,4 @@
-"""Writes for enrolment at check-in. Every row written names the member of staff."""
+"""Writes for enrollment at check-in. Every row written names the member of staff."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,7 +33,7 @@ from enrollment.models import (
 from patients.models import Channel, EventType, NotificationChannel, Patient
 from patients.rules import EventData
 from patients.services import event_record, patient_contact_update
-from portal_adoption.contact import ContactInvalid, email_normalised, phone_to_e164
+from portal_adoption.contact import ContactInvalid, email_normalized, phone_to_e164
 
 FOLLOW_UP_DAYS = 7
 QR_LIFETIME = timedelta(minutes=15)
@@ -41,7 +41,7 @@ QR_SALT = "enrollment.qr"
 
 
 class EnrollmentError(ValueError):
-    """A request the enrolment cannot honour; the message says what to do."""
+    """A request the enrollment cannot honor; the message says what to do."""
 
 
 class ContactError(EnrollmentError):
@@ -54,10 +54,10 @@ class ContactError(EnrollmentError):
 
 
 def enrollment_open(*, patient: Patient, by, method: str = EnrollmentMethod.DESK) -> Enrollment:
-    """The patient's enrolment in progress, started now if there is none.
+    """The patient's enrollment in progress, started now if there is none.
 
-    Two clerks opening the same patient at once get the same enrolment: the
-    unique constraint on in-progress enrolments decides the race.
+    Two clerks opening the same patient at once get the same enrollment: the
+    unique constraint on in-progress enrollments decides the race.
     """
     existing = _in_progress(patient)
     if existing:
@@ -119,8 +119,8 @@ def _answer(
 ) -> EnrollmentStep:
     """Record a step's answer once; the first answer of all starts the clock.
 
-    1. Lock the enrolment, so that answers, undos and the completion of one
-       enrolment are decided one after the other.
+    1. Lock the enrollment, so that answers, undos and the completion of one
+       enrollment are decided one after the other.
     2. The same answer again is a repeat and changes nothing; another answer
        to an answered step must undo it first.
     3. Step 8 needs steps 1 to 7 answered and stores the note; once it is
@@ -166,7 +166,7 @@ def _answer(
 
 
 def enrollment_untick(*, enrollment: Enrollment, step: str) -> None:
-    """Undo an answer given by mistake, while the enrolment is still open.
+    """Undo an answer given by mistake, while the enrollment is still open.
 
     Undoing step 8 drops its note: the steps can change again, and the note
     shown next is the one to paste.
@@ -184,7 +184,7 @@ def enrollment_untick(*, enrollment: Enrollment, step: str) -> None:
 
 
 def _locked_in_progress(enrollment: Enrollment) -> Enrollment:
-    # Only the enrolment's row: its incentive may be none (an outer join).
+    # Only the enrollment's row: its incentive may be none (an outer join).
     locked = (
         Enrollment.objects.select_for_update(of=("self",))
         .select_related("incentive")
@@ -200,7 +200,7 @@ def _answers(enrollment: Enrollment) -> dict[str, EnrollmentStep]:
 
 def _require_in_progress(enrollment: Enrollment) -> None:
     if enrollment.status != EnrollmentStatus.IN_PROGRESS:
-        raise EnrollmentError(_("This enrolment is finished: open the patient again."))
+        raise EnrollmentError(_("This enrollment is finished: open the patient again."))
 
 
 def _require_note_ready(answers: dict[str, EnrollmentStep]) -> None:
@@ -234,14 +234,14 @@ class ContactDetails:
 
 
 def contact_check(*, email: str, mobile_phone: str, notification_channel: str) -> ContactDetails:
-    """Checked and normalised contact details, or ContactError naming the field."""
+    """Checked and normalized contact details, or ContactError naming the field."""
     email, mobile_phone = email.strip(), mobile_phone.strip()
     if notification_channel not in NotificationChannel.values:
         raise ContactError(
             "notification_channel", _("Choose how the patient wants to be notified.")
         )
     try:
-        email = email_normalised(email) if email else ""
+        email = email_normalized(email) if email else ""
     except ContactInvalid:
         raise ContactError(
             "email",
@@ -296,14 +296,14 @@ def enrollment_set_incentive(*, enrollment: Enrollment, incentive: Incentive | N
 
 
 def enrollment_complete(*, enrollment: Enrollment, by) -> Enrollment:
-    """Finish the enrolment: events, the EHR note and the follow-up, all at once.
+    """Finish the enrollment: events, the EHR note and the follow-up, all at once.
 
-    1. Lock the enrolment; if it is completed already (a double submit),
+    1. Lock the enrollment; if it is completed already (a double submit),
        return it unchanged.
     2. Refuse while any of steps 1-8 is unanswered: the playbook uses the
        whole checklist, so each step is done or skipped with a reason.
     3. Record what the desk saw, at the times its steps were answered,
-       through the event service, with ids derived from the enrolment so
+       through the event service, with ids derived from the enrollment so
        each is written once (_record_events).
     4. Tick step 9, set the follow-up a week out, store the duration; the
        EHR note is the one pasted at step 8, or written now if step 8 was
@@ -348,7 +348,7 @@ def _record_events(enrollment: Enrollment, answers: dict[str, EnrollmentStep]) -
       desk is self-service at the practice, as a kiosk is).
     - portal_activated at step 3, and only if it was done: the clerk watched
       the patient finish the first login (the playbook's step 3), which is
-      what "enrolled" means. A skipped step 3, and every QR enrolment where
+      what "enrolled" means. A skipped step 3, and every QR enrollment where
       the patient logs in later on their own phone, leave activation to the
       portal feed, as for every other patient.
     - app_installed at step 5, if done: the clerk helped install the app
@@ -469,7 +469,7 @@ def follow_up_call_record(*, patient: Patient, outcome: str, note: str, by) -> F
     )
 
 
-# --- QR self-enrolment --------------------------------------------------------------
+# --- QR self-enrollment --------------------------------------------------------------
 
 
 def qr_invitation_create(*, enrollment: Enrollment, by) -> tuple[QrInvitation, str]:
@@ -511,7 +511,7 @@ def qr_invitation_redeem(*, token: str, details: ContactDetails) -> QrInvitation
        it already: the page only links to the portal, and nobody sees the
        first login happen, so activation comes from the portal feed. The
        clerk who does watch it can undo the answer and tick step 3.
-    4. An enrolment that can no longer take the answers (stopped, completed,
+    4. An enrollment that can no longer take the answers (stopped, completed,
        its EHR note pasted) makes the code unusable, and nothing is kept.
     """
     invitation = qr_invitation_for_token(token)
@@ -533,7 +533,7 @@ def qr_invitation_redeem(*, token: str, details: ContactDetails) -> QrInvitation
 def _qr_answers(invitation: QrInvitation, details: ContactDetails) -> None:
     enrollment = invitation.enrollment
     clerk = invitation.created_by
-    # Only a code the patient used makes this a QR enrolment (the EHR note says so).
+    # Only a code the patient used makes this a QR enrollment (the EHR note says so).
     Enrollment.objects.filter(pk=enrollment.pk).update(method=EnrollmentMethod.QR)
     enrollment.method = EnrollmentMethod.QR
     enrollment_collect_contact(enrollment=enrollment, details=details, by=clerk)

@@ -1,4 +1,4 @@
-"""The front desk's check-in screens: find the patient, see where they stand, enrol."""
+"""The front desk's check-in screens: find the patient, see where they stand, enroll."""
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
@@ -253,7 +253,7 @@ class CompleteView(ChecklistView):
             messages.error(request, str(error))
             return redirect("enrollment:checklist", pk=enrollment.pk)
         self.log(enrollment.patient, AccessAction.CHANGE, "enrollment")
-        messages.success(request, _("Enrolment completed. The follow-up is set."))
+        messages.success(request, _("Enrollment completed. The follow-up is set."))
         return redirect("enrollment:completed", pk=enrollment.pk)
 
 
@@ -261,7 +261,7 @@ class AbandonView(ChecklistView):
     def post(self, request, pk):
         enrollment = self.enrollment(pk)
         services.enrollment_abandon(enrollment=enrollment)
-        messages.info(request, _("Enrolment stopped. You can start again at the next visit."))
+        messages.info(request, _("Enrollment stopped. You can start again at the next visit."))
         return redirect("enrollment:patient", pk=enrollment.patient_id)
 
 

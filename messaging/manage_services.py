@@ -26,7 +26,7 @@ from messaging.models import (
     RoutingRule,
     RoutingSettings,
 )
-from messaging.triage import classify, normalised, red_flags_in
+from messaging.triage import classify, normalized, red_flags_in
 from portal_adoption.models import BusinessHours, PracticeClosure, Weekday
 
 PLACEHOLDERS = ("first_name", "practice_phone", "staff_name")
@@ -53,7 +53,7 @@ def _phrase(text: str, field_name: str = "phrase") -> str:
     phrase = _tidy(text)
     if not phrase:
         raise SettingsError(field_name, _("Type a word or phrase."))
-    if not normalised(phrase).strip():
+    if not normalized(phrase).strip():
         raise SettingsError(field_name, _("A phrase needs at least one letter or digit."))
     if len(phrase) > PHRASE_MAX:
         raise SettingsError(
@@ -64,7 +64,7 @@ def _phrase(text: str, field_name: str = "phrase") -> str:
 
 def _same_phrase(a: str, b: str) -> bool:
     # Matching ignores case, accents and punctuation, so duplicates are judged the same way.
-    return normalised(a) == normalised(b)
+    return normalized(a) == normalized(b)
 
 
 # --- Routing rules ----------------------------------------------------------------
@@ -158,7 +158,7 @@ def reply_template_save(
         raise SettingsError("category", _("Choose clinical, administrative or billing."))
     name = _tidy(name)
     if not name:
-        raise SettingsError("name", _("Give the template a name staff will recognise."))
+        raise SettingsError("name", _("Give the template a name staff will recognize."))
     if len(name) > TEMPLATE_NAME_MAX:
         raise SettingsError(
             "name", _("Keep the name to %(max)d characters or fewer.") % {"max": TEMPLATE_NAME_MAX}

@@ -341,7 +341,7 @@ class CallLog(models.Model):
 
 
 class OutreachRule(models.TextChoices):
-    NO_LOGIN_REMINDER = "no_login_reminder", _("Reminder: no login a week after enrolment")
+    NO_LOGIN_REMINDER = "no_login_reminder", _("Reminder: no login a week after enrollment")
     APP_NUDGE = "app_nudge", _("App link: enrolled two weeks, no app")
     FEATURE_OF_MONTH = "feature_of_month", _("Feature of the month")
     SATISFACTION_SURVEY = "satisfaction_survey", _("Satisfaction survey")

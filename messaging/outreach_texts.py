@@ -1,7 +1,7 @@
 """What the nightly workers say, in English and Spanish (other languages: English).
 
 English texts pass through gettext so they are marked for translation; the
-Spanish ones are written out because the project ships no compiled catalogue.
+Spanish ones are written out because the project ships no compiled catalog.
 """
 
 import string

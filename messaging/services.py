@@ -49,7 +49,7 @@ RED_FLAG_REPLY_JOB = "red_flag_reply"
 
 
 class MessagingError(ValueError):
-    """A request the queue cannot honour; the message says what to do."""
+    """A request the queue cannot honor; the message says what to do."""
 
 
 class MessageConflict(MessagingError):

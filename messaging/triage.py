@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 
-def normalised(text: str) -> str:
+def normalized(text: str) -> str:
     """Lower case, accents removed, every run of non-letters a single space."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -26,7 +26,7 @@ def normalised(text: str) -> str:
 
 
 def phrase_in(phrase: str, text: str) -> bool:
-    """Whether the phrase occurs as whole words in text (both already normalised)."""
+    """Whether the phrase occurs as whole words in text (both already normalized)."""
     return f" {phrase.strip()} " in text
 
 
@@ -39,10 +39,10 @@ class Classification:
 
 def classify(text: str, rules: Iterable[tuple[str, str]], default_category: str) -> Classification:
     """The category whose phrases match most often; a tie or no match gets the default."""
-    body = normalised(text)
+    body = normalized(text)
     matches: dict[str, list[str]] = {}
     for category, phrase in rules:
-        if phrase_in(normalised(phrase), body):
+        if phrase_in(normalized(phrase), body):
             matches.setdefault(category, []).append(phrase)
     counts = Counter({category: len(found) for category, found in matches.items()})
     ranked = counts.most_common(2)
@@ -52,5 +52,5 @@ def classify(text: str, rules: Iterable[tuple[str, str]], default_category: str)
 
 
 def red_flags_in(text: str, flags: Iterable[str]) -> list[str]:
-    body = normalised(text)
-    return sorted({flag for flag in flags if phrase_in(normalised(flag), body)})
+    body = normalized(text)
+    return sorted({flag for flag in flags if phrase_in(normalized(flag), body)})

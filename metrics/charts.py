@@ -82,7 +82,7 @@ def _month_tick(month: date, first: bool) -> str:
 
 def draw_trend(ax, figure: str, points: list[tuple[date, object]], target=None, *, title=None):
     """Draw one figure's months on `ax`: a line with a dot per month, gaps where a month
-    has no data, the target as a dashed line, the latest value labelled."""
+    has no data, the target as a dashed line, the latest value labeled."""
     values = [_number(value) for _month, value in points]
     xs = list(range(len(points)))
     ys = [value if value is not None else float("nan") for value in values]

@@ -28,7 +28,7 @@ from metrics.selectors import (
     Scope,
     dashboard_for,
     dashboard_sections,
-    figures_normalised,
+    figures_normalized,
     month_key,
     month_label,
     month_previous,
@@ -67,7 +67,7 @@ def dashboard_csv_rows(scope: Scope | None = None):
     }
     yield CSV_COLUMNS
     for rollup in rollups.iterator():
-        data = figures_normalised(rollup.figures)
+        data = figures_normalized(rollup.figures)
         if rollup.scope_kind == ScopeKind.PRACTICE:
             name = str(ScopeKind.PRACTICE.label)
         else:

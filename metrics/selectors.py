@@ -193,7 +193,7 @@ def scope_from_param(text: str | None) -> Scope:
 # --- Figures and targets ----------------------------------------------------------
 
 
-def figures_normalised(stored: dict | None) -> dict:
+def figures_normalized(stored: dict | None) -> dict:
     """Every figure key, in order, null where the rollup has none; money as a decimal string."""
     stored = stored or {}
     figures = {}
@@ -307,13 +307,13 @@ def dashboard_for(month: date, scope: Scope) -> dict:
     month = month.replace(day=1)
     before = month_previous(month)
     rows = rollups_for([month, before], scope)
-    figures = figures_normalised(rows[month].figures if month in rows else None)
+    figures = figures_normalized(rows[month].figures if month in rows else None)
     target_values = targets()
     return {
         "month": month_key(month),
         "scope": scope.as_dict(),
         "figures": figures,
-        "previous": figures_normalised(rows[before].figures if before in rows else None),
+        "previous": figures_normalized(rows[before].figures if before in rows else None),
         "targets": {key: float(value) for key, value in target_values.items()},
         "opportunities": opportunities(figures, target_values),
     }
@@ -340,12 +340,12 @@ def trends(
     first = month_shift(month.replace(day=1), -(months - 1))
     wanted = [month_shift(first, i) for i in range(months)]
     rows = {
-        row_month: figures_normalised(stored)
+        row_month: figures_normalized(stored)
         for row_month, stored in MonthlyRollup.objects.filter(
             month__in=wanted, scope_kind=scope.kind, scope_id=scope.id
         ).values_list("month", "figures")
     }
-    empty = figures_normalised(None)
+    empty = figures_normalized(None)
     return {figure: [(m, rows.get(m, empty)[figure]) for m in wanted] for figure in figures}
 
 

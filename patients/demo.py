@@ -181,8 +181,8 @@ AGE_BANDS = ((20, 0, 17), (28, 18, 39), (32, 40, 64), (20, 65, 94))
 SHARE_JOINED_BEFORE = 0.92
 SHARE_LEAVING = 0.03
 P_ENROLLED_BEFORE = 0.45
-P_ENROLS_DURING = 0.37
-P_NEW_PATIENT_ENROLS = 0.70
+P_ENROLLS_DURING = 0.37
+P_NEW_PATIENT_ENROLLS = 0.70
 P_INVITED_NOT_ENROLLED = 0.35
 # With activations in the app, about 35% of enrolled patients have the app.
 P_APP_LATER = 0.2
@@ -534,14 +534,14 @@ class _EventMaker:
             last = min(last, patient.deactivated_on - timedelta(days=1))
         self._last = last
         story = self._story(patient, last)
-        self._enrolment(story, patient.registered_on, first, last)
+        self._enrollment(story, patient.registered_on, first, last)
         for month in self.practice.months:
             lo, hi = max(month.first, first), min(month.last, last)
             if lo <= hi:
                 self._month(story, month, lo, hi)
         return self._out
 
-    # Enrolment -------------------------------------------------------------
+    # Enrollment -------------------------------------------------------------
 
     def _story(self, patient: DemoPatient, last: date) -> _Story:
         rng = self.rng
@@ -550,12 +550,12 @@ class _EventMaker:
             if rng.random() < P_ENROLLED_BEFORE:
                 since = max(patient.registered_on, start - timedelta(days=3 * 365))
                 day = self._day(since, start - timedelta(days=1))
-            elif rng.random() < P_ENROLS_DURING:
+            elif rng.random() < P_ENROLLS_DURING:
                 day = self._day(start, self.until)
             else:
                 return _Story()
             channel = _pick(rng, ACTIVATION_CHANNELS)
-        elif rng.random() < P_NEW_PATIENT_ENROLS:
+        elif rng.random() < P_NEW_PATIENT_ENROLLS:
             day = patient.registered_on + timedelta(days=rng.randint(0, 21))
             channel = _pick(rng, NEW_PATIENT_ACTIVATION_CHANNELS)
         else:
@@ -582,7 +582,7 @@ class _EventMaker:
                 story.app_from = app_day + timedelta(days=1)
         return story
 
-    def _enrolment(self, story: _Story, registered_on: date, first: date, last: date) -> None:
+    def _enrollment(self, story: _Story, registered_on: date, first: date, last: date) -> None:
         rng = self.rng
         at = story.activated_at
         if at is None:
@@ -1069,7 +1069,7 @@ def _batches(rows: Iterator) -> Iterator[list]:
 def demo_staff_ensure() -> list[DemoLogin]:
     """One login per role, each with a fresh password (printed once, never stored).
 
-    A demo login is recognised by its demo address; an account of the same
+    A demo login is recognized by its demo address; an account of the same
     name that belongs to a real person is never taken over.
     """
     # The groups normally come from migrate; rebuilding them is cheap and idempotent.

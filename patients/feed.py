@@ -22,7 +22,7 @@ from patients.rules import (
     date_field_error,
     event_errors,
 )
-from portal_adoption.contact import ContactInvalid, email_normalised, phone_to_e164
+from portal_adoption.contact import ContactInvalid, email_normalized, phone_to_e164
 
 PATIENT_FIELDS = (
     "external_id",
@@ -262,7 +262,7 @@ def _email(reader: _Reader) -> str:
     if not value:
         return ""
     try:
-        return email_normalised(value)
+        return email_normalized(value)
     except ContactInvalid:
         reader.fail("email", _("email “%(value)s” is not an email address.") % {"value": value})
         return ""

@@ -181,7 +181,7 @@ class TwoFactorSetupView(View):
 
     def dispatch(self, request, *args, **kwargs):
         # With an authenticator already, only a verified session may replace it:
-        # otherwise a stolen password would be enough to enrol a new phone.
+        # otherwise a stolen password would be enough to enroll a new phone.
         has_one = second_factor_authenticator(request.user) is not None
         if has_one and second_factor_pending(request):
             return redirect("two_factor_verify")

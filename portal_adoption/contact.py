@@ -23,7 +23,7 @@ def phone_to_e164(text: str, *, region: str | None = None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def email_normalised(text: str) -> str:
+def email_normalized(text: str) -> str:
     """The address with its domain in lower case, or ContactInvalid."""
     try:
         validate_email(text)

@@ -45,7 +45,7 @@ NAV_ITEMS = [
         _("Check-in"),
         "enrollment:checkin",
         ENROLL_PATIENTS,
-        description=_("Find the patient at the desk and enrol them in the portal."),
+        description=_("Find the patient at the desk and enroll them in the portal."),
     ),
     NavItem(
         _("Follow-up"),
@@ -75,7 +75,7 @@ NAV_ITEMS = [
         _("Reports"),
         "enrollment:report_staff",
         VIEW_DASHBOARD,
-        description=_("Enrolments per staff member, declines, incentives and response times."),
+        description=_("Enrollments per staff member, declines, incentives and response times."),
     ),
     NavItem(
         _("Patients"),

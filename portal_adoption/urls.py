@@ -25,7 +25,7 @@ urlpatterns = [
     path("messages/", include("messaging.urls")),
     path("dashboard/", include("metrics.urls")),
     # The patient's own phone opens this, from the QR code at the desk: no staff login.
-    path("enrol/", include("enrollment.qr_patient_urls")),
+    path("enroll/", include("enrollment.qr_patient_urls")),
     path("", include("messaging.patient_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

@@ -29,7 +29,7 @@ class HomeView(TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         if user.has_perm(ENROLL_PATIENTS):
-            # The desk's credit: enrolments per member of staff (workflows.md).
+            # The desk's credit: enrollments per member of staff (workflows.md).
             context["credit"] = staff_credit()
         # Where the day stands in each queue this person works.
         context["queue_summary"] = [

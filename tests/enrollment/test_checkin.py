@@ -92,11 +92,11 @@ def test_a_decline_is_shown_again_at_the_next_check_in_with_the_approach(
     assert "privacy handout" in page
 
 
-def test_an_enrolment_in_progress_is_offered_to_continue(client, front_desk_clerk, patient):
+def test_an_enrollment_in_progress_is_offered_to_continue(client, front_desk_clerk, patient):
     enrollment = enrollment_open(patient=patient, by=front_desk_clerk)
     client.force_login(front_desk_clerk)
     page = client.get(reverse("enrollment:patient", kwargs={"pk": patient.pk})).content.decode()
-    assert "Continue the enrolment" in page
+    assert "Continue the enrollment" in page
     assert reverse("enrollment:checklist", kwargs={"pk": enrollment.pk}) in page
 
 

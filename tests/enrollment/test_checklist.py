@@ -60,7 +60,7 @@ def give_contact(
     )
 
 
-def test_the_whole_checklist_enrols_the_patient_and_sets_the_follow_up(
+def test_the_whole_checklist_enrolls_the_patient_and_sets_the_follow_up(
     client, front_desk_clerk, patient
 ):
     client.force_login(front_desk_clerk)
@@ -114,7 +114,7 @@ def test_the_ehr_note_says_what_was_done_and_is_ready_to_copy(client, front_desk
     ).content.decode()
     today = timezone.localdate().isoformat()
     expected = (
-        f"Portal enrolment completed at front desk on {today} by Fatima "
+        f"Portal enrollment completed at front desk on {today} by Fatima "
         f"{front_desk_clerk.last_name}; app installed; patient shown secure messaging."
     )
     enrollment.refresh_from_db()
@@ -201,7 +201,9 @@ def test_an_incentive_is_recorded_with_its_value(client, front_desk_clerk, patie
     assert (enrollment.incentive, str(enrollment.incentive_value)) == (gift, "10.00")
 
 
-def test_two_clerks_opening_the_same_patient_share_one_enrolment(client, front_desk_clerk, patient):
+def test_two_clerks_opening_the_same_patient_share_one_enrollment(
+    client, front_desk_clerk, patient
+):
     other_clerk = staff("jo", Role.FRONT_DESK)
     first = enrollment_open(patient=patient, by=front_desk_clerk)
     second = enrollment_open(patient=patient, by=other_clerk)
@@ -210,7 +212,7 @@ def test_two_clerks_opening_the_same_patient_share_one_enrolment(client, front_d
 
 @requires_postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_clerks_starting_at_the_same_instant_get_one_enrolment():
+def test_two_clerks_starting_at_the_same_instant_get_one_enrollment():
     patient = PatientFactory()
     clerks = [staff(f"clerk{n}") for n in range(6)]
     barrier = threading.Barrier(len(clerks))
@@ -235,7 +237,7 @@ def test_two_clerks_starting_at_the_same_instant_get_one_enrolment():
     assert Enrollment.objects.filter(patient=patient).count() == 1
 
 
-def test_a_finished_enrolment_cannot_be_ticked_again(front_desk_clerk, patient):
+def test_a_finished_enrollment_cannot_be_ticked_again(front_desk_clerk, patient):
     enrollment = enrollment_open(patient=patient, by=front_desk_clerk)
     Enrollment.objects.filter(pk=enrollment.pk).update(status=EnrollmentStatus.ABANDONED)
     enrollment.refresh_from_db()
@@ -267,5 +269,5 @@ def test_the_front_desk_home_page_shows_the_credit(client, front_desk_clerk):
     complete_one(front_desk_clerk, timezone.now())
     client.force_login(front_desk_clerk)
     page = client.get(reverse("home")).content.decode()
-    assert "Enrolments by staff" in page
+    assert "Enrollments by staff" in page
     assert front_desk_clerk.get_full_name() in page

@@ -224,7 +224,7 @@ def test_fatima_sees_the_note_before_step_8_and_her_tick_keeps_what_she_pasted(
     html = checklist_page(desk, enrollment)
     today = timezone.localdate().isoformat()
     shown = (
-        f"Portal enrolment completed at front desk on {today} by Fatima "
+        f"Portal enrollment completed at front desk on {today} by Fatima "
         f"{front_desk_clerk.last_name}; app installed; patient shown secure messaging; "
         "quick reference card given."
     )
@@ -302,7 +302,7 @@ def test_a_skipped_step_8_leaves_the_note_to_paste_on_the_completed_page(desk, p
     page = desk.get(reverse("enrollment:completed", kwargs={"pk": enrollment.pk})).content.decode()
 
     enrollment.refresh_from_db()
-    assert enrollment.ehr_note.startswith("Portal enrolment completed at front desk")
+    assert enrollment.ehr_note.startswith("Portal enrollment completed at front desk")
     assert "Step 8 was skipped (Other reason)" in page
     assert "paste this note into the patient's chart as soon as you can" in page
     assert "tick it off below" not in page
@@ -348,11 +348,11 @@ def test_an_enrollment_completed_before_every_step_was_needed_still_shows_its_no
         completed_at=timezone.now(),
         completed_by=front_desk_clerk,
         duration_seconds=80,
-        ehr_note="Portal enrolment completed at front desk.",
+        ehr_note="Portal enrollment completed at front desk.",
     )
 
     page = desk.get(reverse("enrollment:completed", kwargs={"pk": enrollment.pk})).content.decode()
 
     assert "Rosa Delgado is enrolled" in page
     assert "Step 8 is not recorded" in page
-    assert "Portal enrolment completed at front desk." in page
+    assert "Portal enrollment completed at front desk." in page

@@ -167,7 +167,7 @@ def test_a_full_session_is_not_offered_and_cannot_be_booked(desk, front_desk_cle
     assert full.bookings.count() == 1
 
 
-def test_a_decline_abandons_the_enrolment_in_progress(desk, front_desk_clerk, patient):
+def test_a_decline_abandons_the_enrollment_in_progress(desk, front_desk_clerk, patient):
     enrollment = enrollment_open(patient=patient, by=front_desk_clerk)
     post_decline(desk, patient, reason="privacy", remedies=["privacy_handout"])
     enrollment.refresh_from_db()

@@ -1,4 +1,4 @@
-"""QR self-enrolment: Fatima shows a code at the desk, Rosa finishes on her own phone.
+"""QR self-enrollment: Fatima shows a code at the desk, Rosa finishes on her own phone.
 
 The code is signed, single-use, lasts 15 minutes and carries nothing but
 the invitation's id; a used, expired or forged code gets a friendly page
@@ -138,9 +138,9 @@ def test_the_clerk_shows_a_qr_code_that_carries_no_patient_data(
     assert not INLINE_SCRIPT.search(html) and not INLINE_STYLE.search(html)
     assert response["Cache-Control"].startswith("max-age=0")
     (url,) = shown_urls
-    assert url.startswith("http://testserver/enrol/")
+    assert url.startswith("http://testserver/enroll/")
     enrollment.refresh_from_db()
-    # Showing a code is not self-enrolment: only a code the patient uses is.
+    # Showing a code is not self-enrollment: only a code the patient uses is.
     assert enrollment.method == EnrollmentMethod.DESK
 
 
@@ -167,7 +167,7 @@ def test_a_visitor_who_is_not_signed_in_cannot_show_a_code(client, enrollment):
     assert not QrInvitation.objects.exists()
 
 
-def test_a_stopped_enrolment_gets_no_code_and_the_clerk_is_told_why(
+def test_a_stopped_enrollment_gets_no_code_and_the_clerk_is_told_why(
     client, front_desk_clerk, enrollment
 ):
     enrollment_abandon(enrollment=enrollment)
@@ -384,7 +384,7 @@ def test_the_same_code_used_again_sends_the_patient_to_the_desk_and_changes_noth
 
 @requires_postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_phones_sending_the_same_code_at_once_enrol_once(patient, enrollment, token):
+def test_two_phones_sending_the_same_code_at_once_enroll_once(patient, enrollment, token):
     start = threading.Barrier(2)
     statuses = []
 

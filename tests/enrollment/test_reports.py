@@ -1,4 +1,4 @@
-"""Maria's enrolment reports: who enrols, why patients say no, and whether incentives last."""
+"""Maria's enrollment reports: who enrolls, why patients say no, and whether incentives last."""
 
 import datetime as dt
 from zoneinfo import ZoneInfo
@@ -20,7 +20,7 @@ from enrollment.models import (
     SkipReason,
     Step,
 )
-from enrollment.report_selectors import decline_reasons, enrolments_by_staff, incentive_cohorts
+from enrollment.report_selectors import decline_reasons, enrollments_by_staff, incentive_cohorts
 from enrollment.services import (
     decline_record,
     enrollment_complete,
@@ -64,11 +64,11 @@ def activated(patient, when):
     return ActivityEventFactory(patient=patient, type=EventType.PORTAL_ACTIVATED, occurred_at=when)
 
 
-# --- Enrolments per member of staff ------------------------------------------------
+# --- Enrollments per member of staff ------------------------------------------------
 
 
 @pytest.fixture
-def staff_enrolments(front_desk_clerk, manager):
+def staff_enrollments(front_desk_clerk, manager):
     fatima, maria = front_desk_clerk, manager
     completed(fatima, local(2026, 1, 10, 9, 0), seconds=100)
     completed(fatima, local(2026, 2, 2, 9, 0), seconds=150)
@@ -85,26 +85,26 @@ def staff_enrolments(front_desk_clerk, manager):
     return fatima, maria
 
 
-def test_enrolments_per_member_of_staff_per_local_month(staff_enrolments):
-    report = enrolments_by_staff(months=3, now=local(2026, 3, 15, 12, 0))
+def test_enrollments_per_member_of_staff_per_local_month(staff_enrollments):
+    report = enrollments_by_staff(months=3, now=local(2026, 3, 15, 12, 0))
     assert report.months == [dt.date(2026, 1, 1), dt.date(2026, 2, 1), dt.date(2026, 3, 1)]
     fatima, maria = report.rows
-    assert fatima.name == staff_enrolments[0].get_full_name()
+    assert fatima.name == staff_enrollments[0].get_full_name()
     assert (fatima.counts, fatima.total) == ([1, 1, 2], 4)
-    assert maria.name == staff_enrolments[1].get_full_name()
+    assert maria.name == staff_enrollments[1].get_full_name()
     assert (maria.counts, maria.total) == ([0, 2, 0], 2)
     assert report.everyone.counts == [1, 3, 2]
     assert report.everyone.total == 6
 
 
-def test_median_time_and_share_under_two_minutes_per_person(staff_enrolments):
-    report = enrolments_by_staff(months=3, now=local(2026, 3, 15, 12, 0))
+def test_median_time_and_share_under_two_minutes_per_person(staff_enrollments):
+    report = enrollments_by_staff(months=3, now=local(2026, 3, 15, 12, 0))
     fatima, maria = report.rows
     # Fatima: 90, 100, 150, 200 seconds; two of four under 120.
     assert fatima.median_seconds == 125
     assert fatima.median_clock == "2:05"
     assert (fatima.under_target, fatima.timed, fatima.under_target_percent) == (2, 4, 50)
-    # Maria: one timed enrolment of 60 s; the untimed one is left out of both figures.
+    # Maria: one timed enrollment of 60 s; the untimed one is left out of both figures.
     assert (maria.median_seconds, maria.median_clock) == (60, "1:00")
     assert (maria.under_target, maria.timed, maria.under_target_percent) == (1, 1, 100)
     # Everyone: 60, 90, 100, 150, 200.
@@ -113,7 +113,7 @@ def test_median_time_and_share_under_two_minutes_per_person(staff_enrolments):
 
 
 def test_six_months_by_default_and_nothing_is_no_data(db):
-    report = enrolments_by_staff(now=local(2026, 3, 15, 12, 0))
+    report = enrollments_by_staff(now=local(2026, 3, 15, 12, 0))
     assert report.months[0] == dt.date(2025, 10, 1)
     assert len(report.months) == 6
     assert report.rows == []
@@ -121,13 +121,13 @@ def test_six_months_by_default_and_nothing_is_no_data(db):
     assert report.everyone.under_target_percent is None
 
 
-def test_an_enrolment_completed_at_the_desk_is_credited_and_timed(front_desk_clerk, patient):
+def test_an_enrollment_completed_at_the_desk_is_credited_and_timed(front_desk_clerk, patient):
     enrollment = enrollment_open(patient=patient, by=front_desk_clerk)
     for step in (Step.COLLECT_CONTACT, Step.SEND_INVITATION, Step.FIRST_LOGIN):
         enrollment_tick(enrollment=enrollment, step=step, by=front_desk_clerk)
     answer_the_rest(enrollment, front_desk_clerk)
     enrollment_complete(enrollment=enrollment, by=front_desk_clerk)
-    (row,) = enrolments_by_staff(months=1).rows
+    (row,) = enrollments_by_staff(months=1).rows
     assert row.name == front_desk_clerk.get_full_name()
     assert (row.counts, row.timed, row.under_target) == ([1], 1, 1)
 
@@ -166,7 +166,7 @@ def test_the_staff_report_shows_each_step_done_skipped_and_why(front_desk_clerk)
     for enrollment in (outside, still_open):
         answered(enrollment, clerk, Step.INSTALL_APP, SkipReason.DECLINED)
 
-    steps = {row.step: row for row in enrolments_by_staff(months=3, now=now).steps}
+    steps = {row.step: row for row in enrollments_by_staff(months=3, now=now).steps}
 
     assert list(steps) == list(Step.values)
     figures = {step: (row.done, row.skipped, row.not_recorded) for step, row in steps.items()}
@@ -229,7 +229,7 @@ def test_qr_codes_median_time_to_consent_and_how_many_under_90_seconds(front_des
     qr_shown(enrollment, fatima, local(2025, 12, 31, 23, 30), 10)
     qr_shown(enrollment, fatima, local(2026, 3, 16, 9, 0), 10)
 
-    qr = enrolments_by_staff(months=3, now=local(2026, 3, 15, 12, 0)).qr
+    qr = enrollments_by_staff(months=3, now=local(2026, 3, 15, 12, 0)).qr
 
     assert qr.target_seconds == 90
     fatima_row, maria_row = qr.rows

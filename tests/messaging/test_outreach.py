@@ -439,7 +439,7 @@ def test_the_patients_page_lists_what_was_sent_including_staff_replies(client, n
     client.force_login(nurse)
     page = client.get(reverse("messaging:patient_communications", args=[patient.pk]))
     html = page.content.decode()
-    assert "Reminder: no login a week after enrolment" in html
+    assert "Reminder: no login a week after enrollment" in html
     assert "Portal message" in html and "Nora" in html
 
 
@@ -631,7 +631,7 @@ def test_the_manager_sees_each_failed_step_on_the_nightly_page(client, manager, 
     card = card[: card.index("</table>")]
     assert "computing the figures of 2026-03" in card
     assert "Dashboard figures" in card and "Reminders and campaigns" in card
-    assert "Reminder: no login a week after enrolment" in card
+    assert "Reminder: no login a week after enrollment" in card
     assert f'href="{reverse("patients:detail", args=[bad.pk])}">#{bad.pk}</a>' in card
     assert card.count("OverflowError") == 1 and card.count("ValueError") == 1
     assert "Rosalind" not in card and "Quintero" not in card and bad.email not in card

@@ -256,7 +256,7 @@ def test_demo_data_summary_counts_the_rows_it_wrote(db):
     "option",
     ["--patients=0", "--months=0", "--until=2999-01-01", "--until=31/01/2026"],
 )
-def test_demo_data_refuses_options_it_cannot_honour(db, option):
+def test_demo_data_refuses_options_it_cannot_honor(db, option):
     with pytest.raises(CommandError):
         run_demo_data(option)
 

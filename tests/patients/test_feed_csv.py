@@ -34,7 +34,7 @@ def reasons(report) -> list[tuple[int, str]]:
     return [(r.position, r.field) for r in report.rejections]
 
 
-def test_a_roster_file_adds_patients_with_normalised_contacts(practice):
+def test_a_roster_file_adds_patients_with_normalized_contacts(practice):
     report = import_patients_text(ROSTER)
     assert report.counts() == {
         "received": 3,

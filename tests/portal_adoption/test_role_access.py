@@ -25,7 +25,7 @@ DESK = {Role.FRONT_DESK, Role.MANAGER, Role.ADMINISTRATOR}
 NURSING = {Role.NURSE, Role.MANAGER, Role.ADMINISTRATOR}
 ANY_QUEUE = {Role.NURSE, Role.FRONT_DESK, Role.BILLING, Role.MANAGER, Role.ADMINISTRATOR}
 INTEGRATIONS_ONLY: set = set()
-ENROLMENT_SETUP = MANAGERS
+ENROLLMENT_SETUP = MANAGERS
 
 
 @dataclass(frozen=True)
@@ -71,10 +71,10 @@ PAGES = {
     "enrollment:decline_remedy": Page("patient", DESK),
     "enrollment:reference_card": Page("patient", DESK),
     "enrollment:privacy_handout": Page(None, DESK),
-    "enrollment:tech_help": Page(None, ENROLMENT_SETUP),
-    "enrollment:tech_help_detail": Page("session", ENROLMENT_SETUP),
-    "enrollment:incentives": Page(None, ENROLMENT_SETUP),
-    "enrollment:incentive_toggle": post("incentive", ENROLMENT_SETUP),
+    "enrollment:tech_help": Page(None, ENROLLMENT_SETUP),
+    "enrollment:tech_help_detail": Page("session", ENROLLMENT_SETUP),
+    "enrollment:incentives": Page(None, ENROLLMENT_SETUP),
+    "enrollment:incentive_toggle": post("incentive", ENROLLMENT_SETUP),
     "messaging:queues": Page(None, ANY_QUEUE | {Role.PROVIDER}, ok=None),
     "messaging:queue": Page("nursing", NURSING),
     "messaging:take_next": post("nursing", NURSING),

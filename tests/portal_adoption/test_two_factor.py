@@ -144,7 +144,7 @@ def test_a_nurse_who_chose_it_must_use_it(client, nurse, clock):
     assert client.get(reverse("home")).status_code == 200
 
 
-def test_a_stolen_password_cannot_enrol_a_new_phone(client, manager):
+def test_a_stolen_password_cannot_enroll_a_new_phone(client, manager):
     authenticator_for(manager)
     sign_in_with_password(client, manager)
     response = client.get(reverse("two_factor_setup"))
