@@ -551,7 +551,7 @@ def test_a_poisoned_row_that_slips_past_the_window_fails_only_its_patient(
     """Were the window ever missed, the guard still holds: one patient fails, not the night."""
     plain = invited(8)
     ghost = poisoned(PatientFactory(), "0001-01-01T00:00:00+00:00", EventType.PORTAL_INVITED)
-    monkeypatch.setattr(outreach, "_events", ActivityEvent.objects.all)
+    monkeypatch.setattr(outreach, "plausible_events", ActivityEvent.objects.all)
 
     run = outreach_run(today=TODAY, synchronous=True)
 

@@ -64,7 +64,10 @@ def test_every_date_field_of_the_feed_is_tested_against_its_window():
 
 def _skip_if_fhir_cannot_carry(way: str, field: str, fhir_fields: set[str]) -> None:
     if way == "fhir" and field not in fhir_fields:
-        pytest.skip(f"a FHIR Bundle carries no {field} (patients/fhir.py)")
+        pytest.skip(
+            f"a FHIR Bundle carries no {field} as free text: it is read from a coded or "
+            "structured element, and a value that does not map is left empty (patients/fhir.py)"
+        )
 
 
 def _refused_alone(answer: dict, field: str, *, window_start: str | None = "1900-01-01"):
