@@ -65,8 +65,8 @@ def test_every_date_field_of_the_feed_is_tested_against_its_window():
 def _skip_if_fhir_cannot_carry(way: str, field: str, fhir_fields: set[str]) -> None:
     if way == "fhir" and field not in fhir_fields:
         pytest.skip(
-            f"a FHIR Bundle carries no {field} as free text: it is read from a coded or "
-            "structured element, and a value that does not map is left empty (patients/fhir.py)"
+            f"the FHIR mapping takes no {field} as text (patients/fhir.py): it is absent, "
+            "or read from a code whose unknown values are left empty"
         )
 
 
