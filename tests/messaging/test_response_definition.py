@@ -11,7 +11,6 @@ import datetime as dt
 import itertools
 from zoneinfo import ZoneInfo
 
-import pytest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -30,7 +29,6 @@ from messaging.selectors import (
 )
 from messaging.services import Inbound, message_log_call, message_receive
 from metrics.compute import month_figures
-from metrics.figures import FIGURE_KEYS
 from patients.models import ActivityEvent, Channel, EventSource, EventType
 from tests.factories import ActivityEventFactory, PatientFactory
 
@@ -140,7 +138,8 @@ def test_a_message_nora_answered_by_phone_is_answered_by_phone_in_the_report(
     assert "Answered by phone" in html
 
 
-def test_the_first_response_is_the_earliest_reply_or_call_naming_the_message(patient):
+def replies_and_calls_in_january(patient, *, with_weekend: bool = False) -> None:
+    """Questions answered by calls and portal replies in every order that matters."""
     # Tuesday 6 January 2026: answered by phone at 10:00, by the portal at 11:00: 1 h by phone.
     called_first = question(patient, local(2026, 1, 6, 9, 0))
     call_back(patient, local(2026, 1, 6, 10, 0), called_first)
@@ -158,6 +157,14 @@ def test_the_first_response_is_the_earliest_reply_or_call_naming_the_message(pat
     call_back(patient, local(2026, 1, 9, 11, 0), "no-such-message")
     # Another patient's call naming the message does not answer it.
     call_back(PatientFactory(), local(2026, 1, 9, 9, 30), early)
+    if with_weekend:
+        # Friday evening, called back on Monday: 64 h by phone.
+        weekend = question(patient, local(2026, 1, 9, 19, 0))
+        call_back(patient, local(2026, 1, 12, 11, 0), weekend)
+
+
+def test_the_first_response_is_the_earliest_reply_or_call_naming_the_message(patient):
+    replies_and_calls_in_january(patient)
 
     report = response_times_by_category(dt.date(2026, 1, 1), dt.date(2026, 1, 31))
     total = report.total
@@ -250,28 +257,8 @@ def test_a_reply_dated_before_the_message_does_not_answer_it(patient):
     assert message in checkpoint_messages(message.queue, "noon")
 
 
-@pytest.mark.skipif(
-    "responses_by_phone" not in FIGURE_KEYS,
-    reason="the dashboard's rollup counts calls once metrics/compute.py follows metrics.md",
-)
 def test_with_calls_the_report_and_the_dashboard_still_agree(patient):
-    # 1 h by phone (the later portal reply changes nothing), 3 h by the portal (the later call
-    # changes nothing), 24 h by phone and late, a weekend's 64 h by phone; the early call,
-    # the call naming no message and another patient's call answer nothing.
-    called_first = question(patient, local(2026, 1, 6, 9, 0))
-    call_back(patient, local(2026, 1, 6, 10, 0), called_first)
-    portal_reply(patient, local(2026, 1, 6, 11, 0), called_first)
-    replied_first = question(patient, local(2026, 1, 6, 9, 0))
-    portal_reply(patient, local(2026, 1, 6, 12, 0), replied_first)
-    call_back(patient, local(2026, 1, 6, 13, 0), replied_first)
-    only_called = question(patient, local(2026, 1, 7, 10, 0))
-    call_back(patient, local(2026, 1, 8, 10, 0), only_called)
-    early = question(patient, local(2026, 1, 9, 10, 0))
-    call_back(patient, local(2026, 1, 9, 9, 0), early)
-    call_back(patient, local(2026, 1, 9, 11, 0), "no-such-message")
-    call_back(PatientFactory(), local(2026, 1, 9, 9, 30), early)
-    weekend = question(patient, local(2026, 1, 9, 19, 0))
-    call_back(patient, local(2026, 1, 12, 11, 0), weekend)
+    replies_and_calls_in_january(patient, with_weekend=True)
 
     report = response_times_by_category(dt.date(2026, 1, 1), dt.date(2026, 1, 31)).total
     dashboard = month_figures(dt.date(2026, 1, 1))
