@@ -31,6 +31,7 @@ migrate: install
 demo: migrate
 	$(PY) manage.py demo_data --patients $(DEMO_PATIENTS) --months $(DEMO_MONTHS)
 	$(PY) manage.py demo_messages
+	$(PY) manage.py demo_program
 	$(PY) manage.py rollup_metrics --all
 
 run: demo

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "enrollment",
     "messaging",
     "metrics",
+    "program",
 ]
 
 MIDDLEWARE = [

@@ -24,6 +24,7 @@ urlpatterns = [
     path("enrollment/", include("enrollment.urls")),
     path("messages/", include("messaging.urls")),
     path("dashboard/", include("metrics.urls")),
+    path("program/", include("program.urls")),
     # The patient's own phone opens this, from the QR code at the desk: no staff login.
     path("enroll/", include("enrollment.qr_patient_urls")),
     path("", include("messaging.patient_urls")),

@@ -18,6 +18,7 @@ from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import ENROLL_PATIENTS, VIEW_ACCESS_LOG
 from portal_adoption.selectors import AccessLogFilter, access_log_search
 from portal_adoption.services import access_log_record_denied, access_log_record_list
+from program.selectors.home import program_for_home
 
 ACCESS_LOG_PAGE_SIZE = 50
 
@@ -35,6 +36,8 @@ class HomeView(TemplateView):
         context["queue_summary"] = [
             (Queue(queue), queue_counts(queue)) for queue in queues_for(user) if queue != "provider"
         ]
+        # The adoption program: the week's phase, training owed, the month's champion.
+        context["program"] = program_for_home(user)
         return context
 
 

@@ -1,0 +1,2 @@
+def demo_plan(today):
+    """Not built yet (issue 12)."""
