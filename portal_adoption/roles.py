@@ -40,6 +40,7 @@ WORK_PROVIDER_TASKS = "messaging.work_provider_tasks"
 MANAGE_MESSAGING = "messaging.manage_messaging"
 VIEW_DASHBOARD = "metrics.view_dashboard"
 EDIT_TARGETS = "metrics.change_target"
+MANAGE_PROGRAM = "program.manage_program"
 
 MANAGER_PERMISSIONS = {
     VIEW_PATIENTS,
@@ -59,6 +60,7 @@ MANAGER_PERMISSIONS = {
     VIEW_DASHBOARD,
     EDIT_TARGETS,
     "metrics.add_target",
+    MANAGE_PROGRAM,
     "patients.view_activityevent",
     "patients.view_location",
     "patients.view_provider",
