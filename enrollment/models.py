@@ -357,3 +357,136 @@ class FollowUpCall(models.Model):
 
     def __str__(self):
         return f"Follow-up call #{self.pk}"
+
+
+# --- Scripts for every role, and what each conversation led to ------------------------
+
+
+class ScriptKey(models.TextChoices):
+    """The playbook's scripts: what staff say about the portal, and where."""
+
+    CHECKIN = "checkin", _("At check-in (front desk)")
+    VISIT = "visit", _("During the visit (clinical staff)")
+    PHONE_BOOKING = "phone_booking", _("Phone: the patient calls to book")
+    PHONE_RESULTS = "phone_results", _("Phone: the patient calls for results")
+
+
+PHONE_SCRIPTS = (ScriptKey.PHONE_BOOKING, ScriptKey.PHONE_RESULTS)
+
+
+class Script(models.Model):
+    """The wording of one script in one language, as the practice has edited it.
+
+    The playbook's wording is the default (enrollment.playbook.PLAYBOOK_SCRIPTS,
+    loaded by a data migration); a manager may change it, or restore it.
+    """
+
+    key = models.CharField(_("script"), max_length=16, choices=ScriptKey.choices)
+    language = models.CharField(_("language"), max_length=8)
+    text = models.TextField(_("wording"), max_length=1000)
+    updated_at = models.DateTimeField(_("changed"), null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["key", "language"]
+        verbose_name = _("script")
+        verbose_name_plural = _("scripts")
+        constraints = [
+            models.UniqueConstraint(fields=["key", "language"], name="one_script_per_language")
+        ]
+
+    def __str__(self):
+        return f"{self.key} ({self.language})"
+
+
+class ConversationOutcome(models.TextChoices):
+    MENTIONED_IN_VISIT = "mentioned_in_visit", _("Portal mentioned in visit")
+    ALREADY_ENROLLED = "already_enrolled", _("Already enrolled")
+    WANTS_INVITATION = "wants_invitation", _("Wants an invitation")
+    DECLINED = "declined", _("Declined")
+
+
+# The outcomes each script may record.
+OUTCOMES_BY_SCRIPT = {
+    ScriptKey.VISIT: (ConversationOutcome.MENTIONED_IN_VISIT,),
+    ScriptKey.PHONE_BOOKING: (
+        ConversationOutcome.ALREADY_ENROLLED,
+        ConversationOutcome.WANTS_INVITATION,
+        ConversationOutcome.DECLINED,
+    ),
+    ScriptKey.PHONE_RESULTS: (
+        ConversationOutcome.ALREADY_ENROLLED,
+        ConversationOutcome.WANTS_INVITATION,
+        ConversationOutcome.DECLINED,
+    ),
+}
+CONVERSATION_KEY_MAX_LENGTH = 64
+
+
+class PortalConversation(models.Model):
+    """A script used with a patient (in the visit or on the phone) and how it ended.
+
+    A "declined" outcome links the Decline it recorded, so the next check-in
+    shows the reason and its remedy; "wants an invitation" puts the patient
+    on the follow-up list until an invitation or activation arrives.
+    """
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="portal_conversations"
+    )
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    script = models.CharField(
+        _("script"),
+        max_length=16,
+        choices=[(k.value, k.label) for k in ScriptKey if k != ScriptKey.CHECKIN],
+    )
+    outcome = models.CharField(_("outcome"), max_length=24, choices=ConversationOutcome.choices)
+    decline = models.OneToOneField(
+        Decline, on_delete=models.PROTECT, null=True, blank=True, related_name="conversation"
+    )
+    language = models.CharField(_("language"), max_length=8)
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    # The outcome form's one-time key: a double click records the outcome once.
+    idempotency_key = models.CharField(max_length=CONVERSATION_KEY_MAX_LENGTH, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("portal conversation")
+        verbose_name_plural = _("portal conversations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["staff", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="one_conversation_per_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(script="visit", outcome="mentioned_in_visit")
+                | (
+                    Q(script__in=["phone_booking", "phone_results"])
+                    & Q(outcome__in=["already_enrolled", "wants_invitation", "declined"])
+                ),
+                name="conversation_outcome_fits_script",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome="declined", decline__isnull=False)
+                | (~Q(outcome="declined") & Q(decline__isnull=True)),
+                name="declined_conversation_links_decline",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["patient", "outcome", "at"], name="conversation_patient_idx"),
+            models.Index(fields=["staff", "at"], name="conversation_staff_idx"),
+        ]
+        permissions = [
+            ("use_visit_script", _("Can use the visit script and record a portal mention")),
+            ("use_phone_scripts", _("Can use the phone scripts and record their outcome")),
+        ]
+
+    def __str__(self):
+        return f"Portal conversation #{self.pk}"

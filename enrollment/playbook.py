@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from enrollment.models import DeclineReason, Remedy
+from enrollment.models import DeclineReason, Remedy, ScriptKey
 
 SHIPPED_LANGUAGES = ("en", "es")
 
@@ -27,13 +27,55 @@ SCRIPT = {
 }
 
 
+# The playbook's wording of every script, in each shipped language: the
+# default a data migration loads into enrollment.Script, which managers edit,
+# and what "restore the playbook wording" puts back. Like the check-in script,
+# each is a statement followed by one easy question.
+PLAYBOOK_SCRIPTS = {
+    ScriptKey.CHECKIN: SCRIPT,
+    ScriptKey.VISIT: {
+        "en": (
+            "I'm ordering a test. You'll see the results in the portal, usually the same day "
+            "they come back. Have you logged in yet?"
+        ),
+        "es": (
+            "Le voy a pedir un análisis. Verá los resultados en el portal, normalmente el mismo "
+            "día que lleguen. ¿Ya ha entrado al portal?"
+        ),
+    },
+    ScriptKey.PHONE_BOOKING: {
+        "en": (
+            "I can book that for you now, and you can also do it yourself any time in the "
+            "portal. Shall I help you set it up?"
+        ),
+        "es": (
+            "Le puedo dar la cita ahora mismo, y también puede pedirla usted cuando quiera en "
+            "el portal. ¿Quiere que le ayude a activarlo?"
+        ),
+    },
+    ScriptKey.PHONE_RESULTS: {
+        "en": (
+            "Let me look that up. For next time, results are usually posted to the portal the "
+            "same day. Do you have access?"
+        ),
+        "es": (
+            "Déjeme buscarlo. Para la próxima vez, los resultados suelen publicarse en el portal "
+            "el mismo día. ¿Tiene acceso?"
+        ),
+    },
+}
+
+
 def script_language(preferred: str) -> str:
     base = (preferred or "en").split("-")[0].lower()
     return base if base in SHIPPED_LANGUAGES else "en"
 
 
 def enrollment_script(preferred_language: str) -> tuple[str, str]:
-    """(language code, the sentence to say) for a patient's preferred language."""
+    """(language code, the playbook's sentence to say) for a patient's preferred language.
+
+    The wording shown at the desk is the practice's (enrollment.selectors.script_for).
+    """
     language = script_language(preferred_language)
     return language, SCRIPT[language]
 

@@ -3,21 +3,44 @@
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from enrollment.ehr_note import ehr_note_ready, ehr_note_text
 from enrollment.models import (
+    PHONE_SCRIPTS,
+    ConversationOutcome,
     Decline,
     Enrollment,
     EnrollmentStatus,
     EnrollmentStep,
     FollowUpCall,
+    PortalConversation,
+    Script,
+    ScriptKey,
     Step,
     TechHelpSession,
     desk_skip_choices,
 )
-from enrollment.playbook import decline_suggestion
+from enrollment.playbook import (
+    PLAYBOOK_SCRIPTS,
+    SHIPPED_LANGUAGES,
+    decline_suggestion,
+    script_language,
+)
 from patients.models import ActivityEvent, EventType, Patient
 from patients.selectors import event_time_in_window
 
@@ -219,11 +242,20 @@ def benefit_for(patient: Patient) -> str:
     return "messages"
 
 
-def follow_up_list(*, today: date | None = None) -> QuerySet[Patient]:
-    """Patients invited or enrolled at least 7 days ago who have not logged in since.
+class FollowUpKind:
+    NO_LOGIN = "no_login"
+    ASKED_BY_PHONE = "asked_by_phone"
 
-    A patient drops off the list as soon as a login arrives after their latest
-    invitation or activation.
+
+def follow_up_list(*, today: date | None = None) -> QuerySet[Patient]:
+    """Who the front desk follows up, each with its `follow_up_kind`.
+
+    - "asked_by_phone": the patient asked for an invitation on the phone
+      (a phone script's "wants an invitation", latest at `asked_at`) and no
+      invitation or activation has arrived since. Listed at once, first.
+    - "no_login": invited or enrolled at least 7 days ago and not logged in
+      since (`offered_at`, the latest invitation or activation). A patient
+      drops off as soon as a login arrives after it.
     """
     cutoff = timezone.now() - FOLLOW_UP_AFTER
     if today is not None:
@@ -240,18 +272,32 @@ def follow_up_list(*, today: date | None = None) -> QuerySet[Patient]:
         type=EventType.LOGIN,
         occurred_at__gte=OuterRef("offered_at"),
     )
+    asked = PortalConversation.objects.filter(
+        patient=OuterRef("pk"), outcome=ConversationOutcome.WANTS_INVITATION
+    ).order_by("-at")
+    no_login = Q(offered_at__isnull=False, offered_at__lte=cutoff, logged_in_since=False)
+    asked_open = Q(asked_at__isnull=False) & (
+        Q(offered_at__isnull=True) | Q(offered_at__lt=F("asked_at"))
+    )
     last_call = FollowUpCall.objects.filter(patient=OuterRef("pk")).order_by("-called_at")
     return (
         Patient.objects.filter(deactivated_on__isnull=True)
-        .annotate(offered_at=latest_offer)
-        .filter(offered_at__isnull=False, offered_at__lte=cutoff)
-        .exclude(Exists(logged_in_since))
         .annotate(
+            offered_at=latest_offer,
+            asked_at=Subquery(asked.values("at")[:1]),
+            logged_in_since=Exists(logged_in_since),
+        )
+        .filter(no_login | asked_open)
+        .annotate(
+            follow_up_kind=Case(
+                When(asked_open, then=Value(FollowUpKind.ASKED_BY_PHONE)),
+                default=Value(FollowUpKind.NO_LOGIN),
+            ),
             last_call_at=Subquery(last_call.values("called_at")[:1]),
             last_call_outcome=Subquery(last_call.values("outcome")[:1]),
         )
         .select_related("location")
-        .order_by("offered_at", "pk")
+        .order_by(F("asked_at").asc(nulls_last=True), "offered_at", "pk")
     )
 
 
@@ -296,3 +342,86 @@ def tech_help_sessions_upcoming() -> QuerySet[TechHelpSession]:
         .select_related("location")
         .order_by("starts_at")
     )
+
+
+# --- Scripts and the conversations they lead to -------------------------------------
+
+
+@dataclass(frozen=True)
+class ShownScript:
+    """A script as shown: its words, the language they are in, and the other one on offer."""
+
+    key: str
+    language: str
+    text: str
+    preferred_language: str
+    other_languages: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return ScriptKey(self.key).label
+
+
+def script_for(key: str, preferred_language: str, language: str = "") -> ShownScript:
+    """The practice's wording of a script, in the patient's language or the one asked for.
+
+    The patient's preferred language decides (English when it is not shipped),
+    unless staff asked for another shipped language. A wording the practice
+    never stored falls back to the playbook's.
+    """
+    key = ScriptKey(key)
+    preferred = script_language(preferred_language)
+    shown = language if language in SHIPPED_LANGUAGES else preferred
+    stored = Script.objects.filter(key=key, language=shown).values_list("text", flat=True).first()
+    return ShownScript(
+        key=key,
+        language=shown,
+        text=stored or PLAYBOOK_SCRIPTS[key][shown],
+        preferred_language=preferred,
+        other_languages=tuple(code for code in SHIPPED_LANGUAGES if code != shown),
+    )
+
+
+def scripts_for_editing() -> list[Script]:
+    """Every script in every shipped language, in the playbook's order."""
+    order = {key: n for n, key in enumerate(ScriptKey.values)}
+    rows = list(Script.objects.select_related("updated_by"))
+    return sorted(rows, key=lambda row: (order.get(row.key, 99), row.language))
+
+
+def script_is_playbook_wording(script: Script) -> bool:
+    return PLAYBOOK_SCRIPTS.get(script.key, {}).get(script.language) == script.text
+
+
+def conversations_of(patient: Patient, *, limit: int = 5) -> list[PortalConversation]:
+    return list(
+        PortalConversation.objects.filter(patient=patient)
+        .select_related("staff", "decline")
+        .order_by("-at", "-id")[:limit]
+    )
+
+
+def phone_script_conversions_by_staff(first_day: date, last_day: date) -> dict[int, int]:
+    """Phone-script conversions per member of staff: user id -> count.
+
+    A conversion is one PortalConversation from a phone script (calling to
+    book, calling for results) whose outcome is "wants an invitation",
+    recorded from the start of `first_day` to the end of `last_day` in the
+    practice's time zone (both days included). Each use counts: a patient
+    who asked twice counts twice. Staff with no conversion are left out.
+    """
+    zone = timezone.get_default_timezone()
+    start = datetime.combine(first_day, datetime.min.time(), tzinfo=zone)
+    end = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    rows = (
+        PortalConversation.objects.filter(
+            script__in=list(PHONE_SCRIPTS),
+            outcome=ConversationOutcome.WANTS_INVITATION,
+            at__gte=start,
+            at__lt=end,
+        )
+        .values("staff_id")
+        .annotate(count=Count("id"))
+        .order_by("staff_id")
+    )
+    return {row["staff_id"]: row["count"] for row in rows}

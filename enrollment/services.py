@@ -13,7 +13,9 @@ from enrollment.models import (
     SKIP_REASONS_BY_STEP,
     STEPS_BEFORE_THE_NOTE,
     STEPS_NEVER_SKIPPED,
+    OUTCOMES_BY_SCRIPT,
     CallOutcome,
+    ConversationOutcome,
     Decline,
     DeclineReason,
     Enrollment,
@@ -23,8 +25,11 @@ from enrollment.models import (
     FeatureShown,
     FollowUpCall,
     Incentive,
+    PortalConversation,
     QrInvitation,
     Remedy,
+    Script,
+    ScriptKey,
     SkipReason,
     Step,
     TechHelpBooking,
@@ -33,6 +38,7 @@ from enrollment.models import (
 from patients.models import Channel, EventType, NotificationChannel, Patient
 from patients.rules import EventData
 from patients.services import event_record, patient_contact_update
+from enrollment.playbook import PLAYBOOK_SCRIPTS, SHIPPED_LANGUAGES
 from portal_adoption.contact import ContactInvalid, email_normalized, phone_to_e164
 
 FOLLOW_UP_DAYS = 7
@@ -542,3 +548,108 @@ def _qr_answers(invitation: QrInvitation, details: ContactDetails) -> None:
         enrollment_skip(
             enrollment=enrollment, step=Step.FIRST_LOGIN, reason=SkipReason.ON_OWN_PHONE, by=clerk
         )
+
+
+# --- Scripts and the conversations they lead to -------------------------------------
+
+SCRIPT_MAX_LENGTH = 1000
+
+
+def script_update(*, script: Script, text: str, by) -> Script:
+    """The practice's own wording for a script in one language."""
+    text = " ".join(text.split())
+    if not text:
+        raise EnrollmentError(_("Write what staff should say: the wording cannot be empty."))
+    if len(text) > SCRIPT_MAX_LENGTH:
+        raise EnrollmentError(
+            _("Keep the script under %(max)s characters: it is read out in a few seconds.")
+            % {"max": SCRIPT_MAX_LENGTH}
+        )
+    script.text, script.updated_at, script.updated_by = text, timezone.now(), by
+    script.save(update_fields=["text", "updated_at", "updated_by"])
+    return script
+
+
+def script_restore(*, script: Script, by) -> Script:
+    """Put the playbook's wording back."""
+    return script_update(script=script, text=PLAYBOOK_SCRIPTS[script.key][script.language], by=by)
+
+
+def scripts_ensure() -> int:
+    """Store the playbook's wording of every script the practice has not stored yet."""
+    created = 0
+    for key, texts in PLAYBOOK_SCRIPTS.items():
+        for language in SHIPPED_LANGUAGES:
+            _row, made = Script.objects.get_or_create(
+                key=key, language=language, defaults={"text": texts[language]}
+            )
+            created += made
+    return created
+
+
+def conversation_record(
+    *,
+    patient: Patient,
+    script: str,
+    outcome: str,
+    by,
+    language: str = "en",
+    idempotency_key: str = "",
+    decline_reason: str = "",
+    decline_text: str = "",
+    at: datetime | None = None,
+) -> tuple[PortalConversation, bool]:
+    """Record a script's use and its outcome: (the conversation, whether it is new).
+
+    1. The outcome must be one its script offers (OUTCOMES_BY_SCRIPT).
+    2. A repeat of the same one-time key by the same person (a double
+       click) returns the first conversation and records nothing; the
+       unique constraint decides a race between the two requests.
+    3. "Declined" records a Decline through decline_record, with the reason
+       and nothing accepted on the phone, so the next check-in shows it with
+       its remedy; the conversation links it.
+    4. "Wants an invitation" needs nothing more: the follow-up list reads it.
+    """
+    script, outcome = ScriptKey(script), ConversationOutcome(outcome)
+    if script == ScriptKey.CHECKIN or outcome not in OUTCOMES_BY_SCRIPT[script]:
+        raise EnrollmentError(
+            _("“%(outcome)s” is not an outcome of this script.") % {"outcome": outcome.label}
+        )
+    if outcome == ConversationOutcome.DECLINED and not decline_reason:
+        raise EnrollmentError(_("Choose the reason the patient gave."))
+    language = language if language in SHIPPED_LANGUAGES else "en"
+    if idempotency_key:
+        existing = _conversation_for_key(by, idempotency_key)
+        if existing:
+            return existing, False
+    try:
+        with transaction.atomic():
+            decline = None
+            if outcome == ConversationOutcome.DECLINED:
+                decline = decline_record(
+                    patient=patient,
+                    reason=decline_reason,
+                    remedies=[],
+                    reason_text=decline_text,
+                    by=by,
+                )
+            conversation = PortalConversation.objects.create(
+                patient=patient,
+                staff=by,
+                script=script,
+                outcome=outcome,
+                decline=decline,
+                language=language,
+                at=at or timezone.now(),
+                idempotency_key=idempotency_key,
+            )
+    except IntegrityError:
+        existing = _conversation_for_key(by, idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return existing, False
+    return conversation, True
+
+
+def _conversation_for_key(by, key: str) -> PortalConversation | None:
+    return PortalConversation.objects.filter(staff=by, idempotency_key=key).first()

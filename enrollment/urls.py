@@ -22,4 +22,5 @@ urlpatterns = [
     path("", include("enrollment.qr_urls")),
     path("", include("enrollment.decline_urls")),
     path("", include("enrollment.report_urls")),
+    path("", include("enrollment.script_urls")),
 ]

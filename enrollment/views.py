@@ -14,8 +14,7 @@ from enrollment.forms import (
     IncentiveForm,
     TickForm,
 )
-from enrollment.models import Enrollment, EnrollmentStatus, Step
-from enrollment.playbook import enrollment_script
+from enrollment.models import Enrollment, EnrollmentStatus, ScriptKey, Step
 from enrollment.selectors import (
     enrollment_checklist,
     enrollment_note_to_paste,
@@ -23,6 +22,7 @@ from enrollment.selectors import (
     follow_up_list,
     portal_status,
     portal_statuses,
+    script_for,
     staff_credit,
 )
 from patients.models import Patient
@@ -74,6 +74,12 @@ class CheckinSearchView(FrontDeskView):
         return render(request, "enrollment/_search_results.html", context)
 
 
+def _checkin_script(patient: Patient) -> tuple[str, str]:
+    """(language, wording) of the check-in script: the practice's, in the patient's language."""
+    shown = script_for(ScriptKey.CHECKIN, patient.preferred_language)
+    return shown.language, shown.text
+
+
 def _with_statuses(patients):
     statuses = portal_statuses(patients)
     return [(patient, statuses[patient.pk]) for patient in patients]
@@ -86,7 +92,7 @@ class PatientPanelView(FrontDeskView):
         patient = get_object_or_404(Patient.objects.select_related("location"), pk=pk)
         self.log(patient)
         status = portal_status(patient)
-        language, script = enrollment_script(patient.preferred_language)
+        language, script = _checkin_script(patient)
         context = {"patient": patient, "status": status, "script": script, "language": language}
         return render(request, "enrollment/patient_panel.html", context)
 
@@ -116,7 +122,7 @@ class ChecklistView(FrontDeskView):
 
     def render_checklist(self, enrollment, *, contact_form=None, status=200):
         patient = enrollment.patient
-        language, script = enrollment_script(patient.preferred_language)
+        language, script = _checkin_script(patient)
         steps = enrollment_checklist(enrollment)
         contact_form = contact_form or ContactForm(
             initial={

@@ -10,6 +10,7 @@ from portal_adoption.roles import (
     IMPORT_FEED,
     MANAGE_ENROLLMENT,
     MANAGE_MESSAGING,
+    USE_PHONE_SCRIPTS,
     VIEW_ACCESS_LOG,
     VIEW_DASHBOARD,
     VIEW_PATIENTS,
@@ -54,6 +55,12 @@ NAV_ITEMS = [
         description=_("Patients who were invited a week ago and have not logged in."),
     ),
     NavItem(
+        _("Phone call"),
+        "enrollment:phone",
+        USE_PHONE_SCRIPTS,
+        description=_("A patient on the line: the portal script for booking or results."),
+    ),
+    NavItem(
         _("Queues"),
         "messaging:queues",
         (WORK_CLINICAL_QUEUE, WORK_FRONT_DESK_QUEUE, WORK_BILLING_QUEUE),
@@ -95,6 +102,15 @@ NAV_ITEMS = [
         "enrollment:incentives",
         MANAGE_ENROLLMENT,
         description=_("What the practice offers patients for enrolling."),
+        setup=True,
+    ),
+    NavItem(
+        _("Scripts"),
+        "enrollment:scripts",
+        MANAGE_ENROLLMENT,
+        description=_(
+            "What staff say about the portal at check-in, in the visit and on the phone."
+        ),
         setup=True,
     ),
     NavItem(

@@ -33,6 +33,10 @@ VIEW_ACCESS_LOG = "portal_adoption.view_accesslogentry"
 IMPORT_FEED = "patients.import_feed"
 ENROLL_PATIENTS = "enrollment.enroll_patient"
 MANAGE_ENROLLMENT = "enrollment.change_incentive"
+# The playbook's scripts where the work happens (issue 12): the visit script
+# for clinical staff, the phone scripts for whoever answers the phone.
+USE_VISIT_SCRIPT = "enrollment.use_visit_script"
+USE_PHONE_SCRIPTS = "enrollment.use_phone_scripts"
 WORK_CLINICAL_QUEUE = "messaging.work_clinical_queue"
 WORK_FRONT_DESK_QUEUE = "messaging.work_front_desk_queue"
 WORK_BILLING_QUEUE = "messaging.work_billing_queue"
@@ -53,6 +57,8 @@ MANAGER_PERMISSIONS = {
     MANAGE_ENROLLMENT,
     "enrollment.view_techhelpsession",
     "enrollment.add_techhelpsession",
+    USE_VISIT_SCRIPT,
+    USE_PHONE_SCRIPTS,
     WORK_CLINICAL_QUEUE,
     WORK_FRONT_DESK_QUEUE,
     WORK_BILLING_QUEUE,
@@ -67,9 +73,9 @@ MANAGER_PERMISSIONS = {
 }
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    Role.FRONT_DESK: {VIEW_PATIENTS, ENROLL_PATIENTS, WORK_FRONT_DESK_QUEUE},
-    Role.NURSE: {VIEW_PATIENTS, WORK_CLINICAL_QUEUE},
-    Role.PROVIDER: {VIEW_PATIENTS, WORK_PROVIDER_TASKS},
+    Role.FRONT_DESK: {VIEW_PATIENTS, ENROLL_PATIENTS, WORK_FRONT_DESK_QUEUE, USE_PHONE_SCRIPTS},
+    Role.NURSE: {VIEW_PATIENTS, WORK_CLINICAL_QUEUE, USE_VISIT_SCRIPT, USE_PHONE_SCRIPTS},
+    Role.PROVIDER: {VIEW_PATIENTS, WORK_PROVIDER_TASKS, USE_VISIT_SCRIPT},
     Role.BILLING: {WORK_BILLING_QUEUE},
     Role.MANAGER: MANAGER_PERMISSIONS,
     # "As manager", plus the staff accounts and the practice's settings in
