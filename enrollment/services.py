@@ -10,10 +10,10 @@ from django.utils.translation import gettext as _
 
 from enrollment.ehr_note import ehr_note_ready, ehr_note_text
 from enrollment.models import (
+    OUTCOMES_BY_SCRIPT,
     SKIP_REASONS_BY_STEP,
     STEPS_BEFORE_THE_NOTE,
     STEPS_NEVER_SKIPPED,
-    OUTCOMES_BY_SCRIPT,
     CallOutcome,
     ConversationOutcome,
     Decline,
@@ -35,10 +35,10 @@ from enrollment.models import (
     TechHelpBooking,
     TechHelpSession,
 )
+from enrollment.playbook import PLAYBOOK_SCRIPTS, SHIPPED_LANGUAGES
 from patients.models import Channel, EventType, NotificationChannel, Patient
 from patients.rules import EventData
 from patients.services import event_record, patient_contact_update
-from enrollment.playbook import PLAYBOOK_SCRIPTS, SHIPPED_LANGUAGES
 from portal_adoption.contact import ContactInvalid, email_normalized, phone_to_e164
 
 FOLLOW_UP_DAYS = 7

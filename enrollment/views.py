@@ -16,6 +16,7 @@ from enrollment.forms import (
 )
 from enrollment.models import Enrollment, EnrollmentStatus, ScriptKey, Step
 from enrollment.selectors import (
+    FollowUpKind,
     enrollment_checklist,
     enrollment_note_to_paste,
     enrollment_ticks,
@@ -297,7 +298,12 @@ class FollowUpListView(FrontDeskView):
     def get(self, request):
         patients = list(follow_up_list()[:200])
         access_log_record_list(request=request, resource="follow_up", patients=patients)
-        context = {"patients": patients, "form": FollowUpCallForm()}
+        asked = [p for p in patients if p.follow_up_kind == FollowUpKind.ASKED_BY_PHONE]
+        context = {
+            "patients": [p for p in patients if p.follow_up_kind == FollowUpKind.NO_LOGIN],
+            "asked": asked,
+            "form": FollowUpCallForm(),
+        }
         return render(request, "enrollment/follow_up.html", context)
 
 

@@ -26,6 +26,8 @@ NURSING = {Role.NURSE, Role.MANAGER, Role.ADMINISTRATOR}
 ANY_QUEUE = {Role.NURSE, Role.FRONT_DESK, Role.BILLING, Role.MANAGER, Role.ADMINISTRATOR}
 INTEGRATIONS_ONLY: set = set()
 ENROLLMENT_SETUP = MANAGERS
+VISIT_SCRIPT = {Role.NURSE, Role.PROVIDER, Role.MANAGER, Role.ADMINISTRATOR}
+PHONE_SCRIPTS = {Role.FRONT_DESK, Role.NURSE, Role.MANAGER, Role.ADMINISTRATOR}
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,15 @@ PAGES = {
     "enrollment:tech_help_detail": Page("session", ENROLLMENT_SETUP),
     "enrollment:incentives": Page(None, ENROLLMENT_SETUP),
     "enrollment:incentive_toggle": post("incentive", ENROLLMENT_SETUP),
+    "enrollment:visit_script": Page("patient", VISIT_SCRIPT),
+    "enrollment:visit_mentioned": post("patient", VISIT_SCRIPT),
+    "enrollment:phone": Page(None, PHONE_SCRIPTS),
+    "enrollment:phone_search": post(None, PHONE_SCRIPTS, ok=200),
+    "enrollment:phone_patient": Page("patient", PHONE_SCRIPTS),
+    "enrollment:phone_outcome": post("patient", PHONE_SCRIPTS),  # no outcome: back to the page
+    "enrollment:scripts": Page(None, ENROLLMENT_SETUP),
+    "enrollment:script_edit": Page("script", ENROLLMENT_SETUP),
+    "enrollment:script_restore": post("script", ENROLLMENT_SETUP),
     "messaging:queues": Page(None, ANY_QUEUE | {Role.PROVIDER}, ok=None),
     "messaging:queue": Page("nursing", NURSING),
     "messaging:take_next": post("nursing", NURSING),
@@ -166,7 +177,7 @@ def all_url_names(resolver=None, namespace=""):
 
 def make_target(kind, patient):
     """The record a URL's pk names, made fresh for each request."""
-    from enrollment.models import Incentive, TechHelpSession
+    from enrollment.models import Incentive, Script, TechHelpSession
     from enrollment.services import enrollment_open, qr_invitation_create
     from patients.models import ImportRun
     from tests.factories import UserFactory
@@ -188,6 +199,10 @@ def make_target(kind, patient):
         )
     if kind == "incentive":
         return Incentive.objects.create(kind="gift_card", name="Gift card", value=10)
+    if kind == "script":
+        return Script.objects.get_or_create(key="visit", language="es", defaults={"text": "Hola"})[
+            0
+        ]
     return make_messaging_target(kind, patient)
 
 
