@@ -60,7 +60,9 @@ class VisitMentionForm(OneTimeKeyForm):
 
 
 class PhoneOutcomeForm(OneTimeKeyForm):
-    script = forms.ChoiceField(choices=[(k.value, k.label) for k in PHONE_SCRIPTS])
+    script = forms.ChoiceField(
+        choices=[(k.value, k.label) for k in PHONE_SCRIPTS], widget=forms.HiddenInput
+    )
     outcome = forms.ChoiceField(
         label=_("How did it go?"),
         choices=[

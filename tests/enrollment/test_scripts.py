@@ -1,6 +1,7 @@
 """Scripts for every role, where the work happens: the visit, the phone, the managers' wording."""
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -447,3 +448,25 @@ def test_the_demo_records_conversations_once_through_the_service(db):
     assert all(c.decline_id for c in declined)
     asked = {p.pk for p in follow_up_list() if p.follow_up_kind == FollowUpKind.ASKED_BY_PHONE}
     assert asked
+
+
+def test_each_button_of_the_phone_page_records_once_however_often_it_is_clicked(
+    client, front_desk_clerk, patient
+):
+    client.force_login(front_desk_clerk)
+    html = phone_page(client, patient, call="results").content.decode()
+    assert '<select name="script"' not in html
+    found = re.findall(r'name="idempotency_key" value="([0-9a-f]+-(\w+))"', html)
+    keys = {outcome: key for key, outcome in found}
+    assert set(keys) == {"already_enrolled", "wants_invitation", "declined"}
+    for _click in range(2):
+        phone_outcome(
+            client, patient, "wants_invitation", "phone_results", keys["wants_invitation"]
+        )
+    assert PortalConversation.objects.count() == 1
+    # Another button of the same page is another outcome, recorded on its own.
+    phone_outcome(client, patient, "already_enrolled", "phone_results", keys["already_enrolled"])
+    assert sorted(PortalConversation.objects.values_list("outcome", flat=True)) == [
+        "already_enrolled",
+        "wants_invitation",
+    ]
