@@ -117,6 +117,9 @@ PAGES = {
     "enrollment:report_declines": Page(None, MANAGERS),
     "enrollment:report_incentives": Page(None, MANAGERS),
     "messaging:report_response_times": Page(None, MANAGERS),
+    # Recognition (issue 12): the board and naming the champion are the program's managers'.
+    "program:recognition": Page(None, MANAGERS),
+    "program:recognition_champion": post(None, MANAGERS, ok=400),
     "messaging:patient_communications": Page("patient", PATIENT_READERS),
     "api_communications": Page(None, PATIENT_READERS, ok=400),
     "api_messages": post(None, INTEGRATIONS_ONLY, ok=400),
