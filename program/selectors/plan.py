@@ -284,9 +284,9 @@ def task_row(task: PlanTask, today: dt.date, completions: dict | None = None) ->
             and (task.pk, f"{last_month:%Y-%m}") not in completions
             and task_evidence(task, today, month=last_month) is None
         )
-        return TaskRow(
-            task, due, TaskStatus.OVERDUE if missed else TaskStatus.DUE, missed_last_month=missed
-        )
+        if missed:  # the occurrence that is late is last month's
+            return TaskRow(task, month_end(last_month), TaskStatus.OVERDUE, missed_last_month=True)
+        return TaskRow(task, due, TaskStatus.DUE)
     if due < today:
         return TaskRow(task, due, TaskStatus.OVERDUE)
     if week_start(task.plan, task.due_week) <= today:
@@ -376,11 +376,14 @@ def plan_status(user, *, today: dt.date | None = None) -> dict | None:
     today = today or timezone.localdate()
     week = plan_week(plan, today)
     tasks = _tasks(plan) if user.has_perm(MANAGE_PROGRAM) else tasks_of(user, plan)
-    overdue = [
-        row
-        for row in _rows(list(tasks.filter(dropped_at__isnull=True)), today)
-        if row.status == TaskStatus.OVERDUE
-    ]
+    overdue = sorted(
+        (
+            row
+            for row in _rows(list(tasks.filter(dropped_at__isnull=True)), today)
+            if row.status == TaskStatus.OVERDUE
+        ),
+        key=lambda row: row.due_date,
+    )
     return {
         "plan": plan,
         "week": week,
