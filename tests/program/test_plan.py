@@ -511,3 +511,21 @@ def test_every_role_finds_the_program_in_the_menu(client, personas):
     for person in personas.values():
         client.force_login(person)
         assert f'href="{reverse("program:plan")}"' in client.get(reverse("home")).content.decode()
+
+
+# --- The demo --------------------------------------------------------------------------------
+
+
+def test_the_demo_plan_is_in_week_9_with_ticks_and_overdue_tasks_and_runs_twice_the_same(db):
+    from program.demo.plan import demo_plan
+
+    manager = staff("manager", Role.MANAGER)
+    staff("frontdesk", Role.FRONT_DESK)
+    demo_plan(TODAY)
+    demo_plan(TODAY)
+    plan = RolloutPlan.objects.get(current=True)
+    assert RolloutPlan.objects.count() == 1
+    assert selectors.plan_week(plan, TODAY) == 9
+    ticks = TaskCompletion.objects.filter(task__plan=plan)
+    assert ticks.count() == 4 and all(tick.note for tick in ticks)
+    assert selectors.plan_status(manager)["overdue"]
