@@ -29,7 +29,7 @@ def _since(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
-def _targets_saved(figures, summary_one: str, summary_many: str):
+def _targets_saved(figures, summary):
     """A manager saved a target for one of `figures` on or after the plan's start.
 
     A saved target is a stored Target row (the targets page stores a figure
@@ -41,12 +41,7 @@ def _targets_saved(figures, summary_one: str, summary_many: str):
         first = rows.order_by("updated_at").values_list("updated_at", flat=True).first()
         if first is None:
             return None
-        count = rows.count()
-        return Evidence(
-            at=first,
-            summary=ngettext(summary_one, summary_many, count) % {"n": count},
-            url=reverse("metrics:targets"),
-        )
+        return Evidence(at=first, summary=summary(rows.count()), url=reverse("metrics:targets"))
 
     return check
 
@@ -101,18 +96,16 @@ def phase_results(figure_keys, as_of: dt.date) -> list[PhaseFigure]:
 def register() -> None:
     register_evidence(
         "metrics.enrollment_targets",
-        _targets_saved(
-            ("enrollment_rate",),
-            "Enrollment-rate target saved",
-            "Enrollment-rate target saved",
-        ),
+        _targets_saved(("enrollment_rate",), lambda n: _("Enrollment-rate target saved")),
     )
     register_evidence(
         "metrics.response_targets",
         _targets_saved(
             RESPONSE_TIME_FIGURES,
-            "%(n)s response-time target saved",
-            "%(n)s response-time targets saved",
+            lambda n: ngettext(
+                "%(n)s response-time target saved", "%(n)s response-time targets saved", n
+            )
+            % {"n": n},
         ),
     )
     register_evidence("metrics.enrollment_tracking", enrollment_tracking)

@@ -174,7 +174,9 @@ def _desk_enrollment(since: dt.date, until: dt.date | None) -> Evidence | None:
     )
 
 
-def _sent(rule: str, summary_one: str, summary_many: str):
+def _sent(rule: str, summary):
+    """Messages of a nightly rule sent in the days since..until; `summary(count)` words it."""
+
     def check(since: dt.date, until: dt.date | None) -> Evidence | None:
         rows = Communication.objects.filter(
             rule=rule, status=CommunicationStatus.SENT, sent_at__gte=_start_of_day(since)
@@ -184,25 +186,22 @@ def _sent(rule: str, summary_one: str, summary_many: str):
         first = rows.order_by("sent_at").values_list("sent_at", flat=True).first()
         if first is None:
             return None
-        count = rows.count()
-        return Evidence(
-            at=first,
-            summary=ngettext(summary_one, summary_many, count) % {"n": count},
-            url=reverse("messaging:outreach"),
-        )
+        return Evidence(at=first, summary=summary(rows.count()), url=reverse("messaging:outreach"))
 
     return check
 
 
 _feature_messages = _sent(
     OutreachRule.FEATURE_OF_MONTH,
-    "%(n)s feature-of-the-month message sent",
-    "%(n)s feature-of-the-month messages sent",
+    lambda n: ngettext(
+        "%(n)s feature-of-the-month message sent", "%(n)s feature-of-the-month messages sent", n
+    )
+    % {"n": n},
 )
 _surveys = _sent(
     OutreachRule.SATISFACTION_SURVEY,
-    "%(n)s satisfaction survey sent",
-    "%(n)s satisfaction surveys sent",
+    lambda n: ngettext("%(n)s satisfaction survey sent", "%(n)s satisfaction surveys sent", n)
+    % {"n": n},
 )
 
 # Checks of the daily tools' records: check(since, until) for the days since..until.
@@ -376,12 +375,14 @@ def plan_status(user, *, today: dt.date | None = None) -> dict | None:
     today = today or timezone.localdate()
     week = plan_week(plan, today)
     tasks = _tasks(plan) if user.has_perm(MANAGE_PROGRAM) else tasks_of(user, plan)
+    # Only a task past its due date (or ongoing) can be overdue: ask no evidence of the rest.
+    late = [
+        task
+        for task in tasks.filter(dropped_at__isnull=True)
+        if task.ongoing or task_due_date(task, today) < today
+    ]
     overdue = sorted(
-        (
-            row
-            for row in _rows(list(tasks.filter(dropped_at__isnull=True)), today)
-            if row.status == TaskStatus.OVERDUE
-        ),
+        (row for row in _rows(late, today) if row.status == TaskStatus.OVERDUE),
         key=lambda row: row.due_date,
     )
     return {
