@@ -45,6 +45,7 @@ from django.utils.translation import gettext_lazy as _
 
 from enrollment.models import Enrollment, EnrollmentStatus
 from enrollment.report_selectors import TARGET_SECONDS, local_midnight, practice_zone
+from enrollment.selectors import phone_script_conversions_by_staff
 from messaging.models import CallLog, Message, Reply
 from messaging.response_selectors import with_first_response
 from portal_adoption.dates import parse_month
@@ -218,6 +219,12 @@ COLUMNS: tuple[Column, ...] = (
         _("Messages answered first"),
         _("within the internal target"),
         message_tallies,
+    ),
+    Column(
+        "phone_conversions",
+        _("Phone-script conversions"),
+        "",
+        counted(phone_script_conversions_by_staff),
     ),
 )
 

@@ -13,7 +13,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from enrollment.models import Enrollment, EnrollmentStatus
+from enrollment.models import ConversationOutcome, Enrollment, EnrollmentStatus, ScriptKey
+from enrollment.services import conversation_record
 from messaging.models import Message
 from messaging.services import Inbound, message_log_call, message_receive, message_reply
 from patients.models import Channel, EventSource, EventType
@@ -53,6 +54,13 @@ def completed(clerk, when, *, seconds=None, status=None):
 
 
 _counter = iter(range(10_000))
+
+
+def conversed(clerk, at, script, outcome, **extra):
+    patient = PatientFactory()
+    return conversation_record(
+        patient=patient, script=script, outcome=outcome, by=clerk, at=at, **extra
+    )
 
 
 def received(patient, at, *, due):
@@ -138,18 +146,42 @@ def march(front_desk_clerk, bob, nurse):
         source=EventSource.FEED_API,
     )
     replied(m8, nurse, local(2026, 3, 10, 11))
+
+    # Phone-script conversions ("wants an invitation" on a phone script). Fatima: 2 in
+    # March (its first and last second); not her "already enrolled", nor February's or
+    # April's. Nora: 1 (calling for results); her visit mention and a decline are not.
+    booking, results = ScriptKey.PHONE_BOOKING, ScriptKey.PHONE_RESULTS
+    wants = ConversationOutcome.WANTS_INVITATION
+    conversed(fatima, local(2026, 3, 1, 0, 0, 0), booking, wants)
+    conversed(fatima, local(2026, 3, 31, 23, 59, 59), results, wants)
+    conversed(fatima, local(2026, 3, 12, 9), booking, ConversationOutcome.ALREADY_ENROLLED)
+    conversed(fatima, local(2026, 2, 28, 23, 59, 59), booking, wants)
+    conversed(fatima, local(2026, 4, 1, 0, 0, 0), booking, wants)
+    conversed(nurse, local(2026, 3, 18, 14), results, wants)
+    conversed(
+        nurse, local(2026, 3, 18, 15), ScriptKey.VISIT, ConversationOutcome.MENTIONED_IN_VISIT
+    )
+    conversed(
+        nurse,
+        local(2026, 3, 19, 15),
+        results,
+        ConversationOutcome.DECLINED,
+        decline_reason="privacy",
+    )
     return {"fatima": fatima, "bob": bob, "nora": nurse}
 
 
 def figures(board):
-    """{username: ((enrollments, under 2 min, timed), (answered first, on time, answered))}."""
+    """{username: ((enrollments, under 2 min, timed), (answered first, on time, answered),
+    phone-script conversions)}."""
     usernames = dict(User.objects.values_list("pk", "username"))
     out = {}
     for row in board.rows:
-        enrollments, answered = row.cells
+        enrollments, answered, conversions = row.cells
         out[usernames[row.user_id]] = (
             (enrollments.count, enrollments.met, enrollments.judged) if enrollments else None,
             (answered.count, answered.met, answered.judged) if answered else None,
+            conversions.count if conversions else None,
         )
     return out
 
@@ -158,9 +190,9 @@ def test_the_board_matches_the_hand_counts_for_each_person(march):
     board = recognition_board(MARCH)
 
     assert figures(board) == {
-        "bob": ((2, 1, 2), (1, 1, 1)),
-        "fatima": ((4, 2, 3), None),
-        "nora": (None, (4, 2, 4)),
+        "bob": ((2, 1, 2), (1, 1, 1), None),
+        "fatima": ((4, 2, 3), None, 2),
+        "nora": (None, (4, 2, 4), 1),
     }
     fatima = next(r for r in board.rows if r.user_id == march["fatima"].pk)
     assert fatima.cells[0].met_percent == pytest.approx(200 / 3)
@@ -170,10 +202,10 @@ def test_the_neighboring_months_get_what_fell_outside_march(march):
     february = figures(recognition_board(dt.date(2026, 2, 1)))
     april = figures(recognition_board(dt.date(2026, 4, 1)))
 
-    # February: Fatima's 30 s enrollment at 23:59:59; Nora's m5 on time.
-    assert february == {"fatima": ((1, 1, 1), None), "nora": (None, (1, 1, 1))}
-    # April: Fatima's enrollment at midnight; Nora's m6 answered after its target.
-    assert april == {"fatima": ((1, 1, 1), None), "nora": (None, (1, 0, 1))}
+    # February: Fatima's 30 s enrollment and her conversion at 23:59:59; Nora's m5 on time.
+    assert february == {"fatima": ((1, 1, 1), None, 1), "nora": (None, (1, 1, 1), None)}
+    # April: Fatima's enrollment and conversion at midnight; Nora's m6 after its target.
+    assert april == {"fatima": ((1, 1, 1), None, 1), "nora": (None, (1, 0, 1), None)}
 
 
 def first_names(board):
@@ -195,12 +227,13 @@ def test_a_month_with_nothing_has_no_rows(db):
 def test_the_board_reads_each_column_in_a_fixed_number_of_queries(
     march, django_assert_max_num_queries, front_desk_clerk
 ):
-    """One aggregate per column (two for replies and calls) and one for the names:
+    """One aggregate per column (two for replies and calls, one for phone-script
+    conversions) and one for the names:
     more people add no queries."""
     for n in range(3):
         extra = staff(f"clerk{n}", Role.FRONT_DESK, first_name=f"Clerk{n}")
         completed(extra, local(2026, 3, 9, 9), seconds=100)
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):
         board = recognition_board(MARCH)
     assert len(board.rows) == 6
 
@@ -218,7 +251,7 @@ def test_a_new_column_is_one_entry_of_counts_per_person(march):
 
     assert asked == [(dt.date(2026, 3, 1), dt.date(2026, 3, 31))]
     nora = next(r for r in board.rows if r.user_id == march["nora"].pk)
-    assert nora.cells[2].count == 3 and nora.cells[2].met is None
+    assert nora.cells[3].count == 3 and nora.cells[3].met is None
 
 
 # --- The page ---------------------------------------------------------------------------
