@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import ngettext
+from django.utils.formats import date_format
+from django.utils.translation import gettext, ngettext
 
 from enrollment.models import Enrollment, EnrollmentMethod, EnrollmentStatus
 from messaging.models import (
@@ -31,6 +32,7 @@ from portal_adoption.program_hooks import Evidence
 from portal_adoption.roles import MANAGE_PROGRAM
 from portal_adoption.selectors import user_roles
 from program.models.plan import PHASES, PLAN_WEEKS, PhaseDefinition, PlanTask, RolloutPlan
+from program.models.recognition import PortalChampion
 from program.selectors.training import training_evidence
 
 # Evidence keys. "metrics.*" are answered by metrics through program_hooks.
@@ -43,6 +45,7 @@ EVIDENCE_FEATURE_CAMPAIGN = "messaging.feature_campaign"  # since the start
 EVIDENCE_FEATURE_MESSAGE = "messaging.feature_message_month"  # ongoing: this month
 EVIDENCE_SURVEY = "messaging.survey"  # since the start
 EVIDENCE_SURVEY_MONTH = "messaging.survey_month"  # ongoing: this month
+EVIDENCE_CHAMPION_MONTH = "program.champion_month"  # ongoing: a champion named this month
 TRAINING_PREFIX = "training."
 
 
@@ -204,6 +207,24 @@ _surveys = _sent(
     % {"n": n},
 )
 
+
+def _champion_named(since: dt.date, until: dt.date | None) -> Evidence | None:
+    """A portal champion named for a month within since..until (recognition, part 4)."""
+    champions = PortalChampion.objects.filter(month__gte=since.replace(day=1))
+    if until is not None:
+        champions = champions.filter(month__lte=until)
+    champion = champions.select_related("user").order_by("month").first()
+    if champion is None:
+        return None
+    name = champion.user.get_full_name() or champion.user.get_username()
+    return Evidence(
+        at=champion.named_at,
+        summary=gettext("%(name)s named portal champion of %(month)s")
+        % {"name": name, "month": date_format(champion.month, "F Y")},
+        url=reverse("program:recognition") + f"?month={champion.month:%Y-%m}",
+    )
+
+
 # Checks of the daily tools' records: check(since, until) for the days since..until.
 LOCAL_EVIDENCE = {
     EVIDENCE_REPLY_TEMPLATES: _reply_templates,
@@ -212,6 +233,7 @@ LOCAL_EVIDENCE = {
     EVIDENCE_FEATURE_MESSAGE: _feature_messages,
     EVIDENCE_SURVEY: _surveys,
     EVIDENCE_SURVEY_MONTH: _surveys,
+    EVIDENCE_CHAMPION_MONTH: _champion_named,
 }
 
 

@@ -17,6 +17,7 @@ from portal_adoption.dates import date_window_error, filter_window
 from portal_adoption.roles import MANAGE_PROGRAM, Role
 from program.models.plan import PLAN_WEEKS, Phase, PlanTask, RolloutPlan, TaskCompletion
 from program.selectors.plan import (
+    EVIDENCE_CHAMPION_MONTH,
     EVIDENCE_DESK_ENROLLMENT,
     EVIDENCE_ENROLLMENT_TARGETS,
     EVIDENCE_ENROLLMENT_TRACKING,
@@ -235,13 +236,13 @@ PLAYBOOK = [
         Role.MANAGER,
         EVIDENCE_SURVEY_MONTH,
     ),
-    # Part 4 (recognition) wires its evidence (a portal champion named this month).
     PlaybookTask(
         "recognize_staff",
         Phase.ONGOING,
         gettext_lazy("Recognize the staff who drive adoption"),
         None,
         Role.MANAGER,
+        EVIDENCE_CHAMPION_MONTH,
     ),
 ]
 

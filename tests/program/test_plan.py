@@ -18,6 +18,7 @@ from program.models import PlanTask, RolloutPlan, TaskCompletion
 from program.selectors import plan as selectors
 from program.selectors.plan import TaskStatus, plan_overview, task_row
 from program.services.plan import PLAYBOOK, PlanError, plan_start, task_tick
+from program.services.recognition import champion_name
 from tests.factories import PatientFactory, staff
 
 TODAY = timezone.localdate()
@@ -397,6 +398,19 @@ def test_feedback_ticks_with_a_survey_sent_since_the_start(plan):
     assert status_of(plan, "collect_feedback").evidence is None
     sent(OutreachRule.SATISFACTION_SURVEY, at(TODAY))
     assert status_of(plan, "collect_feedback").status == TaskStatus.DONE
+
+
+def test_recognizing_staff_ticks_for_the_month_a_champion_was_named(manager, nurse):
+    plan = plan_start(start_date=dt.date(2027, 1, 4), by=manager)
+    february, march = dt.date(2027, 2, 25), dt.date(2027, 3, 10)
+    # Nobody named in January: February opens overdue.
+    assert status_of(plan, "recognize_staff", february).status == TaskStatus.OVERDUE
+    champion_name(month=dt.date(2027, 2, 1), user=nurse, reason="", by=manager)
+    done = status_of(plan, "recognize_staff", february)
+    assert done.status == TaskStatus.DONE
+    assert done.evidence.url == reverse("program:recognition") + "?month=2027-02"
+    # February's champion is not March's recognition (but March is not overdue for it).
+    assert status_of(plan, "recognize_staff", march).status == TaskStatus.DUE
 
 
 def test_training_tasks_tick_from_the_training_records(plan, monkeypatch):
