@@ -1,5 +1,7 @@
 """Staff training pages: my training for everyone; the matrix, sessions and modules for managers."""
 
+import re
+
 from django import forms
 from django.contrib import messages
 from django.http import HttpResponseBadRequest
@@ -33,6 +35,7 @@ from program.services.training import (
 )
 
 RECENT_COMPLETIONS = 30
+MODULE_KEY = re.compile(r"[-a-zA-Z0-9_]{1,64}")
 
 
 class StaffChoiceField(forms.ModelMultipleChoiceField):
@@ -105,7 +108,9 @@ def _module_filter(request) -> tuple[TrainingModule | None, str | None]:
     key = request.GET.get("module", "")
     if not key:
         return None, None
-    module = TrainingModule.objects.filter(key=key, active=True).first()
+    module = None
+    if MODULE_KEY.fullmatch(key):  # checked first: a NUL byte never reaches the database
+        module = TrainingModule.objects.filter(key=key, active=True).first()
     if module is None:
         return None, _("There is no active training module with that key.")
     return module, None
