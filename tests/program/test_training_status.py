@@ -41,7 +41,9 @@ def test_a_new_hire_who_never_took_a_module_is_due_for_30_days_then_overdue(
     assert result.due_by == joined + dt.timedelta(days=30)
 
 
-@pytest.mark.parametrize(("days_required", "standing"), [(30, Standing.DUE), (31, Standing.OVERDUE)])
+@pytest.mark.parametrize(
+    ("days_required", "standing"), [(30, Standing.DUE), (31, Standing.OVERDUE)]
+)
 def test_grace_starts_when_the_module_became_required_for_a_long_serving_nurse(
     days_required, standing
 ):
