@@ -28,8 +28,9 @@ def demo_training(today: dt.date) -> None:
     manager = User.objects.filter(username="manager").first()
     if manager is None:  # demo_data has not created the demo logins
         return
-    nine_weeks_ago = today - dt.timedelta(weeks=8, days=3)
-    _session("enrollment_at_checkin", nine_weeks_ago, ["frontdesk"], by=manager, led_by=manager)
+    # The plan is in week 9: enrollment training in its first weeks, triage in the messaging phase.
+    early_in_the_plan = today - dt.timedelta(days=54)
+    _session("enrollment_at_checkin", early_in_the_plan, ["frontdesk"], by=manager, led_by=manager)
     _session(
         "message_triage",
         today - dt.timedelta(weeks=4),

@@ -203,7 +203,9 @@ def make_target(kind, patient):
 def make_training_target(kind, clerk):
     from program.models.training import TrainingCompletion, TrainingModule
 
-    module = TrainingModule.objects.get(key="message_triage")
+    module, _new = TrainingModule.objects.get_or_create(
+        key="matrix_module", defaults={"title": "Matrix", "required_roles": ["nurse"]}
+    )
     if kind == "training_module":
         return module
     return TrainingCompletion.objects.create(

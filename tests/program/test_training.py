@@ -1,11 +1,13 @@
 """Staff training: modules marked done, sessions, the matrix, the home page, the plan's evidence."""
 
 import datetime as dt
+import threading
 
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -26,6 +28,7 @@ from program.services.training import (
     training_module_update,
     training_session_record,
 )
+from tests.conftest import requires_postgres
 from tests.factories import staff
 
 TODAY = timezone.localdate
@@ -505,3 +508,34 @@ def test_the_demo_training_is_partly_complete_and_loads_once():
     nurse = {s.module.key: s.standing for s in my_training(people["nurse"])}
     assert nurse["quarterly_refresher"] == Standing.OVERDUE
     assert nurse["message_triage"] == Standing.TRAINED
+
+
+# --- At most once a day, under concurrency -------------------------------------------------
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_clicks_at_the_same_moment_leave_one_completion():
+    from program.services.training import training_complete_self
+
+    nurse = staff("nora", Role.NURSE)
+    triage, _new = TrainingModule.objects.get_or_create(
+        key="race_module", defaults={"title": "Race", "required_roles": ["nurse"]}
+    )
+    barrier = threading.Barrier(2)
+    results = []
+
+    def click():
+        try:
+            barrier.wait()
+            results.append(training_complete_self(module=triage, user=nurse)[1])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, True]
+    assert TrainingCompletion.objects.filter(staff=nurse, module=triage).count() == 1
