@@ -66,6 +66,11 @@ NAV_ITEMS = [
         description=_("Messages escalated to you by the care team."),
     ),
     NavItem(
+        _("Program"),
+        "program:plan",
+        description=_("The 20-week rollout plan: this week's phase and the tasks that are yours."),
+    ),
+    NavItem(
         _("Dashboard"),
         "metrics:dashboard",
         VIEW_DASHBOARD,

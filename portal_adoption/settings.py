@@ -123,6 +123,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal_adoption.context_processors.shell",
+                "program.context_processors.plan_status",
             ],
         },
     },

@@ -117,6 +117,9 @@ PAGES = {
     "enrollment:report_declines": Page(None, MANAGERS),
     "enrollment:report_incentives": Page(None, MANAGERS),
     "messaging:report_response_times": Page(None, MANAGERS),
+    # Recognition (issue 12): the board and naming the champion are the program's managers'.
+    "program:recognition": Page(None, MANAGERS),
+    "program:recognition_champion": post(None, MANAGERS, ok=400),
     "messaging:patient_communications": Page("patient", PATIENT_READERS),
     "api_communications": Page(None, PATIENT_READERS, ok=400),
     "api_messages": post(None, INTEGRATIONS_ONLY, ok=400),
@@ -125,6 +128,15 @@ PAGES = {
     "api_outbox": Page(None, INTEGRATIONS_ONLY),
     "api_outbox_ack": post("outbox", INTEGRATIONS_ONLY, ok=404),
     "access_log": Page(None, MANAGERS),
+    # The rollout plan: everyone sees their own tasks; the task here is the front desk's.
+    "program:plan": Page(None, EVERYONE),
+    "program:plan_start": post(None, MANAGERS, ok=400),
+    "program:task_add": post(None, MANAGERS),
+    "program:task_tick": post("plan_task", DESK),
+    "program:task_untick": post("plan_task", DESK),
+    "program:task_move": post("plan_task", MANAGERS),
+    "program:task_drop": post("plan_task", MANAGERS),
+    "program:task_restore": post("plan_task", MANAGERS),
     "admin:index": Page(None, ADMINISTRATORS),
     "api_patient_detail": Page("patient", PATIENT_READERS),
     "api_patients_bulk": post(None, IMPORTERS, ok=400),
@@ -197,6 +209,13 @@ def make_target(kind, patient):
         return Incentive.objects.create(kind="gift_card", name="Gift card", value=10)
     if kind.startswith("training_"):
         return make_training_target(kind, clerk)
+    if kind == "plan_task":
+        from program.models import PlanTask, RolloutPlan
+
+        plan = RolloutPlan.objects.create(start_date=timezone.localdate(), created_by=clerk)
+        return PlanTask.objects.create(
+            plan=plan, phase="enrollment", title="Matrix task", due_week=1, owner_role="front_desk"
+        )
     return make_messaging_target(kind, patient)
 
 

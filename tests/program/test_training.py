@@ -80,7 +80,7 @@ def test_the_playbook_modules_are_there_by_key_with_their_roles_and_refreshers()
 def test_installing_the_default_modules_again_adds_nothing_and_keeps_the_practice_edits():
     from importlib import import_module
 
-    migration = import_module("program.migrations.0003_training_default_modules")
+    migration = import_module("program.migrations.0005_training_default_modules")
     TrainingModule.objects.filter(key="portal_payments").update(text="Our own words")
     migration.create_default_modules(apps, None)
     assert TrainingModule.objects.count() == 6

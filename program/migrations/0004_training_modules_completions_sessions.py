@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('program', '0001_rollout_plan'),
+        ('program', '0003_plan_tasks_and_completions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -127,6 +127,6 @@ def create_default_modules(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("program", "0002_training_modules_completions_sessions")]
+    dependencies = [("program", "0004_training_modules_completions_sessions")]
 
     operations = [migrations.RunPython(create_default_modules, migrations.RunPython.noop)]
