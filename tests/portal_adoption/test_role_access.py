@@ -161,6 +161,13 @@ PAGES = {
     "two_factor_verify": Page(None, EVERYONE, ok=302),  # already verified, or not needed
     "two_factor_recovery_codes": post(None, EVERYONE, ok=None),  # codes, or "set up first"
     "two_factor_off": post(None, EVERYONE),
+    "program:training": Page(None, EVERYONE),
+    "program:training_done": post("training_module", EVERYONE),
+    "program:training_session": post(None, MANAGERS, ok=400),  # no attendees: the form again
+    "program:training_completion_undo": post("training_completion", MANAGERS),
+    "program:training_module_new": Page(None, MANAGERS),
+    "program:training_module_edit": Page("training_module", MANAGERS),
+    "program:training_module_active": post("training_module", MANAGERS),
 }
 # Pages outside the matrix, each for a stated reason.
 NOT_ROLE_PAGES = {
@@ -215,6 +222,8 @@ def make_target(kind, patient):
         return Script.objects.get_or_create(key="visit", language="es", defaults={"text": "Hola"})[
             0
         ]
+    if kind.startswith("training_"):
+        return make_training_target(kind, clerk)
     if kind == "plan_task":
         from program.models import PlanTask, RolloutPlan
 
@@ -223,6 +232,19 @@ def make_target(kind, patient):
             plan=plan, phase="enrollment", title="Matrix task", due_week=1, owner_role="front_desk"
         )
     return make_messaging_target(kind, patient)
+
+
+def make_training_target(kind, clerk):
+    from program.models.training import TrainingCompletion, TrainingModule
+
+    module, _new = TrainingModule.objects.get_or_create(
+        key="matrix_module", defaults={"title": "Matrix", "required_roles": ["nurse"]}
+    )
+    if kind == "training_module":
+        return module
+    return TrainingCompletion.objects.create(
+        staff=clerk, module=module, completed_on=timezone.localdate(), recorded_by=clerk
+    )
 
 
 def make_messaging_target(kind, patient):
