@@ -49,8 +49,15 @@ EVIDENCE_CHAMPION_MONTH = "program.champion_month"  # ongoing: a champion named 
 TRAINING_PREFIX = "training."
 
 
-def training_key(module_key: str) -> str:
-    return f"{TRAINING_PREFIX}{module_key}"
+def training_key(module_key: str, roles: tuple[str, ...] = ()) -> str:
+    """The evidence key of a "Train staff" task: the module, and the roles that must be
+    trained when not all of the module's ("training.message_triage:front_desk,nurse")."""
+    return f"{TRAINING_PREFIX}{module_key}" + (f":{','.join(roles)}" if roles else "")
+
+
+def _training_task_evidence(key: str, today: dt.date) -> Evidence | None:
+    module_key, _sep, roles = key.removeprefix(TRAINING_PREFIX).partition(":")
+    return training_evidence(module_key, today, roles=roles.split(",") if roles else None)
 
 
 class TaskStatus:
@@ -245,7 +252,7 @@ def task_evidence(
     if not key:
         return None
     if key.startswith(TRAINING_PREFIX):
-        return training_evidence(key.removeprefix(TRAINING_PREFIX))
+        return _training_task_evidence(key, today)
     since, until = task.plan.start_date, None
     if task.ongoing:
         month = month or month_start(today)

@@ -26,6 +26,7 @@ home-page reminder and the rollout plan's evidence read it:
 import calendar
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import Max
@@ -328,19 +329,24 @@ ROLE_PLURALS = {
 }
 
 
-def training_evidence(module_key: str, today: dt.date | None = None) -> Evidence | None:
+def training_evidence(
+    module_key: str, today: dt.date | None = None, *, roles: Iterable[str] | None = None
+) -> Evidence | None:
     """Evidence that a module's training is complete, for the rollout plan's "Train staff" tasks.
 
     Complete when there is at least one active staff member holding one of
-    the module's required roles and every such person has a current
-    completion. `at` is the latest of the completions that make them current
-    (local midnight of that day); None while anyone is missing.
+    the module's required roles (or of `roles` among them, when the task
+    names only some) and every such person has a current completion. `at` is
+    the latest of the completions that make them current (local midnight of
+    that day); None while anyone is missing.
     """
     today = _today(today)
     module = TrainingModule.objects.filter(key=module_key, active=True).first()
     if module is None:
         return None
     needed = set(required_roles(module))
+    if roles is not None:
+        needed &= set(roles)
     people = list(training_staff())
     roles_by_user = _roles_by_user(p.pk for p in people)
     people = [p for p in people if needed & set(roles_by_user.get(p.pk, []))]

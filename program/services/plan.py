@@ -111,7 +111,8 @@ PLAYBOOK = [
         gettext_lazy("Train staff on message management"),
         6,
         Role.MANAGER,
-        training_key("message_triage"),
+        # The playbook: done when the nursing and front-desk roles are trained.
+        training_key("message_triage", (Role.FRONT_DESK.value, Role.NURSE.value)),
     ),
     PlaybookTask(
         "write_reply_templates",

@@ -15,10 +15,12 @@ from metrics.models import MonthlyRollup, Target
 from portal_adoption.program_hooks import Evidence
 from portal_adoption.roles import Role
 from program.models import PlanTask, RolloutPlan, TaskCompletion
+from program.models.training import TrainingModule
 from program.selectors import plan as selectors
 from program.selectors.plan import TaskStatus, plan_overview, task_row
 from program.services.plan import PLAYBOOK, PlanError, plan_start, task_tick
 from program.services.recognition import champion_name
+from program.services.training import training_complete_self
 from tests.factories import PatientFactory, staff
 
 TODAY = timezone.localdate()
@@ -413,10 +415,26 @@ def test_recognizing_staff_ticks_for_the_month_a_champion_was_named(manager, nur
     assert status_of(plan, "recognize_staff", march).status == TaskStatus.DUE
 
 
+def test_message_management_ticks_once_the_desk_and_the_nurses_are_trained(
+    plan, front_desk_clerk, nurse, billing_clerk
+):
+    """The playbook: "Train staff on message management" is done when the nursing and
+    front-desk roles are trained; billing takes the module too but is not waited for."""
+    triage = TrainingModule.objects.get(key="message_triage")
+    training_complete_self(module=triage, user=front_desk_clerk)
+    assert status_of(plan, "train_message_management").evidence is None
+    training_complete_self(module=triage, user=nurse)
+    row = status_of(plan, "train_message_management")
+    assert row.status == TaskStatus.DONE
+    assert row.evidence.summary == "Trained: 2 of 2 front desk and nurses"
+    # The enrollment module is another matter: nobody has taken it.
+    assert status_of(plan, "train_enrollment").evidence is None
+
+
 def test_training_tasks_tick_from_the_training_records(plan, monkeypatch):
     asked = []
 
-    def training_evidence(module_key):
+    def training_evidence(module_key, today=None, *, roles=None):
         asked.append(module_key)
         if module_key == "message_triage":
             return Evidence(at=timezone.now(), summary="All trained", url="/program/training/")
