@@ -64,7 +64,7 @@ def enrollment_tracking(since: dt.date) -> Evidence | None:
 
 
 def phase_results(figure_keys, as_of: dt.date) -> list[PhaseFigure]:
-    """The figures of the month holding `as_of` (a phase's last day), with their targets.
+    """The figures of the month holding `as_of` (the middle of a phase), with their targets.
 
     When that month is not over yet (the phase runs on), the latest month rolled
     up so far stands in: PhaseFigure.month says which one it is.

@@ -54,5 +54,8 @@ def register_phase_results(answer: PhaseResults) -> None:
 
 
 def phase_results(figure_keys: Sequence[str], as_of: date) -> list[PhaseFigure]:
-    """The figures named, from the rollup of the month holding `as_of`, with their targets."""
+    """The figures named, from the rollup of the month holding `as_of`, with their targets.
+
+    The plan asks with a phase's middle day: a phase is judged by the month most of it ran in.
+    """
     return _phase_results[0](figure_keys, as_of) if _phase_results else []

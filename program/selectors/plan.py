@@ -136,6 +136,13 @@ def user_may_tick(user, task: PlanTask) -> bool:
     return task.owner_role in user_roles(user)
 
 
+def phase_month_day(starts: dt.date, ends: dt.date) -> dt.date:
+    """A day of the month a phase is judged by: its middle day, so the calendar month
+    holding most of its four weeks (a phase ending on the 1st is not judged by a month
+    that is almost all after it)."""
+    return starts + (ends - starts) // 2
+
+
 # --- Evidence -----------------------------------------------------------------------
 
 
@@ -375,7 +382,9 @@ def plan_overview(plan: RolloutPlan, today: dt.date) -> dict:
             rows=[row for row in rows if row.task.phase == definition.key],
         )
         if definition.figures and starts <= today:
-            view.figures = program_hooks.phase_results(definition.figures, ends)
+            view.figures = program_hooks.phase_results(
+                definition.figures, phase_month_day(starts, ends)
+            )
             view.figures_so_far = not ended
         phases.append(view)
     return {

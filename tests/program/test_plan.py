@@ -458,15 +458,18 @@ def test_training_tasks_tick_from_the_training_records(plan, monkeypatch):
 # --- Phase figures -----------------------------------------------------------------------
 
 
-def test_an_ended_phase_shows_its_target_beside_the_value_of_its_last_month(manager):
-    plan = plan_start(start_date=dt.date(2026, 1, 5), by=manager)  # weeks 1-4 end Feb 1
+def test_an_ended_phase_shows_its_target_beside_the_value_of_the_month_it_mostly_ran(manager):
+    """A phase is four weeks; it is judged by the calendar month holding most of it
+    (its middle day), not the month its last day falls in: weeks 1-4 from Jan. 5
+    end on Feb. 1, and February's figures would be almost all after the phase."""
+    plan = plan_start(start_date=dt.date(2026, 1, 5), by=manager)  # weeks 1-4: Jan 5 - Feb 1
     MonthlyRollup.objects.create(
-        month=dt.date(2026, 2, 1), scope_kind="practice",
+        month=dt.date(2026, 1, 1), scope_kind="practice",
         figures={"enrollment_rate": 0.64, "new_enrollments": 80},
     )  # fmt: skip
     MonthlyRollup.objects.create(
-        month=dt.date(2026, 3, 1), scope_kind="practice",
-        figures={"messages_received": 892, "avg_response_hours": 9.5},
+        month=dt.date(2026, 2, 1), scope_kind="practice",
+        figures={"enrollment_rate": 0.50, "messages_received": 892, "avg_response_hours": 9.5},
     )  # fmt: skip
     target("enrollment_rate", "0.60", timezone.now())
     overview = plan_overview(plan, dt.date(2026, 6, 1))
@@ -474,13 +477,15 @@ def test_an_ended_phase_shows_its_target_beside_the_value_of_its_last_month(mana
     assert enrollment.ended and not enrollment.figures_so_far
     rate, new = enrollment.figures
     assert (rate.key, rate.value, rate.target, rate.met) == ("enrollment_rate", "64%", "60%", True)
-    assert rate.month == dt.date(2026, 2, 1)
+    assert rate.month == dt.date(2026, 1, 1)
     assert (new.value, new.target, new.met) == ("80", None, None)
-    # Weeks 5-8 end on March 1: response time, lower is better, 9.5 h against 8 h.
+    # Weeks 5-8 (Feb 2 - Mar 1) are February's: response time, lower is better, 9.5 h
+    # against 8 h.
     received, hours = messaging.figures
     assert (received.value, hours.value, hours.target, hours.met) == (
         "892", "9.5 hours", "8.0 hours", False
     )  # fmt: skip
+    assert hours.month == dt.date(2026, 2, 1)
 
 
 def test_a_running_phase_shows_the_latest_month_so_far(client, plan, manager):
