@@ -345,6 +345,12 @@ class OutreachRule(models.TextChoices):
     APP_NUDGE = "app_nudge", _("App link: enrolled two weeks, no app")
     FEATURE_OF_MONTH = "feature_of_month", _("Feature of the month")
     SATISFACTION_SURVEY = "satisfaction_survey", _("Satisfaction survey")
+    # Engagement after enrollment (issue 13).
+    RESULTS_EDUCATION = "results_education", _("Results: how to read them")
+    BILL_REMINDER = "bill_reminder", _("Bill-pay reminder")
+    ANNUAL_EXAM_RECALL = "annual_exam_recall", _("Annual exam: book it in the portal")
+    ACTIVITY_ALERT = "activity_alert", _("Text alert: new activity in the portal")
+    FEEDBACK_CHANGE = "feedback_change", _("What we changed after your feedback")
 
 
 class OutreachChannel(models.TextChoices):
@@ -443,6 +449,35 @@ class OptOut(models.Model):
 
     def __str__(self):
         return f"Opt-out #{self.pk}"
+
+
+class OutreachSetting(models.Model):
+    """The practice's choices for one outreach rule: on or off, its wording, its numbers.
+
+    No row means the rule is on, with the shipped wording (outreach_texts.TEXTS)
+    and the default numbers (outreach.RULE_OPTIONS). A blank text keeps the
+    shipped one for that language.
+    """
+
+    rule = models.CharField(_("rule"), max_length=24, choices=OutreachRule.choices, unique=True)
+    enabled = models.BooleanField(_("on"), default=True)
+    subject_en = models.CharField(_("subject (English)"), max_length=200, blank=True)
+    body_en = models.TextField(_("text (English)"), blank=True)
+    subject_es = models.CharField(_("subject (Spanish)"), max_length=200, blank=True)
+    body_es = models.TextField(_("text (Spanish)"), blank=True)
+    # The rule's numbers and extra wording, checked by outreach.outreach_setting_save.
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("outreach setting")
+        verbose_name_plural = _("outreach settings")
+
+    def __str__(self):
+        return self.rule
 
 
 class FeatureOfMonth(models.Model):

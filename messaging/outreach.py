@@ -43,15 +43,16 @@ from messaging.models import (
     OptOut,
     OutreachChannel,
     OutreachRule,
+    OutreachSetting,
     SurveyInvitation,
 )
 from messaging.outreach_texts import (
     FEATURE_ROTATION,
     FEATURE_SUBJECT,
     FEATURE_TEXTS,
-    TEXTS,
     fill,
     language_of,
+    rule_wording,
     unknown_placeholders,
 )
 from patients.models import EventType, NotificationChannel, Patient
@@ -147,6 +148,31 @@ def due_survey(today: date) -> list[Patient]:
     return list(Patient.objects.filter(pk__in=chosen).order_by("pk"))
 
 
+# --- The practice's choices per rule --------------------------------------------
+
+# The numbers (and extra wording) a manager may set per rule, with their defaults.
+RULE_OPTIONS: dict[str, dict[str, object]] = {
+    OutreachRule.RESULTS_EDUCATION: {"wait_hours": 4},
+    OutreachRule.BILL_REMINDER: {"days_after": 7, "discount_text_en": "", "discount_text_es": ""},
+    OutreachRule.ANNUAL_EXAM_RECALL: {"per_week": 50},
+}
+
+
+def outreach_setting(rule: str) -> OutreachSetting:
+    """The practice's choices for `rule`; an unsaved default (on, shipped wording) if none."""
+    return OutreachSetting.objects.filter(rule=rule).first() or OutreachSetting(rule=rule)
+
+
+def rule_enabled(rule: str) -> bool:
+    return not OutreachSetting.objects.filter(rule=rule, enabled=False).exists()
+
+
+def rule_option(rule: str, name: str, setting: OutreachSetting | None = None):
+    """One of the rule's numbers: the manager's value, else the default of RULE_OPTIONS."""
+    setting = setting or outreach_setting(rule)
+    return setting.options.get(name, RULE_OPTIONS[rule][name])
+
+
 @dataclass(frozen=True)
 class Rule:
     key: str
@@ -238,8 +264,8 @@ def _compose(patient: Patient, rule: str, today: date) -> tuple[str, str]:
             feature = FEATURE_ROTATION[(today.month - 1) % len(FEATURE_ROTATION)]
             text = FEATURE_TEXTS[feature][language]
         return str(FEATURE_SUBJECT[language]), fill(text, patient)
-    texts = TEXTS[rule]
-    return str(texts["subject"][language]), fill(texts["body"][language], patient)
+    subject, body = rule_wording(rule, language, outreach_setting(rule))
+    return subject, fill(body, patient)
 
 
 def _attach_survey(communication: Communication) -> None:
@@ -372,6 +398,9 @@ def outreach_run(
 
 def _apply(rule: Rule, today: date, job: str, failures: NightlyFailures) -> dict[str, int]:
     tally = {"claimed": 0, "already": 0, "suppressed": 0, "failed": 0}
+    if not rule_enabled(rule.key):
+        # Switched off by a manager: nobody is found, nothing is claimed.
+        return {**tally, "switched_off": 1}
     due: list[Patient] = []
     with failures.guard(_("finding who is due"), rule=rule.key) as step:
         due = list(rule.due(today))
@@ -427,6 +456,8 @@ def outreach_preview(*, today: date | None = None) -> dict[str, list[Patient]]:
     preview: dict[str, list[Patient]] = {}
     for rule in RULES:
         preview[rule.key] = []
+        if not rule_enabled(rule.key):
+            continue
         try:
             with transaction.atomic():
                 due = list(rule.due(today))

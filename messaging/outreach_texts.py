@@ -105,6 +105,15 @@ FEATURE_SUBJECT = {"en": _("A portal tip from your practice"), "es": "Un consejo
 FEATURE_ROTATION = ("messaging", "scheduling", "results", "payments")
 
 
+def rule_wording(rule: str, language: str, setting) -> tuple[str, str]:
+    """(subject, body) of a rule in `language`: the practice's wording where a manager
+    wrote one (messaging.models.OutreachSetting), else the shipped text."""
+    shipped = TEXTS[rule]
+    subject = getattr(setting, f"subject_{language}", "") or shipped["subject"][language]
+    body = getattr(setting, f"body_{language}", "") or shipped["body"][language]
+    return str(subject), str(body)
+
+
 def language_of(preferred: str) -> str:
     base = (preferred or "en").split("-")[0].lower()
     return base if base in SHIPPED else "en"

@@ -139,6 +139,11 @@ class EventType(models.TextChoices):
     # not an inbound call, not a message sent (activity-feed.md).
     RESPONSE_BY_PHONE = "response_by_phone", _("Message answered by phone")
     SURVEY_RESPONSE = "survey_response", _("Survey response")
+    # The patient was seen: what the CMS electronic-access measure counts from.
+    VISIT_COMPLETED = "visit_completed", _("Visit completed")
+    # A billing statement; `amount` is the balance, a `payment` with the same
+    # object_id pays it, `due_date` says when it is due (activity-feed.md).
+    STATEMENT_ISSUED = "statement_issued", _("Statement issued")
 
 
 class Channel(models.TextChoices):
@@ -194,6 +199,8 @@ class ActivityEvent(models.Model):
         _("amount"), max_digits=12, decimal_places=2, null=True, blank=True
     )
     score = models.PositiveSmallIntegerField(_("score"), null=True, blank=True)
+    # For a statement_issued: the day the balance is due, when the feed says.
+    due_date = models.DateField(_("due date"), null=True, blank=True)
     source = models.CharField(_("source"), max_length=16, choices=EventSource.choices)
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
 
