@@ -22,6 +22,7 @@ How a night runs (outreach_run):
    stored with a time like year 0001 is no evidence and breaks nothing.
 """
 
+import copy
 import logging
 import random
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Min, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -148,6 +149,120 @@ def due_survey(today: date) -> list[Patient]:
     return list(Patient.objects.filter(pk__in=chosen).order_by("pk"))
 
 
+# --- Bill-pay reminders ----------------------------------------------------------
+#
+# A statement is a `statement_issued` event (object_id: the statement id). The
+# same statement sent twice by the feed is one statement: its first recorded
+# event (lowest id) stands for it, with that event's time and due date. A
+# statement without an object_id is skipped: no payment could ever be matched.
+#
+# - "first" reminder: from N days after the statement's day (practice time; N =
+#   rule_option(BILL_REMINDER, "days_after"), default 7: day 7, not day 6).
+# - "due" reminder: on the due date. None when the statement has no due date or
+#   when the due date is on or before the first reminder's day (one reminder is
+#   enough then). Then it stops: there is no third.
+# - A night the workers missed is caught up for BILL_CATCH_UP days, no longer:
+#   switching the rule on does not remind anyone of last year's statements.
+# - Any `payment` event of the same patient with the statement's object_id
+#   (partial or whole) means paid: nothing more is claimed, and a claimed row
+#   not yet sent becomes "suppressed" with reason "paid" at send time
+#   (communication_send checks again, under its lock).
+# - Enrolled patients only (a portal_activated event): the reminder is about
+#   paying in the portal.
+# - The claim's period is "<event id>:first" or "<event id>:due", the id of the
+#   statement's first event: short, unique per statement whatever its object_id
+#   (long or odd ids never reach the period), and it leads back to the
+#   statement (and so to its payments) when the row is sent.
+
+BILL_CATCH_UP = timedelta(days=7)
+BILL_FIRST, BILL_DUE = "first", "due"
+PAID = "paid"
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _statements() -> QuerySet:
+    """The statement_issued events that stand for their statement (the first recorded)."""
+    earlier = plausible_events().filter(
+        type=EventType.STATEMENT_ISSUED,
+        patient=OuterRef("patient"),
+        object_id=OuterRef("object_id"),
+        pk__lt=OuterRef("pk"),
+    )
+    return (
+        plausible_events()
+        .filter(type=EventType.STATEMENT_ISSUED)
+        .exclude(object_id="")
+        .exclude(Exists(earlier))
+    )
+
+
+def _payments_of_statement() -> QuerySet:
+    """Payments of the outer statement's patient for its object_id (use inside Exists)."""
+    return plausible_events().filter(
+        type=EventType.PAYMENT, patient=OuterRef("patient"), object_id=OuterRef("object_id")
+    )
+
+
+def bill_period(statement_event_id: int, which: str) -> str:
+    return f"{statement_event_id}:{which}"
+
+
+def due_bill_reminder(today: date) -> list[Patient]:
+    """Enrolled patients with an unpaid statement whose first or due-date reminder is due.
+
+    A patient appears once per reminder due (two statements: twice), each copy
+    carrying `bill_statement_id` (the statement's event id) and `bill_which`.
+    """
+    days_after = int(rule_option(OutreachRule.BILL_REMINDER, "days_after"))
+    enrolled = plausible_events().filter(
+        patient=OuterRef("patient"),
+        type=EventType.PORTAL_ACTIVATED,
+        occurred_at__lte=_end_of(today),
+    )
+    first_from = _start_of(today - timedelta(days=days_after) - BILL_CATCH_UP)
+    rows = (
+        _statements()
+        .filter(patient__deactivated_on__isnull=True)
+        .filter(Exists(enrolled))
+        .exclude(Exists(_payments_of_statement()))
+        .filter(
+            Q(
+                occurred_at__gte=first_from,
+                occurred_at__lte=_end_of(today - timedelta(days=days_after)),
+            )
+            | Q(due_date__gte=today - BILL_CATCH_UP, due_date__lte=today)
+        )
+        .order_by("patient_id", "pk")
+        .values_list("pk", "patient_id", "occurred_at", "due_date")
+    )
+    due: list[tuple[int, int, str]] = []
+    for statement_id, patient_id, issued_at, due_date in rows:
+        first_day = timezone.localdate(issued_at) + timedelta(days=days_after)
+        if first_day <= today < first_day + BILL_CATCH_UP + timedelta(days=1):
+            due.append((statement_id, patient_id, BILL_FIRST))
+        if due_date and due_date > first_day and due_date <= today:
+            due.append((statement_id, patient_id, BILL_DUE))
+    patients = Patient.objects.in_bulk({patient_id for _s, patient_id, _w in due})
+    found = []
+    for statement_id, patient_id, which in due:
+        patient = copy.copy(patients[patient_id])
+        patient.bill_statement_id, patient.bill_which = statement_id, which
+        found.append(patient)
+    return found
+
+
+def bill_paid(communication: Communication) -> bool:
+    """Whether the statement a bill reminder is about has a payment (same patient, same id)."""
+    statement_id = communication.period.split(":", 1)[0]
+    if not statement_id.isdigit():
+        return False
+    statement = _statements().filter(pk=int(statement_id), patient=communication.patient_id)
+    return statement.filter(Exists(_payments_of_statement())).exists()
+
+
 # --- The practice's choices per rule --------------------------------------------
 
 # The numbers (and extra wording) a manager may set per rule, with their defaults.
@@ -189,6 +304,11 @@ RULES = [
     Rule(OutreachRule.APP_NUDGE, due_app_nudge, lambda p, today: "once"),
     Rule(OutreachRule.FEATURE_OF_MONTH, due_feature_of_month, lambda p, today: f"{today:%Y-%m}"),
     Rule(OutreachRule.SATISFACTION_SURVEY, due_survey, lambda p, today: f"{today:%Y-%m}"),
+    Rule(
+        OutreachRule.BILL_REMINDER,
+        due_bill_reminder,
+        lambda p, today: bill_period(p.bill_statement_id, p.bill_which),
+    ),
 ]
 
 
@@ -264,8 +384,18 @@ def _compose(patient: Patient, rule: str, today: date) -> tuple[str, str]:
             feature = FEATURE_ROTATION[(today.month - 1) % len(FEATURE_ROTATION)]
             text = FEATURE_TEXTS[feature][language]
         return str(FEATURE_SUBJECT[language]), fill(text, patient)
-    subject, body = rule_wording(rule, language, outreach_setting(rule))
-    return subject, fill(body, patient)
+    setting = outreach_setting(rule)
+    subject, body = rule_wording(rule, language, setting)
+    body = fill(body, patient)
+    if rule == OutreachRule.BILL_REMINDER:
+        # The manager's discount offer, in the patient's language (else the English one),
+        # added as written: it is the practice's text, not a template.
+        discount = rule_option(rule, f"discount_text_{language}", setting) or rule_option(
+            rule, "discount_text_en", setting
+        )
+        if str(discount).strip():
+            body = f"{body} {str(discount).strip()}"
+    return subject, body
 
 
 def _attach_survey(communication: Communication) -> None:
@@ -300,6 +430,10 @@ def communication_send(communication_id: int) -> str:
         if communication.not_before > timezone.now():
             return communication.status
         reason = _suppression(communication.patient, communication.channel)
+        if not reason and communication.rule == OutreachRule.BILL_REMINDER:
+            # A payment that arrived after the claim (a text held over quiet hours,
+            # a slow queue) cancels the reminder.
+            reason = PAID if bill_paid(communication) else ""
         if reason:
             _mark(communication, CommunicationStatus.SUPPRESSED, reason=reason)
             return CommunicationStatus.SUPPRESSED

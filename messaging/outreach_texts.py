@@ -61,6 +61,25 @@ TEXTS = {
             ),
         },
     },
+    # Never the amount or what the statement is for: a text shows on a locked phone.
+    "bill_reminder": {
+        "subject": {
+            "en": _("A statement from your practice"),
+            "es": "Un estado de cuenta de su consultorio",
+        },
+        "body": {
+            "en": _(
+                "Hello {first_name}, you have a statement from {practice}. You can pay it in "
+                "the patient portal in a minute: {payment_url}. Questions about your bill? "
+                "Call {phone}."
+            ),
+            "es": (
+                "Hola {first_name}, tiene un estado de cuenta de {practice}. Puede pagarlo en "
+                "el portal del paciente en un minuto: {payment_url}. ¿Preguntas sobre su "
+                "factura? Llame al {phone}."
+            ),
+        },
+    },
 }
 
 FEATURE_TEXTS = {
@@ -126,7 +145,15 @@ class _KeepUnknown(dict):
         return "{" + key + "}"
 
 
-PLACEHOLDERS = {"first_name", "practice", "phone", "portal_url", "app_url", "play_url"}
+PLACEHOLDERS = {
+    "first_name",
+    "practice",
+    "phone",
+    "portal_url",
+    "app_url",
+    "play_url",
+    "payment_url",
+}
 
 
 def unknown_placeholders(text: str) -> set[str]:
@@ -145,6 +172,7 @@ def fill(text: str, patient, **extra) -> str:
         "portal_url": settings.PORTAL_LOGIN_URL,
         "app_url": settings.APP_STORE_URL,
         "play_url": settings.PLAY_STORE_URL,
+        "payment_url": settings.PORTAL_PAYMENT_URL,
         **extra,
     }
     return str(text).format_map(_KeepUnknown(values))

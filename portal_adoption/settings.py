@@ -51,6 +51,8 @@ PRACTICE_PHONE = env_str("PRACTICE_PHONE", default="(555) 010-0100")
 
 # The practice's patient portal (run by its vendor) and the mobile app.
 PORTAL_LOGIN_URL = env_str("PORTAL_LOGIN_URL", default="https://portal.example.org/")
+# Where a patient pays a statement online (the bill-pay reminders link to it).
+PORTAL_PAYMENT_URL = env_str("PORTAL_PAYMENT_URL", default="https://portal.example.org/billing")
 PORTAL_ACTIVATION_URL = env_str(
     "PORTAL_ACTIVATION_URL", default="https://portal.example.org/activate"
 )
