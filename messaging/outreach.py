@@ -183,7 +183,7 @@ def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def _statements() -> QuerySet:
+def statements() -> QuerySet:
     """The statement_issued events that stand for their statement (the first recorded)."""
     earlier = plausible_events().filter(
         type=EventType.STATEMENT_ISSUED,
@@ -224,7 +224,7 @@ def due_bill_reminder(today: date) -> list[Patient]:
     )
     first_from = _start_of(today - timedelta(days=days_after) - BILL_CATCH_UP)
     rows = (
-        _statements()
+        statements()
         .filter(patient__deactivated_on__isnull=True)
         .filter(Exists(enrolled))
         .exclude(Exists(_payments_of_statement()))
@@ -259,7 +259,7 @@ def bill_paid(communication: Communication) -> bool:
     statement_id = communication.period.split(":", 1)[0]
     if not statement_id.isdigit():
         return False
-    statement = _statements().filter(pk=int(statement_id), patient=communication.patient_id)
+    statement = statements().filter(pk=int(statement_id), patient=communication.patient_id)
     return statement.filter(Exists(_payments_of_statement())).exists()
 
 

@@ -1,0 +1,323 @@
+"""Bill-pay reminders: a week after a statement, again on its due date, never after a payment."""
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from messaging.models import Communication, OptOut, OutreachRule, OutreachSetting
+from messaging.outreach import communication_send, outreach_preview, outreach_run
+from patients.models import EventType
+from tests.factories import ActivityEventFactory, PatientFactory
+from tests.messaging.test_outreach import RecordingSms
+
+TODAY = dt.date(2026, 3, 18)
+SUBJECT = "A statement from your practice"
+
+
+def at(day: dt.date, hour=10):
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(hour)))
+
+
+def ago(days: int) -> dt.date:
+    return TODAY - dt.timedelta(days=days)
+
+
+@pytest.fixture(autouse=True)
+def _only_bill_reminders(db, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SMS_BACKEND = "tests.messaging.test_outreach.RecordingSms"
+    settings.PORTAL_PAYMENT_URL = "https://pay.example.org/bill"
+    RecordingSms.sent = []
+    for rule in OutreachRule.values:
+        if rule != OutreachRule.BILL_REMINDER:
+            OutreachSetting.objects.create(rule=rule, enabled=False)
+
+
+def enrolled(**fields):
+    patient = PatientFactory(**fields)
+    ActivityEventFactory(
+        patient=patient, type=EventType.PORTAL_ACTIVATED, occurred_at=at(ago(200))
+    )
+    return patient
+
+
+def statement(patient, issued: dt.date, object_id="ST-1", due_date=None, hour=10):
+    return ActivityEventFactory(
+        patient=patient,
+        type=EventType.STATEMENT_ISSUED,
+        channel="mail",
+        object_id=object_id,
+        amount="85.00",
+        due_date=due_date,
+        occurred_at=at(issued, hour),
+    )
+
+
+def payment(patient, day: dt.date, object_id="ST-1", channel="portal"):
+    return ActivityEventFactory(
+        patient=patient,
+        type=EventType.PAYMENT,
+        channel=channel,
+        object_id=object_id,
+        amount="85.00",
+        occurred_at=at(day, 9),
+    )
+
+
+def bill_rows(**filters):
+    return Communication.objects.filter(rule=OutreachRule.BILL_REMINDER, **filters)
+
+
+def night(day=TODAY):
+    return outreach_run(today=day, synchronous=True)
+
+
+def test_a_statement_issued_seven_days_ago_gets_a_reminder_with_the_payment_link_not_on_day_six(
+    db,
+):
+    day_seven, day_six = enrolled(), enrolled()
+    first = statement(day_seven, ago(7))
+    statement(day_six, ago(6))
+    run = night()
+    row = bill_rows().get()
+    assert (row.patient, row.period, row.status) == (day_seven, f"{first.pk}:first", "sent")
+    assert run.counts[OutreachRule.BILL_REMINDER]["claimed"] == 1
+    [sent] = mail.outbox
+    assert sent.subject == SUBJECT
+    assert "https://pay.example.org/bill" in sent.body
+    assert "85" not in sent.body  # never the balance
+    assert "{" not in sent.body
+
+
+def test_the_day_a_statement_counts_from_is_the_practices_day_not_utc(db):
+    patient = enrolled()
+    # 23:30 in the practice on day -7 is already day -6 in UTC: still day 7 tonight.
+    statement(patient, ago(7), hour=23)
+    night()
+    assert bill_rows().count() == 1
+
+
+def test_a_manager_setting_of_ten_days_moves_the_first_reminder(db):
+    OutreachSetting.objects.filter(rule=OutreachRule.BILL_REMINDER).delete()
+    OutreachSetting.objects.create(rule=OutreachRule.BILL_REMINDER, options={"days_after": 10})
+    nine, ten = enrolled(), enrolled()
+    statement(nine, ago(9))
+    statement(ten, ago(10))
+    night()
+    assert list(bill_rows().values_list("patient", flat=True)) == [ten.pk]
+
+
+def test_a_payment_on_day_six_means_no_reminder(db):
+    patient = enrolled()
+    statement(patient, ago(7))
+    payment(patient, ago(1))
+    night()
+    assert not bill_rows().exists()
+    assert outreach_preview(today=TODAY)[OutreachRule.BILL_REMINDER] == []
+
+
+def test_a_payment_after_the_claim_stops_the_send_as_suppressed_paid(db):
+    patient = enrolled()
+    statement(patient, ago(8))
+    outreach_run(today=TODAY)  # claimed, handed to the workers
+    row = bill_rows().get()
+    assert row.status == "queued"
+    payment(patient, TODAY)
+    assert communication_send(row.pk) == "suppressed"
+    row.refresh_from_db()
+    assert (row.status, row.reason) == ("suppressed", "paid")
+    assert mail.outbox == []
+
+
+def test_a_text_held_over_quiet_hours_is_not_sent_once_the_bill_is_paid(db, monkeypatch):
+    patient = enrolled(notification_channel="sms")
+    statement(patient, ago(7))
+    evening = timezone.make_aware(dt.datetime(2026, 3, 18, 23, 0))
+    monkeypatch.setattr(timezone, "now", lambda: evening)
+    night()
+    row = bill_rows().get()
+    assert (row.channel, row.status) == ("sms", "queued")
+    assert row.not_before == timezone.make_aware(dt.datetime(2026, 3, 19, 8, 0))
+    assert RecordingSms.sent == []
+    monkeypatch.setattr(timezone, "now", lambda: evening + dt.timedelta(hours=9))
+    payment(patient, TODAY)
+    assert communication_send(row.pk) == "suppressed"
+    assert RecordingSms.sent == []
+
+
+def test_a_text_claimed_at_night_goes_at_eight_with_the_link(db, monkeypatch):
+    patient = enrolled(notification_channel="sms")
+    statement(patient, ago(7))
+    evening = timezone.make_aware(dt.datetime(2026, 3, 18, 23, 0))
+    monkeypatch.setattr(timezone, "now", lambda: evening)
+    night()
+    row = bill_rows().get()
+    assert communication_send(row.pk) == "queued"
+    monkeypatch.setattr(timezone, "now", lambda: evening + dt.timedelta(hours=9))
+    assert communication_send(row.pk) == "sent"
+    [(to, text)] = RecordingSms.sent
+    assert "https://pay.example.org/bill" in text
+
+
+def test_the_second_reminder_comes_on_the_due_date_not_the_day_before_and_never_a_third(db):
+    patient = enrolled()
+    issued = ago(7)
+    due = TODAY + dt.timedelta(days=10)
+    first = statement(patient, issued, due_date=due)
+    night()
+    assert list(bill_rows().values_list("period", flat=True)) == [f"{first.pk}:first"]
+    night(due - dt.timedelta(days=1))
+    assert bill_rows().count() == 1
+    night(due)
+    assert sorted(bill_rows().values_list("period", flat=True)) == [
+        f"{first.pk}:due",
+        f"{first.pk}:first",
+    ]
+    for later in range(1, 40):
+        night(due + dt.timedelta(days=later))
+    assert bill_rows().count() == 2
+    assert len([m for m in mail.outbox if m.subject == SUBJECT]) == 2
+
+
+def test_no_second_reminder_without_a_due_date_or_with_one_on_the_first_reminders_day(db):
+    without, same_day, day_after = enrolled(), enrolled(), enrolled()
+    statement(without, ago(7))
+    statement(same_day, ago(7), due_date=TODAY)
+    statement(day_after, ago(7), due_date=TODAY + dt.timedelta(days=1))
+    for day in range(0, 20):
+        night(TODAY + dt.timedelta(days=day))
+    assert bill_rows(patient=without).count() == 1
+    assert bill_rows(patient=same_day).count() == 1
+    assert bill_rows(patient=day_after).count() == 2
+
+
+def test_a_payment_before_the_due_date_cancels_the_second_reminder(db):
+    patient = enrolled()
+    statement(patient, ago(7), due_date=TODAY + dt.timedelta(days=5))
+    night()
+    payment(patient, TODAY + dt.timedelta(days=2), channel="phone")
+    night(TODAY + dt.timedelta(days=5))
+    assert bill_rows().count() == 1
+
+
+def test_a_payment_for_another_statement_does_not_cancel(db):
+    patient = enrolled()
+    statement(patient, ago(7), object_id="ST-1")
+    payment(patient, ago(2), object_id="ST-2")
+    night()
+    assert bill_rows(status="sent").count() == 1
+
+
+def test_another_patients_payment_with_the_same_statement_id_does_not_cancel(db):
+    patient, other = enrolled(), enrolled()
+    statement(patient, ago(7), object_id="ST-1")
+    payment(other, ago(2), object_id="ST-1")
+    night()
+    assert list(bill_rows(status="sent").values_list("patient", flat=True)) == [patient.pk]
+
+
+def test_two_statements_of_one_patient_get_one_reminder_each(db):
+    patient = enrolled()
+    one = statement(patient, ago(7), object_id="ST-1")
+    two = statement(patient, ago(8), object_id="x" * 128)  # a long id never reaches the period
+    night()
+    assert sorted(bill_rows().values_list("period", flat=True)) == sorted(
+        [f"{one.pk}:first", f"{two.pk}:first"]
+    )
+    assert len(outreach_preview(today=TODAY)[OutreachRule.BILL_REMINDER]) == 0
+
+
+def test_a_statement_sent_twice_by_the_feed_is_reminded_once(db):
+    patient = enrolled()
+    first = statement(patient, ago(8))
+    statement(patient, ago(7))
+    night()
+    assert list(bill_rows().values_list("period", flat=True)) == [f"{first.pk}:first"]
+
+
+def test_tonights_preview_lists_the_patient_before_the_night_and_not_after(db):
+    patient = enrolled()
+    statement(patient, ago(7))
+    assert outreach_preview(today=TODAY)[OutreachRule.BILL_REMINDER] == [patient]
+    night()
+    assert outreach_preview(today=TODAY)[OutreachRule.BILL_REMINDER] == []
+
+
+def test_the_discount_text_is_added_in_the_patients_language(db):
+    OutreachSetting.objects.filter(rule=OutreachRule.BILL_REMINDER).delete()
+    OutreachSetting.objects.create(
+        rule=OutreachRule.BILL_REMINDER,
+        options={
+            "discount_text_en": "Pay in the portal this week and save 5%.",
+            "discount_text_es": "Pague en el portal esta semana y ahorre un 5%.",
+        },
+    )
+    english, spanish = enrolled(), enrolled(preferred_language="es")
+    statement(english, ago(7))
+    statement(spanish, ago(7))
+    night()
+    english_body = bill_rows().get(patient=english).body
+    spanish_body = bill_rows().get(patient=spanish).body
+    assert english_body.endswith(" Pay in the portal this week and save 5%.")
+    assert spanish_body.startswith("Hola ")
+    assert spanish_body.endswith(" Pague en el portal esta semana y ahorre un 5%.")
+    assert "save 5%" not in spanish_body
+
+
+def test_without_a_discount_text_the_message_is_the_shipped_one(db):
+    patient = enrolled()
+    statement(patient, ago(7))
+    night()
+    assert bill_rows().get().body.endswith("Questions about your bill? Call (555) 010-0100.")
+
+
+def test_a_switched_off_rule_reminds_nobody(db):
+    OutreachSetting.objects.filter(rule=OutreachRule.BILL_REMINDER).update(enabled=False)
+    OutreachSetting.objects.get_or_create(rule=OutreachRule.BILL_REMINDER, enabled=False)
+    patient = enrolled()
+    statement(patient, ago(7))
+    run = night()
+    assert not bill_rows().exists()
+    assert run.counts[OutreachRule.BILL_REMINDER]["switched_off"] == 1
+    assert outreach_preview(today=TODAY)[OutreachRule.BILL_REMINDER] == []
+
+
+def test_an_opted_out_patient_gets_nothing_and_the_log_says_why(db):
+    patient = enrolled()
+    OptOut.objects.create(patient=patient, channel="email", source="test")
+    statement(patient, ago(7))
+    night()
+    row = bill_rows().get()
+    assert (row.status, row.reason) == ("suppressed", "opted out")
+    assert mail.outbox == []
+
+
+def test_a_patient_not_enrolled_in_the_portal_gets_no_reminder(db):
+    patient = PatientFactory()
+    statement(patient, ago(7))
+    night()
+    assert not bill_rows().exists()
+
+
+def test_a_deactivated_patient_gets_no_reminder(db):
+    patient = enrolled(deactivated_on=ago(1))
+    statement(patient, ago(7))
+    night()
+    assert not bill_rows().exists()
+
+
+def test_old_statements_are_not_reminded_when_the_rule_is_switched_on(db):
+    caught_up, too_old = enrolled(), enrolled()
+    statement(caught_up, ago(14))  # first reminder day was a week ago: still caught up
+    statement(too_old, ago(15))
+    night()
+    assert list(bill_rows().values_list("patient", flat=True)) == [caught_up.pk]
+
+
+def test_a_statement_without_an_id_or_outside_the_event_window_is_ignored(db):
+    patient = enrolled()
+    statement(patient, ago(7), object_id="")
+    night()
+    assert not bill_rows().exists()
