@@ -1,7 +1,11 @@
-"""Managers' response-time report. Included under the "messaging" namespace at /messages/."""
+"""Managers' response-time and bill-pay reports.
+
+Included under the "messaging" namespace at /messages/.
+"""
 
 from django.urls import path
 
+from messaging import bill_report_views
 from messaging import report_views as views
 
 urlpatterns = [
@@ -9,5 +13,10 @@ urlpatterns = [
         "reports/response-times/",
         views.ResponseTimesReportView.as_view(),
         name="report_response_times",
+    ),
+    path(
+        "reports/bill-pay/",
+        bill_report_views.BillPayReportView.as_view(),
+        name="report_bill_pay",
     ),
 ]

@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from messaging.bill_selectors import bill_pay_report
 from messaging.models import Communication, OptOut, OutreachRule, OutreachSetting
 from messaging.outreach import communication_send, outreach_preview, outreach_run
 from patients.models import EventType
@@ -37,9 +38,7 @@ def _only_bill_reminders(db, settings):
 
 def enrolled(**fields):
     patient = PatientFactory(**fields)
-    ActivityEventFactory(
-        patient=patient, type=EventType.PORTAL_ACTIVATED, occurred_at=at(ago(200))
-    )
+    ActivityEventFactory(patient=patient, type=EventType.PORTAL_ACTIVATED, occurred_at=at(ago(200)))
     return patient
 
 
@@ -157,7 +156,7 @@ def test_a_text_claimed_at_night_goes_at_eight_with_the_link(db, monkeypatch):
     assert communication_send(row.pk) == "queued"
     monkeypatch.setattr(timezone, "now", lambda: evening + dt.timedelta(hours=9))
     assert communication_send(row.pk) == "sent"
-    [(to, text)] = RecordingSms.sent
+    [(_to, text)] = RecordingSms.sent
     assert "https://pay.example.org/bill" in text
 
 
@@ -321,3 +320,92 @@ def test_a_statement_without_an_id_or_outside_the_event_window_is_ignored(db):
     statement(patient, ago(7), object_id="")
     night()
     assert not bill_rows().exists()
+
+
+# --- The report -------------------------------------------------------------------
+
+MONTH = dt.date(2026, 1, 1)
+
+
+def sent_reminder(event, day: dt.date, which="first", status="sent"):
+    return Communication.objects.create(
+        patient=event.patient,
+        rule=OutreachRule.BILL_REMINDER,
+        period=f"{event.pk}:{which}",
+        channel="email",
+        body="x",
+        status=status,
+        sent_at=at(day, 12) if status == "sent" else None,
+    )
+
+
+def test_the_bill_pay_report_counts_a_fixed_set_by_hand(db):
+    """Ten statements issued in January 2026 (practice time) and two just outside it.
+
+    Reminded (4): A paid on day 30 in the portal, B paid on day 31 (late), C paid
+    on day 5 by phone, D never paid. Not reminded (6): E paid on day 0 in the app,
+    F paid on day 12 by mail, G unpaid, H paid only another statement id, I whose
+    reminder was suppressed, paid in the portal on day 2, and J whose reminder
+    went out on day 31 (too late to count), unpaid.
+    """
+    january = [enrolled() for _ in range(10)]
+    a, b, c, d, e, f, g, h, i, j = january
+    s = {
+        "a": statement(a, dt.date(2026, 1, 1)),
+        "b": statement(b, dt.date(2026, 1, 1)),
+        "c": statement(c, dt.date(2026, 1, 10)),
+        "d": statement(d, dt.date(2026, 1, 31), hour=23),
+        "e": statement(e, dt.date(2026, 1, 15)),
+        "f": statement(f, dt.date(2026, 1, 20)),
+        "g": statement(g, dt.date(2026, 1, 2)),
+        "h": statement(h, dt.date(2026, 1, 3), object_id="ST-H"),
+        "i": statement(i, dt.date(2026, 1, 4)),
+        "j": statement(j, dt.date(2026, 1, 5)),
+    }
+    statement(a, dt.date(2025, 12, 31), object_id="DEC", hour=23)  # December
+    statement(a, dt.date(2026, 2, 1), object_id="FEB", hour=0)  # February, just after midnight
+    payment(a, dt.date(2026, 1, 31), channel="portal")  # day 30
+    payment(b, dt.date(2026, 2, 1), channel="portal")  # day 31
+    payment(c, dt.date(2026, 1, 15), channel="phone")
+    payment(e, dt.date(2026, 1, 15), channel="app")
+    payment(f, dt.date(2026, 2, 1), channel="mail")
+    payment(h, dt.date(2026, 1, 4), object_id="ST-OTHER", channel="portal")
+    payment(i, dt.date(2026, 1, 6), channel="portal")
+    for key in "abcd":
+        sent_reminder(s[key], dt.date(2026, 1, 8))
+    sent_reminder(s["i"], dt.date(2026, 1, 5), status="suppressed")
+    sent_reminder(s["j"], dt.date(2026, 2, 5))  # day 31: too late to count
+    report = bill_pay_report(MONTH)
+    reminded, not_reminded = report.rows
+    assert (reminded.statements, reminded.paid, reminded.paid_in_portal) == (4, 2, 1)
+    assert (not_reminded.statements, not_reminded.paid, not_reminded.paid_in_portal) == (6, 3, 2)
+    assert (report.total.statements, report.total.paid, report.total.paid_in_portal) == (10, 5, 3)
+    assert reminded.paid_percent == 50
+    assert not_reminded.portal_percent == pytest.approx(200 / 3)
+
+
+def test_a_manager_opens_the_bill_pay_report_for_a_month(client, manager):
+    patient = enrolled()
+    statement(patient, dt.date(2026, 1, 10))
+    payment(patient, dt.date(2026, 1, 12), channel="portal")
+    client.force_login(manager)
+    response = client.get("/messages/reports/bill-pay/", {"month": "2026-01"})
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Statements issued in January 2026" in content
+    assert "100% <span" in content
+    assert patient.family_name not in content
+
+
+def test_the_bill_pay_report_refuses_a_month_in_the_future_or_out_of_range(client, manager):
+    client.force_login(manager)
+    for month in ("2999-01", "0001-01", "2026-13", "x"):
+        response = client.get("/messages/reports/bill-pay/", {"month": month})
+        assert response.status_code == 400, month
+
+
+def test_the_bill_pay_report_opens_on_last_month_with_an_empty_state(client, manager):
+    client.force_login(manager)
+    response = client.get("/messages/reports/bill-pay/")
+    assert response.status_code == 200
+    assert "No statement was issued in this month." in response.content.decode()
