@@ -43,6 +43,7 @@ How DemoPractice generates a practice:
    produced one patient at a time, so a load streams them in batches.
 """
 
+import dataclasses
 import math
 import random
 import secrets
@@ -252,6 +253,15 @@ STAFF_BOOKED_TYPES = _weights(
 )
 # The appointment types' own RNG: seed + this, so the main stream is untouched.
 APPOINTMENT_TYPE_SEED_OFFSET = 7_919
+# Statements (statement_issued) come from a third RNG, so adding them left every
+# other draw of a seed as it was: each bill is a statement issued some days
+# before its payment, with the payment's object id; some are never paid; most
+# say when they are due.
+STATEMENT_SEED_OFFSET = 104_729
+STATEMENT_LEAD_DAYS = (2, 24)  # statement to payment, in days
+STATEMENT_DUE_DAYS = 30
+P_STATEMENT_UNPAID = 0.15
+P_STATEMENT_DUE_DATE = 0.8
 # ((lowest, highest) cents, share): co-pays, visit balances, larger bills.
 AMOUNT_BANDS = _weights((((1500, 6000), 45), ((6000, 25000), 40), ((25000, 90000), 15)))
 
@@ -333,9 +343,11 @@ class DemoEvent(NamedTuple):
     amount: Decimal | None = None
     score: int | None = None
     appointment_type: str = ""
+    due_date: date | None = None
 
     def as_event_data(self) -> EventData:
-        return EventData(*self)
+        known = {field.name for field in dataclasses.fields(EventData)}
+        return EventData(**{k: v for k, v in self._asdict().items() if k in known})
 
 
 @dataclass(frozen=True, slots=True)
@@ -515,6 +527,7 @@ class _EventMaker:
         self.practice = practice
         self.rng = rng
         self.types_rng = random.Random(practice.config.seed + APPOINTMENT_TYPE_SEED_OFFSET)
+        self.bills_rng = random.Random(practice.config.seed + STATEMENT_SEED_OFFSET)
         self.zone = practice.zone
         self.until = practice.config.until
         self.prefix = event_prefix(practice.config.seed)
@@ -711,7 +724,24 @@ class _EventMaker:
             channel = _pick(rng, OFFLINE_PAYMENT_CHANNELS)
             if channel == Channel.PHONE:
                 self._emit(EventType.PHONE_CALL, at, Channel.PHONE)
-        self._emit(EventType.PAYMENT, at, channel, self._object("pay"), amount=amount)
+        bill_id = self._object("pay")
+        self._statement(bill_id, amount, at, lo)
+        if self.bills_rng.random() >= P_STATEMENT_UNPAID:
+            self._emit(EventType.PAYMENT, at, channel, bill_id, amount=amount)
+
+    def _statement(self, bill_id: str, amount: Decimal, paid_at: datetime, lo: date) -> None:
+        """The statement a payment pays: issued early in the morning, days before it."""
+        rng = self.bills_rng
+        issued = max(lo, paid_at.date() - timedelta(days=rng.randint(*STATEMENT_LEAD_DAYS)))
+        due = issued + timedelta(days=STATEMENT_DUE_DAYS)
+        self._emit(
+            EventType.STATEMENT_ISSUED,
+            min(self._at(issued, 6 * 60 + rng.randrange(60)), paid_at - timedelta(minutes=5)),
+            Channel.MAIL,
+            bill_id,
+            amount=amount,
+            due_date=due if rng.random() < P_STATEMENT_DUE_DATE else None,
+        )
 
     def _question(self, story: _Story, engagement: float, lo: date, hi: date) -> None:
         rng = self.rng
@@ -854,6 +884,7 @@ class _EventMaker:
         amount=None,
         score=None,
         appointment_type="",
+        due_date=None,
     ):
         self._count += 1
         self._out.append(
@@ -868,6 +899,7 @@ class _EventMaker:
                 amount,
                 score,
                 appointment_type,
+                due_date,
             )
         )
 
@@ -1048,6 +1080,7 @@ def _write_events(practice: DemoPractice, patient_ids: dict[str, int]) -> int:
             appointment_type=e.appointment_type,
             amount=e.amount,
             score=e.score,
+            due_date=e.due_date,
             source=EventSource.DEMO,
             recorded_at=recorded_at,
         )

@@ -19,6 +19,7 @@ from patients.demo import DemoConfig, DemoPractice
 from patients.models import (
     ActivityEvent,
     AppointmentType,
+    Channel,
     EventSource,
     EventType,
     Location,
@@ -517,6 +518,7 @@ def _stored_events():
         "amount",
         "score",
         "appointment_type",
+        "due_date",
     )
 
 
@@ -536,3 +538,17 @@ def _plain(value) -> str:
     if value is None:
         return ""
     return str(value)
+
+
+def test_demo_statements_are_paid_with_their_id_or_left_unpaid(year):
+    _practice, events = year
+    statements = {e.object_id: e for e in events if e.type == EventType.STATEMENT_ISSUED}
+    payments = {e.object_id: e for e in events if e.type == EventType.PAYMENT}
+    assert statements and set(payments) <= set(statements)
+    unpaid = set(statements) - set(payments)
+    assert 0.08 < len(unpaid) / len(statements) < 0.25
+    assert all(statements[key].occurred_at < p.occurred_at for key, p in payments.items())
+    with_due = [s for s in statements.values() if s.due_date]
+    assert 0.6 < len(with_due) / len(statements) < 0.95
+    assert all(s.due_date == s.occurred_at.date() + dt.timedelta(days=30) for s in with_due)
+    assert {p.channel for p in payments.values()} >= {Channel.PORTAL, Channel.PHONE}
