@@ -22,8 +22,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from messaging import bill_report_views, manage_forms, report_views
 from messaging import forms as message_forms
-from messaging import manage_forms, report_views
 from messaging.models import (
     CallLog,
     Communication,
@@ -191,6 +191,7 @@ INPUTS = {
     ),
     "messaging:closure_delete": Inputs(target="closure", method="post"),
     "messaging:report_response_times": Inputs(query=fields_of(report_views.ResponseTimesForm)),
+    "messaging:report_bill_pay": Inputs(query=fields_of(bill_report_views.BillPayForm)),
     "outreach:survey": Inputs(
         target="survey",
         form=("score", "comment"),
