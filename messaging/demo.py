@@ -2,16 +2,30 @@
 
 They arrive through message_receive like real ones, so routing, red flags
 and due times are the application's own. Deterministic for a seed.
+
+And the bill-pay reminders the nightly workers would have sent over the demo's
+year (demo_bill_reminders_load), so the Bill pay report has both rows.
 """
 
 import random
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
+from django.db.models import Min, OuterRef, Subquery
 from django.utils import timezone
 
-from messaging.models import Message
+from messaging.models import Communication, CommunicationStatus, Message, OutreachRule
+from messaging.outreach import (
+    BILL_DUE,
+    BILL_FIRST,
+    bill_period,
+    channel_for,
+    outreach_compose,
+    rule_option,
+    statements,
+)
 from messaging.services import Inbound, message_receive
-from patients.models import Patient
+from patients.models import EventSource, EventType, Patient
+from patients.selectors import plausible_events
 
 DEMO_PREFIX = "demo-msg-"
 SAMPLES = (
@@ -52,4 +66,73 @@ def demo_messages_load(*, count: int = 40, seed: int = 42) -> int:
             sent_at=now - timedelta(minutes=rng.randint(5, 60 * 30)),
         )
         created += message_receive(inbound=inbound)[1]
+    return created
+
+
+DEMO_JOB = "demo"
+
+
+def demo_bill_reminders_load(*, today: date | None = None) -> int:
+    """The reminders the bill_reminder rule would have sent for the demo's statements.
+
+    For each demo statement of an enrolled patient still unpaid on its first
+    reminder day (and on its due date, for the second), a "sent" row on that
+    day at 10:00, before today. The claims' uniqueness makes a second run add
+    nothing. Returns how many rows were new.
+    """
+    today = today or timezone.localdate()
+    days_after = int(rule_option(OutreachRule.BILL_REMINDER, "days_after"))
+    payments = plausible_events().filter(
+        type=EventType.PAYMENT, patient=OuterRef("patient"), object_id=OuterRef("object_id")
+    )
+    activations = plausible_events().filter(
+        type=EventType.PORTAL_ACTIVATED, patient=OuterRef("patient")
+    )
+    rows = (
+        statements()
+        .filter(source=EventSource.DEMO)
+        .annotate(
+            paid_at=Subquery(
+                payments.values("patient").annotate(first=Min("occurred_at")).values("first")
+            ),
+            enrolled_at=Subquery(
+                activations.values("patient").annotate(first=Min("occurred_at")).values("first")
+            ),
+        )
+        .filter(enrolled_at__isnull=False)
+        .order_by("pk")
+        .values_list("pk", "patient_id", "occurred_at", "due_date", "paid_at", "enrolled_at")
+    )
+    due: list[tuple[int, int, str, datetime]] = []
+    for statement_id, patient_id, issued_at, due_date, paid_at, enrolled_at in rows:
+        first_day = timezone.localdate(issued_at) + timedelta(days=days_after)
+        days = [(BILL_FIRST, first_day)]
+        if due_date and due_date > first_day:
+            days.append((BILL_DUE, due_date))
+        for which, day in days:
+            at = timezone.make_aware(datetime.combine(day, time(10)))
+            if day < today and enrolled_at <= at and (paid_at is None or paid_at > at):
+                due.append((statement_id, patient_id, which, at))
+    patients = Patient.objects.in_bulk({patient_id for _s, patient_id, _w, _a in due})
+    created = 0
+    for statement_id, patient_id, which, at in due:
+        patient = patients[patient_id]
+        subject, body = outreach_compose(patient, OutreachRule.BILL_REMINDER, at.date())
+        _row, new = Communication.objects.get_or_create(
+            patient=patient,
+            rule=OutreachRule.BILL_REMINDER,
+            period=bill_period(statement_id, which),
+            defaults={
+                "channel": channel_for(patient),
+                "subject": subject,
+                "body": body,
+                "job": DEMO_JOB,
+                "status": CommunicationStatus.SENT,
+                "created_at": at,
+                "not_before": at,
+                "sent_at": at,
+                "attempts": 1,
+            },
+        )
+        created += new
     return created

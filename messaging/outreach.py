@@ -398,6 +398,11 @@ def _compose(patient: Patient, rule: str, today: date) -> tuple[str, str]:
     return subject, body
 
 
+def outreach_compose(patient: Patient, rule: str, today: date) -> tuple[str, str]:
+    """(subject, text) a rule's message to `patient` would have (the demo writes past ones)."""
+    return _compose(patient, rule, today)
+
+
 def _attach_survey(communication: Communication) -> None:
     invitation = SurveyInvitation.objects.create(
         communication=communication,

@@ -7,9 +7,10 @@ from django.core import mail
 from django.utils import timezone
 
 from messaging.bill_selectors import bill_pay_report
+from messaging.demo import demo_bill_reminders_load
 from messaging.models import Communication, OptOut, OutreachRule, OutreachSetting
 from messaging.outreach import communication_send, outreach_preview, outreach_run
-from patients.models import EventType
+from patients.models import EventSource, EventType
 from tests.factories import ActivityEventFactory, PatientFactory
 from tests.messaging.test_outreach import RecordingSms
 
@@ -42,7 +43,7 @@ def enrolled(**fields):
     return patient
 
 
-def statement(patient, issued: dt.date, object_id="ST-1", due_date=None, hour=10):
+def statement(patient, issued: dt.date, object_id="ST-1", due_date=None, hour=10, **fields):
     return ActivityEventFactory(
         patient=patient,
         type=EventType.STATEMENT_ISSUED,
@@ -51,6 +52,7 @@ def statement(patient, issued: dt.date, object_id="ST-1", due_date=None, hour=10
         amount="85.00",
         due_date=due_date,
         occurred_at=at(issued, hour),
+        **fields,
     )
 
 
@@ -409,3 +411,27 @@ def test_the_bill_pay_report_opens_on_last_month_with_an_empty_state(client, man
     response = client.get("/messages/reports/bill-pay/")
     assert response.status_code == 200
     assert "No statement was issued in this month." in response.content.decode()
+
+
+# --- The demo practice --------------------------------------------------------------
+
+
+def test_the_demo_has_the_reminders_the_rule_would_have_sent_once(db):
+    unpaid, late, early, not_enrolled = enrolled(), enrolled(), enrolled(), PatientFactory()
+    demo = {"source": EventSource.DEMO}
+    first = statement(unpaid, dt.date(2026, 1, 5), due_date=dt.date(2026, 2, 4), **demo)
+    statement(late, dt.date(2026, 1, 5), due_date=dt.date(2026, 2, 4), **demo)
+    statement(early, dt.date(2026, 1, 5), **demo)
+    statement(not_enrolled, dt.date(2026, 1, 5), **demo)
+    statement(unpaid, dt.date(2026, 1, 6), object_id="REAL")  # not the demo's: left alone
+    payment(late, dt.date(2026, 1, 20), channel="portal")  # after day 7, before the due date
+    payment(early, dt.date(2026, 1, 11))  # day 6
+    assert demo_bill_reminders_load(today=TODAY) == 3
+    assert demo_bill_reminders_load(today=TODAY) == 0
+    assert sorted(bill_rows(patient=unpaid).values_list("period", "status")) == [
+        (f"{first.pk}:due", "sent"),
+        (f"{first.pk}:first", "sent"),
+    ]
+    assert bill_rows(patient=late).get().sent_at == at(dt.date(2026, 1, 12))
+    report = bill_pay_report(MONTH)
+    assert [(row.statements, row.paid) for row in report.rows] == [(2, 1), (3, 1)]

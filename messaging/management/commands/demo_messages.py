@@ -2,11 +2,14 @@ from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from messaging.demo import demo_messages_load
+from messaging.demo import demo_bill_reminders_load, demo_messages_load
 
 
 class Command(BaseCommand):
-    help = gettext_lazy("Put open patient messages in every queue of the demo practice.")
+    help = gettext_lazy(
+        "Put open patient messages in every queue of the demo practice, and its past bill-pay "
+        "reminders."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--count", type=int, default=40)
@@ -14,3 +17,5 @@ class Command(BaseCommand):
     def handle(self, *args, count, **options):
         created = demo_messages_load(count=count)
         self.stdout.write(_("Demo messages: %(n)d created") % {"n": created})
+        reminders = demo_bill_reminders_load()
+        self.stdout.write(_("Demo bill-pay reminders: %(n)d created") % {"n": reminders})
