@@ -101,7 +101,6 @@ def test_the_day_a_statement_counts_from_is_the_practices_day_not_utc(db):
 
 
 def test_a_manager_setting_of_ten_days_moves_the_first_reminder(db):
-    OutreachSetting.objects.filter(rule=OutreachRule.BILL_REMINDER).delete()
     OutreachSetting.objects.create(rule=OutreachRule.BILL_REMINDER, options={"days_after": 10})
     nine, ten = enrolled(), enrolled()
     statement(nine, ago(9))
@@ -247,7 +246,6 @@ def test_tonights_preview_lists_the_patient_before_the_night_and_not_after(db):
 
 
 def test_the_discount_text_is_added_in_the_patients_language(db):
-    OutreachSetting.objects.filter(rule=OutreachRule.BILL_REMINDER).delete()
     OutreachSetting.objects.create(
         rule=OutreachRule.BILL_REMINDER,
         options={
@@ -275,8 +273,7 @@ def test_without_a_discount_text_the_message_is_the_shipped_one(db):
 
 
 def test_a_switched_off_rule_reminds_nobody(db):
-    OutreachSetting.objects.filter(rule=OutreachRule.BILL_REMINDER).update(enabled=False)
-    OutreachSetting.objects.get_or_create(rule=OutreachRule.BILL_REMINDER, enabled=False)
+    OutreachSetting.objects.create(rule=OutreachRule.BILL_REMINDER, enabled=False)
     patient = enrolled()
     statement(patient, ago(7))
     run = night()
