@@ -432,3 +432,24 @@ def test_the_demo_has_the_reminders_the_rule_would_have_sent_once(db):
     assert bill_rows(patient=late).get().sent_at == at(dt.date(2026, 1, 12))
     report = bill_pay_report(MONTH)
     assert [(row.statements, row.paid) for row in report.rows] == [(2, 1), (3, 1)]
+
+
+def test_without_a_spanish_discount_text_a_spanish_reader_gets_the_english_one(db):
+    OutreachSetting.objects.create(
+        rule=OutreachRule.BILL_REMINDER, options={"discount_text_en": "Save 5% online."}
+    )
+    spanish = enrolled(preferred_language="es")
+    statement(spanish, ago(7))
+    night()
+    body = bill_rows().get().body
+    assert body.startswith("Hola ") and body.endswith(" Save 5% online.")
+
+
+def test_a_managers_own_wording_may_use_the_payment_link(db):
+    OutreachSetting.objects.create(
+        rule=OutreachRule.BILL_REMINDER, body_en="{first_name}, pay here: {payment_url}"
+    )
+    patient = enrolled(given_name="Ada")
+    statement(patient, ago(7))
+    night()
+    assert bill_rows().get().body == "Ada, pay here: https://pay.example.org/bill"
