@@ -257,7 +257,7 @@ def due_bill_reminder(today: date) -> list[Patient]:
 def bill_paid(communication: Communication) -> bool:
     """Whether the statement a bill reminder is about has a payment (same patient, same id)."""
     statement_id = communication.period.split(":", 1)[0]
-    if not statement_id.isdigit():
+    if not (statement_id.isascii() and statement_id.isdigit()):
         return False
     statement = statements().filter(pk=int(statement_id), patient=communication.patient_id)
     return statement.filter(Exists(_payments_of_statement())).exists()
