@@ -253,6 +253,8 @@ STAFF_BOOKED_TYPES = _weights(
 )
 # The appointment types' own RNG: seed + this, so the main stream is untouched.
 APPOINTMENT_TYPE_SEED_OFFSET = 7_919
+# ((lowest, highest) cents, share): co-pays, visit balances, larger bills.
+AMOUNT_BANDS = _weights((((1500, 6000), 45), ((6000, 25000), 40), ((25000, 90000), 15)))
 # Statements (statement_issued) come from a third RNG, so adding them left every
 # other draw of a seed as it was: each bill is a statement issued some days
 # before its payment, with the payment's object id; some are never paid; most
@@ -262,8 +264,6 @@ STATEMENT_LEAD_DAYS = (2, 24)  # statement to payment, in days
 STATEMENT_DUE_DAYS = 30
 P_STATEMENT_UNPAID = 0.15
 P_STATEMENT_DUE_DATE = 0.8
-# ((lowest, highest) cents, share): co-pays, visit balances, larger bills.
-AMOUNT_BANDS = _weights((((1500, 6000), 45), ((6000, 25000), 40), ((25000, 90000), 15)))
 
 
 BUSINESS_OPEN = 8 * 60
@@ -527,7 +527,6 @@ class _EventMaker:
         self.practice = practice
         self.rng = rng
         self.types_rng = random.Random(practice.config.seed + APPOINTMENT_TYPE_SEED_OFFSET)
-        self.bills_rng = random.Random(practice.config.seed + STATEMENT_SEED_OFFSET)
         self.zone = practice.zone
         self.until = practice.config.until
         self.prefix = event_prefix(practice.config.seed)
@@ -537,6 +536,7 @@ class _EventMaker:
         self._out: list[DemoEvent] = []
         self._patient_id = ""
         self._last = self.until  # the patient's last day on the panel
+        self.bills_rng = random.Random(practice.config.seed + STATEMENT_SEED_OFFSET)
 
     def patient_events(self, patient: DemoPatient) -> list[DemoEvent]:
         self._out = []
