@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 from django.utils import timezone
 
 from messaging.bill_selectors import bill_pay_report
@@ -453,3 +454,22 @@ def test_a_managers_own_wording_may_use_the_payment_link(db):
     statement(patient, ago(7))
     night()
     assert bill_rows().get().body == "Ada, pay here: https://pay.example.org/bill"
+
+
+# --- The managers' pages ---------------------------------------------------------
+
+
+def test_the_manager_sees_tonights_bill_reminders_and_last_nights_count(client, manager):
+    today = timezone.localdate()
+    patient = enrolled(given_name="Beatriz", family_name="Okafor")
+    statement(patient, today - dt.timedelta(days=7))
+    client.force_login(manager)
+    page = client.get(reverse("messaging:outreach")).content.decode()
+    assert "Bill-pay reminder · 1" in page
+    assert "Beatriz Okafor" in page
+    outreach_run(today=today, synchronous=True)
+    page = client.get(reverse("messaging:outreach")).content.decode()
+    assert "Bill-pay reminder · 0" in page
+    assert '<td>bill_reminder</td><td class="text-end">1</td>' in page
+    log = client.get(reverse("messaging:patient_communications", args=[patient.pk]))
+    assert "<td>Bill-pay reminder</td>" in log.content.decode()
