@@ -179,6 +179,7 @@ class OutreachOverviewView(View):
         access_log_record_list(request=request, resource="outreach_preview", patients=shown)
         context = {
             "last": last,
+            "last_counts": _rule_labels(last.counts if last else {}),
             "failures": _failures_shown(),
             "failure_days": RECENT_DAYS,
             "rules": OutreachRule,
@@ -188,6 +189,12 @@ class OutreachOverviewView(View):
             "feature_form": form or FeatureForm(initial=_feature_initial()),
         }
         return render(request, "messaging/outreach/overview.html", context, status=status)
+
+
+def _rule_labels(counts: dict) -> list[tuple[str, dict]]:
+    """Last night's tallies by rule name as a manager reads it (a retired rule: its key)."""
+    labels = dict(OutreachRule.choices)
+    return [(str(labels.get(key, key)), tally) for key, tally in counts.items()]
 
 
 def _failures_shown() -> list:

@@ -470,6 +470,6 @@ def test_the_manager_sees_tonights_bill_reminders_and_last_nights_count(client, 
     outreach_run(today=today, synchronous=True)
     page = client.get(reverse("messaging:outreach")).content.decode()
     assert "Bill-pay reminder · 0" in page
-    assert '<td>bill_reminder</td><td class="text-end">1</td>' in page
+    assert '<td>Bill-pay reminder</td><td class="text-end">1</td>' in page
     log = client.get(reverse("messaging:patient_communications", args=[patient.pk]))
     assert "<td>Bill-pay reminder</td>" in log.content.decode()
