@@ -22,6 +22,7 @@ How a night runs (outreach_run):
    stored with a time like year 0001 is no evidence and breaks nothing.
 """
 
+import calendar
 import logging
 import random
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Min, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, F, Min, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -44,6 +45,7 @@ from messaging.models import (
     OutreachChannel,
     OutreachRule,
     OutreachSetting,
+    OutreachWeekBatch,
     SurveyInvitation,
 )
 from messaging.outreach_texts import (
@@ -55,7 +57,7 @@ from messaging.outreach_texts import (
     rule_wording,
     unknown_placeholders,
 )
-from patients.models import EventType, NotificationChannel, Patient
+from patients.models import AppointmentType, EventType, NotificationChannel, Patient
 from patients.selectors import plausible_events
 from portal_adoption.models import NightlyJob
 from portal_adoption.nightly import NightlyFailures
@@ -148,6 +150,139 @@ def due_survey(today: date) -> list[Patient]:
     return list(Patient.objects.filter(pk__in=chosen).order_by("pk"))
 
 
+def months_before(day: date, months: int) -> date:
+    """`day` minus whole months; a day past the end of the target month becomes its last day
+    (2027-01-31 minus 11 months is 2026-02-28)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
+
+
+# Annual-exam recall: who counts as due, and how often.
+ANNUAL_EXAM_WITHIN_MONTHS = 11
+RECALL_AGAIN_AFTER_MONTHS = 12
+
+
+def week_of(today: date) -> date:
+    """The Monday of `today`'s ISO week (practice time): the batch's week."""
+    return today - timedelta(days=today.weekday())
+
+
+def annual_recall_batch_left(today: date) -> int:
+    """How many recalls this week's batch still allows (per_week minus those claimed)."""
+    per_week = rule_option(OutreachRule.ANNUAL_EXAM_RECALL, "per_week")
+    batch = OutreachWeekBatch.objects.filter(
+        rule=OutreachRule.ANNUAL_EXAM_RECALL, week=week_of(today)
+    ).first()
+    return max(0, per_week - (batch.claimed if batch else 0))
+
+
+def due_annual_exam_recall(today: date) -> list[Patient]:
+    """Enrolled patients on the panel with no annual exam booked in the last 11 months,
+    recalled at most once in 12 months, this week's batch at a time.
+
+    "The last 11 months" is pinned to practice days: on 2026-03-18 an annual exam
+    booked on 2025-04-19 or later counts; one booked on 2025-04-18 (11 months ago
+    to the day) no longer does, so the patient is due, like day 7 of the reminder.
+    Only `appointment_booked` with `appointment_type` `annual_exam` counts; a
+    follow-up or an untyped booking does not.
+
+    The longest without an annual exam come first (never booked before any
+    booking), then by id, so the batch is the same on every run and nobody is
+    starved. Only as many as the week's batch has left are returned; the claim
+    (annual_recall_claim) takes a place in the batch, so two workers at once
+    never exceed it.
+    """
+    left = annual_recall_batch_left(today)
+    if left <= 0:
+        return []
+    activated = plausible_events().filter(
+        patient=OuterRef("pk"), type=EventType.PORTAL_ACTIVATED, occurred_at__lte=_end_of(today)
+    )
+    exams = plausible_events().filter(
+        patient=OuterRef("pk"),
+        type=EventType.APPOINTMENT_BOOKED,
+        appointment_type=AppointmentType.ANNUAL_EXAM,
+    )
+    recent_exam = exams.filter(
+        occurred_at__gt=_end_of(months_before(today, ANNUAL_EXAM_WITHIN_MONTHS))
+    )
+    recent_recall = Communication.objects.filter(
+        patient=OuterRef("pk"),
+        rule=OutreachRule.ANNUAL_EXAM_RECALL,
+        created_at__gt=_end_of(months_before(today, RECALL_AGAIN_AFTER_MONTHS)),
+    )
+    return list(
+        _active_panel()
+        .filter(Exists(activated))
+        .exclude(Exists(recent_exam))
+        .exclude(Exists(recent_recall))
+        .annotate(
+            last_exam_at=Subquery(exams.order_by("-occurred_at").values("occurred_at")[:1]),
+            previous_recall=Subquery(_recalls_of(OuterRef("pk")).values("created_at")[:1]),
+        )
+        .order_by(F("last_exam_at").asc(nulls_first=True), "pk")[:left]
+    )
+
+
+def _recalls_of(patient) -> QuerySet[Communication]:
+    return Communication.objects.filter(
+        patient=patient, rule=OutreachRule.ANNUAL_EXAM_RECALL
+    ).order_by("-created_at", "-pk")
+
+
+def annual_recall_period(patient: Patient, today: date) -> str:
+    """The recall's place in the patient's chain of recalls: "first", then "after
+    YYYY-MM-DD" (the day, practice time, of the recall before it).
+
+    (patient, rule, period) is unique, so each recall has its own predecessor:
+    two workers that both see the same last recall (or none) write the same
+    period and only one claim stands. The due query lets the next one come only
+    12 months after the last, so the claim itself keeps "once in 12 months" true.
+    """
+    previous = getattr(patient, "previous_recall", None)
+    if previous is None:
+        return "first"
+    return f"after {timezone.localdate(previous):%Y-%m-%d}"
+
+
+class _BatchFull(Exception):
+    pass
+
+
+BATCH_FULL = object()
+
+
+def annual_recall_claim(*, patient: Patient, rule: str, period: str, today: date, job: str):
+    """Claim the recall and a place in this week's batch together, or neither.
+
+    The place is a compare-and-set on the week's counter row (claimed < per_week),
+    so concurrent workers are serialized by that row and never claim more than
+    the batch. A suppressed claim (opted out, no contact) sends nothing and takes
+    no place. Returns the claim, None if claimed before, or BATCH_FULL.
+    """
+    per_week = rule_option(rule, "per_week")
+    try:
+        with transaction.atomic():
+            communication = outreach_claim(
+                patient=patient, rule=rule, period=period, today=today, job=job
+            )
+            if communication is None or communication.status == CommunicationStatus.SUPPRESSED:
+                return communication
+            OutreachWeekBatch.objects.get_or_create(rule=rule, week=week_of(today))
+            taken = OutreachWeekBatch.objects.filter(
+                rule=rule, week=week_of(today), claimed__lt=per_week
+            ).update(claimed=F("claimed") + 1)
+            if not taken:
+                raise _BatchFull
+    except _BatchFull:
+        return BATCH_FULL
+    return communication
+
+
 # --- The practice's choices per rule --------------------------------------------
 
 # The numbers (and extra wording) a manager may set per rule, with their defaults.
@@ -178,6 +313,8 @@ class Rule:
     key: str
     due: object
     period: object
+    # How a patient is claimed; outreach_claim unless the rule needs more (a batch).
+    claim: object = None
 
 
 RULES = [
@@ -189,6 +326,12 @@ RULES = [
     Rule(OutreachRule.APP_NUDGE, due_app_nudge, lambda p, today: "once"),
     Rule(OutreachRule.FEATURE_OF_MONTH, due_feature_of_month, lambda p, today: f"{today:%Y-%m}"),
     Rule(OutreachRule.SATISFACTION_SURVEY, due_survey, lambda p, today: f"{today:%Y-%m}"),
+    Rule(
+        OutreachRule.ANNUAL_EXAM_RECALL,
+        due_annual_exam_recall,
+        annual_recall_period,
+        claim=annual_recall_claim,
+    ),
 ]
 
 
@@ -409,14 +552,16 @@ def _apply(rule: Rule, today: date, job: str, failures: NightlyFailures) -> dict
         with failures.guard(
             _("claiming and writing the message"), rule=rule.key, patient_id=patient.pk
         ) as step:
-            communication = outreach_claim(
+            communication = (rule.claim or outreach_claim)(
                 patient=patient,
                 rule=rule.key,
                 period=rule.period(patient, today),
                 today=today,
                 job=job,
             )
-            if communication is None:
+            if communication is BATCH_FULL:
+                tally["batch_full"] = tally.get("batch_full", 0) + 1
+            elif communication is None:
                 tally["already"] += 1
             elif communication.status == CommunicationStatus.SUPPRESSED:
                 tally["suppressed"] += 1
