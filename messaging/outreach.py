@@ -25,6 +25,7 @@ How a night runs (outreach_run):
 import calendar
 import logging
 import random
+import string
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -52,6 +53,8 @@ from messaging.outreach_texts import (
     FEATURE_ROTATION,
     FEATURE_SUBJECT,
     FEATURE_TEXTS,
+    PLACEHOLDERS,
+    TEXTS,
     fill,
     language_of,
     rule_wording,
@@ -306,6 +309,147 @@ def rule_option(rule: str, name: str, setting: OutreachSetting | None = None):
     """One of the rule's numbers: the manager's value, else the default of RULE_OPTIONS."""
     setting = setting or outreach_setting(rule)
     return setting.options.get(name, RULE_OPTIONS[rule][name])
+
+
+# The bounds of each number a manager may set (inclusive), and the longest extra text.
+OPTION_BOUNDS: dict[str, tuple[int, int]] = {
+    "wait_hours": (1, 72),
+    "days_after": (1, 60),
+    "per_week": (1, 10000),
+}
+OPTION_TEXT_MAX = 200
+SUBJECT_MAX = 200
+BODY_MAX = 1000
+WORDING_FIELDS = ("subject_en", "body_en", "subject_es", "body_es")
+
+
+def option_label(name: str) -> str:
+    labels = {
+        "wait_hours": _("Hours to wait"),
+        "days_after": _("Days after the statement"),
+        "per_week": _("Messages per week"),
+        "discount_text_en": _("Portal payment discount (English)"),
+        "discount_text_es": _("Portal payment discount (Spanish)"),
+    }
+    return str(labels.get(name, name.replace("_", " ").capitalize()))
+
+
+def rule_has_wording(rule: str) -> bool:
+    """Whether the rule's wording is edited here (the feature of the month has its own form)."""
+    return rule in TEXTS
+
+
+def rule_placeholders(rule: str) -> set[str]:
+    """What the rule's wording may use: the common placeholders and those of its shipped
+    text (the survey's {survey_url}, say)."""
+    shipped = [str(text) for part in TEXTS[rule].values() for text in part.values()]
+    return PLACEHOLDERS.union(*(_placeholder_names(text) for text in shipped))
+
+
+def _placeholder_names(text: str) -> set[str]:
+    try:
+        return {name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name}
+    except ValueError:
+        return set()
+
+
+def outreach_setting_save(
+    *, rule: str, enabled: bool, user, options: dict | None = None, **wording: str
+) -> OutreachSetting:
+    """A manager's choices for one rule: on or off, its wording, its numbers.
+
+    Blank wording keeps the shipped text for that language. Refuses with
+    manage_services.SettingsError naming the field: an unknown rule, a
+    placeholder the rule cannot fill (named), a text too long, a number out of
+    its bounds or an option the rule does not have.
+    """
+    from messaging.manage_services import SettingsError
+
+    if rule not in OutreachRule.values:
+        raise SettingsError("rule", _("Choose one of the rules."))
+    texts = {name: str(wording.pop(name, "") or "").strip() for name in WORDING_FIELDS}
+    if wording:
+        raise SettingsError(None, _("Unknown setting."))
+    if not rule_has_wording(rule) and any(texts.values()):
+        raise SettingsError(None, _("This rule's wording is set elsewhere."))
+    if rule_has_wording(rule):
+        allowed = rule_placeholders(rule)
+        for name, text in texts.items():
+            limit = SUBJECT_MAX if name.startswith("subject") else BODY_MAX
+            if len(text) > limit:
+                raise SettingsError(
+                    name, _("Keep it to %(max)d characters or fewer.") % {"max": limit}
+                )
+            unknown = unknown_placeholders(text) - allowed
+            if unknown == {"{"}:
+                raise SettingsError(
+                    name, _("A brace is not closed: write placeholders like {first_name}.")
+                )
+            if unknown:
+                raise SettingsError(
+                    name,
+                    _("Unknown placeholder: %(names)s. Use only %(allowed)s.")
+                    % {
+                        "names": ", ".join("{" + n + "}" for n in sorted(unknown)),
+                        "allowed": ", ".join("{" + n + "}" for n in sorted(allowed)),
+                    },
+                )
+            # A link only this rule fills (the survey's) must stay in a text of one's own.
+            links = sorted(n for n in allowed - PLACEHOLDERS if n.endswith("_url"))
+            missing = [
+                n for n in links if name.startswith("body") and text and "{" + n + "}" not in text
+            ]
+            if missing:
+                raise SettingsError(
+                    name,
+                    _("Keep %(names)s in the text: it is the patient's link.")
+                    % {"names": ", ".join("{" + n + "}" for n in missing)},
+                )
+    values = dict(options or {})
+    known = RULE_OPTIONS.get(rule, {})
+    for name in values:
+        if name not in known:
+            raise SettingsError(name, _("This rule has no such setting."))
+    cleaned: dict[str, object] = {}
+    for name, default in known.items():
+        value = values.get(name, default)
+        if isinstance(default, int):
+            low, high = OPTION_BOUNDS[name]
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise SettingsError(
+                    name,
+                    _("%(label)s must be a whole number from %(low)d to %(high)d.")
+                    % {"label": option_label(name), "low": low, "high": high},
+                )
+        else:
+            value = str(value or "").strip()
+            if len(value) > OPTION_TEXT_MAX:
+                raise SettingsError(
+                    name,
+                    _("%(label)s: keep it to %(max)d characters or fewer.")
+                    % {"label": option_label(name), "max": OPTION_TEXT_MAX},
+                )
+            if unknown_placeholders(value):
+                raise SettingsError(
+                    name, _("%(label)s cannot use braces.") % {"label": option_label(name)}
+                )
+        cleaned[name] = value
+    setting, _created = OutreachSetting.objects.update_or_create(
+        rule=rule, defaults={"enabled": enabled, "options": cleaned, "updated_by": user, **texts}
+    )
+    return setting
+
+
+def outreach_setting_restore_wording(*, rule: str, user) -> OutreachSetting:
+    """Back to the shipped wording in both languages; on/off and the numbers stay."""
+    from messaging.manage_services import SettingsError
+
+    if rule not in OutreachRule.values:
+        raise SettingsError("rule", _("Choose one of the rules."))
+    setting, _created = OutreachSetting.objects.update_or_create(
+        rule=rule, defaults={"updated_by": user, **dict.fromkeys(WORDING_FIELDS, "")}
+    )
+    return setting
 
 
 @dataclass(frozen=True)
