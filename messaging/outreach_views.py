@@ -27,6 +27,7 @@ from messaging.models import (
     NightlyRun,
     OutreachChannel,
     OutreachRule,
+    OutreachSetting,
 )
 from messaging.outreach import (
     OPTION_BOUNDS,
@@ -191,15 +192,39 @@ class OutreachOverviewView(View):
         access_log_record_list(request=request, resource="outreach_preview", patients=shown)
         context = {
             "last": last,
+            "rule_rows": _rule_rows(last, preview),
             "failures": _failures_shown(),
             "failure_days": RECENT_DAYS,
             "rules": OutreachRule,
-            "preview": [(OutreachRule(k), v) for k, v in preview.items()],
+            "preview": [(OutreachRule(k), v) for k, v in preview.items() if v],
             "uncertain": Communication.objects.filter(status="sending").count(),
             "failed": Communication.objects.filter(status="queued", attempts__gt=0).count(),
             "feature_form": form or FeatureForm(initial=_feature_initial()),
         }
         return render(request, "messaging/outreach/overview.html", context, status=status)
+
+
+def _rule_rows(last, preview: dict) -> list[dict]:
+    """One row per rule, by its label: on or off, tonight's count, last night's tallies.
+
+    A rule the workers do not run yet has no preview (None); a rule that did
+    not run last night has no tallies.
+    """
+    switched_off = set(OutreachSetting.objects.filter(enabled=False).values_list("rule", flat=True))
+    counts = last.counts if last else {}
+    rows = []
+    for rule in OutreachRule:
+        tally = counts.get(rule.value) or {}
+        rows.append(
+            {
+                "rule": rule,
+                "enabled": rule.value not in switched_off,
+                "tonight": len(preview[rule.value]) if rule.value in preview else None,
+                "last": tally,
+                "last_off": bool(tally.get("switched_off")),
+            }
+        )
+    return rows
 
 
 def _failures_shown() -> list:

@@ -117,6 +117,7 @@ PAGES = {
     "messaging:closure_add": post(None, MANAGERS, ok=400),
     "messaging:closure_delete": post("closure", MANAGERS),
     "messaging:outreach": Page(None, MANAGERS),
+    "messaging:outreach_settings": Page(None, MANAGERS),
     "metrics:dashboard": Page(None, MANAGERS),
     "metrics:chart": Page("chart", MANAGERS),
     "metrics:export_csv": Page(None, MANAGERS),
