@@ -37,6 +37,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from messaging import channels
+from messaging.manage_services import SettingsError
 from messaging.models import (
     Communication,
     CommunicationStatus,
@@ -358,13 +359,12 @@ def outreach_setting_save(
 ) -> OutreachSetting:
     """A manager's choices for one rule: on or off, its wording, its numbers.
 
-    Blank wording keeps the shipped text for that language. Refuses with
+    Blank wording keeps the shipped text for that language; an option not given
+    keeps its current value. Refuses with
     manage_services.SettingsError naming the field: an unknown rule, a
     placeholder the rule cannot fill (named), a text too long, a number out of
     its bounds or an option the rule does not have.
     """
-    from messaging.manage_services import SettingsError
-
     if rule not in OutreachRule.values:
         raise SettingsError("rule", _("Choose one of the rules."))
     texts = {name: str(wording.pop(name, "") or "").strip() for name in WORDING_FIELDS}
@@ -410,9 +410,10 @@ def outreach_setting_save(
     for name in values:
         if name not in known:
             raise SettingsError(name, _("This rule has no such setting."))
+    current = outreach_setting(rule).options
     cleaned: dict[str, object] = {}
     for name, default in known.items():
-        value = values.get(name, default)
+        value = values.get(name, current.get(name, default))
         if isinstance(default, int):
             low, high = OPTION_BOUNDS[name]
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -442,8 +443,6 @@ def outreach_setting_save(
 
 def outreach_setting_restore_wording(*, rule: str, user) -> OutreachSetting:
     """Back to the shipped wording in both languages; on/off and the numbers stay."""
-    from messaging.manage_services import SettingsError
-
     if rule not in OutreachRule.values:
         raise SettingsError("rule", _("Choose one of the rules."))
     setting, _created = OutreachSetting.objects.update_or_create(

@@ -193,3 +193,13 @@ def test_the_nightly_page_lists_every_rule_with_its_state_and_links_to_the_setti
     assert "annual_exam_recall" not in table  # labels, not keys
     assert "Switched off" in table
     assert URL in page
+
+
+@pytest.mark.django_db
+def test_an_option_not_given_keeps_its_current_value():
+    outreach_setting_save(rule="bill_reminder", enabled=True, user=None, options={"days_after": 9})
+    outreach_setting_save(
+        rule="bill_reminder", enabled=True, user=None, options={"discount_text_en": "Save 5%."}
+    )
+    assert rule_option("bill_reminder", "days_after") == 9
+    assert rule_option("bill_reminder", "discount_text_en") == "Save 5%."
