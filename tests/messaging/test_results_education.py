@@ -438,3 +438,16 @@ def test_two_workers_at_once_send_one_results_message_and_one_alert_per_patient(
     assert alerts().count() == 6
     assert ResultEducationItem.objects.count() == 6
     assert len(RecordingSms.sent) == 12
+
+
+def test_the_demo_sends_results_education_once_through_the_claims(db):
+    from messaging.demo import demo_results_education
+
+    patient = enrolled()
+    two_days_ago = timezone.localdate() - dt.timedelta(days=2)
+    released(patient, at(two_days_ago, 9), object_id="demo-res-1")
+    assert demo_results_education(days=5) == 1
+    assert demo_results_education(days=5) == 0
+    message = education().get()
+    assert (message.status, message.job, message.period) == ("sent", "demo", f"{two_days_ago}")
+    assert list(message.result_items.values_list("result_key", flat=True)) == ["demo-res-1"]
