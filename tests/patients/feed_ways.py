@@ -140,7 +140,7 @@ def _by_fhir(kind: str, records: list[dict], user) -> dict:
     client = APIClient()
     client.force_authenticate(user)
     resources = [
-        _patient_resource(n, record) if kind == "patients" else _event_resource(record)
+        _patient_resource(n, record) if kind == "patients" else event_resource(record)
         for n, record in enumerate(records)
     ]
     bundle = {
@@ -179,7 +179,7 @@ def _patient_resource(n: int, record: dict) -> dict:
     return resource
 
 
-def _event_resource(record: dict) -> dict:
+def event_resource(record: dict) -> dict:
     maker = {
         "statement_issued": _invoice_resource,
         "visit_completed": _encounter_resource,
