@@ -470,3 +470,15 @@ def test_the_patient_page_shows_a_statement_with_its_balance_and_due_date(
     assert "Statement issued · 120.00 · due 2026-12-15" in page
     assert "Visit completed" in page
     assert "Statement issued: 1" in page and "Visit completed: 1" in page
+
+
+def test_the_imports_page_lists_the_event_columns_with_due_date(client, manager):
+    client.force_login(manager)
+
+    page = client.get(reverse("patients:imports")).content.decode()
+
+    assert (
+        "event_id,patient_external_id,type,occurred_at,channel,object_id,reply_to,"
+        "appointment_type,amount,score,due_date"
+    ) in page
+    assert "Encounter, Invoice" in page
