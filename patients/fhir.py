@@ -49,8 +49,9 @@ Invoice with `date` and `totalGross` → statement_issued at `date`; object_id
     (YYYY-MM-DD, checked against its window by the engine), else none
     ("Net 30" is text, not a due date); the patient is `subject`, else
     `recipient`; channel from a "channel" extension, else "other". A `date`
-    without a time is skipped like an Appointment's `created`; a "draft" or
-    "cancelled" Invoice is not an issued statement and is skipped.
+    without a time is skipped like an Appointment's `created`; an Invoice whose
+    status is not "issued" or "balanced" (a draft, a withdrawn one) is not a
+    statement the patient received and is skipped.
 
 An event's event_id is "<resourceType>/<id>", so a Bundle sent again
 changes nothing. Entries with status "entered-in-error" never happened and
@@ -516,16 +517,20 @@ def _encounter(resource: dict, index: _BundleIndex) -> dict:
     return event
 
 
-# Invoice statuses that are not an issued statement: not yet sent, or withdrawn.
-NOT_ISSUED = ("draft", "cancelled")
+# The Invoice statuses of a statement that went out: issued, or issued and since paid.
+# The others (a draft, a withdrawn one) are not a statement the patient received.
+ISSUED = ("issued", "balanced")
 
 
 def _invoice(resource: dict, index: _BundleIndex) -> dict:
     status = resource.get("status")
-    if status in NOT_ISSUED:
+    if status not in ISSUED:
         raise EntrySkipped(
-            _("the Invoice's status is “%(status)s”: it is not an issued statement.")
-            % {"status": status}
+            _(
+                "the Invoice's status is “%(status)s”, not “issued” or “balanced”: it is not "
+                "a statement the patient received."
+            )
+            % {"status": status if isinstance(status, str) else ""}
         )
     issued = _required_time(resource, "date")
     if isinstance(issued, str) and "T" not in issued:

@@ -316,13 +316,22 @@ def test_fhir_skips_a_finished_encounter_without_an_end(manager, rosa):
     assert "period.end" in report.skipped_entries[0]["reason"]
 
 
-@pytest.mark.parametrize("status", ["draft", "cancelled", "entered-in-error"])
+@pytest.mark.parametrize("status", ["draft", "cancelled", "entered-in-error", None, 3])
 def test_fhir_skips_an_invoice_that_was_not_issued(manager, rosa, status):
     invoice = event_resource(good_statement("MRN-7", "1")) | {"status": status}
 
     report = fhir_import({"resourceType": "Bundle", "entry": [{"resource": invoice}]})
 
     assert (report.created, report.skipped) == (0, 1)
+
+
+@pytest.mark.parametrize("status", ["issued", "balanced"])
+def test_fhir_takes_an_issued_or_balanced_invoice(manager, rosa, status):
+    invoice = event_resource(good_statement("MRN-7", "1")) | {"status": status}
+
+    report = fhir_import({"resourceType": "Bundle", "entry": [{"resource": invoice}]})
+
+    assert (report.created, report.skipped) == (1, 0)
 
 
 def test_fhir_skips_an_invoice_dated_without_a_time(manager, rosa):
