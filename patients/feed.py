@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from patients.models import AppointmentType, EventType
 from patients.rules import (
+    AMOUNT_LIMIT,
     AMOUNT_TYPES,
     DUE_DATE_TYPES,
     RESPONSE_TYPES,
@@ -397,7 +398,12 @@ def _usual_event(raw: dict[str, Any]) -> EventData | None:
             amount = Decimal(amount.strip())
         except InvalidOperation:
             return None
-        if not amount.is_finite() or amount.as_tuple().exponent < -2 or amount <= 0:
+        if (
+            not amount.is_finite()
+            or amount.as_tuple().exponent < -2
+            or amount <= 0
+            or amount >= AMOUNT_LIMIT
+        ):
             return None
     else:
         return None

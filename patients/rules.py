@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from patients.models import AppointmentType, Channel, EventType
+from patients.models import ActivityEvent, AppointmentType, Channel, EventType
 from portal_adoption.dates import (
     Window,
     birth_window,
@@ -70,6 +70,12 @@ TYPE_RULES: dict[str, TypeRule] = {
         needs_object_id=True, channels=frozenset({Channel.MAIL, Channel.PORTAL, Channel.OTHER})
     ),
 }
+
+# An amount must fit its column (12 digits, 2 of them cents): from here on it cannot.
+AMOUNT_LIMIT = Decimal(10) ** (
+    ActivityEvent._meta.get_field("amount").max_digits
+    - ActivityEvent._meta.get_field("amount").decimal_places
+)
 
 # The types that carry an amount (required, positive): what was paid, what is due.
 AMOUNT_TYPES = frozenset({EventType.PAYMENT, EventType.STATEMENT_ISSUED})
@@ -264,6 +270,13 @@ def _amount_errors(data: EventData) -> list[FieldError]:
         ]
     if data.amount <= 0:
         return [FieldError("amount", _("amount must be a positive number, e.g. 25.00."))]
+    if data.amount >= AMOUNT_LIMIT:
+        return [
+            FieldError(
+                "amount",
+                _("amount must be less than %(limit)s.") % {"limit": f"{AMOUNT_LIMIT:,.2f}"},
+            )
+        ]
     return []
 
 

@@ -141,6 +141,37 @@ def test_a_statement_needs_a_positive_amount(manager, rosa, way, amount):
     assert list(ActivityEvent.objects.values_list("object_id", flat=True)) == ["st-ok"]
 
 
+@pytest.mark.parametrize("way", WAYS)
+@pytest.mark.parametrize("amount", ["1e999", "10000000000", "10000000000.00", "1E+10"])
+def test_an_amount_too_large_for_its_column_is_refused_alone(manager, rosa, way, amount):
+    bad = good_statement("MRN-7", "bad") | {"amount": amount}
+
+    answer = send_events(way, [good_statement("MRN-7", "ok"), bad], manager)
+
+    assert "less than 10,000,000,000.00" in refused_alone(answer, "amount")
+
+
+@pytest.mark.parametrize("way", ["csv", "rest"])
+def test_a_payment_too_large_for_its_column_is_refused_and_the_largest_is_stored(
+    manager, rosa, way
+):
+    payment = {
+        "event_id": "pay-1",
+        "patient_external_id": "MRN-7",
+        "type": "payment",
+        "occurred_at": "2026-01-05T10:00:00Z",
+        "channel": "portal",
+        "object_id": "st-1",
+        "amount": "9999999999.99",
+    }
+    too_large = payment | {"event_id": "pay-2", "amount": "1e999"}
+
+    answer = send_events(way, [payment, too_large], manager)
+
+    assert refused_alone(answer, "amount")
+    assert ActivityEvent.objects.get().amount == Decimal("9999999999.99")
+
+
 @pytest.mark.parametrize("way", ["csv", "rest"])
 def test_a_visit_with_an_amount_is_refused(manager, rosa, way):
     bad = good_visit("MRN-7", "bad") | {"amount": "50.00"}
@@ -491,3 +522,49 @@ def test_the_imports_page_lists_the_event_columns_with_due_date(client, manager)
         "appointment_type,amount,score,due_date"
     ) in page
     assert "Encounter, Invoice" in page
+
+
+@pytest.mark.parametrize(
+    ("good", "changes"),
+    [
+        (good_visit, {"period": {"end": 20260105}}),
+        (good_visit, {"period": {"end": ["2026-01-05T10:00:00Z"]}}),
+        (good_visit, {"period": "2026-01-05"}),
+        (good_visit, {"period": {"end": "0001-01-01T00:00:00+14:00"}}),
+        (good_visit, {"identifier": [{"value": {"nested": "x"}}]}),
+        (good_visit, {"identifier": "V-1"}),
+        (good_visit, {"subject": "Patient/1"}),
+        (good_visit, {"status": ["finished"]}),
+        (good_statement, {"date": ["2026-01-05T10:00:00Z"]}),
+        (good_statement, {"date": "9999-12-31T23:59:59-12:00"}),
+        (good_statement, {"totalGross": {"value": "abc"}}),
+        (good_statement, {"totalGross": {"value": True}}),
+        (good_statement, {"totalGross": {"value": [1]}}),
+        (good_statement, {"totalGross": {"value": -20}}),
+        (good_statement, {"totalGross": {"value": "1e999"}}),
+        (good_statement, {"totalGross": 120}),
+        (good_statement, {"totalGross": "120.00"}),
+        (good_statement, {"paymentTerms": {"text": "2026-02-15"}}),
+        (good_statement, {"paymentTerms": "2026-02-15\x00"}),
+        (good_statement, {"paymentTerms": "9999-12-31"}),
+        (good_statement, {"paymentTerms": "2026-02-30"}),
+        (good_statement, {"identifier": [{"value": "st\ud800"}]}),
+    ],
+)
+def test_a_bundle_with_a_hostile_encounter_or_invoice_answers_200(
+    client, manager, rosa, good, changes
+):
+    import json
+
+    resource = event_resource(good("MRN-7", "1")) | changes
+    bundle = {"resourceType": "Bundle", "entry": [{"resource": resource}]}
+    client.force_login(manager)
+
+    response = client.post(
+        reverse("api_fhir_bundle"), json.dumps(bundle), content_type="application/fhir+json"
+    )
+
+    assert response.status_code == 200, response.content
+    answer = response.json()
+    assert answer["created"] + answer["rejected"] + answer["skipped"] == 1
+    assert "\x00" not in str(answer) and "\ud800" not in str(answer)
