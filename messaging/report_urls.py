@@ -5,7 +5,7 @@ Included under the "messaging" namespace at /messages/.
 
 from django.urls import path
 
-from messaging import bill_report_views
+from messaging import bill_report_views, results_report_views
 from messaging import report_views as views
 
 urlpatterns = [
@@ -18,5 +18,10 @@ urlpatterns = [
         "reports/bill-pay/",
         bill_report_views.BillPayReportView.as_view(),
         name="report_bill_pay",
+    ),
+    path(
+        "reports/results-education/",
+        results_report_views.ResultsEducationReportView.as_view(),
+        name="report_results_education",
     ),
 ]

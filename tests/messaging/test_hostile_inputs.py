@@ -22,7 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from messaging import bill_report_views, manage_forms, report_views
+from messaging import bill_report_views, manage_forms, report_views, results_report_views
 from messaging import forms as message_forms
 from messaging.models import (
     CallLog,
@@ -37,7 +37,7 @@ from messaging.models import (
     SurveyInvitation,
 )
 from messaging.outreach import SURVEY_SALT, UNSUBSCRIBE_SALT
-from messaging.outreach_views import FeatureForm
+from messaging.outreach_views import WORDING_LABELS, FeatureForm
 from messaging.services import Inbound, message_receive
 from portal_adoption.models import PracticeClosure
 from portal_adoption.roles import Role
@@ -150,6 +150,11 @@ INPUTS = {
         method="post",
         benign={"feature": "payments", "text_en": "Hi {first_name}"},
     ),
+    "messaging:outreach_settings": Inputs(
+        form=("rule", "enabled", *WORDING_LABELS, "per_week"),
+        method="post",
+        benign={"rule": "annual_exam_recall", "per_week": "50"},
+    ),
     "messaging:patient_communications": Inputs(target="patient"),
     "messaging:settings": Inputs(),
     "messaging:rules": Inputs(
@@ -192,6 +197,9 @@ INPUTS = {
     "messaging:closure_delete": Inputs(target="closure", method="post"),
     "messaging:report_response_times": Inputs(query=fields_of(report_views.ResponseTimesForm)),
     "messaging:report_bill_pay": Inputs(query=fields_of(bill_report_views.BillPayForm)),
+    "messaging:report_results_education": Inputs(
+        query=fields_of(results_report_views.ResultsEducationForm)
+    ),
     "outreach:survey": Inputs(
         target="survey",
         form=("score", "comment"),

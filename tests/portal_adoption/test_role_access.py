@@ -117,6 +117,7 @@ PAGES = {
     "messaging:closure_add": post(None, MANAGERS, ok=400),
     "messaging:closure_delete": post("closure", MANAGERS),
     "messaging:outreach": Page(None, MANAGERS),
+    "messaging:outreach_settings": Page(None, MANAGERS),
     "metrics:dashboard": Page(None, MANAGERS),
     "metrics:chart": Page("chart", MANAGERS),
     "metrics:export_csv": Page(None, MANAGERS),
@@ -129,6 +130,7 @@ PAGES = {
     "enrollment:report_incentives": Page(None, MANAGERS),
     "messaging:report_response_times": Page(None, MANAGERS),
     "messaging:report_bill_pay": Page(None, MANAGERS),
+    "messaging:report_results_education": Page(None, MANAGERS),
     # Recognition (issue 12): the board and naming the champion are the program's managers'.
     "program:recognition": Page(None, MANAGERS),
     "program:recognition_champion": post(None, MANAGERS, ok=400),

@@ -2,13 +2,13 @@ from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from messaging.demo import demo_bill_reminders_load, demo_messages_load
+from messaging.demo import demo_bill_reminders_load, demo_messages_load, demo_results_education
 
 
 class Command(BaseCommand):
     help = gettext_lazy(
         "Put open patient messages in every queue of the demo practice, and its past bill-pay "
-        "reminders."
+        "reminders and results-education messages."
     )
 
     def add_arguments(self, parser):
@@ -19,3 +19,5 @@ class Command(BaseCommand):
         self.stdout.write(_("Demo messages: %(n)d created") % {"n": created})
         reminders = demo_bill_reminders_load()
         self.stdout.write(_("Demo bill-pay reminders: %(n)d created") % {"n": reminders})
+        educated = demo_results_education()
+        self.stdout.write(_("Demo results education: %(n)d messages sent") % {"n": educated})
