@@ -226,10 +226,21 @@ def _suppression(patient: Patient, channel: str) -> str:
     return ""
 
 
-def outreach_claim(*, patient: Patient, rule: str, period: str, today: date, job: str):
-    """The claim row for (patient, rule, period), or None if it was claimed before."""
+def outreach_claim(
+    *,
+    patient: Patient,
+    rule: str,
+    period: str,
+    today: date,
+    job: str,
+    fill_values: dict | None = None,
+):
+    """The claim row for (patient, rule, period), or None if it was claimed before.
+
+    `fill_values` fills a rule's own placeholders (feedback_change's {change}).
+    """
     channel = channel_for(patient)
-    subject, body = _compose(patient, rule, today)
+    subject, body = _compose(patient, rule, today, fill_values)
     reason = _suppression(patient, channel)
     try:
         with transaction.atomic():
@@ -254,7 +265,9 @@ def outreach_claim(*, patient: Patient, rule: str, period: str, today: date, job
     return communication
 
 
-def _compose(patient: Patient, rule: str, today: date) -> tuple[str, str]:
+def _compose(
+    patient: Patient, rule: str, today: date, fill_values: dict | None = None
+) -> tuple[str, str]:
     language = language_of(patient.preferred_language)
     if rule == OutreachRule.FEATURE_OF_MONTH:
         chosen = FeatureOfMonth.objects.filter(month=today.replace(day=1)).first()
@@ -265,7 +278,7 @@ def _compose(patient: Patient, rule: str, today: date) -> tuple[str, str]:
             text = FEATURE_TEXTS[feature][language]
         return str(FEATURE_SUBJECT[language]), fill(text, patient)
     subject, body = rule_wording(rule, language, outreach_setting(rule))
-    return subject, fill(body, patient)
+    return subject, fill(body, patient, **(fill_values or {}))
 
 
 def _attach_survey(communication: Communication) -> None:
