@@ -60,7 +60,9 @@ def feedback_comments(*, month: date | None = None, tag: str = "") -> QuerySet[S
             answered_at__gte=month_start(month), answered_at__lt=month_start(month_shift(month, 1))
         )
     if tag == UNTAGGED:
-        comments = comments.exclude(Exists(SurveyCommentTag.objects.filter(invitation=OuterRef("pk"))))
+        comments = comments.exclude(
+            Exists(SurveyCommentTag.objects.filter(invitation=OuterRef("pk")))
+        )
     elif tag:
         comments = comments.filter(tags__tag=tag)
     return comments
@@ -103,9 +105,7 @@ def tag_counts_by_month(today: date, months: int = COUNT_MONTHS) -> list[TagCoun
     }
     totals = {
         row["month"]: row["n"]
-        for row in tagged.values("month")
-        .annotate(n=Count("invitation", distinct=True))
-        .order_by()
+        for row in tagged.values("month").annotate(n=Count("invitation", distinct=True)).order_by()
     }
     rows = []
     for i in range(months):

@@ -551,9 +551,7 @@ FEEDBACK_CHANGE_MAX_LENGTH = 400
 class SurveyCommentTag(models.Model):
     """One tag on one survey comment (the comment is SurveyInvitation.comment)."""
 
-    invitation = models.ForeignKey(
-        SurveyInvitation, on_delete=models.CASCADE, related_name="tags"
-    )
+    invitation = models.ForeignKey(SurveyInvitation, on_delete=models.CASCADE, related_name="tags")
     tag = models.CharField(_("tag"), max_length=16, choices=FeedbackTag.choices)
     tagged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -578,7 +576,9 @@ class FeedbackChange(models.Model):
     """
 
     tag = models.CharField(_("tag"), max_length=16, choices=FeedbackTag.choices)
-    text_en = models.CharField(_("what we changed (English)"), max_length=FEEDBACK_CHANGE_MAX_LENGTH)
+    text_en = models.CharField(
+        _("what we changed (English)"), max_length=FEEDBACK_CHANGE_MAX_LENGTH
+    )
     text_es = models.CharField(
         _("what we changed (Spanish)"), max_length=FEEDBACK_CHANGE_MAX_LENGTH, blank=True
     )

@@ -93,8 +93,7 @@ def trend_markers(figure: str, points) -> list[tuple[date, str]]:
     if figure not in MARKED_FIGURES or not points:
         return []
     return [
-        (marker.month, marker.label)
-        for marker in published_changes(points[0][0], points[-1][0])
+        (marker.month, marker.label) for marker in published_changes(points[0][0], points[-1][0])
     ]
 
 
