@@ -475,3 +475,45 @@ def test_the_registry_is_filled_by_the_messaging_app(db):
     from portal_adoption import feedback_hooks
 
     assert feedback_hooks._published_changes == [feedback_selectors.published_change_markers]
+
+
+# --- The demo practice ---------------------------------------------------------------------
+
+
+def test_the_demo_writes_comments_tags_and_one_published_change_once(client, db, enqueued):
+    from django.core.management import call_command
+
+    from messaging.demo import DEMO_FEEDBACK_JOB, demo_feedback_load
+    from patients.demo import demo_email
+    from tests.factories import UserFactory
+
+    manager = UserFactory(username="manager", email=demo_email("manager"), roles=["manager"])
+    for n in range(40):
+        patient = activated(PatientFactory(), dt.date(2025, 9, 1))
+        ActivityEventFactory(
+            patient=patient,
+            type=EventType.SURVEY_RESPONSE,
+            score=1 + n % 5,
+            object_id=f"srv-{n}",
+            occurred_at=at(dt.date(2026, 1, 1) + dt.timedelta(days=2 * n)),
+        )
+    with AFTER_COMMIT[0](execute=True):
+        written = demo_feedback_load(share=0.5)
+    assert 10 <= written <= 30
+    comments = SurveyInvitation.objects.exclude(comment="")
+    assert comments.count() == written
+    # Each comment is the demo event's own answer: same score and moment.
+    for invitation in comments:
+        event = invitation.patient.events.get(type=EventType.SURVEY_RESPONSE)
+        assert (invitation.score, invitation.answered_at) == (event.score, event.occurred_at)
+    assert 0 < SurveyCommentTag.objects.count() < written
+    change = FeedbackChange.objects.get()
+    assert (change.tag, change.written_by) == ("scheduling", manager)
+    assert timezone.localdate(change.published_at) == dt.date(2026, 3, 21)
+    assert Communication.objects.filter(job=DEMO_FEEDBACK_JOB).count() == written
+    # Twice is once.
+    call_command("demo_messages", count=0)
+    assert SurveyInvitation.objects.exclude(comment="").count() == written
+    assert FeedbackChange.objects.count() == 1
+    client.force_login(manager)
+    assert len(client.get(reverse("messaging:feedback")).context["comments"]) == written
