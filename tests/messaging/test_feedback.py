@@ -461,6 +461,18 @@ def test_the_satisfaction_chart_marks_the_month_of_a_published_note(manager, db,
     assert "Scheduling in March 2026" in trend_description("satisfaction", points)
 
 
+def test_the_pdf_draws_the_same_marker_without_being_told(manager, db, enqueued):
+    """The PDF's chart pages call draw_trend without markers: it asks the registry itself."""
+    from matplotlib.figure import Figure
+
+    from metrics.charts import draw_trend
+
+    publish(manager, tag="results", at=at(dt.date(2026, 2, 10)))
+    ax = Figure().add_subplot()
+    draw_trend(ax, "satisfaction", twelve_months(dt.date(2026, 4, 1)), 4.5, title="Satisfaction")
+    assert "Results" in [text.get_text() for text in ax.texts]
+
+
 def test_the_dashboard_chart_url_draws_the_marker(client, manager, db, enqueued):
     publish(manager, tag="billing", at=at(dt.date(2026, 5, 3)))
     client.force_login(manager)
