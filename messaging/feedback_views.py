@@ -34,9 +34,10 @@ from messaging.feedback_selectors import (
     tag_counts_by_month,
 )
 from messaging.models import FeedbackTag, OutreachRule, SurveyInvitation
+from portal_adoption.models import AccessAction
 from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import MANAGE_MESSAGING
-from portal_adoption.services import access_log_record_list
+from portal_adoption.services import access_log_record, access_log_record_list
 
 PER_PAGE = 50
 
@@ -111,6 +112,14 @@ class CommentTagView(FeedbackManagerView):
         except FeedbackError as error:
             messages.error(request, str(error))
             return _feedback_page(request, status=400)
+        if done:
+            access_log_record(
+                request=request,
+                action=AccessAction.CHANGE,
+                resource="survey_comment_tags",
+                object_id=invitation.pk,
+                patient=invitation.patient,
+            )
         (messages.success if done else messages.info)(request, text % {"tag": label})
         back = {
             k: v

@@ -28,7 +28,9 @@ from metrics.charts import trend_description, trend_markers, trend_svg
 from patients.models import EventType, NotificationChannel
 from portal_adoption.feedback_hooks import ChangeMarker, published_changes
 from portal_adoption.models import AccessAction, AccessLogEntry
-from tests.factories import ActivityEventFactory, PatientFactory
+from portal_adoption.roles import Role
+from tests.conftest import requires_postgres
+from tests.factories import ActivityEventFactory, PatientFactory, staff
 
 NOW = dt.datetime(2026, 5, 20, 15, 0, tzinfo=dt.UTC)  # 11:00 in New York, not quiet hours
 
@@ -219,6 +221,11 @@ def test_a_manager_adds_and_removes_tags_with_a_flash_message(client, manager, d
     assert [str(m) for m in removed.context["messages"]] == ["“Scheduling” removed."]
     assert list(invitation.tags.values_list("tag", flat=True)) == ["login"]
     assert invitation.tags.get().tagged_by == manager
+    changes = AccessLogEntry.objects.filter(resource="survey_comment_tags")
+    assert changes.count() == 3  # two added (the repeat changed nothing), one removed
+    assert {(r.action, r.patient_id, r.object_id) for r in changes} == {
+        (AccessAction.CHANGE, invitation.patient_id, str(invitation.pk))
+    }
 
 
 def test_tagging_keeps_the_filters_and_refuses_a_bad_tag(client, manager, db):
@@ -386,6 +393,30 @@ def test_a_double_clicked_publish_publishes_and_sends_once(
     assert FeedbackChange.objects.count() == 1
     assert changes_sent().count() == 1
     assert len(enqueued) == 1
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_five_publishes_of_one_note_at_the_same_instant_send_once(monkeypatch):
+    from messaging import tasks
+    from tests.messaging.test_double_submit import at_once
+
+    sent_ids = []
+    monkeypatch.setattr(tasks.send_communication, "delay", sent_ids.append)
+    manager = staff("maria", Role.MANAGER)
+    survey_comment(PatientFactory(), tags=["scheduling"])
+    survey_comment(PatientFactory(), tags=["scheduling"])
+
+    def send():
+        change, _new = feedback_change_publish(
+            tag="scheduling", text_en="faster booking.", by=manager, idempotency_key="same"
+        )
+        return change.pk
+
+    assert len(set(at_once(5, send))) == 1
+    assert FeedbackChange.objects.count() == 1
+    assert changes_sent().count() == 2
+    assert sorted(sent_ids) == sorted(changes_sent().values_list("pk", flat=True))
 
 
 def test_publishing_without_the_one_time_key_or_text_is_refused(client, manager, db):
