@@ -106,13 +106,15 @@ def _draw_markers(ax, points, markers) -> None:
             labels.setdefault(index[month], []).append(label)
     for x, names in labels.items():
         ax.axvline(x, color=MARKER, linestyle=(0, (1, 2)), linewidth=1.2, zorder=1)
+        # Written towards the middle, so a label near either edge stays inside the chart.
+        left = x < len(points) / 2
         ax.annotate(
             ", ".join(names),
             xy=(x, 1),
             xycoords=("data", "axes fraction"),
-            xytext=(2, -2),
+            xytext=(2 if left else -2, -2),
             textcoords="offset points",
-            ha="left",
+            ha="left" if left else "right",
             va="top",
             fontsize=6.5,
             color=MARKER,
