@@ -32,6 +32,8 @@ from messaging.models import (
 from messaging.outreach import enqueue_send, outreach_claim, rule_enabled
 from messaging.outreach_texts import language_of
 from patients.models import Patient
+from portal_adoption.models import NightlyJob
+from portal_adoption.nightly import NightlyFailures
 
 JOB = "feedback change"
 
@@ -139,30 +141,39 @@ def _change_with_key(by, key: str) -> FeedbackChange | None:
 
 
 def _send_to_commenters(change: FeedbackChange) -> dict[str, int]:
-    outcome = {"claimed": 0, "suppressed": 0, "already": 0, "switched_off": 0}
+    outcome = {"claimed": 0, "suppressed": 0, "already": 0, "failed": 0, "switched_off": 0}
     if not rule_enabled(OutreachRule.FEEDBACK_CHANGE):
         # Switched off by a manager: the note is published (and marks the chart), no message.
         outcome["switched_off"] = 1
         return outcome
     today = timezone.localdate()
+    # A patient whose message cannot be written is recorded for the managers' nightly
+    # page and skipped, as in the nightly run; the others get theirs.
+    failures = NightlyFailures(job=NightlyJob.OUTREACH, night=today)
     for patient in feedback_change_recipients(change):
-        language = language_of(patient.preferred_language)
-        text = change.text_es if language == "es" and change.text_es else change.text_en
-        communication = outreach_claim(
-            patient=patient,
+        with failures.guard(
+            _("claiming and writing the message"),
             rule=OutreachRule.FEEDBACK_CHANGE,
-            period=str(change.pk),
-            today=today,
-            job=JOB,
-            fill_values={"change": text},
-        )
-        if communication is None:
-            outcome["already"] += 1
-        elif communication.status == CommunicationStatus.SUPPRESSED:
-            outcome["suppressed"] += 1
-        else:
-            outcome["claimed"] += 1
-            # After commit; a text claimed in quiet hours waits (communication_send
-            # refuses it before not_before, and the nightly run sends it then).
-            enqueue_send(communication.pk)
+            patient_id=patient.pk,
+        ):
+            language = language_of(patient.preferred_language)
+            text = change.text_es if language == "es" and change.text_es else change.text_en
+            communication = outreach_claim(
+                patient=patient,
+                rule=OutreachRule.FEEDBACK_CHANGE,
+                period=str(change.pk),
+                today=today,
+                job=JOB,
+                fill_values={"change": text},
+            )
+            if communication is None:
+                outcome["already"] += 1
+            elif communication.status == CommunicationStatus.SUPPRESSED:
+                outcome["suppressed"] += 1
+            else:
+                outcome["claimed"] += 1
+                # After commit; a text claimed in quiet hours waits (communication_send
+                # refuses it before not_before; dispatch_due_communications sends it then).
+                enqueue_send(communication.pk)
+    outcome["failed"] = len(failures)
     return outcome

@@ -172,5 +172,14 @@ class FeedbackPublishView(FeedbackManagerView):
                     "%(held)d do not (opted out or no contact details).",
                     held,
                 ) % {"held": held}
+            failed = change.outcome.get("failed", 0)
+            if failed:
+                text += " " + ngettext(
+                    "%(failed)d message could not be written: the nightly workers' page "
+                    "lists it.",
+                    "%(failed)d messages could not be written: the nightly workers' page "
+                    "lists them.",
+                    failed,
+                ) % {"failed": failed}
             messages.success(request, text)
         return redirect("messaging:feedback")

@@ -314,7 +314,13 @@ def test_publishing_sends_one_message_per_patient_who_commented_on_the_tag(
     assert (sent.job, sent.period) == ("feedback change", str(change.pk))
     held = rows.get(patient=opted_out)
     assert (held.status, held.reason) == (CommunicationStatus.SUPPRESSED, "opted out")
-    assert change.outcome == {"claimed": 1, "suppressed": 1, "already": 0, "switched_off": 0}
+    assert change.outcome == {
+        "claimed": 1,
+        "suppressed": 1,
+        "already": 0,
+        "failed": 0,
+        "switched_off": 0,
+    }
     assert enqueued == [sent.pk]
 
 
@@ -446,6 +452,28 @@ def test_a_switched_off_rule_publishes_the_note_and_sends_nothing(client, manage
     assert FeedbackChange.objects.get().outcome["switched_off"] == 1
     assert not changes_sent().exists()
     assert enqueued == []
+
+
+def test_a_patient_whose_message_fails_is_skipped_and_recorded(manager, db, enqueued, monkeypatch):
+    from messaging import outreach
+    from portal_adoption.models import NightlyFailure
+
+    bad, good = PatientFactory(given_name="Rosa"), PatientFactory()
+    survey_comment(bad, tags=["login"])
+    survey_comment(good, tags=["login"])
+    real = outreach._compose
+
+    def compose(patient, rule, today, *rest):
+        if patient.pk == bad.pk:
+            raise ValueError("cannot write it")
+        return real(patient, rule, today, *rest)
+
+    monkeypatch.setattr(outreach, "_compose", compose)
+    change, _new = publish(manager, tag="login")
+    assert list(changes_sent(change).values_list("patient_id", flat=True)) == [good.pk]
+    assert change.outcome["failed"] == 1
+    failure = NightlyFailure.objects.get()
+    assert (failure.rule, failure.patient_id) == (OutreachRule.FEEDBACK_CHANGE, bad.pk)
 
 
 def test_a_deactivated_patient_is_not_told(manager, db, enqueued):
