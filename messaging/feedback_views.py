@@ -175,8 +175,7 @@ class FeedbackPublishView(FeedbackManagerView):
             failed = change.outcome.get("failed", 0)
             if failed:
                 text += " " + ngettext(
-                    "%(failed)d message could not be written: the nightly workers' page "
-                    "lists it.",
+                    "%(failed)d message could not be written: the nightly workers' page lists it.",
                     "%(failed)d messages could not be written: the nightly workers' page "
                     "lists them.",
                     failed,
