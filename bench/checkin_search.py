@@ -76,7 +76,7 @@ setup_django(OPTIONS.database_url)
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from enrollment.views import CHECKIN_RESULTS  # noqa: E402
+from enrollment.views.checkin import CHECKIN_RESULTS  # noqa: E402
 from patients.demo import AREA_CODES, NAMES  # noqa: E402
 from patients.models import Location, Provider  # noqa: E402
 from patients.selectors import patient_search  # noqa: E402

@@ -480,6 +480,27 @@ class OutreachSetting(models.Model):
         return self.rule
 
 
+class OutreachWeekBatch(models.Model):
+    """How many messages a batched rule (the annual-exam recall) has claimed in one
+    ISO week (practice time). A claim takes its place by a compare-and-set on this
+    row (claimed < the manager's per-week number), so workers running at once
+    never exceed the batch."""
+
+    rule = models.CharField(_("rule"), max_length=24, choices=OutreachRule.choices)
+    week = models.DateField(_("week starting"))
+    claimed = models.PositiveIntegerField(_("claimed"), default=0)
+
+    class Meta:
+        verbose_name = _("outreach week batch")
+        verbose_name_plural = _("outreach week batches")
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "week"], name="one_batch_per_rule_week")
+        ]
+
+    def __str__(self):
+        return f"{self.rule} {self.week}"
+
+
 class FeatureOfMonth(models.Model):
     """The one feature the practice promotes this month, and its texts."""
 

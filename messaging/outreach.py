@@ -22,19 +22,22 @@ How a night runs (outreach_run):
    stored with a time like year 0001 is no evidence and breaks nothing.
 """
 
+import calendar
 import logging
 import random
+import string
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Min, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, F, Min, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from messaging import channels
+from messaging.manage_services import SettingsError
 from messaging.models import (
     Communication,
     CommunicationStatus,
@@ -44,18 +47,21 @@ from messaging.models import (
     OutreachChannel,
     OutreachRule,
     OutreachSetting,
+    OutreachWeekBatch,
     SurveyInvitation,
 )
 from messaging.outreach_texts import (
     FEATURE_ROTATION,
     FEATURE_SUBJECT,
     FEATURE_TEXTS,
+    PLACEHOLDERS,
+    TEXTS,
     fill,
     language_of,
     rule_wording,
     unknown_placeholders,
 )
-from patients.models import EventType, NotificationChannel, Patient
+from patients.models import AppointmentType, EventType, NotificationChannel, Patient
 from patients.selectors import plausible_events
 from portal_adoption.models import NightlyJob
 from portal_adoption.nightly import NightlyFailures
@@ -148,6 +154,139 @@ def due_survey(today: date) -> list[Patient]:
     return list(Patient.objects.filter(pk__in=chosen).order_by("pk"))
 
 
+def months_before(day: date, months: int) -> date:
+    """`day` minus whole months; a day past the end of the target month becomes its last day
+    (2027-01-31 minus 11 months is 2026-02-28)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
+
+
+# Annual-exam recall: who counts as due, and how often.
+ANNUAL_EXAM_WITHIN_MONTHS = 11
+RECALL_AGAIN_AFTER_MONTHS = 12
+
+
+def week_of(today: date) -> date:
+    """The Monday of `today`'s ISO week (practice time): the batch's week."""
+    return today - timedelta(days=today.weekday())
+
+
+def annual_recall_batch_left(today: date) -> int:
+    """How many recalls this week's batch still allows (per_week minus those claimed)."""
+    per_week = rule_option(OutreachRule.ANNUAL_EXAM_RECALL, "per_week")
+    batch = OutreachWeekBatch.objects.filter(
+        rule=OutreachRule.ANNUAL_EXAM_RECALL, week=week_of(today)
+    ).first()
+    return max(0, per_week - (batch.claimed if batch else 0))
+
+
+def due_annual_exam_recall(today: date) -> list[Patient]:
+    """Enrolled patients on the panel with no annual exam booked in the last 11 months,
+    recalled at most once in 12 months, this week's batch at a time.
+
+    "The last 11 months" is pinned to practice days: on 2026-03-18 an annual exam
+    booked on 2025-04-19 or later counts; one booked on 2025-04-18 (11 months ago
+    to the day) no longer does, so the patient is due, like day 7 of the reminder.
+    Only `appointment_booked` with `appointment_type` `annual_exam` counts; a
+    follow-up or an untyped booking does not.
+
+    The longest without an annual exam come first (never booked before any
+    booking), then by id, so the batch is the same on every run and nobody is
+    starved. Only as many as the week's batch has left are returned; the claim
+    (annual_recall_claim) takes a place in the batch, so two workers at once
+    never exceed it.
+    """
+    left = annual_recall_batch_left(today)
+    if left <= 0:
+        return []
+    activated = plausible_events().filter(
+        patient=OuterRef("pk"), type=EventType.PORTAL_ACTIVATED, occurred_at__lte=_end_of(today)
+    )
+    exams = plausible_events().filter(
+        patient=OuterRef("pk"),
+        type=EventType.APPOINTMENT_BOOKED,
+        appointment_type=AppointmentType.ANNUAL_EXAM,
+    )
+    recent_exam = exams.filter(
+        occurred_at__gt=_end_of(months_before(today, ANNUAL_EXAM_WITHIN_MONTHS))
+    )
+    recent_recall = Communication.objects.filter(
+        patient=OuterRef("pk"),
+        rule=OutreachRule.ANNUAL_EXAM_RECALL,
+        created_at__gt=_end_of(months_before(today, RECALL_AGAIN_AFTER_MONTHS)),
+    )
+    return list(
+        _active_panel()
+        .filter(Exists(activated))
+        .exclude(Exists(recent_exam))
+        .exclude(Exists(recent_recall))
+        .annotate(
+            last_exam_at=Subquery(exams.order_by("-occurred_at").values("occurred_at")[:1]),
+            previous_recall=Subquery(_recalls_of(OuterRef("pk")).values("created_at")[:1]),
+        )
+        .order_by(F("last_exam_at").asc(nulls_first=True), "pk")[:left]
+    )
+
+
+def _recalls_of(patient) -> QuerySet[Communication]:
+    return Communication.objects.filter(
+        patient=patient, rule=OutreachRule.ANNUAL_EXAM_RECALL
+    ).order_by("-created_at", "-pk")
+
+
+def annual_recall_period(patient: Patient, today: date) -> str:
+    """The recall's place in the patient's chain of recalls: "first", then "after
+    YYYY-MM-DD" (the day, practice time, of the recall before it).
+
+    (patient, rule, period) is unique, so each recall has its own predecessor:
+    two workers that both see the same last recall (or none) write the same
+    period and only one claim stands. The due query lets the next one come only
+    12 months after the last, so the claim itself keeps "once in 12 months" true.
+    """
+    previous = getattr(patient, "previous_recall", None)
+    if previous is None:
+        return "first"
+    return f"after {timezone.localdate(previous):%Y-%m-%d}"
+
+
+class _BatchFull(Exception):
+    pass
+
+
+BATCH_FULL = object()
+
+
+def annual_recall_claim(*, patient: Patient, rule: str, period: str, today: date, job: str):
+    """Claim the recall and a place in this week's batch together, or neither.
+
+    The place is a compare-and-set on the week's counter row (claimed < per_week),
+    so concurrent workers are serialized by that row and never claim more than
+    the batch. A suppressed claim (opted out, no contact) sends nothing and takes
+    no place. Returns the claim, None if claimed before, or BATCH_FULL.
+    """
+    per_week = rule_option(rule, "per_week")
+    try:
+        with transaction.atomic():
+            communication = outreach_claim(
+                patient=patient, rule=rule, period=period, today=today, job=job
+            )
+            if communication is None or communication.status == CommunicationStatus.SUPPRESSED:
+                return communication
+            OutreachWeekBatch.objects.get_or_create(rule=rule, week=week_of(today))
+            taken = OutreachWeekBatch.objects.filter(
+                rule=rule, week=week_of(today), claimed__lt=per_week
+            ).update(claimed=F("claimed") + 1)
+            if not taken:
+                raise _BatchFull
+    except _BatchFull:
+        return BATCH_FULL
+    return communication
+
+
 # --- The practice's choices per rule --------------------------------------------
 
 # The numbers (and extra wording) a manager may set per rule, with their defaults.
@@ -173,11 +312,152 @@ def rule_option(rule: str, name: str, setting: OutreachSetting | None = None):
     return setting.options.get(name, RULE_OPTIONS[rule][name])
 
 
+# The bounds of each number a manager may set (inclusive), and the longest extra text.
+OPTION_BOUNDS: dict[str, tuple[int, int]] = {
+    "wait_hours": (1, 72),
+    "days_after": (1, 60),
+    "per_week": (1, 10000),
+}
+OPTION_TEXT_MAX = 200
+SUBJECT_MAX = 200
+BODY_MAX = 1000
+WORDING_FIELDS = ("subject_en", "body_en", "subject_es", "body_es")
+
+
+def option_label(name: str) -> str:
+    labels = {
+        "wait_hours": _("Hours to wait"),
+        "days_after": _("Days after the statement"),
+        "per_week": _("Messages per week"),
+        "discount_text_en": _("Portal payment discount (English)"),
+        "discount_text_es": _("Portal payment discount (Spanish)"),
+    }
+    return str(labels.get(name, name.replace("_", " ").capitalize()))
+
+
+def rule_has_wording(rule: str) -> bool:
+    """Whether the rule's wording is edited here (the feature of the month has its own form)."""
+    return rule in TEXTS
+
+
+def rule_placeholders(rule: str) -> set[str]:
+    """What the rule's wording may use: the common placeholders and those of its shipped
+    text (the survey's {survey_url}, say)."""
+    shipped = [str(text) for part in TEXTS[rule].values() for text in part.values()]
+    return PLACEHOLDERS.union(*(_placeholder_names(text) for text in shipped))
+
+
+def _placeholder_names(text: str) -> set[str]:
+    try:
+        return {name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name}
+    except ValueError:
+        return set()
+
+
+def outreach_setting_save(
+    *, rule: str, enabled: bool, user, options: dict | None = None, **wording: str
+) -> OutreachSetting:
+    """A manager's choices for one rule: on or off, its wording, its numbers.
+
+    Blank wording keeps the shipped text for that language; an option not given
+    keeps its current value. Refuses with
+    manage_services.SettingsError naming the field: an unknown rule, a
+    placeholder the rule cannot fill (named), a text too long, a number out of
+    its bounds or an option the rule does not have.
+    """
+    if rule not in OutreachRule.values:
+        raise SettingsError("rule", _("Choose one of the rules."))
+    texts = {name: str(wording.pop(name, "") or "").strip() for name in WORDING_FIELDS}
+    if wording:
+        raise SettingsError(None, _("Unknown setting."))
+    if not rule_has_wording(rule) and any(texts.values()):
+        raise SettingsError(None, _("This rule's wording is set elsewhere."))
+    if rule_has_wording(rule):
+        allowed = rule_placeholders(rule)
+        for name, text in texts.items():
+            limit = SUBJECT_MAX if name.startswith("subject") else BODY_MAX
+            if len(text) > limit:
+                raise SettingsError(
+                    name, _("Keep it to %(max)d characters or fewer.") % {"max": limit}
+                )
+            unknown = unknown_placeholders(text) - allowed
+            if unknown == {"{"}:
+                raise SettingsError(
+                    name, _("A brace is not closed: write placeholders like {first_name}.")
+                )
+            if unknown:
+                raise SettingsError(
+                    name,
+                    _("Unknown placeholder: %(names)s. Use only %(allowed)s.")
+                    % {
+                        "names": ", ".join("{" + n + "}" for n in sorted(unknown)),
+                        "allowed": ", ".join("{" + n + "}" for n in sorted(allowed)),
+                    },
+                )
+            # A link only this rule fills (the survey's) must stay in a text of one's own.
+            links = sorted(n for n in allowed - PLACEHOLDERS if n.endswith("_url"))
+            missing = [
+                n for n in links if name.startswith("body") and text and "{" + n + "}" not in text
+            ]
+            if missing:
+                raise SettingsError(
+                    name,
+                    _("Keep %(names)s in the text: it is the patient's link.")
+                    % {"names": ", ".join("{" + n + "}" for n in missing)},
+                )
+    values = dict(options or {})
+    known = RULE_OPTIONS.get(rule, {})
+    for name in values:
+        if name not in known:
+            raise SettingsError(name, _("This rule has no such setting."))
+    current = outreach_setting(rule).options
+    cleaned: dict[str, object] = {}
+    for name, default in known.items():
+        value = values.get(name, current.get(name, default))
+        if isinstance(default, int):
+            low, high = OPTION_BOUNDS[name]
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise SettingsError(
+                    name,
+                    _("%(label)s must be a whole number from %(low)d to %(high)d.")
+                    % {"label": option_label(name), "low": low, "high": high},
+                )
+        else:
+            value = str(value or "").strip()
+            if len(value) > OPTION_TEXT_MAX:
+                raise SettingsError(
+                    name,
+                    _("%(label)s: keep it to %(max)d characters or fewer.")
+                    % {"label": option_label(name), "max": OPTION_TEXT_MAX},
+                )
+            if unknown_placeholders(value):
+                raise SettingsError(
+                    name, _("%(label)s cannot use braces.") % {"label": option_label(name)}
+                )
+        cleaned[name] = value
+    setting, _created = OutreachSetting.objects.update_or_create(
+        rule=rule, defaults={"enabled": enabled, "options": cleaned, "updated_by": user, **texts}
+    )
+    return setting
+
+
+def outreach_setting_restore_wording(*, rule: str, user) -> OutreachSetting:
+    """Back to the shipped wording in both languages; on/off and the numbers stay."""
+    if rule not in OutreachRule.values:
+        raise SettingsError("rule", _("Choose one of the rules."))
+    setting, _created = OutreachSetting.objects.update_or_create(
+        rule=rule, defaults={"updated_by": user, **dict.fromkeys(WORDING_FIELDS, "")}
+    )
+    return setting
+
+
 @dataclass(frozen=True)
 class Rule:
     key: str
     due: object
     period: object
+    # How a patient is claimed; outreach_claim unless the rule needs more (a batch).
+    claim: object = None
 
 
 RULES = [
@@ -189,6 +469,12 @@ RULES = [
     Rule(OutreachRule.APP_NUDGE, due_app_nudge, lambda p, today: "once"),
     Rule(OutreachRule.FEATURE_OF_MONTH, due_feature_of_month, lambda p, today: f"{today:%Y-%m}"),
     Rule(OutreachRule.SATISFACTION_SURVEY, due_survey, lambda p, today: f"{today:%Y-%m}"),
+    Rule(
+        OutreachRule.ANNUAL_EXAM_RECALL,
+        due_annual_exam_recall,
+        annual_recall_period,
+        claim=annual_recall_claim,
+    ),
 ]
 
 
@@ -422,14 +708,16 @@ def _apply(rule: Rule, today: date, job: str, failures: NightlyFailures) -> dict
         with failures.guard(
             _("claiming and writing the message"), rule=rule.key, patient_id=patient.pk
         ) as step:
-            communication = outreach_claim(
+            communication = (rule.claim or outreach_claim)(
                 patient=patient,
                 rule=rule.key,
                 period=rule.period(patient, today),
                 today=today,
                 job=job,
             )
-            if communication is None:
+            if communication is BATCH_FULL:
+                tally["batch_full"] = tally.get("batch_full", 0) + 1
+            elif communication is None:
                 tally["already"] += 1
             elif communication.status == CommunicationStatus.SUPPRESSED:
                 tally["suppressed"] += 1

@@ -61,6 +61,24 @@ TEXTS = {
             ),
         },
     },
+    "annual_exam_recall": {
+        "subject": {
+            "en": _("Book your annual physical in the portal"),
+            "es": "Programe su examen físico anual en el portal",
+        },
+        "body": {
+            "en": _(
+                "Hello {first_name}. Did you know you can schedule your annual physical "
+                "directly from the portal? No phone call needed. Log in and find a time that "
+                "works for you: {portal_url}"
+            ),
+            "es": (
+                "Hola {first_name}. ¿Sabía que puede programar su examen físico anual "
+                "directamente desde el portal? No hace falta llamar por teléfono. Inicie sesión "
+                "y elija un horario que le convenga: {portal_url}"
+            ),
+        },
+    },
     # Closing the feedback loop: {change} is the manager's note ("we simplified
     # appointment scheduling: ..."), in the patient's language where one was written.
     "feedback_change": {

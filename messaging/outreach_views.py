@@ -12,34 +12,47 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
+from messaging.manage_services import SettingsError
 from messaging.models import (
     Communication,
     FeatureOfMonth,
     NightlyRun,
     OutreachChannel,
     OutreachRule,
+    OutreachSetting,
 )
 from messaging.outreach import (
+    OPTION_BOUNDS,
+    RULE_OPTIONS,
     LinkUnusable,
     feature_of_month_set,
     opt_out,
+    option_label,
     outreach_preview,
+    outreach_setting,
+    outreach_setting_restore_wording,
+    outreach_setting_save,
     patient_for_unsubscribe,
+    rule_has_wording,
+    rule_placeholders,
     sms_inbound,
     survey_answer,
     survey_for_token,
 )
-from messaging.outreach_texts import FEATURE_ROTATION, FEATURE_TEXTS
+from messaging.outreach_texts import FEATURE_ROTATION, FEATURE_TEXTS, TEXTS
 from messaging.selectors import communications_visible_to
 from patients.models import Patient
 from portal_adoption.models import AccessAction
 from portal_adoption.nightly import RECENT_DAYS, nightly_failures_recent
+from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import MANAGE_MESSAGING, VIEW_PATIENTS
 from portal_adoption.services import access_log_record, access_log_record_list
 
@@ -179,15 +192,39 @@ class OutreachOverviewView(View):
         access_log_record_list(request=request, resource="outreach_preview", patients=shown)
         context = {
             "last": last,
+            "rule_rows": _rule_rows(last, preview),
             "failures": _failures_shown(),
             "failure_days": RECENT_DAYS,
             "rules": OutreachRule,
-            "preview": [(OutreachRule(k), v) for k, v in preview.items()],
+            "preview": [(OutreachRule(k), v) for k, v in preview.items() if v],
             "uncertain": Communication.objects.filter(status="sending").count(),
             "failed": Communication.objects.filter(status="queued", attempts__gt=0).count(),
             "feature_form": form or FeatureForm(initial=_feature_initial()),
         }
         return render(request, "messaging/outreach/overview.html", context, status=status)
+
+
+def _rule_rows(last, preview: dict) -> list[dict]:
+    """One row per rule, by its label: on or off, tonight's count, last night's tallies.
+
+    A rule the workers do not run yet has no preview (None); a rule that did
+    not run last night has no tallies.
+    """
+    switched_off = set(OutreachSetting.objects.filter(enabled=False).values_list("rule", flat=True))
+    counts = last.counts if last else {}
+    rows = []
+    for rule in OutreachRule:
+        tally = counts.get(rule.value) or {}
+        rows.append(
+            {
+                "rule": rule,
+                "enabled": rule.value not in switched_off,
+                "tonight": len(preview[rule.value]) if rule.value in preview else None,
+                "last": tally,
+                "last_off": bool(tally.get("switched_off")),
+            }
+        )
+    return rows
 
 
 def _failures_shown() -> list:
@@ -214,6 +251,140 @@ def _feature_initial() -> dict:
     feature = FEATURE_ROTATION[(today.month - 1) % len(FEATURE_ROTATION)]
     texts = FEATURE_TEXTS[feature]
     return {"feature": feature, "text_en": str(texts["en"]), "text_es": texts["es"]}
+
+
+# --- The managers' outreach settings: each rule on or off, its wording, its numbers ----
+
+# The dashboard figure each rule serves, shown beside it (metrics/figures.py names them).
+RULE_FIGURES = {
+    OutreachRule.ANNUAL_EXAM_RECALL: gettext_lazy("Annual exams self-scheduled"),
+}
+WORDING_LABELS = {
+    "subject_en": gettext_lazy("Subject (English)"),
+    "body_en": gettext_lazy("Text (English)"),
+    "subject_es": gettext_lazy("Subject (Spanish)"),
+    "body_es": gettext_lazy("Text (Spanish)"),
+}
+
+
+class OutreachSettingForm(forms.Form):
+    """One rule's choices; the wording and number fields are the rule's own (__init__).
+
+    The bounds and placeholders are checked by outreach.outreach_setting_save,
+    which names the field at fault.
+    """
+
+    rule = forms.ChoiceField(choices=OutreachRule.choices, widget=forms.HiddenInput)
+    enabled = forms.BooleanField(label=gettext_lazy("On"), required=False)
+
+    def __init__(self, *args, rule: str, **kwargs):
+        kwargs.setdefault("auto_id", f"id_{rule}_%s")
+        super().__init__(*args, **kwargs)
+        self.rule = rule
+        if rule_has_wording(rule):
+            names = ", ".join("{" + n + "}" for n in sorted(rule_placeholders(rule)))
+            for name, label in WORDING_LABELS.items():
+                part, language = name.split("_")
+                shipped = str(TEXTS[rule][part][language])
+                widget = (
+                    forms.TextInput(attrs={"placeholder": shipped})
+                    if part == "subject"
+                    else forms.Textarea(attrs={"rows": 3, "placeholder": shipped})
+                )
+                self.fields[name] = forms.CharField(
+                    label=label,
+                    required=False,
+                    strip=False,
+                    widget=widget,
+                    help_text=_("Blank: the shipped wording (shown in gray).")
+                    + (
+                        " " + _("You may use %(names)s.") % {"names": names}
+                        if part == "body"
+                        else ""
+                    ),
+                )
+        for name, default in RULE_OPTIONS.get(rule, {}).items():
+            if isinstance(default, int):
+                low, high = OPTION_BOUNDS[name]
+                self.fields[name] = forms.IntegerField(
+                    label=option_label(name),
+                    widget=forms.NumberInput(attrs={"min": low, "max": high}),
+                    help_text=_("From %(low)d to %(high)d; %(default)d unless set.")
+                    % {"low": low, "high": high, "default": default},
+                )
+            else:
+                self.fields[name] = forms.CharField(
+                    label=option_label(name), required=False, widget=forms.TextInput()
+                )
+
+    def clean_rule(self):
+        if self.cleaned_data["rule"] != self.rule:
+            raise forms.ValidationError(_("Choose one of the rules."))
+        return self.cleaned_data["rule"]
+
+
+def _setting_initial(setting) -> dict:
+    options = RULE_OPTIONS.get(setting.rule, {})
+    return {
+        "rule": setting.rule,
+        "enabled": setting.enabled,
+        **{name: getattr(setting, name) for name in WORDING_LABELS},
+        **{name: setting.options.get(name, default) for name, default in options.items()},
+    }
+
+
+class OutreachSettingsView(StaffPermissionRequiredMixin, View):
+    """Every nightly rule: on or off, its wording in English and Spanish, its numbers."""
+
+    permission_required = MANAGE_MESSAGING
+
+    def get(self, request, bound=None, status=200):
+        cards = []
+        for rule in OutreachRule:
+            setting = outreach_setting(rule.value)
+            form = (
+                bound
+                if bound is not None and bound.rule == rule.value
+                else OutreachSettingForm(rule=rule.value, initial=_setting_initial(setting))
+            )
+            cards.append(
+                {
+                    "rule": rule,
+                    "setting": setting,
+                    "form": form,
+                    "has_wording": rule_has_wording(rule.value),
+                    "figure": RULE_FIGURES.get(rule.value, ""),
+                }
+            )
+        return render(request, "messaging/outreach/settings.html", {"cards": cards}, status=status)
+
+    def post(self, request):
+        rule = request.POST.get("rule", "")
+        if rule not in OutreachRule.values:
+            messages.error(request, _("Choose one of the rules."))
+            return self.get(request, status=400)
+        label = OutreachRule(rule).label
+        if "restore" in request.POST:
+            outreach_setting_restore_wording(rule=rule, user=request.user)
+            messages.success(request, _("%(rule)s: the shipped wording is back.") % {"rule": label})
+            return redirect(f"{reverse('messaging:outreach_settings')}#rule-{rule}")
+        form = OutreachSettingForm(request.POST, rule=rule)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            data.pop("rule")
+            enabled = data.pop("enabled")
+            wording = {name: data.pop(name) for name in WORDING_LABELS if name in data}
+            try:
+                outreach_setting_save(
+                    rule=rule, enabled=enabled, user=request.user, options=data, **wording
+                )
+            except SettingsError as error:
+                form.add_error(error.field if error.field in form.fields else None, str(error))
+            else:
+                messages.success(request, _("%(rule)s: saved.") % {"rule": label})
+                return redirect(f"{reverse('messaging:outreach_settings')}#rule-{rule}")
+        messages.error(request, _("%(rule)s: not saved, see below.") % {"rule": label})
+        return self.get(request, bound=form, status=400)
 
 
 class PatientCommunicationsView(View):

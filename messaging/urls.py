@@ -27,6 +27,11 @@ urlpatterns = [
     path("<int:pk>/phone/", views.PhonePreferenceView.as_view(), name="phone_preference"),
     path("outreach/", outreach_views.OutreachOverviewView.as_view(), name="outreach"),
     path(
+        "outreach/settings/",
+        outreach_views.OutreachSettingsView.as_view(),
+        name="outreach_settings",
+    ),
+    path(
         "patients/<int:pk>/communications/",
         outreach_views.PatientCommunicationsView.as_view(),
         name="patient_communications",

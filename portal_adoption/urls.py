@@ -26,7 +26,7 @@ urlpatterns = [
     path("dashboard/", include("metrics.urls")),
     path("program/", include("program.urls")),
     # The patient's own phone opens this, from the QR code at the desk: no staff login.
-    path("enroll/", include("enrollment.qr_patient_urls")),
+    path("enroll/", include("enrollment.urls.qr_patient")),
     path("", include("messaging.patient_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

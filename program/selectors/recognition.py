@@ -9,7 +9,7 @@ nothing on it names a patient or reads what a message said.
    excluding the next month's.
 2. Desk enrollments: the enrollments completed in the month, credited to
    whoever completed them, and the share that took under two minutes, as
-   enrollment's staff report counts them (enrollment.report_selectors):
+   enrollment's staff report counts them (enrollment.selectors.reports):
    `duration_seconds` (first tick to completion) below TARGET_SECONDS, out
    of the enrollments with a recorded time. Exactly 2:00 is not under two
    minutes.
@@ -44,8 +44,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from enrollment.models import Enrollment, EnrollmentStatus
-from enrollment.report_selectors import TARGET_SECONDS, local_midnight, practice_zone
 from enrollment.selectors import phone_script_conversions_by_staff
+from enrollment.selectors.reports import TARGET_SECONDS, local_midnight, practice_zone
 from messaging.models import CallLog, Message, Reply
 from messaging.response_selectors import with_first_response
 from portal_adoption.dates import parse_month

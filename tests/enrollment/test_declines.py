@@ -261,7 +261,7 @@ def test_a_seat_taken_by_another_clerk_meanwhile_is_refused_naming_the_problem(
         session=session, patient=PatientFactory(), booked_by=front_desk_clerk
     )
     monkeypatch.setattr(
-        "enrollment.forms_declines.sessions_with_seats", tech_help_sessions_upcoming
+        "enrollment.forms.declines.sessions_with_seats", tech_help_sessions_upcoming
     )
     response = desk.post(
         decline_url(patient),

@@ -18,7 +18,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from enrollment import qr_views
 from enrollment.models import (
     EnrollmentMethod,
     EnrollmentStatus,
@@ -35,6 +34,7 @@ from enrollment.services import (
     enrollment_open,
     qr_invitation_create,
 )
+from enrollment.views import qr as qr_views
 from patients.models import ActivityEvent, EventType, NotificationChannel
 from tests.conftest import requires_postgres
 from tests.portal_adoption.test_page_shell import INLINE_SCRIPT, INLINE_STYLE

@@ -20,7 +20,7 @@ from enrollment.models import (
     SkipReason,
     Step,
 )
-from enrollment.report_selectors import decline_reasons, enrollments_by_staff, incentive_cohorts
+from enrollment.selectors.reports import decline_reasons, enrollments_by_staff, incentive_cohorts
 from enrollment.services import (
     decline_record,
     enrollment_complete,

@@ -37,7 +37,7 @@ from messaging.models import (
     SurveyInvitation,
 )
 from messaging.outreach import SURVEY_SALT, UNSUBSCRIBE_SALT
-from messaging.outreach_views import FeatureForm
+from messaging.outreach_views import WORDING_LABELS, FeatureForm
 from messaging.services import Inbound, message_receive
 from portal_adoption.models import PracticeClosure
 from portal_adoption.roles import Role
@@ -149,6 +149,11 @@ INPUTS = {
         form=fields_of(FeatureForm),
         method="post",
         benign={"feature": "payments", "text_en": "Hi {first_name}"},
+    ),
+    "messaging:outreach_settings": Inputs(
+        form=("rule", "enabled", *WORDING_LABELS, "per_week"),
+        method="post",
+        benign={"rule": "annual_exam_recall", "per_week": "50"},
     ),
     "messaging:patient_communications": Inputs(target="patient"),
     "messaging:settings": Inputs(),

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from enrollment import views
+from enrollment.views import checkin as views
 
 app_name = "enrollment"
 
@@ -19,8 +19,8 @@ urlpatterns = [
     path("enrollments/<int:pk>/done/", views.CompletedView.as_view(), name="completed"),
     path("follow-up/", views.FollowUpListView.as_view(), name="follow_up"),
     path("follow-up/<int:pk>/call/", views.FollowUpCallView.as_view(), name="follow_up_call"),
-    path("", include("enrollment.qr_urls")),
-    path("", include("enrollment.decline_urls")),
-    path("", include("enrollment.report_urls")),
-    path("", include("enrollment.script_urls")),
+    path("", include("enrollment.urls.qr")),
+    path("", include("enrollment.urls.declines")),
+    path("", include("enrollment.urls.reports")),
+    path("", include("enrollment.urls.scripts")),
 ]

@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from enrollment import services
-from enrollment.forms import CheckinSearchForm
-from enrollment.forms_scripts import (
+from enrollment.forms.checkin import CheckinSearchForm
+from enrollment.forms.scripts import (
     CALL_SCRIPTS,
     PhoneOutcomeForm,
     ScriptEditForm,

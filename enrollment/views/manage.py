@@ -7,7 +7,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
-from enrollment.forms_declines import IncentiveCreateForm, TechHelpSessionForm
+from enrollment.forms.declines import IncentiveCreateForm, TechHelpSessionForm
 from enrollment.models import Incentive, TechHelpBooking, TechHelpSession
 from enrollment.selectors import tech_help_sessions_upcoming
 from enrollment.services import (

@@ -2,10 +2,10 @@
 
 from django.urls import path
 
-from enrollment import qr_views
+from enrollment.views import qr
 
 app_name = "qr_patient"
 
 urlpatterns = [
-    path("<str:token>/", qr_views.QrPatientStartView.as_view(), name="start"),
+    path("<str:token>/", qr.QrPatientStartView.as_view(), name="start"),
 ]

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
-from enrollment.forms_declines import DeclineForm
+from enrollment.forms.declines import DeclineForm
 from enrollment.handouts import PRIVACY_HANDOUT, REFERENCE_CARD, handout_texts
 from enrollment.models import Remedy
 from enrollment.playbook import script_language

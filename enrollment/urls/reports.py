@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from enrollment import report_views as views
+from enrollment.views import reports as views
 
 urlpatterns = [
     path("reports/staff/", views.StaffReportView.as_view(), name="report_staff"),

@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from enrollment import services
-from enrollment.forms import (
+from enrollment.forms.checkin import (
     CheckinSearchForm,
     ContactForm,
     FeatureForm,

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0009_outreach_settings_and_engagement_rules'),
+        ('messaging', '0010_outreach_week_batch'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
-from enrollment.report_selectors import (
+from enrollment.selectors.reports import (
     decline_reasons,
     enrollments_by_staff,
     incentive_cohorts,

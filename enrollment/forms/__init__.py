@@ -1,0 +1,1 @@
+"""Enrollment forms, one module per room."""
