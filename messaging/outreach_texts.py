@@ -163,16 +163,7 @@ class _KeepUnknown(dict):
         return "{" + key + "}"
 
 
-# {change}: the "what we changed" note of a feedback_change message.
-PLACEHOLDERS = {
-    "first_name",
-    "practice",
-    "phone",
-    "portal_url",
-    "app_url",
-    "play_url",
-    "change",
-}
+PLACEHOLDERS = {"first_name", "practice", "phone", "portal_url", "app_url", "play_url"}
 
 
 def unknown_placeholders(text: str) -> set[str]:
