@@ -5,7 +5,7 @@ and due times are the application's own. Deterministic for a seed.
 """
 
 import random
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.utils import timezone
 
@@ -53,6 +53,49 @@ def demo_messages_load(*, count: int = 40, seed: int = 42) -> int:
         )
         created += message_receive(inbound=inbound)[1]
     return created
+
+
+DEMO_RESULTS_JOB = "demo"
+DEMO_RESULTS_DAYS = 62
+
+
+def demo_results_education(*, days: int = DEMO_RESULTS_DAYS) -> int:
+    """Results-education messages over the demo's last `days` days, so its report has data.
+
+    The rule is replayed once a day at 13:00 (practice time) through the real
+    claim (outreach_frequent.claim_results_education) and communication_send:
+    results still unviewed four hours after their release get the message.
+    Mail goes to memory, not the console, and texts are off (the rule sends
+    email then): the demo writes to nobody. Once only: a second call finds
+    the demo's messages and does nothing.
+    """
+    from django.core import mail
+    from django.test.utils import override_settings
+
+    from messaging.models import Communication, CommunicationStatus, OutreachRule
+    from messaging.outreach import communication_send
+    from messaging.outreach_frequent import claim_results_education, due_results_education
+
+    rows = Communication.objects.filter(rule=OutreachRule.RESULTS_EDUCATION, job=DEMO_RESULTS_JOB)
+    if rows.exists():
+        return 0
+    today = timezone.localdate()
+    claimed = []
+    with override_settings(
+        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+        SMS_BACKEND="messaging.channels.NoSmsBackend",
+    ):
+        for back in range(days, 0, -1):
+            day = today - timedelta(days=back)
+            moment = timezone.make_aware(datetime.combine(day, time(13)))
+            for patient in due_results_education(moment):
+                communication = claim_results_education(patient, moment, DEMO_RESULTS_JOB)
+                if communication and communication.status == CommunicationStatus.QUEUED:
+                    claimed.append(communication.pk)
+        for communication_id in claimed:
+            communication_send(communication_id)
+        mail.outbox = []
+    return len(claimed)
 
 
 # --- Survey comments for the feedback page (issue 13) -------------------------------

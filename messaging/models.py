@@ -552,6 +552,36 @@ class NightlyRun(models.Model):
         return f"Nightly run {self.day}"
 
 
+class ResultEducationItem(models.Model):
+    """One result a results-education message covered (issue 13).
+
+    The message itself is the claim (Communication: one per patient per
+    practice-local day). This row says which results it spoke about, and
+    (patient, result) is unique: a result never triggers a second message,
+    whatever day or worker finds it again. The result is known by the feed's
+    object_id, or by its release event when the feed sent none. Only the
+    identifier is kept: never the result's name or anything clinical.
+    """
+
+    communication = models.ForeignKey(
+        Communication, on_delete=models.CASCADE, related_name="result_items"
+    )
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    result_key = models.CharField(_("result"), max_length=140)
+
+    class Meta:
+        verbose_name = _("result covered by a results-education message")
+        verbose_name_plural = _("results covered by results-education messages")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "result_key"], name="one_results_education_per_result"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.communication_id}:{self.result_key}"
+
+
 # --- Closing the feedback loop (issue 13) -----------------------------------------
 
 

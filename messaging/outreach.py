@@ -519,13 +519,18 @@ def outreach_claim(
     period: str,
     today: date,
     job: str,
+    channel: str | None = None,
+    now: datetime | None = None,
     fill_values: dict | None = None,
 ):
     """The claim row for (patient, rule, period), or None if it was claimed before.
 
-    `fill_values` fills a rule's own placeholders (feedback_change's {change}).
+    `channel` forces one (activity alerts are texts or nothing); `now` is the
+    moment of the claim (the frequent rules pass theirs); `fill_values` fills a
+    rule's own placeholders (feedback_change's {change}).
     """
-    channel = channel_for(patient)
+    channel = channel or channel_for(patient)
+    now = now or timezone.now()
     subject, body = _compose(patient, rule, today, fill_values)
     reason = _suppression(patient, channel)
     try:
@@ -540,9 +545,8 @@ def outreach_claim(
                 job=job,
                 status=CommunicationStatus.SUPPRESSED if reason else CommunicationStatus.QUEUED,
                 reason=reason,
-                not_before=quiet_hours_end(timezone.now())
-                if channel == OutreachChannel.SMS
-                else timezone.now(),
+                created_at=now,
+                not_before=quiet_hours_end(now) if channel == OutreachChannel.SMS else now,
             )
             if rule == OutreachRule.SATISFACTION_SURVEY and not reason:
                 _attach_survey(communication)
@@ -682,6 +686,11 @@ def outreach_run(
     run = NightlyRun.objects.create(day=today)
     failures = NightlyFailures(job=NightlyJob.OUTREACH, night=today)
     counts = {rule.key: _apply(rule, today, job, failures) for rule in RULES}
+    # The frequent rules (results education, activity alerts) run here too, so
+    # a first run without the beat still sends them (outreach_frequent).
+    from messaging.outreach_frequent import frequent_apply
+
+    counts.update(frequent_apply(now=timezone.now(), job=job, failures=failures))
     due = communications_due()
     if synchronous:
         _send_all(due, failures)
@@ -783,6 +792,9 @@ def outreach_preview(*, today: date | None = None) -> dict[str, list[Patient]]:
                 continue
             if (patient.pk, period) not in claimed:
                 preview[rule.key].append(patient)
+    from messaging.outreach_frequent import frequent_preview
+
+    preview.update(frequent_preview(now=timezone.now()))
     return preview
 
 

@@ -79,6 +79,39 @@ TEXTS = {
             ),
         },
     },
+    # Issue 13: never the result, its name or anything clinical; never a message's content.
+    "results_education": {
+        "subject": {
+            "en": _("A new result is in your patient portal"),
+            "es": "Tiene un resultado nuevo en su portal del paciente",
+        },
+        "body": {
+            "en": _(
+                "Hello {first_name}, a new result is waiting for you in the {practice} patient "
+                "portal: {portal_url}. Next to each value you will see its normal range; a flag "
+                "means the value is outside that range, which is often not a cause for concern. "
+                "Your provider reviews every result and adds a comment, usually within two "
+                "business days. Questions? Call {phone}."
+            ),
+            "es": (
+                "Hola {first_name}, tiene un resultado nuevo en el portal del paciente de "
+                "{practice}: {portal_url}. Junto a cada valor verá su rango normal; una marca "
+                "indica que el valor está fuera de ese rango, lo que a menudo no es motivo de "
+                "preocupación. Su proveedor revisa cada resultado y añade un comentario, "
+                "normalmente en dos días hábiles. ¿Preguntas? Llame al {phone}."
+            ),
+        },
+    },
+    "activity_alert": {
+        "subject": {
+            "en": _("New activity in your patient portal"),
+            "es": "Novedades en su portal del paciente",
+        },
+        "body": {
+            "en": _("You have a new message from {practice} in the patient portal: {portal_url}"),
+            "es": "Tiene un mensaje nuevo de {practice} en el portal del paciente: {portal_url}",
+        },
+    },
     # Closing the feedback loop: {change} is the manager's note ("we simplified
     # appointment scheduling: ..."), in the patient's language where one was written.
     "feedback_change": {

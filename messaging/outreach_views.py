@@ -47,6 +47,7 @@ from messaging.outreach import (
     survey_answer,
     survey_for_token,
 )
+from messaging.outreach_frequent import FREQUENT_RULE_KEYS, frequent_counts_today
 from messaging.outreach_texts import FEATURE_ROTATION, FEATURE_TEXTS, TEXTS
 from messaging.selectors import communications_visible_to
 from patients.models import Patient
@@ -197,6 +198,13 @@ class OutreachOverviewView(View):
             "failure_days": RECENT_DAYS,
             "rules": OutreachRule,
             "preview": [(OutreachRule(k), v) for k, v in preview.items() if v],
+            "switched_off": set(
+                OutreachSetting.objects.filter(enabled=False).values_list("rule", flat=True)
+            ),
+            "frequent_rules": FREQUENT_RULE_KEYS,
+            "frequent_today": [
+                (OutreachRule(k), tally) for k, tally in frequent_counts_today().items()
+            ],
             "uncertain": Communication.objects.filter(status="sending").count(),
             "failed": Communication.objects.filter(status="queued", attempts__gt=0).count(),
             "feature_form": form or FeatureForm(initial=_feature_initial()),

@@ -47,3 +47,15 @@ def dispatch_due_communications() -> int:
     for communication_id in due:
         send_communication.delay(communication_id)
     return len(due)
+
+
+@shared_task(acks_late=True, time_limit=300)
+def frequent_outreach() -> int:
+    """Results education and activity alerts, every few minutes (no arguments: no
+    patient data in a task). A failed step is recorded for the nightly page."""
+    from messaging.outreach_frequent import frequent_run
+
+    counts, failed = frequent_run()
+    if failed:
+        log.warning("frequent outreach: %d step(s) failed; see the nightly page", failed)
+    return sum(tally["claimed"] for tally in counts.values())

@@ -128,7 +128,11 @@ FEED_RULES_DOC = gettext_lazy(
     "the field and the reason; the other records are stored. JSON nested more than 64 levels "
     "deep is refused whole with 400. An event may carry appointment_type (appointment_booked "
     "only): annual_exam, follow_up, sick_visit, procedure or other; any other value rejects "
-    "the record."
+    "the record. visit_completed (object_id: the encounter; channel front_desk or other) "
+    "records a visit that ended; statement_issued (object_id: the statement; channel mail, "
+    "portal or other) records a billing statement, with amount the balance due (required, "
+    "positive) and an optional due_date (YYYY-MM-DD, from 1900-01-01 to 2199-12-31), which "
+    "no other type may carry; a payment with the same object_id pays it."
 )
 
 

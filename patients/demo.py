@@ -38,7 +38,10 @@ How DemoPractice generates a practice:
    front desk still books by phone, so "annual exams self-scheduled" lags
    self-scheduling as a whole (the playbook's second opportunity). The
    types come from a second RNG of their own, so adding them left every
-   other event of a seed as it was.
+   other event of a seed as it was. Most bookings end in a visit
+   (visit_completed, at the front desk or, for telehealth, "other") on a
+   weekday one to three weeks later, when that day has come; the visits come
+   from an RNG of their own too. They change no figure.
 7. Event ids and object ids are counters prefixed with the seed. Events are
    produced one patient at a time, so a load streams them in batches.
 """
@@ -252,6 +255,11 @@ STAFF_BOOKED_TYPES = _weights(
 )
 # The appointment types' own RNG: seed + this, so the main stream is untouched.
 APPOINTMENT_TYPE_SEED_OFFSET = 7_919
+# Visits (visit_completed) come from an RNG of their own: seed + this.
+VISIT_SEED_OFFSET = 15_485_863
+VISIT_LEAD_DAYS = (7, 21)  # booking to visit, in days
+P_VISIT_KEPT = 0.9  # the others were no-shows or canceled
+P_VISIT_TELEHEALTH = 0.2
 # ((lowest, highest) cents, share): co-pays, visit balances, larger bills.
 AMOUNT_BANDS = _weights((((1500, 6000), 45), ((6000, 25000), 40), ((25000, 90000), 15)))
 
@@ -515,11 +523,12 @@ class _EventMaker:
         self.practice = practice
         self.rng = rng
         self.types_rng = random.Random(practice.config.seed + APPOINTMENT_TYPE_SEED_OFFSET)
+        self.visits_rng = random.Random(practice.config.seed + VISIT_SEED_OFFSET)
         self.zone = practice.zone
         self.until = practice.config.until
         self.prefix = event_prefix(practice.config.seed)
         self._count = 0
-        self._objects = dict.fromkeys(("msg", "apt", "res", "pay", "srv", "call"), 0)
+        self._objects = dict.fromkeys(("msg", "apt", "res", "pay", "srv", "call", "enc"), 0)
         self._engagement = _weights([(value, share) for share, value in ENGAGEMENT_TIERS])
         self._out: list[DemoEvent] = []
         self._patient_id = ""
@@ -679,6 +688,21 @@ class _EventMaker:
         self._emit(
             EventType.APPOINTMENT_BOOKED, at, channel, self._object("apt"), appointment_type=kind
         )
+        self._visit(at)
+
+    def _visit(self, booked: datetime) -> None:
+        """The visit a booking leads to, on a weekday some days later, if it has come."""
+        rng = self.visits_rng
+        day = booked.date() + timedelta(days=rng.randint(*VISIT_LEAD_DAYS))
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        kept = rng.random() < P_VISIT_KEPT
+        telehealth = rng.random() < P_VISIT_TELEHEALTH
+        minute = rng.randrange(BUSINESS_OPEN + 30, BUSINESS_CLOSE)
+        if not kept or day > self._last:
+            return
+        channel = Channel.OTHER if telehealth else Channel.FRONT_DESK
+        self._emit(EventType.VISIT_COMPLETED, self._at(day, minute), channel, self._object("enc"))
 
     def _result(self, story: _Story, engagement: float, lo: date, hi: date) -> None:
         rng = self.rng

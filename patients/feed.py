@@ -15,6 +15,9 @@ from django.utils.translation import gettext as _
 
 from patients.models import AppointmentType, EventType
 from patients.rules import (
+    AMOUNT_LIMIT,
+    AMOUNT_TYPES,
+    DUE_DATE_TYPES,
     RESPONSE_TYPES,
     TYPE_RULES,
     EventData,
@@ -49,6 +52,7 @@ EVENT_FIELDS = (
     "appointment_type",
     "amount",
     "score",
+    "due_date",
 )
 EVENT_REQUIRED = ("event_id", "patient_external_id", "type", "occurred_at")
 
@@ -386,15 +390,20 @@ def _usual_event(raw: dict[str, Any]) -> EventData | None:
         return None
     amount = get("amount")
     if amount is None or amount == "":
-        if kind == EventType.PAYMENT:
+        if kind in AMOUNT_TYPES:
             return None
         amount = None
-    elif type(amount) is str and kind == EventType.PAYMENT:
+    elif type(amount) is str and kind in AMOUNT_TYPES:
         try:
             amount = Decimal(amount.strip())
         except InvalidOperation:
             return None
-        if not amount.is_finite() or amount.as_tuple().exponent < -2 or amount <= 0:
+        if (
+            not amount.is_finite()
+            or amount.as_tuple().exponent < -2
+            or amount <= 0
+            or amount >= AMOUNT_LIMIT
+        ):
             return None
     else:
         return None
@@ -412,6 +421,21 @@ def _usual_event(raw: dict[str, Any]) -> EventData | None:
             return None
     else:
         return None
+    due_date = get("due_date")
+    if due_date is None or due_date == "":
+        due_date = None
+    elif type(due_date) is str and kind in DUE_DATE_TYPES:
+        due_date = due_date.strip()
+        if not DATE_FORMAT.match(due_date):
+            return None
+        try:
+            due_date = date.fromisoformat(due_date)
+        except ValueError:
+            return None
+        if date_field_error("due_date", due_date):
+            return None
+    else:
+        return None
     return EventData(
         event_id=event_id,
         patient_external_id=patient,
@@ -423,6 +447,7 @@ def _usual_event(raw: dict[str, Any]) -> EventData | None:
         amount=amount,
         score=score,
         appointment_type=appointment_type,
+        due_date=due_date,
     )
 
 
@@ -439,6 +464,7 @@ def _read_event(raw: dict[str, Any]) -> tuple[EventData | None, list[FieldError]
         amount=reader.decimal("amount"),
         score=reader.whole_number("score"),
         appointment_type=reader.text("appointment_type"),
+        due_date=reader.date("due_date"),
     )
     # The type's own rules, for every field not already refused while reading.
     reported = {error.field for error in reader.errors}

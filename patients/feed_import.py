@@ -653,6 +653,7 @@ EVENT_TABLE_COLUMNS = (
     "appointment_type",
     "amount",
     "score",
+    "due_date",
     "source",
     "recorded_at",
 )
@@ -682,6 +683,7 @@ def _event_writer(source: str) -> Callable[[list[tuple[EventData, int]]], None]:
             data.appointment_type,
             data.amount,
             data.score,
+            data.due_date,
             source,
             recorded_at,
         )

@@ -38,6 +38,20 @@ Communication with `sent` → message_from_patient when `sender` is a Patient,
     reply_to is the id named by inResponseTo[0].
 DiagnosticReport with `issued` → result_released at `issued`; object_id is
     DiagnosticReport.id; the patient is `subject`; no channel.
+Encounter with status "finished" and `period.end` → visit_completed at
+    `period.end`; object_id is identifier[0].value, else Encounter.id; the
+    patient is `subject`; channel from a "channel" extension, else "other"
+    (FHIR does not say how the patient was seen in the feed's terms). An
+    Encounter of another status is skipped: the visit has not ended.
+Invoice with `date` and `totalGross` → statement_issued at `date`; object_id
+    is identifier[0].value (the statement number), else Invoice.id; amount is
+    totalGross.value; due_date is paymentTerms when it is a date
+    (YYYY-MM-DD, checked against its window by the engine), else none
+    ("Net 30" is text, not a due date); the patient is `subject`, else
+    `recipient`; channel from a "channel" extension, else "other". A `date`
+    without a time is skipped like an Appointment's `created`; an Invoice whose
+    status is not "issued" or "balanced" (a draft, a withdrawn one) is not a
+    statement the patient received and is skipped.
 
 An event's event_id is "<resourceType>/<id>", so a Bundle sent again
 changes nothing. Entries with status "entered-in-error" never happened and
@@ -60,14 +74,15 @@ Bundle may still name the patient: by an inline `identifier`, or as a
 conditional reference "Patient?identifier=[system|]value". One that names a
 Patient that cannot be identified skips the entry, with the reason.
 
-Skipped entries. Entries of other resource types (Observation, Encounter,
-Claim… thousands in an EHR export) are counted per type; entries of the
+Skipped entries. Entries of other resource types (Observation, Claim,
+Procedure… thousands in an EHR export) are counted per type; entries of the
 mapped types that cannot map are listed one by one with the reason. A skip
 never fails the Bundle. The values themselves (dates, times without an
 offset, channels, lengths) are checked by the engine like any feed record,
 and a bad one rejects its entry with the entry's index: birthDate inside the
-birth window, created/sent/issued and the registered-on extension inside the
-event window (patients.rules.DATE_WINDOWS), no NUL or lone surrogate anywhere.
+birth window, created/sent/issued/period.end/date and the registered-on extension
+inside the event window, a due date inside the filter window
+(patients.rules.DATE_WINDOWS), no NUL or lone surrogate anywhere.
 """
 
 import re
@@ -105,7 +120,14 @@ from portal_adoption.json_input import JsonInvalid, json_loads
 
 # Per-entry skips listed in the answer; further ones are counted by type and reason.
 MAX_LISTED_SKIPS = 1000
-MAPPED_TYPES = ("Patient", "Appointment", "Communication", "DiagnosticReport")
+MAPPED_TYPES = (
+    "Patient",
+    "Appointment",
+    "Communication",
+    "DiagnosticReport",
+    "Encounter",
+    "Invoice",
+)
 ENTERED_IN_ERROR = "entered-in-error"
 
 # "Patient/123", "https://ehr.example/fhir/Patient/123", "Patient/123/_history/2"
@@ -474,10 +496,90 @@ def _diagnostic_report(resource: dict, index: _BundleIndex) -> dict:
     return _event(resource, EventType.RESULT_RELEASED, patient, issued)
 
 
+def _encounter(resource: dict, index: _BundleIndex) -> dict:
+    status = resource.get("status")
+    if status != "finished":
+        raise EntrySkipped(
+            _("the Encounter's status is “%(status)s”, not “finished”: the visit has not ended.")
+            % {"status": status if isinstance(status, str) else ""}
+        )
+    end = _get(resource.get("period"), "end")
+    if end is None or end == "":
+        raise EntrySkipped(
+            _("the Encounter has no period.end, so there is no time for the visit's end.")
+        )
+    patient = _one_patient(index, [resource.get("subject")], assume_patient=True)
+    if patient is None:
+        raise EntrySkipped(_("the Encounter's subject is missing or is not a Patient."))
+    channel = _extension(resource, "channel") or Channel.OTHER
+    event = _event(resource, EventType.VISIT_COMPLETED, patient, end, channel)
+    event["object_id"] = _business_id(resource, event["object_id"])
+    return event
+
+
+# The Invoice statuses of a statement that went out: issued, or issued and since paid.
+# The others (a draft, a withdrawn one) are not a statement the patient received.
+ISSUED = ("issued", "balanced")
+
+
+def _invoice(resource: dict, index: _BundleIndex) -> dict:
+    status = resource.get("status")
+    if status not in ISSUED:
+        raise EntrySkipped(
+            _(
+                "the Invoice's status is “%(status)s”, not “issued” or “balanced”: it is not "
+                "a statement the patient received."
+            )
+            % {"status": status if isinstance(status, str) else ""}
+        )
+    issued = _required_time(resource, "date")
+    if isinstance(issued, str) and "T" not in issued:
+        raise EntrySkipped(
+            _("date “%(value)s” is a date without a time: the statement needs its moment.")
+            % {"value": issued}
+        )
+    total = resource.get("totalGross")
+    if total is None:
+        raise EntrySkipped(_("the Invoice has no totalGross, so there is no balance."))
+    patient = _one_patient(
+        index, [resource.get("subject"), resource.get("recipient")], assume_patient=True
+    )
+    if patient is None:
+        raise EntrySkipped(_("the Invoice's subject is missing or is not a Patient."))
+    channel = _extension(resource, "channel") or Channel.OTHER
+    event = _event(resource, EventType.STATEMENT_ISSUED, patient, issued, channel)
+    event["object_id"] = _business_id(resource, event["object_id"])
+    event["amount"] = _get(total, "value") if isinstance(total, dict) else total
+    event["due_date"] = _due_date(resource.get("paymentTerms"))
+    return event
+
+
+def _business_id(resource: dict, resource_id: str) -> Any:
+    """identifier[0].value (the EHR's own number: statement, encounter), else the resource id."""
+    value = _get(_first(resource.get("identifier")), "value")
+    return resource_id if value is None or value == "" else value
+
+
+FHIR_DATE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")
+
+
+def _due_date(terms: Any) -> str:
+    """paymentTerms when it is a date (YYYY-MM-DD, checked by the engine), else no due date.
+
+    paymentTerms is free text ("Net 30", "due on receipt"): text that is not a
+    date says nothing we can store, like an appointment type code we do not know.
+    """
+    if isinstance(terms, str) and FHIR_DATE.match(terms):
+        return terms.strip()
+    return ""
+
+
 EVENT_MAPPERS = {
     "Appointment": _appointment,
     "Communication": _communication,
     "DiagnosticReport": _diagnostic_report,
+    "Encounter": _encounter,
+    "Invoice": _invoice,
 }
 
 
@@ -522,7 +624,7 @@ class _Skips:
 def _not_in_feed(resource_type: str) -> str:
     return _(
         "%(type)s is not part of the activity feed: only Patient, Appointment, "
-        "Communication and DiagnosticReport entries are read."
+        "Communication, DiagnosticReport, Encounter and Invoice entries are read."
     ) % {"type": resource_type}
 
 

@@ -59,7 +59,7 @@ REFUSAL = inline_serializer(name="FhirBundleRefused", fields={"detail": serializ
 
 
 class FhirBundleApi(ApiView):
-    """Patients, appointments, messages and results from an EHR that speaks FHIR."""
+    """Patients, appointments, messages, results, visits and statements from an EHR."""
 
     permission_classes = [api_permission(IMPORT_FEED)]
     parser_classes = [JSONParser, FhirJsonParser]
@@ -72,11 +72,16 @@ class FhirBundleApi(ApiView):
             "and DiagnosticReport (with issued) entries become events; an Appointment's "
             "appointmentType.coding[0].code gives its appointment_type (annual_exam, "
             "follow_up, sick_visit, procedure, other, or v2-0276 ROUTINE, FOLLOWUP, WALKIN; "
-            "any other code leaves it unknown). Other entries are "
+            "any other code leaves it unknown). An Encounter with status finished and "
+            "period.end becomes visit_completed at period.end; an Invoice with date and "
+            "totalGross becomes statement_issued (object_id from identifier[0].value or the "
+            "id, amount from totalGross.value, due_date from paymentTerms when it is a "
+            "YYYY-MM-DD date). Other entries are "
             "counted as skipped, with the reason. The Bundle is one import: its accepted "
             "records are written together; rejected ones are listed with their entry index. "
             "Dates and times are checked like every feed record's: birthDate from 1900-01-01 "
-            "to today; created, sent and issued from 1900-01-01 to one day ahead of now. "
+            "to today; created, sent, issued, period.end and date from 1900-01-01 to one day "
+            "ahead of now; a due date from 1900-01-01 to 2199-12-31. "
             "JSON nested more than 64 levels deep is refused whole with 400."
         ),
         request={

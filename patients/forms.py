@@ -2,6 +2,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from patients.feed import EVENT_FIELDS, EVENT_REQUIRED, PATIENT_FIELDS, PATIENT_REQUIRED
 from patients.import_services import upload_limit_bytes, upload_too_large_message
 
 
@@ -34,9 +35,18 @@ class FeedUploadForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["file"].help_text = _(
-            "CSV: UTF-8, comma separated, with the header row of the feed format. "
-            "FHIR: a Bundle as JSON. Up to %(limit)d MB."
-        ) % {"limit": settings.IMPORT_UPLOAD_MAX_MB}
+            "CSV: UTF-8, comma separated, with the header row of the feed format. Patients: "
+            "%(patients)s (required: %(patients_required)s). Events: %(events)s (required: "
+            "%(events_required)s). Other columns may be left out. FHIR: a Bundle as JSON "
+            "(Patient, Appointment, Communication, DiagnosticReport, Encounter, Invoice). "
+            "Up to %(limit)d MB."
+        ) % {
+            "patients": ",".join(PATIENT_FIELDS),
+            "patients_required": ", ".join(PATIENT_REQUIRED),
+            "events": ",".join(EVENT_FIELDS),
+            "events_required": ", ".join(EVENT_REQUIRED),
+            "limit": settings.IMPORT_UPLOAD_MAX_MB,
+        }
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

@@ -11,8 +11,14 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from patients.models import AppointmentType, Channel, EventType
-from portal_adoption.dates import Window, birth_window, date_window_error, event_window
+from patients.models import ActivityEvent, AppointmentType, Channel, EventType
+from portal_adoption.dates import (
+    Window,
+    birth_window,
+    date_window_error,
+    event_window,
+    filter_window,
+)
 
 ANY_CHANNEL = frozenset(Channel.values)
 PORTAL_OR_APP = frozenset({Channel.PORTAL, Channel.APP})
@@ -55,7 +61,26 @@ TYPE_RULES: dict[str, TypeRule] = {
         needs_object_id=True, channels=frozenset({Channel.PHONE})
     ),
     EventType.SURVEY_RESPONSE: TypeRule(needs_object_id=True, channel_required=False),
+    # The patient was seen: object_id is the encounter.
+    EventType.VISIT_COMPLETED: TypeRule(
+        needs_object_id=True, channels=frozenset({Channel.FRONT_DESK, Channel.OTHER})
+    ),
+    # A billing statement: object_id is the statement, amount the balance (AMOUNT_TYPES).
+    EventType.STATEMENT_ISSUED: TypeRule(
+        needs_object_id=True, channels=frozenset({Channel.MAIL, Channel.PORTAL, Channel.OTHER})
+    ),
 }
+
+# An amount must fit its column (12 digits, 2 of them cents): from here on it cannot.
+AMOUNT_LIMIT = Decimal(10) ** (
+    ActivityEvent._meta.get_field("amount").max_digits
+    - ActivityEvent._meta.get_field("amount").decimal_places
+)
+
+# The types that carry an amount (required, positive): what was paid, what is due.
+AMOUNT_TYPES = frozenset({EventType.PAYMENT, EventType.STATEMENT_ISSUED})
+# The one type that carries a due_date (optional).
+DUE_DATE_TYPES = frozenset({EventType.STATEMENT_ISSUED})
 
 # The events that answer a patient's message, naming it in reply_to: the first
 # of them is the message's first response (metrics.md, "average response time").
@@ -81,6 +106,8 @@ DATE_WINDOWS = {
     "registered_on": event_window,
     "deactivated_on": event_window,
     "occurred_at": event_window,
+    # A statement's due date is a day in a plan, ahead or behind: the filter window.
+    "due_date": filter_window,
 }
 
 
@@ -120,6 +147,7 @@ class EventData:
     amount: Decimal | None = None
     score: int | None = None
     appointment_type: str = ""
+    due_date: date | None = None
 
 
 def event_errors(data: EventData) -> list[FieldError]:
@@ -200,6 +228,7 @@ def _detail_errors(data: EventData, rule: TypeRule) -> list[FieldError]:
     errors += _appointment_type_errors(data)
     errors += _amount_errors(data)
     errors += _score_errors(data)
+    errors += _due_date_errors(data)
     return errors
 
 
@@ -229,14 +258,25 @@ def _appointment_type_errors(data: EventData) -> list[FieldError]:
 
 
 def _amount_errors(data: EventData) -> list[FieldError]:
-    if data.type != EventType.PAYMENT:
+    if data.type not in AMOUNT_TYPES:
         if data.amount is not None:
-            return [FieldError("amount", _("amount is only for payment events."))]
+            return [
+                FieldError("amount", _("amount is only for payment and statement_issued events."))
+            ]
         return []
     if data.amount is None:
-        return [FieldError("amount", _("amount is required for payment events."))]
+        return [
+            FieldError("amount", _("amount is required for %(type)s events.") % {"type": data.type})
+        ]
     if data.amount <= 0:
         return [FieldError("amount", _("amount must be a positive number, e.g. 25.00."))]
+    if data.amount >= AMOUNT_LIMIT:
+        return [
+            FieldError(
+                "amount",
+                _("amount must be less than %(limit)s.") % {"limit": f"{AMOUNT_LIMIT:,.2f}"},
+            )
+        ]
     return []
 
 
@@ -248,3 +288,19 @@ def _score_errors(data: EventData) -> list[FieldError]:
     if data.score is None or not 1 <= data.score <= 5:
         return [FieldError("score", _("score must be a whole number from 1 to 5."))]
     return []
+
+
+def _due_date_errors(data: EventData) -> list[FieldError]:
+    """Optional, on statement_issued only, inside its window (DATE_WINDOWS)."""
+    if data.due_date is None:
+        return []
+    if data.type not in DUE_DATE_TYPES:
+        return [
+            FieldError(
+                "due_date",
+                _("due_date is only for statement_issued events: leave it empty for %(type)s.")
+                % {"type": data.type},
+            )
+        ]
+    outside = date_field_error("due_date", data.due_date)
+    return [outside] if outside else []

@@ -19,6 +19,7 @@ EVENT_CONTENT_FIELDS = (
     "appointment_type",
     "amount",
     "score",
+    "due_date",
 )
 
 
@@ -72,6 +73,7 @@ def event_record(
         appointment_type=data.appointment_type,
         amount=data.amount,
         score=data.score,
+        due_date=data.due_date,
         source=source,
     )
     try:

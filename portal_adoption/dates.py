@@ -12,8 +12,9 @@ clear reason that names the field and the window:
   differ).
 - **birth**: a birth date: from 1900-01-01 to today; never in the future.
 - **filter**: a date a person types to choose a period or plan a day (report
-  filters, the access log, closures, the dashboard month): from 1900-01-01
-  to 2199-12-31, far enough for any plan and far from the overflow edge.
+  filters, the access log, closures, the dashboard month, a statement's
+  `due_date` in the feed): from 1900-01-01 to 2199-12-31, far enough for any
+  plan and far from the overflow edge.
 
 The windows are documented in the README ("Dates the application accepts")
 and in the feed documentation.

@@ -325,6 +325,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "metrics.report_tasks.send_monthly_report",
         "schedule": crontab(minute=0, hour=7, day_of_month="1"),
     },
+    # Results education and activity alerts by text: within minutes, not nightly.
+    "frequent-outreach": {
+        "task": "messaging.tasks.frequent_outreach",
+        "schedule": 300.0,
+    },
     # Texts held over quiet hours go at 08:00; lost enqueues are picked up.
     "dispatch-due-communications": {
         "task": "messaging.tasks.dispatch_due_communications",

@@ -22,7 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from messaging import feedback_forms, manage_forms, report_views
+from messaging import feedback_forms, manage_forms, report_views, results_report_views
 from messaging import forms as message_forms
 from messaging.models import (
     CallLog,
@@ -196,6 +196,9 @@ INPUTS = {
     ),
     "messaging:closure_delete": Inputs(target="closure", method="post"),
     "messaging:report_response_times": Inputs(query=fields_of(report_views.ResponseTimesForm)),
+    "messaging:report_results_education": Inputs(
+        query=fields_of(results_report_views.ResultsEducationForm)
+    ),
     "outreach:survey": Inputs(
         target="survey",
         form=("score", "comment"),

@@ -33,6 +33,17 @@ FHIR_PATIENT_FIELDS = {
 }
 # An Appointment's id is both the event's object_id and (as "Appointment/<id>") its event_id.
 FHIR_EVENT_FIELDS = {"event_id", "object_id", "patient_external_id", "occurred_at", "channel"}
+# The event fields each kind of good record carries through FHIR as text: an Encounter's and
+# an Invoice's object_id is their identifier[0].value, apart from the id in their event_id;
+# an Invoice's amount is totalGross.value. due_date is paymentTerms only when that is a
+# date, so a value that is no date is no due date in FHIR (not carried as text), while a
+# date outside its window is carried and refused (FHIR_DATE_FIELDS).
+FHIR_FIELDS_BY_KIND = {
+    "appointment": FHIR_EVENT_FIELDS,
+    "visit": FHIR_EVENT_FIELDS,
+    "statement": FHIR_EVENT_FIELDS | {"amount"},
+}
+FHIR_DATE_FIELDS = {"occurred_at", "due_date"}
 
 
 def good_patient(mrn: str) -> dict:
@@ -57,6 +68,38 @@ def good_appointment(mrn: str, appointment: str) -> dict:
         "channel": "portal",
         "object_id": appointment,
     }
+
+
+def good_visit(mrn: str, visit: str) -> dict:
+    return {
+        "event_id": f"Encounter/{visit}",
+        "patient_external_id": mrn,
+        "type": "visit_completed",
+        "occurred_at": "2026-01-05T11:20:00-05:00",
+        "channel": "front_desk",
+        "object_id": f"enc-{visit}",
+    }
+
+
+def good_statement(mrn: str, statement: str) -> dict:
+    return {
+        "event_id": f"Invoice/{statement}",
+        "patient_external_id": mrn,
+        "type": "statement_issued",
+        "occurred_at": "2026-01-05T08:00:00-05:00",
+        "channel": "mail",
+        "object_id": f"st-{statement}",
+        "amount": "120.00",
+        "due_date": "2026-02-15",
+    }
+
+
+# Each kind of event record, as its three ways carry it.
+GOOD_EVENTS = {
+    "appointment": good_appointment,
+    "visit": good_visit,
+    "statement": good_statement,
+}
 
 
 def send_patients(way: str, records: list[dict], user) -> dict:
@@ -97,7 +140,7 @@ def _by_fhir(kind: str, records: list[dict], user) -> dict:
     client = APIClient()
     client.force_authenticate(user)
     resources = [
-        _patient_resource(n, record) if kind == "patients" else _appointment_resource(record)
+        _patient_resource(n, record) if kind == "patients" else event_resource(record)
         for n, record in enumerate(records)
     ]
     bundle = {
@@ -133,6 +176,60 @@ def _patient_resource(n: int, record: dict) -> dict:
         resource["extension"] = [
             {"url": "https://example.org/fhir/registered-on", "valueDate": record["registered_on"]}
         ]
+    return resource
+
+
+def event_resource(record: dict) -> dict:
+    maker = {
+        "statement_issued": _invoice_resource,
+        "visit_completed": _encounter_resource,
+    }.get(record.get("type"), _appointment_resource)
+    return maker(record)
+
+
+def _id_of(record: dict, resource_type: str) -> str:
+    event_id = record["event_id"]
+    assert event_id.startswith(f"{resource_type}/"), "FHIR makes the event_id from the id"
+    return event_id.removeprefix(f"{resource_type}/")
+
+
+def _subject(record: dict) -> dict:
+    return {"type": "Patient", "identifier": {"value": record["patient_external_id"]}}
+
+
+def _channel_extension(record: dict) -> list:
+    return [{"url": "https://example.org/fhir/channel", "valueCode": record["channel"]}]
+
+
+def _encounter_resource(record: dict) -> dict:
+    unmapped = set(record) - FHIR_FIELDS_BY_KIND["visit"] - {"type"}
+    assert not unmapped, f"FHIR carries no {unmapped}"
+    return {
+        "resourceType": "Encounter",
+        "id": _id_of(record, "Encounter"),
+        "identifier": [{"value": record["object_id"]}],
+        "status": "finished",
+        "subject": _subject(record),
+        "period": {"end": record["occurred_at"]},
+        "extension": _channel_extension(record),
+    }
+
+
+def _invoice_resource(record: dict) -> dict:
+    unmapped = set(record) - FHIR_FIELDS_BY_KIND["statement"] - {"type", "due_date"}
+    assert not unmapped, f"FHIR carries no {unmapped}"
+    resource = {
+        "resourceType": "Invoice",
+        "id": _id_of(record, "Invoice"),
+        "identifier": [{"value": record["object_id"]}],
+        "status": "issued",
+        "subject": _subject(record),
+        "date": record["occurred_at"],
+        "totalGross": {"value": record.get("amount"), "currency": "USD"},
+        "extension": _channel_extension(record),
+    }
+    if record.get("due_date"):
+        resource["paymentTerms"] = record["due_date"]
     return resource
 
 

@@ -111,6 +111,7 @@ def test_every_demo_event_is_a_valid_feed_event(db):
                 amount=e.amount,
                 score=e.score,
                 appointment_type=e.appointment_type,
+                due_date=e.due_date,
             )
         )
         for e in events

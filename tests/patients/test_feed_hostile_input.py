@@ -18,12 +18,16 @@ from patients.models import ActivityEvent, ImportRejection, Patient
 from patients.rules import DATE_WINDOWS
 from tests.factories import PatientFactory
 from tests.patients.feed_ways import (
+    FHIR_DATE_FIELDS,
     FHIR_EVENT_FIELDS,
+    FHIR_FIELDS_BY_KIND,
     FHIR_PATIENT_FIELDS,
+    GOOD_EVENTS,
     WAYS,
     error_fields,
     good_appointment,
     good_patient,
+    good_statement,
     send_events,
     send_patients,
 )
@@ -49,6 +53,10 @@ OUT_OF_WINDOW = [
     ("occurred_at", "0001-01-01T00:00:00+14:00"),
     ("occurred_at", "9999-12-31T23:59:59-12:00"),
     ("occurred_at", "1899-12-31T23:59:59+00:00"),
+    ("due_date", "0001-01-01"),
+    ("due_date", "9999-12-31"),
+    ("due_date", "1899-12-31"),
+    ("due_date", "2200-01-01"),
 ]
 # Windows that move with the clock: tomorrow's birth, an event three days ahead.
 OUT_OF_WINDOW_TODAY = [
@@ -90,12 +98,34 @@ def test_a_date_outside_its_window_is_refused_alone_through_every_way(manager, w
         answer = send_patients(way, [good_patient("MRN-OK"), bad], manager)
         assert list(Patient.objects.values_list("external_id", flat=True)) == ["MRN-OK"]
     else:
-        _skip_if_fhir_cannot_carry(way, field, FHIR_EVENT_FIELDS)
+        _skip_if_fhir_cannot_carry(way, field, FHIR_EVENT_FIELDS | FHIR_DATE_FIELDS)
         PatientFactory(external_id="MRN-7")
-        bad = good_appointment("MRN-7", "ap-bad") | {field: value}
-        answer = send_events(way, [good_appointment("MRN-7", "ap-ok"), bad], manager)
-        assert list(ActivityEvent.objects.values_list("object_id", flat=True)) == ["ap-ok"]
+        # A due date only a statement carries.
+        good = good_statement if field == "due_date" else good_appointment
+        bad = good("MRN-7", "bad") | {field: value}
+        answer = send_events(way, [good("MRN-7", "ok"), bad], manager)
+        assert [
+            e.split("/")[-1] for e in ActivityEvent.objects.values_list("event_id", flat=True)
+        ] == ["ok"]
     _refused_alone(answer, field)
+
+
+@pytest.mark.parametrize("way", WAYS)
+@pytest.mark.parametrize("kind", ["visit", "statement"])
+@pytest.mark.parametrize(
+    "value", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00", "1899-12-31T23:59:59Z"]
+)
+def test_a_visit_or_statement_time_outside_its_window_is_refused_alone(manager, way, kind, value):
+    PatientFactory(external_id="MRN-7")
+    good = GOOD_EVENTS[kind]
+    bad = good("MRN-7", "bad") | {"occurred_at": value}
+
+    answer = send_events(way, [good("MRN-7", "ok"), bad], manager)
+
+    _refused_alone(answer, "occurred_at")
+    assert list(ActivityEvent.objects.values_list("event_id", flat=True)) == [
+        good("MRN-7", "ok")["event_id"]
+    ]
 
 
 @pytest.mark.parametrize("way", WAYS)
@@ -111,6 +141,18 @@ def test_dates_at_the_edges_of_their_windows_are_accepted(manager, way):
     ]
     answer = send_events(way, events, manager)
     assert (answer["created"], answer["rejected"]) == (2, 0), answer
+    statements = [
+        good_statement("MRN-EDGE", "st-1900") | {"due_date": "1900-01-01"},
+        good_statement("MRN-EDGE", "st-2199") | {"due_date": "2199-12-31"},
+    ]
+    answer = send_events(way, statements, manager)
+    assert (answer["created"], answer["rejected"]) == (2, 0), answer
+    assert sorted(
+        ActivityEvent.objects.values_list("due_date", flat=True).exclude(due_date=None)
+    ) == [
+        dt.date(1900, 1, 1),
+        dt.date(2199, 12, 31),
+    ]
 
 
 HOSTILE = {"nul": "\x00", "lone surrogate": "\ud800"}
@@ -137,19 +179,23 @@ def test_a_nul_or_lone_surrogate_in_any_patient_field_rejects_only_that_record(
 @pytest.mark.parametrize("way", WAYS)
 @pytest.mark.parametrize("bad", HOSTILE.values(), ids=HOSTILE.keys())
 @pytest.mark.parametrize("field", EVENT_FIELDS)
+@pytest.mark.parametrize("kind", GOOD_EVENTS)
 def test_a_nul_or_lone_surrogate_in_any_event_field_rejects_only_that_record(
-    manager, way, bad, field
+    manager, kind, way, bad, field
 ):
-    _skip_if_fhir_cannot_carry(way, field, FHIR_EVENT_FIELDS)
+    _skip_if_fhir_cannot_carry(way, field, FHIR_FIELDS_BY_KIND[kind])
     PatientFactory(external_id="MRN-7")
-    if way == "fhir" and field in ("event_id", "object_id"):
+    good = GOOD_EVENTS[kind]
+    if way == "fhir" and kind == "appointment" and field in ("event_id", "object_id"):
         # Both are the Appointment's id in FHIR.
-        hostile = good_appointment("MRN-7", f"ap-bad{bad}")
+        hostile = good("MRN-7", f"ap-bad{bad}")
     else:
-        hostile = _with_hostile(good_appointment("MRN-7", "ap-bad"), field, bad)
-    answer = send_events(way, [good_appointment("MRN-7", "ap-ok"), hostile], manager)
+        hostile = _with_hostile(good("MRN-7", "ap-bad"), field, bad)
+    answer = send_events(way, [good("MRN-7", "ap-ok"), hostile], manager)
     _refused_alone(answer, field, window_start=None)
-    assert list(ActivityEvent.objects.values_list("object_id", flat=True)) == ["ap-ok"]
+    assert list(ActivityEvent.objects.values_list("event_id", flat=True)) == [
+        good("MRN-7", "ap-ok")["event_id"]
+    ]
 
 
 @pytest.mark.parametrize("bad", HOSTILE.values(), ids=HOSTILE.keys())

@@ -1,6 +1,8 @@
 """The same records sent by CSV, by the REST API and as a FHIR Bundle give the same rows."""
 
+import datetime as dt
 import io
+from decimal import Decimal
 
 import pytest
 from django.db import transaction
@@ -86,6 +88,41 @@ EVENTS = [
         "type": "result_released",
         "occurred_at": "2026-01-08T12:00:00-05:00",
         "object_id": "r-1",
+    },
+    {
+        "event_id": "Encounter/enc-1",
+        "patient_external_id": "MRN-31",
+        "type": "visit_completed",
+        "occurred_at": "2026-01-09T10:45:00-05:00",
+        "channel": "front_desk",
+        "object_id": "V-2026-0001",
+    },
+    {
+        "event_id": "Encounter/enc-2",
+        "patient_external_id": "MRN-31",
+        "type": "visit_completed",
+        "occurred_at": "2026-01-10T16:00:00Z",
+        "channel": "other",
+        "object_id": "enc-2",
+    },
+    {
+        "event_id": "Invoice/inv-1",
+        "patient_external_id": "MRN-31",
+        "type": "statement_issued",
+        "occurred_at": "2026-01-12T08:00:00-05:00",
+        "channel": "mail",
+        "object_id": "ST-88",
+        "amount": "120.00",
+        "due_date": "2026-02-15",
+    },
+    {
+        "event_id": "Invoice/inv-2",
+        "patient_external_id": "MRN-31",
+        "type": "statement_issued",
+        "occurred_at": "2026-01-13T08:00:00-05:00",
+        "channel": "portal",
+        "object_id": "inv-2",
+        "amount": "35.5",
     },
 ]
 
@@ -198,6 +235,61 @@ BUNDLE = {
                 "subject": PATIENT_REF,
             }
         },
+        {
+            "resource": {
+                "resourceType": "Encounter",
+                "id": "enc-1",
+                "identifier": [{"system": "https://ehr.example/visits", "value": "V-2026-0001"}],
+                "status": "finished",
+                "class": {"code": "AMB"},
+                "subject": PATIENT_REF,
+                "period": {
+                    "start": "2026-01-09T10:00:00-05:00",
+                    "end": "2026-01-09T10:45:00-05:00",
+                },
+                "extension": [
+                    {"url": "https://example.org/fhir/visit-channel", "valueCode": "front_desk"}
+                ],
+            }
+        },
+        {
+            "resource": {
+                "resourceType": "Encounter",
+                "id": "enc-2",
+                "status": "finished",
+                "subject": PATIENT_REF,
+                "period": {"end": "2026-01-10T16:00:00Z"},
+            }
+        },
+        {
+            "resource": {
+                "resourceType": "Invoice",
+                "id": "inv-1",
+                "identifier": [{"value": "ST-88"}],
+                "status": "issued",
+                "subject": PATIENT_REF,
+                "date": "2026-01-12T08:00:00-05:00",
+                "totalGross": {"value": 120, "currency": "USD"},
+                "paymentTerms": "2026-02-15",
+                "extension": [
+                    {"url": "https://example.org/fhir/statement-channel", "valueCode": "mail"}
+                ],
+            }
+        },
+        {
+            "resource": {
+                "resourceType": "Invoice",
+                "id": "inv-2",
+                "status": "issued",
+                "recipient": PATIENT_REF,
+                "date": "2026-01-13T08:00:00-05:00",
+                "totalGross": {"value": 35.5, "currency": "USD"},
+                "paymentTerms": "Net 30",
+                "extension": [
+                    {"url": "https://example.org/fhir/statement-channel", "valueCode": "portal"}
+                ],
+            }
+        },
     ],
 }
 
@@ -218,6 +310,8 @@ def by_csv():
         "object_id",
         "reply_to",
         "appointment_type",
+        "amount",
+        "due_date",
     ]
     patients_import(patient_rows(to_csv(PATIENTS, patient_fields)), source=EventSource.FEED_CSV)
     events_import(event_rows(to_csv(EVENTS, event_fields)), source=EventSource.FEED_CSV)
@@ -264,6 +358,7 @@ def stored_rows() -> tuple:
             "appointment_type",
             "amount",
             "score",
+            "due_date",
         )
     )
     return patients, events
@@ -287,12 +382,35 @@ def test_csv_api_and_fhir_give_identical_rows_for_the_same_records(manager):
     csv_rows = rows_after(by_csv)
     api_rows = rows_after(lambda: by_api(manager))
     fhir_rows = rows_after(by_fhir)
-    assert len(csv_rows[0]) == 1 and len(csv_rows[1]) == 7
+    assert len(csv_rows[0]) == 1 and len(csv_rows[1]) == 11
     assert csv_rows == api_rows == fhir_rows
     types = {row[0]: row[7] for row in csv_rows[1]}
     assert types["Appointment/ap-1"] == "annual_exam"
     assert types["Appointment/ap-2"] == "follow_up"
     assert types["Appointment/ap-4"] == ""  # the feed did not say
+    rows = {row[0]: row for row in csv_rows[1]}
+    # (type, channel, object_id, amount, due_date)
+    assert {
+        key: (*rows[key][2:3], *rows[key][4:6], *rows[key][8:9], rows[key][10])
+        for key in (
+            "Encounter/enc-1",
+            "Encounter/enc-2",
+            "Invoice/inv-1",
+            "Invoice/inv-2",
+        )
+    } == {
+        "Encounter/enc-1": ("visit_completed", "front_desk", "V-2026-0001", None, None),
+        "Encounter/enc-2": ("visit_completed", "other", "enc-2", None, None),
+        "Invoice/inv-1": (
+            "statement_issued",
+            "mail",
+            "ST-88",
+            Decimal("120.00"),
+            dt.date(2026, 2, 15),
+        ),
+        "Invoice/inv-2": ("statement_issued", "portal", "inv-2", Decimal("35.50"), None),
+    }
+    assert rows["Encounter/enc-1"][3] == dt.datetime(2026, 1, 9, 15, 45, tzinfo=dt.UTC)
 
 
 # --- appointment_type: optional, a small vocabulary, refused alone when unknown -------

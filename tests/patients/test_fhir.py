@@ -211,7 +211,7 @@ def test_entries_of_other_types_are_counted_as_skipped_by_type():
         bundle(
             rosa(),
             *[entry(clinical("Observation", f"urn:uuid:{ROSA}")) for _ in range(3)],
-            *[entry(clinical("Encounter", f"urn:uuid:{ROSA}")) for _ in range(2)],
+            *[entry(clinical("Procedure", f"urn:uuid:{ROSA}")) for _ in range(2)],
             entry(clinical("Claim", f"urn:uuid:{ROSA}")),
         )
     )
@@ -220,7 +220,7 @@ def test_entries_of_other_types_are_counted_as_skipped_by_type():
     by_type = {s["resource_type"]: s for s in report.skipped_entries}
     assert {t: (s["index"], s["count"]) for t, s in by_type.items()} == {
         "Observation": (None, 3),
-        "Encounter": (None, 2),
+        "Procedure": (None, 2),
         "Claim": (None, 1),
     }
     assert "Observation is not part of the activity feed" in by_type["Observation"]["reason"]

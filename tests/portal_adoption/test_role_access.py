@@ -133,6 +133,7 @@ PAGES = {
     "enrollment:report_declines": Page(None, MANAGERS),
     "enrollment:report_incentives": Page(None, MANAGERS),
     "messaging:report_response_times": Page(None, MANAGERS),
+    "messaging:report_results_education": Page(None, MANAGERS),
     # Recognition (issue 12): the board and naming the champion are the program's managers'.
     "program:recognition": Page(None, MANAGERS),
     "program:recognition_champion": post(None, MANAGERS, ok=400),

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from messaging.demo import demo_feedback_load, demo_messages_load
+from messaging.demo import demo_feedback_load, demo_messages_load, demo_results_education
 
 
 class Command(BaseCommand):
@@ -14,6 +14,8 @@ class Command(BaseCommand):
     def handle(self, *args, count, **options):
         created = demo_messages_load(count=count)
         self.stdout.write(_("Demo messages: %(n)d created") % {"n": created})
+        educated = demo_results_education()
+        self.stdout.write(_("Demo results education: %(n)d messages sent") % {"n": educated})
         # The feedback page's comments, tags and one published change (issue 13).
         comments = demo_feedback_load()
         self.stdout.write(_("Demo survey comments: %(n)d written") % {"n": comments})

@@ -8,7 +8,8 @@ from patients.management.commands._feed import FeedImportCommand
 
 class Command(FeedImportCommand):
     help = gettext_lazy(
-        "Import a FHIR R4 Bundle (JSON) of patients, appointments, messages and results "
+        "Import a FHIR R4 Bundle (JSON) of patients, appointments, messages, results, visits "
+        "and statements "
         "(activity-feed.md)."
     )
     label = gettext_lazy("FHIR Bundle")

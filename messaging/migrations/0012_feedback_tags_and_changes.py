@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0010_outreach_week_batch'),
+        ('messaging', '0011_results_education_items'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,127 @@
+"""The managers' results-education report line and the nightly page's frequent rules."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from messaging.models import Communication, OutreachSetting, ResultEducationItem
+from messaging.results_education_selectors import results_education_view_share
+from patients.models import EventType
+from tests.factories import ActivityEventFactory, PatientFactory
+
+MONTH = dt.date(2026, 3, 1)
+
+
+def at(day, hour):
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(hour)))
+
+
+def result(patient, object_id, released, viewed=None):
+    ActivityEventFactory(
+        patient=patient, type=EventType.RESULT_RELEASED, occurred_at=released, object_id=object_id
+    )
+    if viewed:
+        ActivityEventFactory(
+            patient=patient, type=EventType.RESULT_VIEWED, occurred_at=viewed, object_id=object_id
+        )
+
+
+def messaged(patient, object_id, status="sent", period="2026-03-10"):
+    communication = Communication.objects.create(
+        patient=patient,
+        rule="results_education",
+        period=period,
+        channel="email",
+        body="…",
+        status=status,
+    )
+    ResultEducationItem.objects.create(
+        communication=communication, patient=patient, result_key=object_id
+    )
+
+
+def test_the_same_day_share_is_split_by_whether_a_message_was_sent(db):
+    day = dt.date(2026, 3, 10)
+    a, b = PatientFactory(), PatientFactory()
+    result(a, "R1", at(day, 9), at(day, 20))  # messaged, viewed the same day
+    result(a, "R2", at(day, 9), at(day + dt.timedelta(days=1), 9))  # messaged, next day
+    messaged(a, "R1")
+    ResultEducationItem.objects.create(
+        communication=Communication.objects.get(), patient=a, result_key="R2"
+    )
+    result(b, "R1", at(day, 9), at(day, 10))  # same object id, another patient: not messaged
+    result(b, "R3", at(day, 9), at(day + dt.timedelta(days=2), 9))
+    result(b, "R4", at(day, 9))  # never viewed: not counted
+    messaged(b, "R9", status="suppressed", period="2026-03-11")
+    result(b, "R9", at(day, 9), at(day, 22))  # the message was not sent: not messaged
+    line = results_education_view_share(MONTH)
+    assert (line.messaged.viewed, line.messaged.same_day) == (2, 1)
+    assert (line.not_messaged.viewed, line.not_messaged.same_day) == (3, 2)
+
+
+def test_a_result_counts_in_the_month_of_its_first_view(db):
+    patient = PatientFactory()
+    result(patient, "R1", at(dt.date(2026, 2, 28), 9), at(dt.date(2026, 3, 1), 9))
+    ActivityEventFactory(
+        patient=patient,
+        type=EventType.RESULT_VIEWED,
+        occurred_at=at(dt.date(2026, 2, 28), 8),
+        object_id="R-other",
+    )
+    result(patient, "R2", at(dt.date(2026, 2, 1), 9), at(dt.date(2026, 2, 1), 10))
+    ActivityEventFactory(  # a second view in March of a result first viewed in February
+        patient=patient,
+        type=EventType.RESULT_VIEWED,
+        occurred_at=at(dt.date(2026, 3, 2), 10),
+        object_id="R2",
+    )
+    line = results_education_view_share(MONTH)
+    assert (line.not_messaged.viewed, line.not_messaged.same_day) == (1, 0)
+
+
+def test_a_manager_reads_the_results_education_line_for_a_month(client, manager):
+    patient = PatientFactory()
+    result(patient, "R1", at(dt.date(2026, 3, 10), 9), at(dt.date(2026, 3, 10), 18))
+    messaged(patient, "R1")
+    client.force_login(manager)
+    page = client.get(reverse("messaging:report_results_education"), {"month": "2026-03"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Patient got the results message" in html
+    assert "100%" in html
+    assert "R1" not in html
+
+
+@pytest.mark.parametrize("month", ["2026-13", "0001-01", "2999-01", "March"])
+def test_a_bad_month_is_refused_with_a_message(client, manager, month):
+    client.force_login(manager)
+    page = client.get(reverse("messaging:report_results_education"), {"month": month})
+    assert page.status_code == 400
+    assert "invalid-feedback" in page.content.decode()
+
+
+def test_a_nurse_may_not_open_the_results_education_report(client, nurse):
+    client.force_login(nurse)
+    assert client.get(reverse("messaging:report_results_education")).status_code == 403
+
+
+def test_the_nightly_page_shows_the_frequent_rules_and_a_switched_off_one(client, manager):
+    OutreachSetting.objects.create(rule="activity_alert", enabled=False)
+    patient = PatientFactory(notification_channel="sms")
+    Communication.objects.create(
+        patient=patient, rule="results_education", period="x", channel="email", body="…"
+    )
+    client.force_login(manager)
+    page = client.get(reverse("messaging:outreach"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Results: how to read them" in html
+    assert "Text alert: new activity in the portal" in html
+    assert "switched off" in html
+    today = page.context["frequent_today"]
+    assert [(rule.value, tally["claimed"]) for rule, tally in today] == [
+        ("results_education", 1),
+        ("activity_alert", 0),
+    ]
