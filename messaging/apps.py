@@ -9,3 +9,10 @@ class MessagingConfig(AppConfig):
     def ready(self):
         # Registers the deploy check against console and file backends outside DEBUG.
         from messaging import checks  # noqa: F401
+
+        # The satisfaction chart (metrics) marks the months with a published
+        # "what we changed" note, asking through portal_adoption.feedback_hooks.
+        from messaging.feedback_selectors import published_change_markers
+        from portal_adoption.feedback_hooks import register_published_changes
+
+        register_published_changes(published_change_markers)

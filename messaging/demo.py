@@ -179,3 +179,117 @@ def demo_results_education(*, days: int = DEMO_RESULTS_DAYS) -> int:
             communication_send(communication_id)
         mail.outbox = []
     return len(claimed)
+
+
+# --- Survey comments for the feedback page (issue 13) -------------------------------
+
+DEMO_FEEDBACK_JOB = "demo feedback"
+# (the lowest score it fits, the comment, the tag a manager would give it)
+DEMO_COMMENTS = (
+    (1, "I could not find a time to book online and had to call anyway.", "scheduling"),
+    (1, "The login code never arrived on my phone.", "login"),
+    (2, "Booking an appointment takes too many steps.", "scheduling"),
+    (2, "I waited three days for an answer to my message.", "messaging"),
+    (2, "My bill in the portal did not match the paper one.", "billing"),
+    (3, "I did not understand the flags on my lab results.", "results"),
+    (3, "I forget my password every time.", "login"),
+    (3, "Hard to see which appointment times are open.", "scheduling"),
+    (4, "Good, but the app logs me out too often.", "login"),
+    (4, "Messages are answered quickly. Thank you!", "messaging"),
+    (4, "Paying my bill online was easy.", "billing"),
+    (5, "Seeing my results the same day is wonderful.", "results"),
+    (5, "Much easier than calling the office.", "other"),
+)
+DEMO_CHANGE = {
+    "tag": "scheduling",
+    "text_en": "we simplified appointment scheduling: open times now show on the first page.",
+    "text_es": "simplificamos la programación de citas: los horarios libres aparecen en la "
+    "primera página.",
+}
+
+
+def demo_feedback_load(*, seed: int = 42, share: float = 0.4, months_ago: int = 2) -> int:
+    """Comments on some of the demo's survey answers, a few tagged, one published note.
+
+    Each comment goes with a survey_response event the demo generator made
+    (same patient, time and score), stored the way survey_answer stores it:
+    a sent survey Communication and its answered SurveyInvitation. The note
+    on "scheduling" is published `months_ago` months back through the real
+    service, so the satisfaction chart has its marker. Once only; returns
+    how many comments were written. Deterministic for a seed.
+    """
+    from messaging.feedback import comment_tag_add, feedback_change_publish
+    from messaging.models import (
+        Communication,
+        CommunicationStatus,
+        OutreachChannel,
+        OutreachRule,
+        SurveyInvitation,
+    )
+    from patients.demo import demo_email
+    from patients.models import EventType
+    from patients.selectors import plausible_events
+    from portal_adoption.models import User
+
+    if Communication.objects.filter(job=DEMO_FEEDBACK_JOB).exists():
+        return 0
+    rng = random.Random(seed)
+    since = timezone.now() - timedelta(days=365)
+    answers = (
+        plausible_events()
+        .filter(
+            type=EventType.SURVEY_RESPONSE,
+            score__isnull=False,
+            occurred_at__gte=since,
+            patient__deactivated_on__isnull=True,
+        )
+        .select_related("patient")
+        .order_by("occurred_at", "pk")
+    )
+    taken = set(
+        Communication.objects.filter(rule=OutreachRule.SATISFACTION_SURVEY).values_list(
+            "patient_id", "period"
+        )
+    )
+    written = []
+    for event in answers:
+        period = f"{timezone.localtime(event.occurred_at):%Y-%m}"
+        if rng.random() >= share or (event.patient_id, period) in taken:
+            continue
+        taken.add((event.patient_id, period))
+        fitting = [c for c in DEMO_COMMENTS if c[0] <= event.score <= c[0] + 1]
+        _low, text, tag = rng.choice(fitting or DEMO_COMMENTS)
+        communication = Communication.objects.create(
+            patient=event.patient,
+            rule=OutreachRule.SATISFACTION_SURVEY,
+            period=period,
+            channel=OutreachChannel.EMAIL,
+            subject="How is the portal working for you?",
+            body="Demo survey invitation.",
+            status=CommunicationStatus.SENT,
+            job=DEMO_FEEDBACK_JOB,
+            created_at=event.occurred_at - timedelta(days=1),
+            not_before=event.occurred_at - timedelta(days=1),
+            sent_at=event.occurred_at - timedelta(days=1),
+        )
+        invitation = SurveyInvitation.objects.create(
+            communication=communication,
+            patient=event.patient,
+            expires_at=event.occurred_at + timedelta(days=13),
+            answered_at=event.occurred_at,
+            score=event.score,
+            comment=text,
+        )
+        written.append((invitation, tag))
+    manager = User.objects.filter(username="manager", email=demo_email("manager")).first()
+    for invitation, tag in written:
+        if rng.random() < 0.6:
+            comment_tag_add(invitation=invitation, tag=tag, by=manager)
+    if manager and written:
+        feedback_change_publish(
+            **DEMO_CHANGE,
+            by=manager,
+            idempotency_key="demo-feedback-change",
+            at=timezone.now() - timedelta(days=30 * months_ago),
+        )
+    return len(written)

@@ -580,3 +580,77 @@ class ResultEducationItem(models.Model):
 
     def __str__(self):
         return f"{self.communication_id}:{self.result_key}"
+
+
+# --- Closing the feedback loop (issue 13) -----------------------------------------
+
+
+class FeedbackTag(models.TextChoices):
+    """What a survey comment is about; a manager tags comments, several per comment."""
+
+    SCHEDULING = "scheduling", _("Scheduling")
+    MESSAGING = "messaging", _("Messaging")
+    LOGIN = "login", _("Login")
+    RESULTS = "results", _("Results")
+    BILLING = "billing", _("Billing")
+    OTHER = "other", _("Other")
+
+
+FEEDBACK_CHANGE_MAX_LENGTH = 400
+
+
+class SurveyCommentTag(models.Model):
+    """One tag on one survey comment (the comment is SurveyInvitation.comment)."""
+
+    invitation = models.ForeignKey(SurveyInvitation, on_delete=models.CASCADE, related_name="tags")
+    tag = models.CharField(_("tag"), max_length=16, choices=FeedbackTag.choices)
+    tagged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    tagged_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["tag"]
+        constraints = [
+            models.UniqueConstraint(fields=["invitation", "tag"], name="one_tag_per_comment")
+        ]
+
+    def __str__(self):
+        return f"{self.tag} on survey #{self.invitation_id}"
+
+
+class FeedbackChange(models.Model):
+    """A "what we changed" note on a tag, written and published by a manager.
+
+    Publishing sends each patient who commented on the tag one message
+    (rule feedback_change, period = this note's id): see messaging/feedback.py.
+    """
+
+    tag = models.CharField(_("tag"), max_length=16, choices=FeedbackTag.choices)
+    text_en = models.CharField(
+        _("what we changed (English)"), max_length=FEEDBACK_CHANGE_MAX_LENGTH
+    )
+    text_es = models.CharField(
+        _("what we changed (Spanish)"), max_length=FEEDBACK_CHANGE_MAX_LENGTH, blank=True
+    )
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    published_at = models.DateTimeField(_("published"), default=timezone.now, db_index=True)
+    # The publish form's one-time key: a double click publishes (and sends) once.
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64, blank=True)
+    # What publishing did: {"claimed": n, "suppressed": n, "switched_off": 0|1}.
+    outcome = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["written_by", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="one_feedback_change_per_idempotency_key",
+            )
+        ]
+
+    def __str__(self):
+        return f"Feedback change #{self.pk} ({self.tag})"

@@ -641,15 +641,17 @@ def outreach_claim(
     job: str,
     channel: str | None = None,
     now: datetime | None = None,
+    fill_values: dict | None = None,
 ):
     """The claim row for (patient, rule, period), or None if it was claimed before.
 
     `channel` forces one (activity alerts are texts or nothing); `now` is the
-    moment of the claim (the frequent rules pass theirs).
+    moment of the claim (the frequent rules pass theirs); `fill_values` fills a
+    rule's own placeholders (feedback_change's {change}).
     """
     channel = channel or channel_for(patient)
     now = now or timezone.now()
-    subject, body = _compose(patient, rule, today)
+    subject, body = _compose(patient, rule, today, fill_values)
     reason = _suppression(patient, channel)
     try:
         with transaction.atomic():
@@ -673,7 +675,9 @@ def outreach_claim(
     return communication
 
 
-def _compose(patient: Patient, rule: str, today: date) -> tuple[str, str]:
+def _compose(
+    patient: Patient, rule: str, today: date, fill_values: dict | None = None
+) -> tuple[str, str]:
     language = language_of(patient.preferred_language)
     if rule == OutreachRule.FEATURE_OF_MONTH:
         chosen = FeatureOfMonth.objects.filter(month=today.replace(day=1)).first()
@@ -685,7 +689,7 @@ def _compose(patient: Patient, rule: str, today: date) -> tuple[str, str]:
         return str(FEATURE_SUBJECT[language]), fill(text, patient)
     setting = outreach_setting(rule)
     subject, body = rule_wording(rule, language, setting)
-    body = fill(body, patient)
+    body = fill(body, patient, **(fill_values or {}))
     if rule == OutreachRule.BILL_REMINDER:
         # The manager's discount offer, in the patient's language (else the English one),
         # added as written: it is the practice's text, not a template.

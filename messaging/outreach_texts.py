@@ -131,6 +131,25 @@ TEXTS = {
             "es": "Tiene un mensaje nuevo de {practice} en el portal del paciente: {portal_url}",
         },
     },
+    # Closing the feedback loop: {change} is the manager's note ("we simplified
+    # appointment scheduling: ..."), in the patient's language where one was written.
+    "feedback_change": {
+        "subject": {
+            "en": _("We made a change after your feedback"),
+            "es": "Hicimos un cambio gracias a sus comentarios",
+        },
+        "body": {
+            "en": _(
+                "Hello {first_name}, thank you for telling us how the {practice} patient portal "
+                "works for you. Based on your feedback: {change} Sign in at {portal_url} to see it."
+            ),
+            "es": (
+                "Hola {first_name}, gracias por contarnos cómo le funciona el portal del "
+                "paciente de {practice}. Según sus comentarios: {change} Entre en {portal_url} "
+                "para verlo."
+            ),
+        },
+    },
 }
 
 FEATURE_TEXTS = {

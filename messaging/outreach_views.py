@@ -266,6 +266,7 @@ def _feature_initial() -> dict:
 # The dashboard figure each rule serves, shown beside it (metrics/figures.py names them).
 RULE_FIGURES = {
     OutreachRule.ANNUAL_EXAM_RECALL: gettext_lazy("Annual exams self-scheduled"),
+    OutreachRule.FEEDBACK_CHANGE: gettext_lazy("Patient satisfaction"),
 }
 WORDING_LABELS = {
     "subject_en": gettext_lazy("Subject (English)"),

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from messaging import outreach_views, views
+from messaging import feedback_views, outreach_views, views
 
 app_name = "messaging"
 
@@ -36,6 +36,11 @@ urlpatterns = [
         outreach_views.PatientCommunicationsView.as_view(),
         name="patient_communications",
     ),
+    path("feedback/", feedback_views.FeedbackView.as_view(), name="feedback"),
+    path(
+        "feedback/publish/", feedback_views.FeedbackPublishView.as_view(), name="feedback_publish"
+    ),
+    path("feedback/<int:pk>/tags/", feedback_views.CommentTagView.as_view(), name="feedback_tag"),
     path("settings/", include("messaging.manage_urls")),
     path("", include("messaging.report_urls")),
 ]

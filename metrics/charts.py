@@ -22,6 +22,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from metrics.figures import BY_KEY, COUNT, HOURS, MONEY, PERCENT_CHANGE, RATE
 from metrics.selectors import value_display
+from portal_adoption.feedback_hooks import published_changes
 
 # Text stays text in the SVG (smaller, crisp at any size); fonts are embedded in the PDF
 # (TrueType, so its text can be selected and searched). A fixed salt keeps the SVG's
@@ -37,6 +38,9 @@ LINE = "#0d6efd"
 TARGET = "#6c757d"
 GRID = "#e9ecef"
 TEXT = "#495057"
+MARKER = "#198754"
+# The figures whose chart marks the months a "what we changed" note was published.
+MARKED_FIGURES = {"satisfaction"}
 SIZE = (4.2, 1.9)  # inches; the page scales the SVG to its card
 
 
@@ -80,9 +84,57 @@ def _month_tick(month: date, first: bool) -> str:
     return f"{label}\n{month:%Y}" if first or month.month == 1 else label
 
 
-def draw_trend(ax, figure: str, points: list[tuple[date, object]], target=None, *, title=None):
+def trend_markers(figure: str, points) -> list[tuple[date, str]]:
+    """(month, label) of each published feedback change inside the chart's months.
+
+    Only the satisfaction trend has them; messaging answers through
+    portal_adoption.feedback_hooks (metrics never imports messaging).
+    """
+    if figure not in MARKED_FIGURES or not points:
+        return []
+    return [
+        (marker.month, marker.label) for marker in published_changes(points[0][0], points[-1][0])
+    ]
+
+
+def _draw_markers(ax, points, markers) -> None:
+    """A dotted vertical line at each marked month, its tags written at the top."""
+    index = {month: i for i, (month, _value) in enumerate(points)}
+    labels: dict[int, list[str]] = {}
+    for month, label in markers:
+        if month in index:
+            labels.setdefault(index[month], []).append(label)
+    for x, names in labels.items():
+        ax.axvline(x, color=MARKER, linestyle=(0, (1, 2)), linewidth=1.2, zorder=1)
+        # Written towards the middle, so a label near either edge stays inside the chart.
+        left = x < len(points) / 2
+        ax.annotate(
+            ", ".join(names),
+            xy=(x, 1),
+            xycoords=("data", "axes fraction"),
+            xytext=(2 if left else -2, -2),
+            textcoords="offset points",
+            ha="left" if left else "right",
+            va="top",
+            fontsize=6.5,
+            color=MARKER,
+        )
+
+
+def draw_trend(
+    ax,
+    figure: str,
+    points: list[tuple[date, object]],
+    target=None,
+    *,
+    title=None,
+    markers: list[tuple[date, str]] | None = None,
+):
     """Draw one figure's months on `ax`: a line with a dot per month, gaps where a month
-    has no data, the target as a dashed line, the latest value labeled."""
+    has no data, the target as a dashed line, the latest value labeled, and the months
+    with a published feedback change marked (the same on the page and in the PDF)."""
+    if markers is None:
+        markers = trend_markers(figure, points)
     values = [_number(value) for _month, value in points]
     xs = list(range(len(points)))
     ys = [value if value is not None else float("nan") for value in values]
@@ -101,6 +153,7 @@ def draw_trend(ax, figure: str, points: list[tuple[date, object]], target=None, 
     if title:
         ax.set_title(title, loc="left", fontsize=9, color="#212529", fontweight="bold")
 
+    _draw_markers(ax, points, markers)
     known = [v for v in values if v is not None]
     target_value = _number(target)
     if not known:
@@ -141,11 +194,11 @@ def draw_trend(ax, figure: str, points: list[tuple[date, object]], target=None, 
     ax.set_ylim(bottom, high + span * 0.3)
 
 
-def trend_svg(figure: str, points, target=None) -> bytes:
+def trend_svg(figure: str, points, target=None, markers=None) -> bytes:
     """The page's chart: SVG bytes, served from its own URL (never inlined in a page)."""
     fig = Figure(figsize=SIZE, facecolor="white")
     ax = fig.add_subplot()
-    draw_trend(ax, figure, points, target)
+    draw_trend(ax, figure, points, target, markers=markers)
     fig.subplots_adjust(left=0.13, right=0.98, top=0.95, bottom=0.2)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
@@ -159,10 +212,19 @@ def trend_description(figure: str, points) -> str:
     if not known:
         return _("%(figure)s, last 12 months: no data yet.") % {"figure": label}
     (first_month, first), (last_month, last) = known[0], known[-1]
-    return _("%(figure)s, last 12 months: %(first)s in %(start)s, %(last)s in %(end)s.") % {
+    words = _("%(figure)s, last 12 months: %(first)s in %(start)s, %(last)s in %(end)s.") % {
         "figure": label,
         "first": value_display(figure, first),
         "start": formats.date_format(first_month, "F Y"),
         "last": value_display(figure, last),
         "end": formats.date_format(last_month, "F Y"),
     }
+    changes = [
+        _("%(tag)s in %(month)s") % {"tag": tag, "month": formats.date_format(month, "F Y")}
+        for month, tag in trend_markers(figure, points)
+    ]
+    if changes:
+        words += " " + _("Changes published after feedback: %(changes)s.") % {
+            "changes": "; ".join(changes)
+        }
+    return words

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from metrics import exports
-from metrics.charts import trend_description, trend_svg
+from metrics.charts import trend_description, trend_markers, trend_svg
 from metrics.figures import BY_KEY, FIGURES
 from metrics.forms import DashboardFilterForm, TargetsForm, shown, with_unit
 from metrics.selectors import (
@@ -140,10 +140,15 @@ class ChartView(DashboardPermissionView):
         month = month or timezone.localdate().replace(day=1)
         points = trend(figure, month=month, scope=scope)
         target = targets().get(figure)
-        fingerprint = repr((figure, points, target, translation.get_language()))
+        markers = trend_markers(figure, points)
+        fingerprint = repr((figure, points, target, markers, translation.get_language()))
         key = "metrics:chart:" + hashlib.sha256(fingerprint.encode()).hexdigest()
         # The cache only saves drawing time: with Redis down the chart is drawn anyway.
-        svg = cached(key, lambda: trend_svg(figure, points, target), timeout=CHART_CACHE_SECONDS)
+        svg = cached(
+            key,
+            lambda: trend_svg(figure, points, target, markers),
+            timeout=CHART_CACHE_SECONDS,
+        )
         response = HttpResponse(svg, content_type="image/svg+xml")
         response["Cache-Control"] = "private, max-age=300"
         return response

@@ -133,6 +133,13 @@ NAV_ITEMS = [
         setup=True,
     ),
     NavItem(
+        _("Patient feedback"),
+        "messaging:feedback",
+        MANAGE_MESSAGING,
+        description=_("Survey comments, their tags, and what we changed after them."),
+        setup=True,
+    ),
+    NavItem(
         _("Imports"),
         "patients:imports",
         IMPORT_FEED,

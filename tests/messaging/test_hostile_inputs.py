@@ -22,7 +22,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from messaging import bill_report_views, manage_forms, report_views, results_report_views
+from messaging import (
+    bill_report_views,
+    feedback_forms,
+    manage_forms,
+    report_views,
+    results_report_views,
+)
 from messaging import forms as message_forms
 from messaging.models import (
     CallLog,
@@ -211,6 +217,19 @@ INPUTS = {
     "outreach:sms_inbound": Inputs(
         form=("From", "Body"), method="post", who="twilio", benign={"Body": "STOP"}
     ),
+    # Closing the feedback loop (issue 13).
+    "messaging:feedback": Inputs(query=fields_of(feedback_forms.FeedbackFilterForm)),
+    "messaging:feedback_tag": Inputs(
+        target="survey_comment",
+        form=fields_of(feedback_forms.CommentTagForm),
+        method="post",
+        benign={"tag": "login", "action": "add"},
+    ),
+    "messaging:feedback_publish": Inputs(
+        form=fields_of(feedback_forms.FeedbackChangeForm),
+        method="post",
+        benign={"tag": "login", "text_en": "Sign-in is one step now.", "idempotency_key": "k-2"},
+    ),
     "api_messages": Inputs(json=tuple(INBOUND), method="post", who="portal", benign=INBOUND),
     "api_message_reply": Inputs(
         target="message",
@@ -290,6 +309,10 @@ def make_record(target, patient):
     if target == "outbox":
         message = make_message(patient, "I have chest pain")
         return OutboxItem.objects.get(reply__message=message)
+    if target == "survey_comment":
+        from tests.messaging.test_feedback import survey_comment
+
+        return survey_comment(patient, comment="Hostile walk")
     raise ValueError(target)
 
 

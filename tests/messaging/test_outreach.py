@@ -515,10 +515,10 @@ def test_a_rule_that_fails_is_recorded_and_the_other_rules_still_run(db, monkeyp
 def compose_failing_for(bad_patient):
     real = outreach._compose
 
-    def compose(patient, rule, today):
+    def compose(patient, rule, today, *rest):
         if patient.pk == bad_patient.pk:
             raise ValueError(f"cannot fill the text for {patient.given_name} {patient.email}")
-        return real(patient, rule, today)
+        return real(patient, rule, today, *rest)
 
     return compose
 

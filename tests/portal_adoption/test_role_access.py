@@ -118,6 +118,10 @@ PAGES = {
     "messaging:closure_delete": post("closure", MANAGERS),
     "messaging:outreach": Page(None, MANAGERS),
     "messaging:outreach_settings": Page(None, MANAGERS),
+    # Survey comments are patient data; publishing a note messages patients (issue 13).
+    "messaging:feedback": Page(None, MANAGERS),
+    "messaging:feedback_tag": post("survey_comment", MANAGERS, ok=400),
+    "messaging:feedback_publish": post(None, MANAGERS, ok=400),
     "metrics:dashboard": Page(None, MANAGERS),
     "metrics:chart": Page("chart", MANAGERS),
     "metrics:export_csv": Page(None, MANAGERS),
@@ -278,6 +282,10 @@ def make_messaging_target(kind, patient):
         )
     if kind == "outbox":
         return type("Missing", (), {"pk": 999_999})()
+    if kind == "survey_comment":
+        from tests.messaging.test_feedback import survey_comment
+
+        return survey_comment(patient, score=4, comment="Matrix comment")
     raise ValueError(kind)
 
 

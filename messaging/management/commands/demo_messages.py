@@ -2,7 +2,12 @@ from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from messaging.demo import demo_bill_reminders_load, demo_messages_load, demo_results_education
+from messaging.demo import (
+    demo_bill_reminders_load,
+    demo_feedback_load,
+    demo_messages_load,
+    demo_results_education,
+)
 
 
 class Command(BaseCommand):
@@ -21,3 +26,6 @@ class Command(BaseCommand):
         self.stdout.write(_("Demo bill-pay reminders: %(n)d created") % {"n": reminders})
         educated = demo_results_education()
         self.stdout.write(_("Demo results education: %(n)d messages sent") % {"n": educated})
+        # The feedback page's comments, tags and one published change (issue 13).
+        comments = demo_feedback_load()
+        self.stdout.write(_("Demo survey comments: %(n)d written") % {"n": comments})
