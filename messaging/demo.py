@@ -286,10 +286,21 @@ def demo_feedback_load(*, seed: int = 42, share: float = 0.4, months_ago: int = 
         if rng.random() < 0.6:
             comment_tag_add(invitation=invitation, tag=tag, by=manager)
     if manager and written:
-        feedback_change_publish(
-            **DEMO_CHANGE,
-            by=manager,
-            idempotency_key="demo-feedback-change",
-            at=timezone.now() - timedelta(days=30 * months_ago),
-        )
+        # The note's messages go through the real send, to memory and with texts off,
+        # as in demo_results_education: the demo writes to nobody, and `make run`
+        # prints logins, not e-mails.
+        from django.core import mail
+        from django.test.utils import override_settings
+
+        with override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+            SMS_BACKEND="messaging.channels.NoSmsBackend",
+        ):
+            feedback_change_publish(
+                **DEMO_CHANGE,
+                by=manager,
+                idempotency_key="demo-feedback-change",
+                at=timezone.now() - timedelta(days=30 * months_ago),
+            )
+            mail.outbox = []
     return len(written)
