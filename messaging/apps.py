@@ -12,7 +12,7 @@ class MessagingConfig(AppConfig):
 
         # The satisfaction chart (metrics) marks the months with a published
         # "what we changed" note, asking through portal_adoption.feedback_hooks.
-        from messaging.feedback_selectors import published_change_markers
+        from messaging.selectors.feedback import published_change_markers
         from portal_adoption.feedback_hooks import register_published_changes
 
         register_published_changes(published_change_markers)

@@ -146,7 +146,7 @@ def demo_results_education(*, days: int = DEMO_RESULTS_DAYS) -> int:
     """Results-education messages over the demo's last `days` days, so its report has data.
 
     The rule is replayed once a day at 13:00 (practice time) through the real
-    claim (outreach_frequent.claim_results_education) and communication_send:
+    claim (outreach.frequent.claim_results_education) and communication_send:
     results still unviewed four hours after their release get the message.
     Mail goes to memory, not the console, and texts are off (the rule sends
     email then): the demo writes to nobody. Once only: a second call finds
@@ -157,7 +157,7 @@ def demo_results_education(*, days: int = DEMO_RESULTS_DAYS) -> int:
 
     from messaging.models import Communication, CommunicationStatus, OutreachRule
     from messaging.outreach import communication_send
-    from messaging.outreach_frequent import claim_results_education, due_results_education
+    from messaging.outreach.frequent import claim_results_education, due_results_education
 
     rows = Communication.objects.filter(rule=OutreachRule.RESULTS_EDUCATION, job=DEMO_RESULTS_JOB)
     if rows.exists():
@@ -218,7 +218,6 @@ def demo_feedback_load(*, seed: int = 42, share: float = 0.4, months_ago: int = 
     service, so the satisfaction chart has its marker. Once only; returns
     how many comments were written. Deterministic for a seed.
     """
-    from messaging.feedback import comment_tag_add, feedback_change_publish
     from messaging.models import (
         Communication,
         CommunicationStatus,
@@ -226,6 +225,7 @@ def demo_feedback_load(*, seed: int = 42, share: float = 0.4, months_ago: int = 
         OutreachRule,
         SurveyInvitation,
     )
+    from messaging.services.feedback import comment_tag_add, feedback_change_publish
     from patients.demo import demo_email
     from patients.models import EventType
     from patients.selectors import plausible_events

@@ -454,7 +454,7 @@ class OptOut(models.Model):
 class OutreachSetting(models.Model):
     """The practice's choices for one outreach rule: on or off, its wording, its numbers.
 
-    No row means the rule is on, with the shipped wording (outreach_texts.TEXTS)
+    No row means the rule is on, with the shipped wording (outreach.texts.TEXTS)
     and the default numbers (outreach.RULE_OPTIONS). A blank text keeps the
     shipped one for that language.
     """
@@ -623,7 +623,7 @@ class FeedbackChange(models.Model):
     """A "what we changed" note on a tag, written and published by a manager.
 
     Publishing sends each patient who commented on the tag one message
-    (rule feedback_change, period = this note's id): see messaging/feedback.py.
+    (rule feedback_change, period = this note's id): see messaging/services/feedback.py.
     """
 
     tag = models.CharField(_("tag"), max_length=16, choices=FeedbackTag.choices)

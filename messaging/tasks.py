@@ -53,7 +53,7 @@ def dispatch_due_communications() -> int:
 def frequent_outreach() -> int:
     """Results education and activity alerts, every few minutes (no arguments: no
     patient data in a task). A failed step is recorded for the nightly page."""
-    from messaging.outreach_frequent import frequent_run
+    from messaging.outreach.frequent import frequent_run
 
     counts, failed = frequent_run()
     if failed:

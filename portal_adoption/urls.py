@@ -10,7 +10,7 @@ handler403 = "portal_adoption.views.permission_denied"
 
 api_v1 = [
     path("", include("patients.api_urls")),
-    path("", include("messaging.api_urls")),
+    path("", include("messaging.urls.api")),
     path("", include("metrics.api_urls")),
 ]
 
@@ -27,7 +27,7 @@ urlpatterns = [
     path("program/", include("program.urls")),
     # The patient's own phone opens this, from the QR code at the desk: no staff login.
     path("enroll/", include("enrollment.urls.qr_patient")),
-    path("", include("messaging.patient_urls")),
+    path("", include("messaging.urls.patient")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),

@@ -14,7 +14,7 @@ nothing on it names a patient or reads what a message said.
    of the enrollments with a recorded time. Exactly 2:00 is not under two
    minutes.
 3. Messages answered: the messages whose first response (metrics.md, read
-   through messaging.response_selectors.with_first_response: a portal reply
+   through messaging.selectors.responses.with_first_response: a portal reply
    or a call, whichever came first) falls in the month, credited to whoever
    sent that first response from the queue (the reply's sender, the call's
    caller). Within the internal target: the first response at or before the
@@ -47,7 +47,7 @@ from enrollment.models import Enrollment, EnrollmentStatus
 from enrollment.selectors import phone_script_conversions_by_staff
 from enrollment.selectors.reports import TARGET_SECONDS, local_midnight, practice_zone
 from messaging.models import CallLog, Message, Reply
-from messaging.response_selectors import with_first_response
+from messaging.selectors.responses import with_first_response
 from portal_adoption.dates import parse_month
 from portal_adoption.models import User
 from portal_adoption.roles import GROUP_NAMES

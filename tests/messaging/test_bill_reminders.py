@@ -8,10 +8,10 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from messaging.bill_selectors import bill_pay_report
 from messaging.demo import demo_bill_reminders_load
 from messaging.models import Communication, OptOut, OutreachRule, OutreachSetting
 from messaging.outreach import communication_send, outreach_preview, outreach_run
+from messaging.selectors.bill_pay import bill_pay_report
 from patients.models import EventSource, EventType
 from tests.factories import ActivityEventFactory, PatientFactory
 from tests.messaging.test_outreach import RecordingSms

@@ -9,9 +9,6 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from messaging import feedback_selectors
-from messaging.feedback import FeedbackError, comment_tag_add, feedback_change_publish
-from messaging.feedback_selectors import enrollment_age, tag_counts_by_month
 from messaging.models import (
     Communication,
     CommunicationStatus,
@@ -24,6 +21,9 @@ from messaging.models import (
     SurveyInvitation,
 )
 from messaging.outreach import communication_send
+from messaging.selectors import feedback as feedback_selectors
+from messaging.selectors.feedback import enrollment_age, tag_counts_by_month
+from messaging.services.feedback import FeedbackError, comment_tag_add, feedback_change_publish
 from metrics.charts import trend_description, trend_markers, trend_svg
 from patients.models import EventType, NotificationChannel
 from portal_adoption.feedback_hooks import ChangeMarker, published_changes

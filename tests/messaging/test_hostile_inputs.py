@@ -22,14 +22,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from messaging import (
-    bill_report_views,
-    feedback_forms,
-    manage_forms,
-    report_views,
-    results_report_views,
-)
-from messaging import forms as message_forms
+from messaging.forms import feedback as feedback_forms
+from messaging.forms import manage as manage_forms
+from messaging.forms import queues as message_forms
 from messaging.models import (
     CallLog,
     Communication,
@@ -43,8 +38,11 @@ from messaging.models import (
     SurveyInvitation,
 )
 from messaging.outreach import SURVEY_SALT, UNSUBSCRIBE_SALT
-from messaging.outreach_views import WORDING_LABELS, FeatureForm
 from messaging.services import Inbound, message_receive
+from messaging.views import bill_pay as bill_report_views
+from messaging.views import reports as report_views
+from messaging.views import results_education as results_report_views
+from messaging.views.outreach import WORDING_LABELS, FeatureForm
 from portal_adoption.models import PracticeClosure
 from portal_adoption.roles import Role
 from portal_adoption.services import integration_token_create

@@ -397,7 +397,7 @@ def api_writes(portal, nurse):
 
 
 def test_every_api_write_leaves_a_change_row_naming_the_patient(portal, patient, nurse):
-    from messaging import api_urls
+    from messaging.urls import api as api_urls
 
     done = {}
     for name, message in api_writes(portal, nurse):

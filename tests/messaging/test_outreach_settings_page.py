@@ -5,9 +5,9 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from messaging.manage_services import SettingsError
 from messaging.models import Communication, OutreachSetting
 from messaging.outreach import outreach_setting_save, rule_option
+from messaging.services.manage import SettingsError
 from tests.messaging.test_annual_recall import TODAY, enrolled, night
 from tests.messaging.test_outreach import _email_and_sms  # noqa: F401
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from messaging.models import QUEUE_FOR_CATEGORY, Category, Message, MessageStatus
-from messaging.report_selectors import (
+from messaging.selectors.reports import (
     heat_level,
     response_times_by_category,
     response_times_by_hour_of_week,

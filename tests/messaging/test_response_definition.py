@@ -15,10 +15,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from messaging.models import CallLog, Message, MessageStatus
-from messaging.report_selectors import (
-    response_times_by_category,
-    response_times_by_hour_of_week,
-)
 from messaging.selectors import (
     Sla,
     checkpoint_messages,
@@ -26,6 +22,10 @@ from messaging.selectors import (
     queue_messages,
     sla_state,
     urgent_open,
+)
+from messaging.selectors.reports import (
+    response_times_by_category,
+    response_times_by_hour_of_week,
 )
 from messaging.services import Inbound, message_log_call, message_receive
 from metrics.compute import month_figures

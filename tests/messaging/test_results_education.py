@@ -17,7 +17,7 @@ from messaging.models import (
     ResultEducationItem,
 )
 from messaging.outreach import communication_send, outreach_run, sms_inbound
-from messaging.outreach_frequent import frequent_run
+from messaging.outreach.frequent import frequent_run
 from messaging.services import Inbound, message_receive, message_reply
 from patients.models import EventType
 from tests.conftest import requires_postgres
@@ -287,7 +287,7 @@ def staff_reply(patient, nurse, when, body="Your potassium is 5.9, stop the spir
 
 
 def test_a_reply_sent_through_the_queue_brings_an_alert(db, nurse, monkeypatch):
-    monkeypatch.setattr("messaging.outreach_frequent.quiet_hours_end", lambda moment: moment)
+    monkeypatch.setattr("messaging.outreach.frequent.quiet_hours_end", lambda moment: moment)
     monkeypatch.setattr("messaging.outreach.quiet_hours_end", lambda moment: moment)
     patient = texting()
     message = received(patient, timezone.now())

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from messaging.models import Communication, OutreachSetting, ResultEducationItem
-from messaging.results_education_selectors import results_education_view_share
+from messaging.selectors.results_education import results_education_view_share
 from patients.models import EventType
 from tests.factories import ActivityEventFactory, PatientFactory
 

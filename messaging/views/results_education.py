@@ -2,7 +2,7 @@
 
 Aggregates only, never a patient or a result, so the page writes no
 access-log rows. The month comes in the query string (?month=YYYY-MM),
-checked by portal_adoption.dates through report_views.MonthField.
+checked by portal_adoption.dates through views.reports.MonthField.
 """
 
 from django import forms
@@ -13,8 +13,8 @@ from django.views import View
 
 from messaging.models import OutreachRule
 from messaging.outreach import rule_enabled, rule_option
-from messaging.report_views import MonthField
-from messaging.results_education_selectors import results_education_view_share
+from messaging.selectors.results_education import results_education_view_share
+from messaging.views.reports import MonthField
 from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import VIEW_DASHBOARD
 

@@ -22,7 +22,7 @@ Results education
     one transaction: a second worker, a second run or the next day finds
     one or the other taken and claims nothing. Texts wait for the end of
     quiet hours (the claim's not_before). Never the result, its name or
-    anything clinical: the wording is fixed (outreach_texts.TEXTS).
+    anything clinical: the wording is fixed (outreach.texts.TEXTS).
 
 Activity alerts by text
     For enrolled patients whose notification channel is SMS: a reply put in

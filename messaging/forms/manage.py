@@ -1,12 +1,12 @@
 """Forms for the managers' messaging settings. They check the shape of what was
-typed; the rules of the practice (duplicates, times, dates) live in manage_services."""
+typed; the rules of the practice (duplicates, times, dates) live in services.manage."""
 
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from messaging.manage_services import PHRASE_MAX
 from messaging.models import Category
+from messaging.services.manage import PHRASE_MAX
 from portal_adoption.dates import FilterDateField
 from portal_adoption.models import BusinessHours, Weekday
 

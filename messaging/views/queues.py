@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from messaging import services
-from messaging.forms import (
+from messaging.forms.queues import (
     CallForm,
     CloseForm,
     EscalateForm,

@@ -19,21 +19,21 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
 
-from messaging.feedback import (
-    FeedbackError,
-    comment_tag_add,
-    comment_tag_remove,
-    feedback_change_publish,
-)
-from messaging.feedback_forms import CommentTagForm, FeedbackChangeForm, FeedbackFilterForm
-from messaging.feedback_selectors import (
+from messaging.forms.feedback import CommentTagForm, FeedbackChangeForm, FeedbackFilterForm
+from messaging.models import FeedbackTag, OutreachRule, SurveyInvitation
+from messaging.selectors.feedback import (
     enrollment_age,
     feedback_changes_recent,
     feedback_comments,
     month_label,
     tag_counts_by_month,
 )
-from messaging.models import FeedbackTag, OutreachRule, SurveyInvitation
+from messaging.services.feedback import (
+    FeedbackError,
+    comment_tag_add,
+    comment_tag_remove,
+    feedback_change_publish,
+)
 from portal_adoption.models import AccessAction
 from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import MANAGE_MESSAGING

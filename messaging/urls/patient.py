@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from messaging import outreach_views
+from messaging.views import outreach as outreach_views
 
 app_name = "outreach"
 

@@ -5,8 +5,9 @@ Included under the "messaging" namespace at /messages/.
 
 from django.urls import path
 
-from messaging import bill_report_views, results_report_views
-from messaging import report_views as views
+from messaging.views import bill_pay as bill_report_views
+from messaging.views import reports as views
+from messaging.views import results_education as results_report_views
 
 urlpatterns = [
     path(

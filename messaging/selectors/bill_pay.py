@@ -35,7 +35,7 @@ from django.utils.translation import gettext_lazy as _
 
 from messaging.models import Communication, CommunicationStatus, OutreachRule
 from messaging.outreach import BILL_DUE, BILL_FIRST, statements
-from messaging.report_selectors import local_midnight, practice_zone
+from messaging.selectors.reports import local_midnight, practice_zone
 from patients.models import Channel, EventType
 from patients.selectors import plausible_events
 

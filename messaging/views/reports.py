@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
-from messaging.report_selectors import (
+from messaging.selectors.reports import (
     HEAT_LIMITS_HOURS,
     response_times_by_category,
     response_times_by_hour_of_week,

@@ -16,7 +16,7 @@ from messaging.models import (
     Queue,
     ReplyTemplate,
 )
-from messaging.response_selectors import message_first_response_at, with_first_response
+from messaging.selectors.responses import message_first_response_at, with_first_response
 from portal_adoption.business_calendar import BusinessCalendar
 from portal_adoption.roles import (
     MANAGE_MESSAGING,
@@ -46,7 +46,7 @@ def sla_state(message: Message, *, now: datetime | None = None) -> str:
     """On time, due soon (within the hour) or overdue, against the internal target.
 
     Answered means a first response (a portal reply or a call, as metrics.md
-    defines it: response_selectors), whoever wrote it.
+    defines it: selectors.responses), whoever wrote it.
     """
     now = now or timezone.now()
     first_response = message_first_response_at(message)

@@ -5,9 +5,9 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from messaging.feedback_selectors import UNTAGGED, month_choices
-from messaging.forms import OneTimeKeyForm
+from messaging.forms.queues import OneTimeKeyForm
 from messaging.models import FEEDBACK_CHANGE_MAX_LENGTH, LARGEST_ID, FeedbackTag
+from messaging.selectors.feedback import UNTAGGED, month_choices
 from portal_adoption.dates import parse_month
 
 TAG_FILTER_CHOICES = [("", _("All tags")), *FeedbackTag.choices, (UNTAGGED, _("Not tagged"))]

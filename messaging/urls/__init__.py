@@ -1,6 +1,8 @@
 from django.urls import include, path
 
-from messaging import feedback_views, outreach_views, views
+from messaging.views import feedback as feedback_views
+from messaging.views import outreach as outreach_views
+from messaging.views import queues as views
 
 app_name = "messaging"
 
@@ -41,6 +43,6 @@ urlpatterns = [
         "feedback/publish/", feedback_views.FeedbackPublishView.as_view(), name="feedback_publish"
     ),
     path("feedback/<int:pk>/tags/", feedback_views.CommentTagView.as_view(), name="feedback_tag"),
-    path("settings/", include("messaging.manage_urls")),
-    path("", include("messaging.report_urls")),
+    path("settings/", include("messaging.urls.manage")),
+    path("", include("messaging.urls.reports")),
 ]

@@ -30,7 +30,7 @@ from messaging.models import (
     SurveyInvitation,
 )
 from messaging.outreach import enqueue_send, outreach_claim, rule_enabled
-from messaging.outreach_texts import language_of
+from messaging.outreach.texts import language_of
 from patients.models import Patient
 from portal_adoption.models import NightlyJob
 from portal_adoption.nightly import NightlyFailures

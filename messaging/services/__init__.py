@@ -31,7 +31,7 @@ from messaging.models import (
     RoutingRule,
     RoutingSettings,
 )
-from messaging.response_selectors import message_first_response_at
+from messaging.selectors.responses import message_first_response_at
 from messaging.triage import classify, red_flags_in
 from patients.models import ActivityEvent, Channel, EventType, Patient
 from patients.rules import EventData
@@ -225,7 +225,7 @@ def _answered(message: Message, by, note: str = "") -> None:
     """After a response event naming the message: answered, and its first response stamped.
 
     `first_reply_at` is the first response as metrics.md defines it, read
-    back from the event log (response_selectors), so the stamp is the one the
+    back from the event log (selectors.responses), so the stamp is the one the
     dashboard uses even when the portal's feed brought an earlier answer.
     """
     previous = message.status

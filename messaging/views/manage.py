@@ -8,8 +8,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
-from messaging import manage_services as services
-from messaging.manage_forms import (
+from messaging.forms.manage import (
     BusinessHoursForm,
     PracticeClosureForm,
     RedFlagForm,
@@ -19,6 +18,7 @@ from messaging.manage_forms import (
     RuleTestForm,
 )
 from messaging.models import Category, RedFlag, ReplyTemplate, RoutingRule
+from messaging.services import manage as services
 from portal_adoption.models import PracticeClosure
 from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import MANAGE_MESSAGING

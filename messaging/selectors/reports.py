@@ -2,7 +2,7 @@
 
 Aggregates only: no patient or message is named in what these return.
 Response times follow the one definition of metrics.md, read from the event
-log by messaging.response_selectors: from the patient's message (its first
+log by messaging.selectors.responses: from the patient's message (its first
 message_from_patient event) to its first response (the earliest portal reply
 or call, message_to_patient or response_by_phone, naming it), wall clock, in
 hours rounded half up to one decimal as the dashboard rounds them. On the
@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from messaging.models import Category
-from messaging.response_selectors import (
+from messaging.selectors.responses import (
     FirstResponse,
     first_responses_between,
     messages_arrived_between,

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from messaging import manage_views as views
+from messaging.views import manage as views
 
 urlpatterns = [
     # The settings' own address, for the navigation bar: every page below starts with it.

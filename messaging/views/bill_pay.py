@@ -8,8 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
-from messaging.bill_selectors import bill_pay_report
-from messaging.report_views import MonthField
+from messaging.selectors.bill_pay import bill_pay_report
+from messaging.views.reports import MonthField
 from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import VIEW_DASHBOARD
 

@@ -38,7 +38,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from messaging import channels
-from messaging.manage_services import SettingsError
 from messaging.models import (
     Communication,
     CommunicationStatus,
@@ -51,7 +50,7 @@ from messaging.models import (
     OutreachWeekBatch,
     SurveyInvitation,
 )
-from messaging.outreach_texts import (
+from messaging.outreach.texts import (
     FEATURE_ROTATION,
     FEATURE_SUBJECT,
     FEATURE_TEXTS,
@@ -62,6 +61,7 @@ from messaging.outreach_texts import (
     rule_wording,
     unknown_placeholders,
 )
+from messaging.services.manage import SettingsError
 from patients.models import AppointmentType, EventType, NotificationChannel, Patient
 from patients.selectors import plausible_events
 from portal_adoption.models import NightlyJob
@@ -476,7 +476,7 @@ def outreach_setting_save(
 
     Blank wording keeps the shipped text for that language; an option not given
     keeps its current value. Refuses with
-    manage_services.SettingsError naming the field: an unknown rule, a
+    services.manage.SettingsError naming the field: an unknown rule, a
     placeholder the rule cannot fill (named), a text too long, a number out of
     its bounds or an option the rule does not have.
     """
@@ -826,8 +826,8 @@ def outreach_run(
     failures = NightlyFailures(job=NightlyJob.OUTREACH, night=today)
     counts = {rule.key: _apply(rule, today, job, failures) for rule in RULES}
     # The frequent rules (results education, activity alerts) run here too, so
-    # a first run without the beat still sends them (outreach_frequent).
-    from messaging.outreach_frequent import frequent_apply
+    # a first run without the beat still sends them (outreach.frequent).
+    from messaging.outreach.frequent import frequent_apply
 
     counts.update(frequent_apply(now=timezone.now(), job=job, failures=failures))
     due = communications_due()
@@ -931,7 +931,7 @@ def outreach_preview(*, today: date | None = None) -> dict[str, list[Patient]]:
                 continue
             if (patient.pk, period) not in claimed:
                 preview[rule.key].append(patient)
-    from messaging.outreach_frequent import frequent_preview
+    from messaging.outreach.frequent import frequent_preview
 
     preview.update(frequent_preview(now=timezone.now()))
     return preview

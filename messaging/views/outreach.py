@@ -20,7 +20,6 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from messaging.manage_services import SettingsError
 from messaging.models import (
     Communication,
     FeatureOfMonth,
@@ -47,9 +46,10 @@ from messaging.outreach import (
     survey_answer,
     survey_for_token,
 )
-from messaging.outreach_frequent import FREQUENT_RULE_KEYS, frequent_counts_today
-from messaging.outreach_texts import FEATURE_ROTATION, FEATURE_TEXTS, TEXTS
+from messaging.outreach.frequent import FREQUENT_RULE_KEYS, frequent_counts_today
+from messaging.outreach.texts import FEATURE_ROTATION, FEATURE_TEXTS, TEXTS
 from messaging.selectors import communications_visible_to
+from messaging.services.manage import SettingsError
 from patients.models import Patient
 from portal_adoption.models import AccessAction
 from portal_adoption.nightly import RECENT_DAYS, nightly_failures_recent

@@ -1,0 +1,1 @@
+"""Message triage forms, one module per room."""
