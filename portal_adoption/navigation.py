@@ -30,6 +30,9 @@ class NavItem:
     description: str = ""
     # Set-up and oversight pages share one "Manage" menu, so the bar fits a tablet.
     setup: bool = False
+    # Other apps' pages that belong to this area: the folder of each named URL
+    # (the messaging reports live under /messages/reports/, yet are Reports).
+    also_under: tuple[str, ...] = ()
 
     def visible_to(self, user) -> bool:
         if self.staff_only and not user.is_staff:
@@ -87,6 +90,7 @@ NAV_ITEMS = [
         _("Reports"),
         "enrollment:report_staff",
         VIEW_DASHBOARD,
+        also_under=("enrollment:report_staff", "messaging:report_response_times"),
         description=_("Enrollments per staff member, declines, incentives and response times."),
     ),
     NavItem(
@@ -163,11 +167,17 @@ NAV_ITEMS = [
 ]
 
 
+def _folder(url_name: str) -> str:
+    """/messages/reports/response-times/ -> /messages/reports/"""
+    return reverse(url_name).rstrip("/").rsplit("/", 1)[0] + "/"
+
+
 def nav_for(user, current_path: str) -> list[dict]:
     entries = [
         {
             "label": item.label,
             "url": reverse(item.url_name),
+            "prefixes": [reverse(item.url_name), *map(_folder, item.also_under)],
             "description": item.description,
             "setup": item.setup,
         }
@@ -175,9 +185,16 @@ def nav_for(user, current_path: str) -> list[dict]:
         if item.visible_to(user)
     ]
     # The deepest area containing the page is the current one (/patients/imports/
-    # is Imports, not Patients).
-    matching = [e["url"] for e in entries if current_path.startswith(e["url"]) and e["url"] != "/"]
-    current = max(matching, key=len, default="/" if current_path == "/" else None)
+    # is Imports, not Patients; /messages/reports/ is Reports, not Queues).
+    matching = [
+        (prefix, entry["url"])
+        for entry in entries
+        for prefix in entry["prefixes"]
+        if current_path.startswith(prefix) and prefix != "/"
+    ]
+    current = max(matching, key=lambda m: len(m[0]), default=("/", "/"))[1]
+    if not matching and current_path != "/":
+        current = None
     for entry in entries:
         entry["active"] = entry["url"] == current
     return entries

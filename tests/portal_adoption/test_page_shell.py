@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from portal_adoption.navigation import nav_for
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
@@ -90,3 +92,20 @@ def test_the_patient_page_shows_the_portal_activity(client, nurse, patient):
     html = client.get(reverse("patients:detail", kwargs={"pk": patient.pk})).content.decode()
     assert "Login: 1" in html
     assert patient.external_id in html
+
+
+@pytest.mark.parametrize(
+    "url_name, area",
+    [
+        ("messaging:report_response_times", "Reports"),
+        ("messaging:report_bill_pay", "Reports"),
+        ("enrollment:report_declines", "Reports"),
+        ("messaging:queues", "Queues"),
+        ("patients:imports", "Imports"),
+        ("patients:list", "Patients"),
+        ("home", "Home"),
+    ],
+)
+def test_the_bar_marks_the_area_a_manager_is_in(manager, url_name, area):
+    entries = nav_for(manager, reverse(url_name))
+    assert [str(e["label"]) for e in entries if e["active"]] == [area]
