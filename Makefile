@@ -29,12 +29,13 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 
 demo: migrate
-	$(PY) manage.py demo_data --patients $(DEMO_PATIENTS) --months $(DEMO_MONTHS)
+	$(PY) manage.py demo_data --patients $(DEMO_PATIENTS) --months $(DEMO_MONTHS) --no-logins
 	$(PY) manage.py demo_messages
 	$(PY) manage.py demo_program
 	$(PY) manage.py rollup_metrics --all
 
 run: demo
+	@$(PY) manage.py demo_logins
 ifneq ($(and $(DATABASE_URL),$(REDIS_URL)),)
 	@echo "DATABASE_URL and REDIS_URL are set: starting web, Celery worker and beat."
 	$(BIN)/honcho start -f Procfile.dev

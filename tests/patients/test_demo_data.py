@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError, call_command, get_commands
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticToken
 
@@ -209,6 +209,41 @@ def test_demo_logins_get_a_fresh_password_on_every_run(db):
     assert manager.check_password(after["manager"])
     assert not manager.check_password(before["manager"])
     assert User.objects.filter(username__in=USERNAMES.values()).count() == 6
+
+
+def test_make_run_prints_the_logins_last_with_demo_logins(db):
+    """make run loads the demo quietly (--no-logins), then demo_logins prints the table
+    beside the address to open, instead of above the migrate and rollup output."""
+    quiet = run_demo_data(*SMALL, "--no-logins")
+    assert printed_logins(quiet) == {} and "Password" not in quiet
+    out = StringIO()
+    call_command("demo_logins", stdout=out)
+    logins = printed_logins(out.getvalue())
+    assert set(logins) == set(USERNAMES.values())
+    assert User.objects.get(username="nurse").check_password(logins["nurse"])
+    assert set(printed_recovery_codes(out.getvalue())) == {"manager", "admin"}
+    assert out.getvalue().rstrip().endswith("/")  # "Sign in at http://…/" comes last
+
+
+PROJECT_APPS = {"portal_adoption", "patients", "enrollment", "messaging", "metrics", "program"}
+
+
+def project_commands() -> list[str]:
+    return sorted(name for name, app in get_commands().items() if app in PROJECT_APPS)
+
+
+def test_the_project_has_commands_to_check():
+    assert {"demo_data", "demo_logins", "import_events", "nightly"} <= set(project_commands())
+
+
+@pytest.mark.parametrize("command", project_commands())
+def test_every_commands_help_page_prints(command, capsys):
+    """`manage.py <command> --help` with translatable (lazy) help texts: argparse needs
+    plain strings, and demo_data --help used to crash."""
+    with pytest.raises(SystemExit) as exit_code:
+        call_command(command, "--help")
+    assert exit_code.value.code == 0
+    assert "usage:" in capsys.readouterr().out
 
 
 def test_demo_data_never_takes_over_a_real_staff_account(db):

@@ -1,4 +1,3 @@
-from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -8,9 +7,10 @@ from messaging.demo import (
     demo_messages_load,
     demo_results_education,
 )
+from portal_adoption.management.base import Command as ProjectCommand
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = gettext_lazy(
         "Put open patient messages in every queue of the demo practice, and its past bill-pay "
         "reminders and results-education messages."

@@ -3,7 +3,7 @@
 import datetime as dt
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -11,10 +11,11 @@ from metrics.models import MonthlyRollup
 from metrics.selectors import month_parse
 from metrics.services import practice_today, rollup_all, rollup_nightly, rollup_one
 from portal_adoption.dates import date_window_error, filter_window
+from portal_adoption.management.base import Command as ProjectCommand
 from portal_adoption.nightly import StepsFailed
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = gettext_lazy(
         "Recompute the monthly dashboard figures for every scope (practice, locations, "
         "providers). Without options: yesterday's month, the current month and every "

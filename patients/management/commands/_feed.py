@@ -2,14 +2,15 @@
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
 from patients.feed_import import FeedFileInvalid, ImportReport
 from patients.selectors import import_rejections
+from portal_adoption.management.base import Command as ProjectCommand
 
 
-class FeedImportCommand(BaseCommand):
+class FeedImportCommand(ProjectCommand):
     label = ""
 
     def rejection_line(self, rejection) -> str:

@@ -3,7 +3,7 @@
 import argparse
 from datetime import date
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -15,12 +15,13 @@ from patients.demo import (
     demo_load,
     practice_today,
 )
+from portal_adoption.management.base import Command as ProjectCommand
 
 MAX_PATIENTS = 100_000
 MAX_MONTHS = 60
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = gettext_lazy(
         "Load a demo practice (locations, providers, patients and a year of portal "
         "events) into an empty database, and reset one demo login per staff role."
@@ -37,13 +38,21 @@ class Command(BaseCommand):
             "--seed", type=int, default=42, help=_("Seed: the same seed gives the same data.")
         )
         parser.add_argument(
+            "--no-logins",
+            action="store_true",
+            help=_(
+                "Reset the demo logins but do not print them (make run prints them last, "
+                "with demo_logins, beside the address to open)."
+            ),
+        )
+        parser.add_argument(
             "--until",
             type=_iso_date,
             default=None,
             help=_("Last day of events, YYYY-MM-DD (today in the practice's time zone)."),
         )
 
-    def handle(self, *args, patients, months, seed, until, **options):
+    def handle(self, *args, patients, months, seed, until, no_logins, **options):
         today = practice_today()
         until = until or today
         if not 1 <= patients <= MAX_PATIENTS:
@@ -61,6 +70,8 @@ class Command(BaseCommand):
         except DemoRefused as exc:
             raise CommandError(str(exc)) from exc
         self._report(outcome, seed)
+        if not no_logins:
+            print_logins(self.stdout, outcome.logins)
 
     def _report(self, outcome: DemoOutcome, seed: int) -> None:
         if not outcome.created:
@@ -82,22 +93,24 @@ class Command(BaseCommand):
                 "state": state,
             }
         )
-        rows = [(_("Role"), _("Username"), _("Password"))]
-        rows += [
-            (str(login.role.label), login.username, login.password) for login in outcome.logins
-        ]
-        for line in _table(rows):
-            self.stdout.write(line)
-        for login in outcome.logins:
-            if login.recovery_code:
-                self.stdout.write(
-                    _(
-                        "%(username)s then asks for a second step: recovery code %(code)s "
-                        "(works once; run again for a new one, or set up an authenticator app)."
-                    )
-                    % {"username": login.username, "code": login.recovery_code}
+
+
+def print_logins(stdout, logins) -> None:
+    """The demo logins as a table, each second step's recovery code, and where to sign in."""
+    rows = [(_("Role"), _("Username"), _("Password"))]
+    rows += [(str(login.role.label), login.username, login.password) for login in logins]
+    for line in _table(rows):
+        stdout.write(line)
+    for login in logins:
+        if login.recovery_code:
+            stdout.write(
+                _(
+                    "%(username)s then asks for a second step: recovery code %(code)s "
+                    "(works once; run again for a new one, or set up an authenticator app)."
                 )
-        self.stdout.write(_("Sign in at %(url)s") % {"url": SIGN_IN_URL})
+                % {"username": login.username, "code": login.recovery_code}
+            )
+    stdout.write(_("Sign in at %(url)s") % {"url": SIGN_IN_URL})
 
 
 def _table(rows: list[tuple[str, ...]]) -> list[str]:

@@ -1,6 +1,6 @@
 """manage.py grant_app_role ROLE: let the application's limited role in, and no further."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -11,9 +11,10 @@ from portal_adoption.database_roles import (
     grant_statements,
     role_exists,
 )
+from portal_adoption.management.base import Command as ProjectCommand
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = gettext_lazy(
         "Run as the tables' owner after each migrate (PostgreSQL): give the application's "
         "role what it needs to run, and not the power to change the access log or the "

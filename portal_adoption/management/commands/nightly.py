@@ -3,17 +3,18 @@
 from datetime import date
 
 from django.core.management import call_command, get_commands
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from messaging.outreach import outreach_run
 from portal_adoption.dates import date_window_error, filter_window
+from portal_adoption.management.base import Command as ProjectCommand
 from portal_adoption.nightly import StepsFailed
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = gettext_lazy(
         "Run the nightly job now: rollups, reminders and campaigns. A month, rule or "
         "patient that fails is recorded for the managers' nightly page and skipped; "

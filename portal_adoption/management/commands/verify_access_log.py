@@ -1,13 +1,14 @@
 """manage.py verify_access_log: walk the access log's hash chain, name the first break."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal_adoption.access_chain import ChainWalk
+from portal_adoption.management.base import Command as ProjectCommand
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = gettext_lazy(
         "Check that no access-log row was changed, removed or reordered since it was "
         "written. Exit 1 at the first broken link."
