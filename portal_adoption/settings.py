@@ -426,12 +426,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {
+        "refusal_without_traceback": {
+            "()": "portal_adoption.logging_filters.RefusalWithoutTraceback"
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Request lines can carry search terms; keep Django's request logger at
         # WARNING so patient data never reaches the log through a URL.
-        "django.request": {"level": "WARNING"},
+        "django.request": {"level": "WARNING", "filters": ["refusal_without_traceback"]},
         "axes": {"level": "WARNING"},
         # matplotlib's PDF font subsetting logs every glyph at INFO.
         "fontTools": {"level": "WARNING"},

@@ -1,12 +1,14 @@
 """Settings come from the environment, and a bad value stops the start-up."""
 
 import json
+import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
 ROOT = Path(__file__).resolve().parents[2]
 READ_SETTINGS = """
@@ -118,3 +120,13 @@ def test_a_value_that_cannot_be_parsed_stops_the_start_naming_the_variable(varia
     message = startup_error(**variables)
     assert "ImproperlyConfigured" in message
     assert variable in message
+
+
+def test_a_refused_page_logs_one_line_without_a_traceback(client, billing_clerk, caplog):
+    """Every 403 used to print a full traceback to the console, burying real errors."""
+    client.force_login(billing_clerk)
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        assert client.get(reverse("patients:list")).status_code == 403
+    refusals = [r for r in caplog.records if r.name == "django.request"]
+    assert [r.getMessage() for r in refusals] == ["Forbidden (Permission denied): /patients/"]
+    assert refusals[0].exc_info is None
