@@ -134,3 +134,21 @@ class FilterDateField(forms.DateField):
         super().validate(value)
         if value is not None:
             require_in_window(value, field=str(self.label or _("date")), window=filter_window())
+
+
+class MonthField(forms.DateField):
+    """A calendar month typed as YYYY-MM (a report's month); its value is the month's
+    first day, refused outside the filter window like every other filter date."""
+
+    input_formats = ["%Y-%m"]
+    widget = forms.DateInput(
+        attrs={"type": "month", "placeholder": "YYYY-MM", "class": "form-control"}
+    )
+
+    def prepare_value(self, value):
+        return value.strftime("%Y-%m") if isinstance(value, dt.date) else value
+
+    def validate(self, value):
+        super().validate(value)
+        if value is not None:
+            require_in_window(value, field=str(self.label), window=filter_window())

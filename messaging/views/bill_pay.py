@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from messaging.selectors.bill_pay import bill_pay_report
-from messaging.views.reports import MonthField
+from portal_adoption.dates import MonthField
 from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import VIEW_DASHBOARD
 

@@ -19,7 +19,7 @@ from messaging.selectors.reports import (
     response_times_by_category,
     response_times_by_hour_of_week,
 )
-from portal_adoption.dates import FilterDateField, filter_window, require_in_window
+from portal_adoption.dates import FilterDateField, MonthField
 from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import VIEW_DASHBOARD
 
@@ -27,23 +27,6 @@ from portal_adoption.roles import VIEW_DASHBOARD
 # business calendar decides what is in hours): a year at most.
 LONGEST_GRID_PERIOD = dt.timedelta(days=366)
 DEFAULT_GRID_PERIOD = dt.timedelta(weeks=13)
-
-
-class MonthField(forms.DateField):
-    """A calendar month typed as YYYY-MM; its value is the month's first day."""
-
-    input_formats = ["%Y-%m"]
-    widget = forms.DateInput(
-        attrs={"type": "month", "placeholder": "YYYY-MM", "class": "form-control"}
-    )
-
-    def prepare_value(self, value):
-        return value.strftime("%Y-%m") if isinstance(value, dt.date) else value
-
-    def validate(self, value):
-        super().validate(value)
-        if value is not None:
-            require_in_window(value, field=str(self.label), window=filter_window())
 
 
 class ResponseTimesForm(forms.Form):

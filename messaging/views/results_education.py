@@ -2,7 +2,7 @@
 
 Aggregates only, never a patient or a result, so the page writes no
 access-log rows. The month comes in the query string (?month=YYYY-MM),
-checked by portal_adoption.dates through views.reports.MonthField.
+checked by portal_adoption.dates.MonthField.
 """
 
 from django import forms
@@ -14,7 +14,7 @@ from django.views import View
 from messaging.models import OutreachRule
 from messaging.outreach import rule_enabled, rule_option
 from messaging.selectors.results_education import results_education_view_share
-from messaging.views.reports import MonthField
+from portal_adoption.dates import MonthField
 from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import VIEW_DASHBOARD
 
