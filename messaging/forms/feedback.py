@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from messaging.forms.queues import OneTimeKeyForm
 from messaging.models import FEEDBACK_CHANGE_MAX_LENGTH, LARGEST_ID, FeedbackTag
 from messaging.selectors.feedback import UNTAGGED, month_choices
-from portal_adoption.dates import parse_month
+from portal_adoption.dates import MonthField, parse_month
 
 TAG_FILTER_CHOICES = [("", _("All tags")), *FeedbackTag.choices, (UNTAGGED, _("Not tagged"))]
 
@@ -46,7 +46,7 @@ class CommentTagForm(forms.Form):
 
     tag = forms.ChoiceField(choices=FeedbackTag.choices)
     action = forms.ChoiceField(choices=[("add", _("Add")), ("remove", _("Remove"))])
-    return_month = forms.RegexField(regex=r"\A\d{4}-\d{2}\Z", required=False)
+    return_month = MonthField(required=False, widget=forms.HiddenInput)
     return_tag = forms.ChoiceField(choices=TAG_FILTER_CHOICES, required=False)
 
 

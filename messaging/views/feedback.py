@@ -70,7 +70,7 @@ def _feedback_page(request, *, change_form=None, status=200):
     # Each patient whose comment is on the page: one access-log row (the text is not logged).
     shown = {comment.patient_id: comment.patient for comment in comments}
     access_log_record_list(request=request, resource="survey_comments", patients=shown.values())
-    query = {k: v for k, v in (("month", f"{month:%Y-%m}" if month else ""), ("tag", tag)) if v}
+    query = {k: v for k, v in (("month", _month_key(month)), ("tag", tag)) if v}
     context.update(
         {
             "page": page,
@@ -82,6 +82,10 @@ def _feedback_page(request, *, change_form=None, status=200):
         }
     )
     return render(request, "messaging/feedback/page.html", context, status=status)
+
+
+def _month_key(month) -> str:
+    return f"{month:%Y-%m}" if month else ""
 
 
 class FeedbackView(FeedbackManagerView):
@@ -124,7 +128,7 @@ class CommentTagView(FeedbackManagerView):
         back = {
             k: v
             for k, v in (
-                ("month", form.cleaned_data["return_month"]),
+                ("month", _month_key(form.cleaned_data["return_month"])),
                 ("tag", form.cleaned_data["return_tag"]),
             )
             if v

@@ -33,7 +33,6 @@ never one per person. A column that only counts takes a
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -48,13 +47,9 @@ from enrollment.selectors import phone_script_conversions_by_staff
 from enrollment.selectors.reports import TARGET_SECONDS, local_midnight, practice_zone
 from messaging.models import CallLog, Message, Reply
 from messaging.selectors.responses import with_first_response
-from portal_adoption.dates import parse_month
 from portal_adoption.models import User
 from portal_adoption.roles import GROUP_NAMES
 from program.models.recognition import PortalChampion
-
-MONTH_FORMAT = re.compile(r"[0-9]{4}-[0-9]{2}", re.ASCII)
-
 
 # --- Months ---------------------------------------------------------------------------
 
@@ -62,17 +57,6 @@ MONTH_FORMAT = re.compile(r"[0-9]{4}-[0-9]{2}", re.ASCII)
 def this_month(now: dt.datetime | None = None) -> dt.date:
     """The first day of the current month in the practice's time zone."""
     return timezone.localtime(now or timezone.now(), practice_zone()).date().replace(day=1)
-
-
-def month_parse(text: str, *, field: str | None = None) -> dt.date:
-    """'2026-01' -> date(2026, 1, 1); ValueError with a message for anything else.
-
-    Exactly YYYY-MM in ASCII digits, then the filter window of
-    portal_adoption/dates.py.
-    """
-    if not isinstance(text, str) or not MONTH_FORMAT.fullmatch(text):
-        text = ""  # parse_month says what is wrong, without repeating the value
-    return parse_month(text, field=field or gettext("month"))
 
 
 def month_key(month: dt.date) -> str:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
+from portal_adoption.dates import MonthField
 from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import MANAGE_PROGRAM
 from program.models.recognition import CHAMPION_REASON_MAX_LENGTH
@@ -26,7 +27,6 @@ from program.selectors.recognition import (
     champion_candidates,
     champion_of,
     month_key,
-    month_parse,
     recognition_board,
     sort_choices,
     staff_name,
@@ -35,35 +35,16 @@ from program.selectors.recognition import (
 from program.services.recognition import RecognitionError, champion_name
 
 
-def _clean_month(form, *, required: bool):
-    text = (form.cleaned_data.get("month") or "").strip()
-    if not text:
-        if required:
-            raise forms.ValidationError(_("Choose a month."))
-        return None
-    try:
-        return month_parse(text, field=_("Month"))
-    except ValueError as error:
-        raise forms.ValidationError(str(error)) from error
-
-
 class BoardFilterForm(forms.Form):
     """?month=YYYY-MM (this month by default) & sort=name|<column>."""
 
-    month = forms.CharField(
-        label=gettext_lazy("Month"),
-        required=False,
-        widget=forms.TextInput(attrs={"class": "form-control", "placeholder": "YYYY-MM"}),
-    )
+    month = MonthField(label=gettext_lazy("Month"), required=False)
     sort = forms.ChoiceField(label=gettext_lazy("Order"), required=False, choices=())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["sort"].choices = sort_choices()
         self.fields["sort"].widget.attrs["class"] = "form-select"
-
-    def clean_month(self):
-        return _clean_month(self, required=False)
 
     def clean_sort(self):
         return self.cleaned_data.get("sort") or SORT_BY_NAME
@@ -75,7 +56,11 @@ class StaffChoiceField(forms.ModelChoiceField):
 
 
 class ChampionForm(forms.Form):
-    month = forms.CharField(widget=forms.HiddenInput)
+    month = MonthField(
+        label=gettext_lazy("Month"),
+        widget=forms.HiddenInput,
+        error_messages={"required": gettext_lazy("Choose a month.")},
+    )
     user = StaffChoiceField(
         label=gettext_lazy("Portal champion"),
         queryset=champion_candidates(),
@@ -91,9 +76,6 @@ class ChampionForm(forms.Form):
         ),
         widget=forms.Textarea(attrs={"class": "form-control", "rows": 2}),
     )
-
-    def clean_month(self):
-        return _clean_month(self, required=True)
 
 
 class RecognitionView(StaffPermissionRequiredMixin, View):
