@@ -338,6 +338,7 @@ GENERAL_RULES = [
         "for the whole practice, one location or one primary provider."
     ),
     gettext_lazy(
+        # xgettext:no-python-format (the percent signs are literal, never %-formatted)
         "Rates change by percentage points: 65% in December and 68% in January is “+3 pts”. "
         "Counts and money change in percent."
     ),
