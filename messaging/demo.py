@@ -7,6 +7,7 @@ And the bill-pay reminders the nightly workers would have sent over the demo's
 year (demo_bill_reminders_load), so the Bill pay report has both rows.
 """
 
+import dataclasses
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -509,7 +510,7 @@ P_TEMPLATE_REPLY = 0.3
 P_URGENT = 0.01
 P_ESCALATED = 0.06
 P_SPANISH_SAMPLE = 0.5
-LIVE_RECENT = 28  # the newest messages, still in the queue
+LIVE_RECENT = 34  # the newest messages, still in the queue
 LIVE_OVERDUE = 6  # and a few from the last days that slipped
 PROVIDER_TASKS = 4  # open escalations to the demo provider (Dr. Patel's login)
 DEMO_PROVIDER_USERNAME = "provider"
@@ -559,11 +560,12 @@ def demo_message_history(messages: list, *, seed: int = 42) -> MessageHistory:
     if "nurse" not in users or not messages:
         return MessageHistory(0, 0)
     rng = random.Random(seed + HISTORY_SEED_OFFSET)
-    now = timezone.now()
+    # A demo that ends before today (--until) is seen as at its end.
+    now = min(timezone.now(), max(m.sent_at for m in messages) + timedelta(minutes=30))
     patients = Patient.objects.select_related("primary_provider__user").in_bulk(
         {m.patient_external_id for m in messages}, field_name="external_id"
     )
-    ordered = sorted(messages, key=lambda m: (m.sent_at, m.message_id))
+    ordered = _live_retimed(rng, sorted(messages, key=lambda m: (m.sent_at, m.message_id)), now)
     live = _live_messages(rng, ordered, patients, now)
     templates = {
         category: list(ReplyTemplate.objects.filter(category=category, active=True))
@@ -585,10 +587,39 @@ def demo_message_history(messages: list, *, seed: int = 42) -> MessageHistory:
     return MessageHistory(len(ordered), open_count)
 
 
+def _live_retimed(rng, ordered: list, now) -> list:
+    """The newest messages arrive up to minutes before now, whatever the hour of loading.
+
+    The generator's last day runs to midnight; the queue is seen now. So the
+    LIVE_RECENT newest are spread back from a few minutes ago, a gap of about
+    40 minutes between two, evenings and weekends included: due times and SLA
+    states then differ, as in a real queue at any hour.
+    """
+    live = min(LIVE_RECENT, len(ordered) // 4)
+    older, newest = ordered[: len(ordered) - live], ordered[len(ordered) - live :]
+    at = now - timedelta(minutes=rng.randint(3, 20))
+    moved = []
+    for planned in reversed(newest):
+        moved.append(dataclasses.replace(planned, sent_at=at, response_type="", response_at=None))
+        at -= timedelta(minutes=round(rng.expovariate(1 / 40)) + 1)
+    # Older answers that fall after now would be replies from the future: still open.
+    older = [
+        m
+        if m.response_at is None or m.response_at <= now
+        else dataclasses.replace(m, response_type="", response_at=None)
+        for m in older
+        if m.sent_at < at
+    ]
+    return older + moved[::-1]
+
+
 def _live_messages(rng, ordered, patients, now) -> dict[str, str]:
     """message_id -> why it is still open: "new", "provider" (escalated), "urgent"."""
-    live = {m.message_id: "new" for m in ordered[-LIVE_RECENT:]}
-    recent_days = [m for m in ordered[:-LIVE_RECENT] if now - m.sent_at < timedelta(days=4)]
+    newest = min(LIVE_RECENT, len(ordered) // 4)
+    live = {m.message_id: "new" for m in ordered[len(ordered) - newest :]}
+    recent_days = [
+        m for m in ordered[: len(ordered) - newest] if now - m.sent_at < timedelta(days=4)
+    ]
     for m in rng.sample(recent_days, min(LIVE_OVERDUE, len(recent_days))):
         live[m.message_id] = "new"
     for m in ordered:
