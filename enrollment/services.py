@@ -59,8 +59,12 @@ class ContactError(EnrollmentError):
 # --- The checklist --------------------------------------------------------------
 
 
-def enrollment_open(*, patient: Patient, by, method: str = EnrollmentMethod.DESK) -> Enrollment:
+def enrollment_open(
+    *, patient: Patient, by, method: str = EnrollmentMethod.DESK, now: datetime | None = None
+) -> Enrollment:
     """The patient's enrollment in progress, started now if there is none.
+
+    `now` is for the demo's history only (patients/demo.py); the desk leaves it out.
 
     Two clerks opening the same patient at once get the same enrollment: the
     unique constraint on in-progress enrollments decides the race.
@@ -70,7 +74,9 @@ def enrollment_open(*, patient: Patient, by, method: str = EnrollmentMethod.DESK
         return existing
     try:
         with transaction.atomic():
-            return Enrollment.objects.create(patient=patient, started_by=by, method=method)
+            return Enrollment.objects.create(
+                patient=patient, started_by=by, method=method, started_at=now or timezone.now()
+            )
     except IntegrityError:
         existing = _in_progress(patient)
         if existing is None:
@@ -82,17 +88,25 @@ def _in_progress(patient: Patient) -> Enrollment | None:
     return Enrollment.objects.filter(patient=patient, status=EnrollmentStatus.IN_PROGRESS).first()
 
 
-def enrollment_tick(*, enrollment: Enrollment, step: str, by) -> EnrollmentStep:
+def enrollment_tick(
+    *, enrollment: Enrollment, step: str, by, now: datetime | None = None
+) -> EnrollmentStep:
     """Mark a step done; ticking it again (a double tap) changes nothing.
 
     Ticking step 8 stores the EHR note shown above its button: the tick says
     that this text was pasted, so it is kept exactly as it was shown.
     """
-    return _answer(enrollment=enrollment, step=Step(step), by=by)
+    return _answer(enrollment=enrollment, step=Step(step), by=by, now=now)
 
 
 def enrollment_skip(
-    *, enrollment: Enrollment, step: str, reason: str, by, note: str = ""
+    *,
+    enrollment: Enrollment,
+    step: str,
+    reason: str,
+    by,
+    note: str = "",
+    now: datetime | None = None,
 ) -> EnrollmentStep:
     """Leave a step out for a reason from the short list; sending it twice changes nothing.
 
@@ -117,11 +131,19 @@ def enrollment_skip(
         )
     if reason == SkipReason.OTHER and not note:
         raise EnrollmentError(_("Say in a few words why the step is skipped."))
-    return _answer(enrollment=enrollment, step=step, by=by, skip_reason=reason, skip_note=note)
+    return _answer(
+        enrollment=enrollment, step=step, by=by, skip_reason=reason, skip_note=note, now=now
+    )
 
 
 def _answer(
-    *, enrollment: Enrollment, step: Step, by, skip_reason: str = "", skip_note: str = ""
+    *,
+    enrollment: Enrollment,
+    step: Step,
+    by,
+    skip_reason: str = "",
+    skip_note: str = "",
+    now: datetime | None = None,
 ) -> EnrollmentStep:
     """Record a step's answer once; the first answer of all starts the clock.
 
@@ -132,7 +154,7 @@ def _answer(
     3. Step 8 needs steps 1 to 7 answered and stores the note; once it is
        done, the steps the note describes are fixed (_require_note_open).
     """
-    now = timezone.now()
+    now = now or timezone.now()
     with transaction.atomic():
         locked = _locked_in_progress(enrollment)
         existing = locked.steps.filter(step=step).first()
@@ -269,7 +291,9 @@ def contact_check(*, email: str, mobile_phone: str, notification_channel: str) -
 
 
 @transaction.atomic
-def enrollment_collect_contact(*, enrollment: Enrollment, details: ContactDetails, by) -> list[str]:
+def enrollment_collect_contact(
+    *, enrollment: Enrollment, details: ContactDetails, by, now: datetime | None = None
+) -> list[str]:
     """Step 1: store the patient's contact details and preference, and tick the step."""
     _require_in_progress(enrollment)
     changed = patient_contact_update(
@@ -278,16 +302,18 @@ def enrollment_collect_contact(*, enrollment: Enrollment, details: ContactDetail
         mobile_phone=details.mobile_phone,
         notification_channel=details.notification_channel,
     )
-    enrollment_tick(enrollment=enrollment, step=Step.COLLECT_CONTACT, by=by)
+    enrollment_tick(enrollment=enrollment, step=Step.COLLECT_CONTACT, by=by, now=now)
     return changed
 
 
 @transaction.atomic
-def enrollment_set_feature(*, enrollment: Enrollment, feature: str, by) -> None:
+def enrollment_set_feature(
+    *, enrollment: Enrollment, feature: str, by, now: datetime | None = None
+) -> None:
     """Step 4, with the feature that was shown (it goes into the EHR note)."""
     feature = FeatureShown(feature)
     _require_note_open(_answers(_locked_in_progress(enrollment)))
-    enrollment_tick(enrollment=enrollment, step=Step.SHOW_FEATURE, by=by)
+    enrollment_tick(enrollment=enrollment, step=Step.SHOW_FEATURE, by=by, now=now)
     Enrollment.objects.filter(pk=enrollment.pk).update(feature_shown=feature)
     enrollment.feature_shown = feature
 
@@ -301,7 +327,7 @@ def enrollment_set_incentive(*, enrollment: Enrollment, incentive: Incentive | N
     enrollment.save(update_fields=["incentive", "incentive_value"])
 
 
-def enrollment_complete(*, enrollment: Enrollment, by) -> Enrollment:
+def enrollment_complete(*, enrollment: Enrollment, by, now: datetime | None = None) -> Enrollment:
     """Finish the enrollment: events, the EHR note and the follow-up, all at once.
 
     1. Lock the enrollment; if it is completed already (a double submit),
@@ -327,7 +353,7 @@ def enrollment_complete(*, enrollment: Enrollment, by) -> Enrollment:
                 _("Tick these steps first, or skip them with the reason: %(steps)s.")
                 % {"steps": "; ".join(missing)}
             )
-        now = timezone.now()
+        now = now or timezone.now()
         _record_events(enrollment, answers)
         if Step.SET_FOLLOW_UP not in answers:
             answers[Step.SET_FOLLOW_UP] = EnrollmentStep.objects.create(
@@ -406,6 +432,7 @@ def decline_record(
     reason_text: str = "",
     benefit_explained: str = "",
     tech_help_session: TechHelpSession | None = None,
+    now: datetime | None = None,
 ) -> Decline:
     """Record a no, what was offered, and act on what the patient accepted."""
     reason = DeclineReason(reason)
@@ -429,6 +456,7 @@ def decline_record(
         remedies=list(remedies),
         benefit_explained=benefit_explained[:200],
         recorded_by=by,
+        recorded_at=now or timezone.now(),
     )
 
 

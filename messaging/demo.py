@@ -7,13 +7,26 @@ And the bill-pay reminders the nightly workers would have sent over the demo's
 year (demo_bill_reminders_load), so the Bill pay report has both rows.
 """
 
+import dataclasses
 import random
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.db import transaction
 from django.db.models import Min, OuterRef, Subquery
 from django.utils import timezone
 
-from messaging.models import Communication, CommunicationStatus, Message, OutreachRule
+from messaging.models import (
+    Category,
+    ChartNoteOutcome,
+    Communication,
+    CommunicationStatus,
+    Message,
+    OutboxItem,
+    OutreachRule,
+    Queue,
+    ReplyTemplate,
+)
 from messaging.outreach import (
     BILL_DUE,
     BILL_FIRST,
@@ -23,9 +36,23 @@ from messaging.outreach import (
     rule_option,
     statements,
 )
-from messaging.services import Inbound, message_receive
+from messaging.services import (
+    Inbound,
+    chart_note_draft,
+    message_claim_next,
+    message_close,
+    message_close_with_outcome,
+    message_escalate,
+    message_log_call,
+    message_receive,
+    message_reply,
+    outbox_ack,
+    template_render,
+)
+from messaging.services.manage import reply_template_save
 from patients.models import EventSource, EventType, Patient
 from patients.selectors import plausible_events
+from portal_adoption.models import User
 
 DEMO_PREFIX = "demo-msg-"
 SAMPLES = (
@@ -304,3 +331,438 @@ def demo_feedback_load(*, seed: int = 42, share: float = 0.4, months_ago: int = 
             )
             mail.outbox = []
     return len(written)
+
+
+# --- The queue's recent history, through the messaging services (issue 14) ---------------
+
+# (subject, body) per category: what patients write, varied, never in a cycle (an
+# RNG draws them). Each matches its category's default routing phrases.
+CLINICAL_SAMPLES = (
+    (
+        "Refill request",
+        "Could you send a refill of my {drug} to the pharmacy? I have three pills left.",
+    ),
+    ("Medication question", "Can I take ibuprofen with my {drug}, or should I use something else?"),
+    (
+        "Side effect?",
+        "Since the new dose of {drug} I feel dizzy in the mornings. Should I keep taking it?",
+    ),
+    (
+        "Rash on my {part}",
+        "I have a red rash on my {part} since {day}. It itches but there is no fever.",
+    ),
+    (
+        "Swelling after my procedure",
+        "My {part} is still swollen a week after the procedure. Is that normal?",
+    ),
+    (
+        "Fever since last night",
+        "My son has had a fever of 101 since last night. He is drinking fine.",
+    ),
+    (
+        "Test results question",
+        "I saw my test results in the portal. What does the high A1c mean for me?",
+    ),
+    (
+        "Back pain",
+        "My lower back pain is worse since {day}. Can I do anything at home before my visit?",
+    ),
+    (
+        "Blood pressure readings",
+        "My home readings are around 150/95 this week. Should I change my medication?",
+    ),
+    (
+        "Cough that won't go away",
+        "I have had a dry cough for two weeks with a mild fever at night.",
+    ),
+    ("Sore throat", "Sore throat and fever since {day}. Do I need a strep test?"),
+    ("Knee pain after running", "My right knee has pain on the stairs since my run on {day}."),
+    ("Ear pain", "My daughter has ear pain and a low fever. Can she be seen today?"),
+    (
+        "Allergy symptoms",
+        "My allergy medication is not helping this season. Can I try a different one?",
+    ),
+    ("Stitches", "When can the stitches on my {part} come out? There is a little swelling."),
+    ("Dolor de cabeza", "Tengo dolor de cabeza desde {day_es}. ¿Puedo tomar mi medicamento?"),
+)
+ADMIN_SAMPLES = (
+    (
+        "Reschedule my appointment",
+        "I need to reschedule my appointment on {day}. Mornings work best.",
+    ),
+    ("Cancel appointment", "Please cancel my appointment for {day}; I am traveling."),
+    (
+        "School form",
+        "Can you fill in the school form for my daughter? I uploaded it to the portal.",
+    ),
+    ("Records for a new specialist", "Please send my records to Dr. Alvarez, my new cardiologist."),
+    ("New address", "I moved last month: please update my address in your records."),
+    ("Referral to physical therapy", "Did the referral to physical therapy go through?"),
+    ("Annual physical appointment", "I'd like an appointment for my annual physical next month."),
+    ("Work form", "My employer needs a form signed after my visit on {day}."),
+    ("Appointment time", "Is my appointment on {day} at 10:30 or 11:30? I have both in my notes."),
+    ("Cambiar mi cita", "Necesito cambiar mi cita del {day_es}, por favor."),
+)
+BILLING_SAMPLES = (
+    (
+        "Question about my bill",
+        "I got a bill for my visit on {day} that my insurance should cover.",
+    ),
+    ("Payment plan", "Can I set up a payment plan for my balance of ${amount}?"),
+    ("Copay amount", "Why was my copay higher this time than at my last visit?"),
+    ("New insurance", "I have new insurance since this month. Where do I send the card?"),
+    ("Statement", "My statement shows a charge I don't recognize from {day}."),
+    ("Paid twice?", "I think my payment went through twice. Can you check the charge?"),
+    ("Receipt for my payment", "Could you send a receipt for my payment? I need it for my HSA."),
+)
+# Red-flag symptoms (messaging/defaults.py): the subject is clinical, never "Urgent".
+URGENT_SAMPLES = (
+    (
+        "Chest tightness since this morning",
+        "I have chest pain and feel short of breath when I walk.",
+    ),
+    (
+        "Trouble breathing with my cold",
+        "Since last night I have trouble breathing, even sitting down.",
+    ),
+    ("Fainted at home", "My mother fainted this morning and is very weak now."),
+    ("Coughing up blood", "I started coughing up blood today after a week of coughing."),
+)
+THANKS_SAMPLES = (
+    ("Thank you", "Just wanted to say thank you to everyone at the office."),
+    ("Thanks!", "Thanks for the quick help yesterday, all sorted now."),
+)
+SAMPLE_WORDS = {
+    "drug": (
+        "lisinopril",
+        "metformin",
+        "atorvastatin",
+        "levothyroxine",
+        "amlodipine",
+        "sertraline",
+    ),
+    "part": ("arm", "leg", "hand", "ankle", "neck", "knee"),
+    "day": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "the weekend"),
+    "day_es": ("el lunes", "el martes", "el miércoles", "el jueves", "el viernes"),
+    "amount": ("180", "240", "415", "620"),
+}
+CATEGORY_WEIGHTS = ((Category.CLINICAL, 55), (Category.ADMINISTRATIVE, 28), (Category.BILLING, 17))
+FREE_REPLIES = {
+    Category.CLINICAL: (
+        "Hi {first_name}, I spoke with the provider: keep taking it as prescribed and call us at "
+        "{practice_phone} if it gets worse. - {staff_name}",
+        "Hi {first_name}, this is common and should settle in a few days. Rest, fluids, and call "
+        "{practice_phone} if you get a fever over 102. - {staff_name}",
+        "Hi {first_name}, the refill was sent to your pharmacy this afternoon. - {staff_name}",
+        "Hi {first_name}, please come in so we can take a look: the front desk will call you with "
+        "a time. - {staff_name}",
+    ),
+    Category.ADMINISTRATIVE: (
+        "Hi {first_name}, done: you will see the change in the portal. - {staff_name}",
+        "Hi {first_name}, we have sent it today. Call {practice_phone} if you need anything else. "
+        "- {staff_name}",
+    ),
+    Category.BILLING: (
+        "Hi {first_name}, we have resubmitted the claim to your insurance; you do not need to pay "
+        "it for now. - {staff_name}",
+        "Hi {first_name}, yes: a plan over six months is set up, and the portal shows it. "
+        "- {staff_name}",
+    ),
+}
+CALL_SUMMARIES = (
+    "Called the patient back: symptoms explained, will call if worse.",
+    "Spoke with the patient by phone (prefers calls): question answered.",
+    "Called back: advised to come in tomorrow morning; appointment made.",
+)
+# The playbook's three examples, in each queue they fit (issue 14).
+PLAYBOOK_TEMPLATES = {
+    "next_appointment": (
+        "When should I schedule my next appointment?",
+        "Hi {first_name}, thank you for asking. Your provider would like to see you again in "
+        "about three months. You can book a time in the portal under Appointments, or call us "
+        "at {practice_phone}. - {staff_name}",
+    ),
+    "procedure": (
+        "How do I prepare for my procedure?",
+        "Hi {first_name}, please stop eating at midnight the night before, take your usual "
+        "morning medicines with a sip of water, and bring someone to drive you home. The "
+        "instructions are also in the portal under Documents. Call {practice_phone} with any "
+        "question. - {staff_name}",
+    ),
+    "respond": (
+        "When will you respond to my message?",
+        "Hi {first_name}, we answer portal messages within one business day, usually the same "
+        "day. For anything urgent, please call us at {practice_phone}. - {staff_name}",
+    ),
+}
+TEMPLATES_BY_CATEGORY = {
+    Category.CLINICAL: ("next_appointment", "procedure", "respond"),
+    Category.ADMINISTRATIVE: ("next_appointment", "procedure", "respond"),
+    Category.BILLING: ("respond",),
+}
+RESPONDERS = {
+    Category.CLINICAL: (("nurse", 60), ("tkim", 40)),
+    Category.ADMINISTRATIVE: (("frontdesk", 40), ("jreed", 25), ("pshah", 20), ("lmoreno", 15)),
+    Category.BILLING: (("billing", 100),),
+}
+HISTORY_SEED_OFFSET = 3_571
+P_TEMPLATE_REPLY = 0.3
+P_URGENT = 0.01
+P_ESCALATED = 0.06
+P_SPANISH_SAMPLE = 0.5
+LIVE_RECENT = 34  # the newest messages, still in the queue
+LIVE_OVERDUE = 6  # and a few from the last days that slipped
+PROVIDER_TASKS = 4  # open escalations to the demo provider (Dr. Patel's login)
+DEMO_PROVIDER_USERNAME = "provider"
+
+
+@dataclass(frozen=True)
+class MessageHistory:
+    received: int
+    open: int
+
+
+def demo_reply_templates() -> int:
+    """The playbook's three examples as reply templates, once, through the template service."""
+    created = 0
+    for category, keys in TEMPLATES_BY_CATEGORY.items():
+        for key in keys:
+            name, body = PLAYBOOK_TEMPLATES[key]
+            if ReplyTemplate.objects.filter(category=category, name__iexact=name).exists():
+                continue
+            reply_template_save(category=category, name=name, body=body)
+            created += 1
+    return created
+
+
+def demo_message_history(messages: list, *, seed: int = 42) -> MessageHistory:
+    """The demo's recent portal messages, through the queue's own services.
+
+    1. Each PortalMessage (patients/demo.py: the generator wrote no event for
+       it) arrives through message_receive at its generated moment, with a
+       subject and body drawn for a category (clinical, administrative,
+       billing; a few red-flag symptoms), so routing, red flags and due
+       times are the application's own.
+    2. Its generated first response is replayed at its moment by a member of
+       the team: message_reply (some from the playbook templates) or
+       message_log_call (answered by phone); a few clinical ones are first
+       escalated to the patient's provider. Answered messages older than a
+       day are closed (with a chart note where the rules need one), and
+       their replies acknowledged by the portal.
+    3. The live queue: the newest LIVE_RECENT messages, LIVE_OVERDUE from the
+       last days and the ones never answered stay open, their responses not
+       written; PROVIDER_TASKS of them wait in the demo provider's task list.
+       One nurse and one clerk have taken a message.
+    Returns how many messages arrived and how many are open.
+    """
+    demo_reply_templates()
+    users = {u.username: u for u in User.objects.filter(email__endswith="@demo.example.org")}
+    if "nurse" not in users or not messages:
+        return MessageHistory(0, 0)
+    rng = random.Random(seed + HISTORY_SEED_OFFSET)
+    # A demo that ends before today (--until) is seen as at its end.
+    now = min(timezone.now(), max(m.sent_at for m in messages) + timedelta(minutes=30))
+    patients = Patient.objects.select_related("primary_provider__user").in_bulk(
+        {m.patient_external_id for m in messages}, field_name="external_id"
+    )
+    ordered = _live_retimed(rng, sorted(messages, key=lambda m: (m.sent_at, m.message_id)), now)
+    live = _live_messages(rng, ordered, patients, now)
+    templates = {
+        category: list(ReplyTemplate.objects.filter(category=category, active=True))
+        for category in Category.values
+    }
+    open_count = 0
+    with transaction.atomic():
+        for planned in ordered:
+            patient = patients[planned.patient_external_id]
+            kind = live.get(planned.message_id, "")
+            message = _arrive(rng, planned, patient, kind)
+            if kind:
+                open_count += 1
+                if kind == "provider":
+                    _escalate(rng, message, users, planned.sent_at, now)
+                continue
+            _answer(rng, message, planned, patient, users, templates, now)
+        _claim_some(users)
+    return MessageHistory(len(ordered), open_count)
+
+
+def _live_retimed(rng, ordered: list, now) -> list:
+    """The newest messages arrive up to minutes before now, whatever the hour of loading.
+
+    The generator's last day runs to midnight; the queue is seen now. So the
+    LIVE_RECENT newest are spread back from a few minutes ago, a gap of about
+    40 minutes between two, evenings and weekends included: due times and SLA
+    states then differ, as in a real queue at any hour.
+    """
+    live = min(LIVE_RECENT, len(ordered) // 4)
+    older, newest = ordered[: len(ordered) - live], ordered[len(ordered) - live :]
+    at = now - timedelta(minutes=rng.randint(3, 20))
+    moved = []
+    for planned in reversed(newest):
+        moved.append(dataclasses.replace(planned, sent_at=at, response_type="", response_at=None))
+        at -= timedelta(minutes=round(rng.expovariate(1 / 40)) + 1)
+    # Older answers that fall after now would be replies from the future: still open.
+    older = [
+        m
+        if m.response_at is None or m.response_at <= now
+        else dataclasses.replace(m, response_type="", response_at=None)
+        for m in older
+        if m.sent_at < at
+    ]
+    return older + moved[::-1]
+
+
+def _live_messages(rng, ordered, patients, now) -> dict[str, str]:
+    """message_id -> why it is still open: "new", "provider" (escalated), "urgent"."""
+    newest = min(LIVE_RECENT, len(ordered) // 4)
+    live = {m.message_id: "new" for m in ordered[len(ordered) - newest :]}
+    recent_days = [
+        m for m in ordered[: len(ordered) - newest] if now - m.sent_at < timedelta(days=4)
+    ]
+    for m in rng.sample(recent_days, min(LIVE_OVERDUE, len(recent_days))):
+        live[m.message_id] = "new"
+    for m in ordered:
+        # Never answered: the newest wait in the queue; older ones were thanks, closed.
+        if not m.response_type and now - m.sent_at < timedelta(days=4):
+            live[m.message_id] = "new"
+    patels = [
+        m
+        for m in reversed(ordered)
+        if getattr(patients[m.patient_external_id].primary_provider, "user_id", None)
+        and now - m.sent_at < timedelta(days=5)
+    ]
+    for m in patels[:PROVIDER_TASKS]:
+        live[m.message_id] = "provider"
+    # One urgent message among the newest: it arrived minutes ago.
+    newest = ordered[-1] if ordered else None
+    if newest is not None and live.get(newest.message_id) == "new":
+        live[newest.message_id] = "urgent"
+    return live
+
+
+def _arrive(rng, planned, patient, kind: str):
+    if kind == "urgent" or (kind == "" and planned.response_type and rng.random() < P_URGENT):
+        subject, body = rng.choice(URGENT_SAMPLES)
+    elif not planned.response_type and kind == "":
+        subject, body = rng.choice(THANKS_SAMPLES)
+    else:
+        category = Category.CLINICAL if kind == "provider" else _weighted(rng, CATEGORY_WEIGHTS)
+        subject, body = _sample(rng, category, patient)
+    message, _created = message_receive(
+        inbound=Inbound(
+            message_id=planned.message_id,
+            patient=patient,
+            subject=subject,
+            body=body,
+            sent_at=planned.sent_at,
+        ),
+        now=planned.sent_at,
+    )
+    return message
+
+
+def _weighted(rng, table):
+    values, weights = zip(*table, strict=True)
+    return rng.choices(values, weights=weights)[0]
+
+
+def _sample(rng, category: str, patient) -> tuple[str, str]:
+    pool = {
+        Category.CLINICAL: CLINICAL_SAMPLES,
+        Category.ADMINISTRATIVE: ADMIN_SAMPLES,
+        Category.BILLING: BILLING_SAMPLES,
+    }[category]
+    spanish = patient.preferred_language.startswith("es") and rng.random() < P_SPANISH_SAMPLE
+    choices = [sample for sample in pool if _is_spanish(sample) == spanish] or list(pool)
+    subject, body = rng.choice(choices)
+    words = {key: rng.choice(values) for key, values in SAMPLE_WORDS.items()}
+    return subject.format(**words), body.format(**words)
+
+
+def _is_spanish(sample) -> bool:
+    return sample[0] in ("Dolor de cabeza", "Cambiar mi cita")
+
+
+def _responder(rng, message, users):
+    table = RESPONDERS[message.category]
+    present = [(name, weight) for name, weight in table if name in users]
+    return users[_weighted(rng, present)] if present else users["nurse"]
+
+
+def _escalate(rng, message, users, sent_at, now) -> None:
+    nurse = users["nurse"]
+    at = min(now, sent_at + timedelta(minutes=rng.randint(10, 90)))
+    message_escalate(
+        message=message,
+        note="Please review: the patient asks whether to change the dose.",
+        by=nurse,
+        now=at,
+    )
+
+
+def _answer(rng, message, planned, patient, users, templates, now) -> None:
+    if not planned.response_type:
+        # A thank-you needs no reply: closed unanswered, with a line in the chart.
+        message_close(
+            message=message,
+            by=_responder(rng, message, users),
+            chart_note="Patient thanked the team; no reply needed.",
+            now=planned.sent_at + timedelta(hours=2),
+        )
+        return
+    at = planned.response_at
+    by = _responder(rng, message, users)
+    if message.urgent:
+        # A red flag gets a call within minutes, whatever the generator said.
+        at = planned.sent_at + timedelta(minutes=rng.randint(4, 18))
+        message_log_call(
+            message=message, summary=rng.choice(CALL_SUMMARIES), by=users["nurse"], now=at
+        )
+    elif (
+        message.category == Category.CLINICAL
+        and rng.random() < P_ESCALATED
+        and patient.primary_provider
+    ):
+        _escalate(rng, message, users, planned.sent_at, at - timedelta(minutes=1))
+        provider = patient.primary_provider.user or users["nurse"]
+        _reply(rng, message, provider, templates, at)
+    elif planned.response_type == EventType.RESPONSE_BY_PHONE:
+        message_log_call(message=message, summary=rng.choice(CALL_SUMMARIES), by=by, now=at)
+    else:
+        _reply(rng, message, by, templates, at)
+    if now - at > timedelta(days=1):
+        done = at + timedelta(minutes=rng.randint(2, 40))
+        if message.category == Category.CLINICAL or message.care_related:
+            outcome = rng.choice(
+                (
+                    ChartNoteOutcome.UNDERSTOOD,
+                    ChartNoteOutcome.CALL_IF_WORSE,
+                    ChartNoteOutcome.VISIT,
+                )
+            )
+            message_close_with_outcome(
+                message=message, by=by, note=chart_note_draft(message), outcome=outcome, now=done
+            )
+        else:
+            message_close(message=message, by=by, now=done)
+        for item in OutboxItem.objects.filter(reply__message=message, acked_at__isnull=True):
+            outbox_ack(item=item, now=done)
+
+
+def _reply(rng, message, by, templates, at) -> None:
+    usable = templates.get(message.category) or []
+    template = rng.choice(usable) if usable and rng.random() < P_TEMPLATE_REPLY else None
+    if template is not None:
+        body = template_render(template, message=message, by=by)
+    else:
+        free = ReplyTemplate(body=rng.choice(FREE_REPLIES[message.category]))
+        body = template_render(free, message=message, by=by)
+    message_reply(message=message, body=body, by=by, template=template, now=at)
+
+
+def _claim_some(users) -> None:
+    """A nurse and a clerk are working a message each, as on any afternoon."""
+    for queue, username in ((Queue.NURSING, "tkim"), (Queue.FRONT_DESK, "frontdesk")):
+        if username in users:
+            message_claim_next(queue=queue, by=users[username])

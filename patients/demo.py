@@ -176,6 +176,15 @@ LANGUAGE_WEIGHTS = _weights(
 EN_BORROWED_FAMILY_NAME = 0.15
 # Area codes near the default practice (New York); the numbers are 555-01XX.
 AREA_CODES = ("212", "347", "516", "631", "646", "718", "914", "917")
+# Every patient's mobile number is their own: numbers are dealt from these area
+# codes' 555-0100 to 555-0199 (2,600 of them) by an RNG of its own, so the main
+# stream is as it was; a roster larger than that leaves the rest without a mobile.
+MOBILE_AREA_CODES = (
+    *AREA_CODES,
+    *("201", "203", "315", "332", "518", "551", "585", "607", "680", "716", "732", "838"),
+    *("845", "862", "908", "929", "934", "973"),
+)
+PHONE_SEED_OFFSET = 1_299_709
 EMAIL_DOMAINS = ("example.org", "example.com")
 # (share, youngest, oldest): a family practice sees children and adults.
 AGE_BANDS = ((20, 0, 17), (28, 18, 39), (32, 40, 64), (20, 65, 94))
@@ -406,7 +415,9 @@ class DemoPractice:
             for loc in self.locations
         }
         self._location_weights = list(accumulate(LOCATION_WEIGHTS[: len(self.locations)]))
-        self.patients = [self._patient(rng, i) for i in range(self.config.patients)]
+        self.patients = _unique_mobiles(
+            [self._patient(rng, i) for i in range(self.config.patients)], self.config.seed
+        )
         self._event_state = rng.getstate()
 
     def events(self) -> Iterator[DemoEvent]:
@@ -504,6 +515,17 @@ def _email(rng: random.Random, given: str, family: str, birth: date, today: date
 def _ascii(text: str) -> str:
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return "".join(c for c in plain.lower() if c.isalnum())
+
+
+def _unique_mobiles(patients: list[DemoPatient], seed: int) -> list[DemoPatient]:
+    """The same roster with one number per patient who has a mobile (see MOBILE_AREA_CODES)."""
+    numbers = [f"+1{code}55501{n:02d}" for code in MOBILE_AREA_CODES for n in range(100)]
+    random.Random(seed + PHONE_SEED_OFFSET).shuffle(numbers)
+    dealt = iter(numbers)
+    return [
+        dataclasses.replace(p, mobile_phone=next(dealt, "")) if p.mobile_phone else p
+        for p in patients
+    ]
 
 
 def _mobile(rng: random.Random) -> str:
@@ -961,6 +983,15 @@ DEMO_STAFF = (
     (Role.MANAGER, "manager", "Maria", "Lopez", False),
     (Role.ADMINISTRATOR, "admin", "Ada", "Byrne", False),
 )
+# Colleagues without a login, so the desk's and the nurses' work is shared as in a
+# real practice (enrollment/demo.py, messaging/demo.py credit them): demo accounts
+# with an unusable password, never printed.
+DEMO_COLLEAGUES = (
+    (Role.FRONT_DESK, "jreed", "Jamal", "Reed"),
+    (Role.FRONT_DESK, "pshah", "Priya", "Shah"),
+    (Role.FRONT_DESK, "lmoreno", "Lucía", "Moreno"),
+    (Role.NURSE, "tkim", "Tom", "Kim"),
+)
 
 
 class DemoRefused(Exception):
@@ -976,6 +1007,130 @@ class DemoLogin:
     recovery_code: str = ""
 
 
+# --- What the services write instead of the generator ----------------------------
+#
+# The activity log is append-only, and the dashboard counts what is in it, so the
+# events that the application's own services write are never bulk-generated too
+# (no double counting): _write_events keeps them out of the bulk insert and hands
+# them over as a DemoReplay. enrollment/demo.py replays each desk sign-up as a
+# clerk's checklist (its services write portal_invited, portal_activated and, if
+# the clerk helped, app_installed), and messaging/demo.py each recent portal
+# message through message_receive and its answer through message_reply or
+# message_log_call, at the generated moments. The rest of the year stays as
+# generated: sign-ups before the window, and messages before the queue's window
+# (QUEUE_DAYS), which the reports show as "not through the queue".
+
+REPLAY_SEED_OFFSET = 86_028_121
+P_APP_AT_DESK = 0.35
+# Days of portal messages that go through the queue, at 2,000 patients: from the
+# first day of the month before `until`, and fewer days for a larger roster, so
+# the replay stays about as long (QUEUE_PATIENTS patients' worth).
+QUEUE_PATIENTS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class DeskSignup:
+    """A sign-up at the front desk: step 3 (the first login) at `at`."""
+
+    patient_external_id: str
+    at: datetime
+    app_at_desk: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PortalMessage:
+    """A patient's portal message and its first response, if any ("" / None)."""
+
+    message_id: str
+    patient_external_id: str
+    sent_at: datetime
+    response_type: str
+    response_at: datetime | None
+
+
+@dataclass
+class DemoReplay:
+    desk_signups: list[DeskSignup] = dataclasses.field(default_factory=list)
+    messages: list[PortalMessage] = dataclasses.field(default_factory=list)
+
+
+def queue_since(practice: "DemoPractice") -> datetime:
+    """From when the demo's portal messages go through the queue (see QUEUE_PATIENTS)."""
+    until = practice.config.until
+    first = date(until.year, until.month, 1)
+    previous = date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1)
+    previous = max(previous, practice.start)
+    days = (until - previous).days + 1
+    days = max(2, round(days * min(1.0, QUEUE_PATIENTS / max(1, practice.config.patients))))
+    return datetime.combine(until - timedelta(days=days - 1), datetime.min.time(), practice.zone)
+
+
+class _Splitter:
+    """Takes out of each patient's generated events those the services will write."""
+
+    def __init__(self, practice: DemoPractice):
+        self.replay = DemoReplay()
+        self.window_start = datetime.combine(practice.start, datetime.min.time(), practice.zone)
+        self.queue_since = queue_since(practice)
+        self.rng = random.Random(practice.config.seed + REPLAY_SEED_OFFSET)
+
+    def events(self, events: Iterator[DemoEvent]) -> Iterator[DemoEvent]:
+        patient, batch = None, []
+        for event in events:
+            if event.patient_external_id != patient and batch:
+                yield from self._split(batch)
+                batch = []
+            patient = event.patient_external_id
+            batch.append(event)
+        if batch:
+            yield from self._split(batch)
+
+    def _split(self, events: list[DemoEvent]) -> list[DemoEvent]:
+        dropped: set[str] = set()
+        signup = next(
+            (
+                e
+                for e in events
+                if e.type == EventType.PORTAL_ACTIVATED
+                and e.channel == Channel.FRONT_DESK
+                and e.occurred_at >= self.window_start
+            ),
+            None,
+        )
+        if signup is not None:
+            app = self.rng.random() < P_APP_AT_DESK
+            for e in events:
+                desk_invite = e.type == EventType.PORTAL_INVITED and e.channel == Channel.FRONT_DESK
+                if e is signup or desk_invite or (app and e.type == EventType.APP_INSTALLED):
+                    dropped.add(e.event_id)
+            self.replay.desk_signups.append(
+                DeskSignup(e.patient_external_id, signup.occurred_at, app)
+            )
+        asked = {
+            e.object_id: e
+            for e in events
+            if e.type == EventType.MESSAGE_FROM_PATIENT and e.occurred_at >= self.queue_since
+        }
+        answers: dict[str, DemoEvent] = {}
+        for e in events:
+            if e.reply_to in asked and e.type != EventType.MESSAGE_FROM_PATIENT:
+                answers.setdefault(e.reply_to, e)
+                dropped.add(e.event_id)
+        for object_id, e in asked.items():
+            dropped.add(e.event_id)
+            answer = answers.get(object_id)
+            self.replay.messages.append(
+                PortalMessage(
+                    object_id,
+                    e.patient_external_id,
+                    e.occurred_at,
+                    answer.type if answer else "",
+                    answer.occurred_at if answer else None,
+                )
+            )
+        return [e for e in events if e.event_id not in dropped]
+
+
 @dataclass(frozen=True)
 class DemoOutcome:
     locations: int
@@ -984,6 +1139,7 @@ class DemoOutcome:
     events: int
     created: bool
     logins: list[DemoLogin]
+    replay: DemoReplay = dataclasses.field(default_factory=DemoReplay)
 
 
 def demo_load(config: DemoConfig) -> DemoOutcome:
@@ -995,14 +1151,15 @@ def demo_load(config: DemoConfig) -> DemoOutcome:
     with transaction.atomic():
         _refuse_foreign_roster(config.seed)
         prefix = patient_prefix(config.seed)
+        replay = DemoReplay()
         if Patient.objects.filter(external_id__startswith=prefix).exists():
             counts = _stored_counts(config.seed)
             created = False
         else:
-            counts = _write_practice(DemoPractice(config))
+            counts = _write_practice(DemoPractice(config), replay)
             created = True
         logins = demo_staff_ensure()
-    return DemoOutcome(*counts, created=created, logins=logins)
+    return DemoOutcome(*counts, created=created, logins=logins, replay=replay)
 
 
 def _refuse_foreign_roster(seed: int) -> None:
@@ -1039,11 +1196,11 @@ def _stored_counts(seed: int) -> tuple[int, int, int, int]:
         Location.objects.filter(code__in=[code for code, _name in LOCATIONS]).count(),
         Provider.objects.filter(code__in=[code for code, _name in PROVIDERS]).count(),
         Patient.objects.filter(external_id__startswith=patient_prefix(seed)).count(),
-        ActivityEvent.objects.filter(event_id__startswith=event_prefix(seed)).count(),
+        ActivityEvent.objects.filter(patient__external_id__startswith=patient_prefix(seed)).count(),
     )
 
 
-def _write_practice(practice: DemoPractice) -> tuple[int, int, int, int]:
+def _write_practice(practice: DemoPractice, replay: DemoReplay) -> tuple[int, int, int, int]:
     locations = {
         loc.code: Location.objects.get_or_create(code=loc.code, defaults={"name": loc.name})[0]
         for loc in practice.locations
@@ -1060,7 +1217,9 @@ def _write_practice(practice: DemoPractice) -> tuple[int, int, int, int]:
         for prov in practice.providers
     }
     patient_ids = _write_patients(practice, locations, providers)
-    events = _write_events(practice, patient_ids)
+    splitter = _Splitter(practice)
+    events = _write_events(practice, patient_ids, splitter)
+    replay.desk_signups, replay.messages = splitter.replay.desk_signups, splitter.replay.messages
     return len(locations), len(providers), len(patient_ids), events
 
 
@@ -1090,7 +1249,7 @@ def _write_patients(practice: DemoPractice, locations: dict, providers: dict) ->
     )
 
 
-def _write_events(practice: DemoPractice, patient_ids: dict[str, int]) -> int:
+def _write_events(practice: DemoPractice, patient_ids: dict[str, int], splitter) -> int:
     recorded_at = datetime.now(practice.zone)
     rows = (
         ActivityEvent(
@@ -1108,7 +1267,7 @@ def _write_events(practice: DemoPractice, patient_ids: dict[str, int]) -> int:
             source=EventSource.DEMO,
             recorded_at=recorded_at,
         )
-        for e in practice.events()
+        for e in splitter.events(practice.events())
     )
     written = 0
     for batch in _batches(rows):
@@ -1147,8 +1306,26 @@ def demo_staff_ensure() -> list[DemoLogin]:
         # A lockout from earlier failed attempts would outlive the new password.
         axes_reset(username=username)
         logins.append(DemoLogin(role, username, password, _second_step(user)))
+    _colleagues_ensure(main_location)
     _link_demo_provider()
     return logins
+
+
+def _colleagues_ensure(main_location: Location | None) -> None:
+    for role, username, first_name, last_name in DEMO_COLLEAGUES:
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={
+                "first_name": first_name,
+                "last_name": last_name,
+                "email": demo_email(username),
+                "location": main_location,
+            },
+        )
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            staff_set_roles(user=user, roles=[role])
 
 
 def _second_step(user: User) -> str:
@@ -1169,7 +1346,7 @@ def demo_email(username: str) -> str:
 
 
 def _refuse_real_accounts() -> None:
-    usernames = [username for _role, username, *_rest in DEMO_STAFF]
+    usernames = [username for _role, username, *_rest in (*DEMO_STAFF, *DEMO_COLLEAGUES)]
     taken = (
         User.objects.filter(username__in=usernames)
         .exclude(email__endswith=f"@{DEMO_STAFF_DOMAIN}")

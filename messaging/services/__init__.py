@@ -69,7 +69,7 @@ class Inbound:
     thread_id: str = ""
 
 
-def message_receive(*, inbound: Inbound) -> tuple[Message, bool]:
+def message_receive(*, inbound: Inbound, now: datetime | None = None) -> tuple[Message, bool]:
     """Store a patient's message once, classified, flagged and in its team's queue.
 
     1. The portal's message_id is the idempotency key: the same message sent
@@ -78,6 +78,8 @@ def message_receive(*, inbound: Inbound) -> tuple[Message, bool]:
     2. In one transaction: the message with its category, red flags, queue
        and due times; the message_from_patient event; the first transition;
        for a red flag, the automatic "call 911" reply in the outbox.
+
+    `now` (the moment it arrives) is for the demo's history only; the API leaves it out.
     """
     if len(inbound.message_id) > MESSAGE_ID_MAX_LENGTH:
         raise MessagingError(
@@ -88,7 +90,7 @@ def message_receive(*, inbound: Inbound) -> tuple[Message, bool]:
         return _same_or_conflict(existing, inbound), False
     try:
         with transaction.atomic():
-            return _store_inbound(inbound), True
+            return _store_inbound(inbound, now or timezone.now()), True
     except IntegrityError:
         existing = Message.objects.filter(message_id=inbound.message_id).first()
         if existing is None:
@@ -113,14 +115,13 @@ def _same_or_conflict(existing: Message, inbound: Inbound) -> Message:
     return existing
 
 
-def _store_inbound(inbound: Inbound) -> Message:
+def _store_inbound(inbound: Inbound, received: datetime) -> Message:
     text = f"{inbound.subject}\n{inbound.body}"
     routing = RoutingSettings.objects.get_or_create(pk=1)[0]
     rules = RoutingRule.objects.values_list("category", "phrase")
     found = classify(text, rules, routing.default_category)
     flags = red_flags_in(text, RedFlag.objects.values_list("phrase", flat=True))
     calendar = BusinessCalendar()
-    received = timezone.now()
     category = Category.CLINICAL if flags else found.category
     message = Message.objects.create(
         message_id=inbound.message_id,
@@ -139,9 +140,9 @@ def _store_inbound(inbound: Inbound) -> Message:
         external_due_at=calendar.external_due(received),
     )
     _record_event(message, EventType.MESSAGE_FROM_PATIENT, message.message_id, inbound.sent_at)
-    _transition(message, "", MessageStatus.NEW, None, _arrival_note(message))
+    _transition(message, "", MessageStatus.NEW, None, _arrival_note(message), at=received)
     if flags:
-        _auto_reply_emergency(message)
+        _auto_reply_emergency(message, received)
     return message
 
 
@@ -161,15 +162,15 @@ def _arrival_note(message: Message) -> str:
     return ""
 
 
-def _auto_reply_emergency(message: Message) -> None:
+def _auto_reply_emergency(message: Message, at: datetime) -> None:
     with translation.override(_patient_language(message.patient)):
         body = _(
             "Your message mentions a symptom that may be an emergency. If it is, call 911 "
             "now. A nurse has been alerted and will contact you. For anything urgent, call "
             "us at %(phone)s."
         ) % {"phone": settings.PRACTICE_PHONE}
-    reply = Reply.objects.create(message=message, body=body, automatic=True)
-    OutboxItem.objects.create(reply=reply)
+    reply = Reply.objects.create(message=message, body=body, automatic=True, sent_at=at)
+    OutboxItem.objects.create(reply=reply, created_at=at)
     _log_communication(reply, job=RED_FLAG_REPLY_JOB)
 
 
@@ -189,6 +190,8 @@ def _log_communication(reply: Reply, *, job: str = "") -> Communication:
         body=reply.body,
         sent_by=reply.sent_by,
         job=job,
+        created_at=reply.sent_at,
+        not_before=reply.sent_at,
         sent_at=reply.sent_at,
     )
 
@@ -221,7 +224,7 @@ def _record_event(
     )
 
 
-def _answered(message: Message, by, note: str = "") -> None:
+def _answered(message: Message, by, note: str = "", *, at: datetime | None = None) -> None:
     """After a response event naming the message: answered, and its first response stamped.
 
     `first_reply_at` is the first response as metrics.md defines it, read
@@ -233,11 +236,18 @@ def _answered(message: Message, by, note: str = "") -> None:
     message.status = MessageStatus.ANSWERED
     message.owner = message.owner or by
     message.save(update_fields=["first_reply_at", "status", "owner"])
-    _transition(message, previous, MessageStatus.ANSWERED, by, note)
+    _transition(message, previous, MessageStatus.ANSWERED, by, note, at=at)
 
 
 def _transition(
-    message: Message, from_status: str, to_status: str, by, note: str = "", idempotency_key=""
+    message: Message,
+    from_status: str,
+    to_status: str,
+    by,
+    note: str = "",
+    idempotency_key="",
+    *,
+    at: datetime | None = None,
 ) -> None:
     MessageTransition.objects.create(
         message=message,
@@ -247,6 +257,7 @@ def _transition(
         by=by,
         note=note[:500],
         idempotency_key=idempotency_key,
+        at=at or timezone.now(),
     )
 
 
@@ -384,6 +395,7 @@ def message_reply(
     by,
     template: ReplyTemplate | None = None,
     idempotency_key: str = "",
+    now: datetime | None = None,
 ) -> Reply:
     """Send a reply: stored, put in the outbox, logged as message_to_patient and in
     the patient's communications log.
@@ -394,7 +406,7 @@ def message_reply(
     """
     return _at_most_once(
         message,
-        lambda locked: _reply(locked, body, by, template, idempotency_key),
+        lambda locked: _reply(locked, body, by, template, idempotency_key, now or timezone.now()),
         lambda: Reply.objects.filter(sent_by=by, idempotency_key=idempotency_key).first(),
         key=idempotency_key,
         same=lambda first: first.message_id == message.pk and first.body == body.strip(),
@@ -440,7 +452,7 @@ def _locked(message: Message) -> Message:
     return rows.get(pk=message.pk)
 
 
-def _reply(message: Message, body: str, by, template, key: str) -> Reply:
+def _reply(message: Message, body: str, by, template, key: str, now: datetime) -> Reply:
     _require_open(message)
     if not body.strip():
         raise MessagingError(_("Write the reply, or choose a template."))
@@ -450,8 +462,9 @@ def _reply(message: Message, body: str, by, template, key: str) -> Reply:
         template=template,
         sent_by=by,
         idempotency_key=key,
+        sent_at=now,
     )
-    OutboxItem.objects.create(reply=reply)
+    OutboxItem.objects.create(reply=reply, created_at=now)
     # The communications log holds what people send too, not only the workers.
     _log_communication(reply)
     _record_event(
@@ -461,11 +474,18 @@ def _reply(message: Message, body: str, by, template, key: str) -> Reply:
         reply.sent_at,
         reply_to=message.message_id,
     )
-    _answered(message, by)
+    _answered(message, by, at=now)
     return reply
 
 
-def message_log_call(*, message: Message, summary: str, by, idempotency_key: str = "") -> CallLog:
+def message_log_call(
+    *,
+    message: Message,
+    summary: str,
+    by,
+    idempotency_key: str = "",
+    now: datetime | None = None,
+) -> CallLog:
     """A phone call instead of a portal reply (the patient prefers the phone).
 
     The call answers the message: it becomes a response_by_phone event
@@ -476,19 +496,23 @@ def message_log_call(*, message: Message, summary: str, by, idempotency_key: str
     """
     return _at_most_once(
         message,
-        lambda locked: _log_call(locked, summary, by, idempotency_key),
+        lambda locked: _log_call(locked, summary, by, idempotency_key, now or timezone.now()),
         lambda: CallLog.objects.filter(called_by=by, idempotency_key=idempotency_key).first(),
         key=idempotency_key,
         same=lambda first: first.message_id == message.pk and first.summary == summary.strip(),
     )
 
 
-def _log_call(message: Message, summary: str, by, key: str) -> CallLog:
+def _log_call(message: Message, summary: str, by, key: str, now: datetime) -> CallLog:
     _require_open(message)
     if not summary.strip():
         raise MessagingError(_("Write what was said on the call."))
     call = CallLog.objects.create(
-        message=message, summary=summary.strip(), called_by=by, idempotency_key=key
+        message=message,
+        summary=summary.strip(),
+        called_by=by,
+        idempotency_key=key,
+        called_at=now,
     )
     _record_event(
         message,
@@ -498,7 +522,7 @@ def _log_call(message: Message, summary: str, by, key: str) -> CallLog:
         reply_to=message.message_id,
         channel=Channel.PHONE,
     )
-    _answered(message, by, _("Answered by phone."))
+    _answered(message, by, _("Answered by phone."), at=now)
     return call
 
 
@@ -514,7 +538,9 @@ def message_changed_with_key(*, by, idempotency_key: str, to_status: str) -> Mes
     return first.message
 
 
-def message_escalate(*, message: Message, note: str, by, idempotency_key: str = "") -> Message:
+def message_escalate(
+    *, message: Message, note: str, by, idempotency_key: str = "", now: datetime | None = None
+) -> Message:
     """To the patient's own provider: it leaves the queue for their task list.
 
     Escalating what already waits for that provider changes nothing (two
@@ -523,7 +549,7 @@ def message_escalate(*, message: Message, note: str, by, idempotency_key: str = 
     """
     return _at_most_once(
         message,
-        lambda locked: _escalate(locked, note, by, idempotency_key),
+        lambda locked: _escalate(locked, note, by, idempotency_key, now),
         lambda: _transition_with_key(by, idempotency_key),
         key=idempotency_key,
         same=lambda first: (
@@ -533,7 +559,7 @@ def message_escalate(*, message: Message, note: str, by, idempotency_key: str = 
     )
 
 
-def _escalate(message: Message, note: str, by, key: str) -> Message:
+def _escalate(message: Message, note: str, by, key: str, now: datetime | None) -> Message:
     _require_open(message)
     if not note.strip():
         raise MessagingError(_("Write a note for the provider: what you need from them."))
@@ -551,7 +577,7 @@ def _escalate(message: Message, note: str, by, key: str) -> Message:
     message.owner = None
     message.lease_expires_at = None
     message.save(update_fields=["escalated_to", "queue", "status", "owner", "lease_expires_at"])
-    _transition(message, previous, MessageStatus.WAITING_PROVIDER, by, note, key)
+    _transition(message, previous, MessageStatus.WAITING_PROVIDER, by, note, key, at=now)
     return message
 
 
@@ -649,7 +675,13 @@ def chart_note_with_outcome(note: str, outcome_words: str) -> str:
 
 
 def message_close_with_outcome(
-    *, message: Message, by, note: str, outcome: str, outcome_typed: str = ""
+    *,
+    message: Message,
+    by,
+    note: str,
+    outcome: str,
+    outcome_typed: str = "",
+    now: datetime | None = None,
 ) -> Message:
     """Close from the message page: the note she read and edited, and the outcome she gave.
 
@@ -669,7 +701,7 @@ def message_close_with_outcome(
             )
         )
     chart_note = chart_note_with_outcome(note, words) if note.strip() else ""
-    return message_close(message=message, by=by, chart_note=chart_note)
+    return message_close(message=message, by=by, chart_note=chart_note, now=now)
 
 
 def _first_sentence(text: str, limit: int = 160) -> str:
@@ -686,14 +718,19 @@ def _needs_chart_note(message: Message) -> bool:
 
 
 @transaction.atomic
-def message_close(*, message: Message, by, chart_note: str = "") -> Message:
+def message_close(
+    *, message: Message, by, chart_note: str = "", now: datetime | None = None
+) -> Message:
     """Close a message. A clinical one needs its chart note first (workflows.md)."""
     message = Message.objects.select_for_update().get(pk=message.pk)
     if message.status == MessageStatus.CLOSED:
         return message
+    now = now or timezone.now()
     has_note = ChartNote.objects.filter(message=message).exists()
     if chart_note.strip() and not has_note:
-        ChartNote.objects.create(message=message, text=chart_note.strip(), written_by=by)
+        ChartNote.objects.create(
+            message=message, text=chart_note.strip(), written_by=by, written_at=now
+        )
         has_note = True
     if _needs_chart_note(message) and not has_note:
         raise MessagingError(
@@ -704,9 +741,9 @@ def message_close(*, message: Message, by, chart_note: str = "") -> Message:
         )
     previous = message.status
     message.status = MessageStatus.CLOSED
-    message.closed_at = timezone.now()
+    message.closed_at = now
     message.save(update_fields=["status", "closed_at"])
-    _transition(message, previous, MessageStatus.CLOSED, by)
+    _transition(message, previous, MessageStatus.CLOSED, by, at=now)
     return message
 
 
@@ -732,8 +769,10 @@ def chart_notes_mark_exported(*, note_ids: list[int]) -> int:
     )
 
 
-def outbox_ack(*, item: OutboxItem) -> bool:
+def outbox_ack(*, item: OutboxItem, now: datetime | None = None) -> bool:
     """The portal has taken the reply; acknowledging twice is harmless."""
     return bool(
-        OutboxItem.objects.filter(pk=item.pk, acked_at__isnull=True).update(acked_at=timezone.now())
+        OutboxItem.objects.filter(pk=item.pk, acked_at__isnull=True).update(
+            acked_at=now or timezone.now()
+        )
     )

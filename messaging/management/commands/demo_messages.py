@@ -1,3 +1,4 @@
+from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -20,6 +21,12 @@ class Command(ProjectCommand):
         parser.add_argument("--count", type=int, default=40)
 
     def handle(self, *args, count, **options):
+        # One transaction: on SQLite each of the thousands of rows would otherwise wait
+        # for its own commit to reach the disk.
+        with transaction.atomic():
+            self._load(count)
+
+    def _load(self, count):
         created = demo_messages_load(count=count)
         self.stdout.write(_("Demo messages: %(n)d created") % {"n": created})
         reminders = demo_bill_reminders_load()

@@ -4,10 +4,10 @@
 "Serving on http://…" instead of above the migrate and rollup output.
 """
 
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from patients.demo import demo_staff_ensure
-from patients.management.commands.demo_data import print_logins
+from patients.demo import SIGN_IN_URL, demo_staff_ensure
 from portal_adoption.management.base import Command as ProjectCommand
 
 
@@ -19,3 +19,29 @@ class Command(ProjectCommand):
 
     def handle(self, *args, **options):
         print_logins(self.stdout, demo_staff_ensure())
+
+
+def print_logins(stdout, logins) -> None:
+    """The demo logins as a table, each second step's recovery code, and where to sign in."""
+    rows = [(_("Role"), _("Username"), _("Password"))]
+    rows += [(str(login.role.label), login.username, login.password) for login in logins]
+    for line in _table(rows):
+        stdout.write(line)
+    for login in logins:
+        if login.recovery_code:
+            stdout.write(
+                _(
+                    "%(username)s then asks for a second step: recovery code %(code)s "
+                    "(works once; run again for a new one, or set up an authenticator app)."
+                )
+                % {"username": login.username, "code": login.recovery_code}
+            )
+    stdout.write(_("Sign in at %(url)s") % {"url": SIGN_IN_URL})
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]

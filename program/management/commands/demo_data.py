@@ -1,20 +1,32 @@
-"""manage.py demo_data: load a believable demo practice and print staff logins."""
+"""manage.py demo_data: load a believable demo practice and print staff logins.
+
+It lives in the adoption program's app because it is the one app that may use
+all three (architecture.md): patients generates the roster and the events,
+enrollment and messaging replay through their own services what their flows
+write (patients/demo.py, "What the services write instead of the generator").
+"""
 
 import argparse
+import dataclasses
 from datetime import date
 
 from django.core.management.base import CommandError
+from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from enrollment.demo import demo_desk_history
+from messaging.demo import demo_message_history
 from patients.demo import (
-    SIGN_IN_URL,
     DemoConfig,
     DemoOutcome,
     DemoRefused,
     demo_load,
+    patient_prefix,
     practice_today,
 )
+from patients.management.commands.demo_logins import print_logins
+from patients.models import ActivityEvent
 from portal_adoption.management.base import Command as ProjectCommand
 
 MAX_PATIENTS = 100_000
@@ -66,9 +78,29 @@ class Command(ProjectCommand):
             )
         self.stdout.write(_("Loading the demo practice…"))
         try:
-            outcome = demo_load(DemoConfig(patients, months, seed, until))
+            with transaction.atomic():
+                outcome = demo_load(DemoConfig(patients, months, seed, until))
+                desk = demo_desk_history(outcome.replay.desk_signups, seed=seed)
+                messages = demo_message_history(outcome.replay.messages, seed=seed)
         except DemoRefused as exc:
             raise CommandError(str(exc)) from exc
+        if outcome.created:
+            self.stdout.write(
+                _(
+                    "Through the application's services: %(enrollments)d desk enrollments, "
+                    "%(declines)d declines, %(messages)d portal messages (%(open)d open)"
+                )
+                % {
+                    "enrollments": desk.enrollments,
+                    "declines": desk.declines,
+                    "messages": messages.received,
+                    "open": messages.open,
+                }
+            )
+            events = ActivityEvent.objects.filter(
+                patient__external_id__startswith=patient_prefix(seed)
+            )
+            outcome = dataclasses.replace(outcome, events=events.count())
         self._report(outcome, seed)
         if not no_logins:
             print_logins(self.stdout, outcome.logins)
@@ -93,32 +125,6 @@ class Command(ProjectCommand):
                 "state": state,
             }
         )
-
-
-def print_logins(stdout, logins) -> None:
-    """The demo logins as a table, each second step's recovery code, and where to sign in."""
-    rows = [(_("Role"), _("Username"), _("Password"))]
-    rows += [(str(login.role.label), login.username, login.password) for login in logins]
-    for line in _table(rows):
-        stdout.write(line)
-    for login in logins:
-        if login.recovery_code:
-            stdout.write(
-                _(
-                    "%(username)s then asks for a second step: recovery code %(code)s "
-                    "(works once; run again for a new one, or set up an authenticator app)."
-                )
-                % {"username": login.username, "code": login.recovery_code}
-            )
-    stdout.write(_("Sign in at %(url)s") % {"url": SIGN_IN_URL})
-
-
-def _table(rows: list[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
 
 
 def _iso_date(text: str) -> date:
