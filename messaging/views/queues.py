@@ -76,6 +76,10 @@ class Row(NamedTuple):
     age: str
     preview: str
 
+    def __repr__(self):
+        # Contexts get printed (Django's template debug log): never the words of a body.
+        return f"Row(message={self.message!r}, sla={self.sla!r})"
+
 
 def message_age(received_at: datetime, now: datetime) -> str:
     """ "2 h ago": how long the patient has been waiting, in the largest whole unit."""
