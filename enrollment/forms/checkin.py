@@ -68,5 +68,12 @@ class IncentiveForm(forms.Form):
 
 
 class FollowUpCallForm(forms.Form):
-    outcome = forms.ChoiceField(label=_("How did the call go?"), choices=CallOutcome.choices)
+    # No outcome until the clerk picks one: a default would log a success for a
+    # "Log" pressed without choosing.
+    outcome = forms.ChoiceField(
+        label=_("How did the call go?"),
+        choices=[("", _("How did the call go?")), *CallOutcome.choices],
+        error_messages={"required": _("Choose how the call went: nothing was logged.")},
+    )
     note = forms.CharField(label=_("Note"), required=False, max_length=300)
+    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)

@@ -3,11 +3,13 @@
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.core.paginator import Page, Paginator
 from django.db.models import (
     Case,
     Count,
     Exists,
     F,
+    IntegerChoices,
     Max,
     Min,
     OuterRef,
@@ -18,10 +20,12 @@ from django.db.models import (
     When,
 )
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from enrollment.ehr_note import ehr_note_ready, ehr_note_text
 from enrollment.models import (
     PHONE_SCRIPTS,
+    CallOutcome,
     ConversationOutcome,
     Decline,
     Enrollment,
@@ -247,6 +251,26 @@ class FollowUpKind:
     ASKED_BY_PHONE = "asked_by_phone"
 
 
+FOLLOW_UP_RECENT = timedelta(days=30)
+# Calls that left the patient to call again; the other outcomes settled something.
+CALL_AGAIN = [CallOutcome.VOICEMAIL, CallOutcome.NO_ANSWER]
+
+
+class FollowUpPriority(IntegerChoices):
+    """The follow-up list's groups, in the order the desk works them (the page says so).
+
+    An invitation is most likely to turn into a login in its first weeks,
+    and a patient who asked for one is the warmest of all; an invitation
+    months old, or a patient already reached, comes after everyone else.
+    """
+
+    ASKED = 0, _("Asked for an invitation by phone")
+    DUE = 1, _("Invited in the last 30 days, not called yet")
+    CALL_AGAIN = 2, _("Called, not reached: call again")
+    OLDER = 3, _("Invited more than 30 days ago")
+    SETTLED = 4, _("Reached already, or said no")
+
+
 def follow_up_list(*, today: date | None = None) -> QuerySet[Patient]:
     """Who the front desk follows up, each with its `follow_up_kind`.
 
@@ -256,10 +280,16 @@ def follow_up_list(*, today: date | None = None) -> QuerySet[Patient]:
     - "no_login": invited or enrolled at least 7 days ago and not logged in
       since (`offered_at`, the latest invitation or activation). A patient
       drops off as soon as a login arrives after it.
+
+    In the order to work them (`follow_up_priority`, FollowUpPriority), the
+    newest first within each group: a list sorted by age alone put
+    year-old invitations on top of last week's.
     """
-    cutoff = timezone.now() - FOLLOW_UP_AFTER
+    now = timezone.now()
     if today is not None:
-        cutoff = timezone.make_aware(datetime.combine(today - FOLLOW_UP_AFTER, datetime.max.time()))
+        now = timezone.make_aware(datetime.combine(today, datetime.max.time()))
+    cutoff = now - FOLLOW_UP_AFTER
+    recent = now - FOLLOW_UP_RECENT
     offered = ActivityEvent.objects.filter(
         event_time_in_window(),
         patient=OuterRef("pk"),
@@ -296,9 +326,41 @@ def follow_up_list(*, today: date | None = None) -> QuerySet[Patient]:
             last_call_at=Subquery(last_call.values("called_at")[:1]),
             last_call_outcome=Subquery(last_call.values("outcome")[:1]),
         )
+        .annotate(
+            follow_up_priority=Case(
+                When(asked_open, then=Value(FollowUpPriority.ASKED)),
+                When(
+                    Q(last_call_outcome__isnull=False) & ~Q(last_call_outcome__in=CALL_AGAIN),
+                    then=Value(FollowUpPriority.SETTLED),
+                ),
+                When(offered_at__lt=recent, then=Value(FollowUpPriority.OLDER)),
+                When(last_call_outcome__isnull=True, then=Value(FollowUpPriority.DUE)),
+                default=Value(FollowUpPriority.CALL_AGAIN),
+            ),
+        )
         .select_related("location")
-        .order_by(F("asked_at").asc(nulls_last=True), "offered_at", "pk")
+        .order_by(
+            "follow_up_priority",
+            F("asked_at").desc(nulls_last=True),
+            F("offered_at").desc(),
+            "pk",
+        )
     )
+
+
+def follow_up_page(number, *, per_page: int) -> Page:
+    """One page of the follow-up list, its patients annotated as follow_up_list() does.
+
+    The list's order needs every candidate's latest invitation, login and
+    call: Paginator's COUNT and then its OFFSET page would compute them all
+    twice. Instead one query reads the order (ids only), and a second one
+    annotates only the page's patients. A patient who logged in between the
+    two drops off this page, as they would on the next.
+    """
+    page = Paginator(list(follow_up_list().values_list("pk", flat=True)), per_page).get_page(number)
+    shown = {patient.pk: patient for patient in follow_up_list().filter(pk__in=page.object_list)}
+    page.object_list = [shown[pk] for pk in page.object_list if pk in shown]
+    return page
 
 
 @dataclass(frozen=True)

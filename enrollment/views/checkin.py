@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -14,13 +15,14 @@ from enrollment.forms.checkin import (
     IncentiveForm,
     TickForm,
 )
-from enrollment.models import Enrollment, EnrollmentStatus, ScriptKey, Step
+from enrollment.models import CallOutcome, Enrollment, EnrollmentStatus, ScriptKey, Step
 from enrollment.selectors import (
-    FollowUpKind,
+    FOLLOW_UP_RECENT,
+    FollowUpPriority,
     enrollment_checklist,
     enrollment_note_to_paste,
     enrollment_ticks,
-    follow_up_list,
+    follow_up_page,
     portal_status,
     portal_statuses,
     script_for,
@@ -292,29 +294,46 @@ class CompletedView(ChecklistView):
         return render(request, "enrollment/completed.html", context)
 
 
+FOLLOW_UP_PAGE_SIZE = 25
+
+
 class FollowUpListView(FrontDeskView):
-    """Patients invited or enrolled a week ago or more who have not logged in since."""
+    """Patients to call about the portal, in the order to call them, a page at a time."""
 
     def get(self, request):
-        patients = list(follow_up_list()[:200])
-        access_log_record_list(request=request, resource="follow_up", patients=patients)
-        asked = [p for p in patients if p.follow_up_kind == FollowUpKind.ASKED_BY_PHONE]
+        return self.render_page(request.GET.get("page"))
+
+    def render_page(self, number, *, failed: Patient | None = None, form=None, status=200):
+        page = follow_up_page(number, per_page=FOLLOW_UP_PAGE_SIZE)
+        patients = page.object_list
+        for patient in patients:
+            patient.follow_up_group = FollowUpPriority(patient.follow_up_priority).label
+            if patient.last_call_outcome:
+                patient.last_call_label = CallOutcome(patient.last_call_outcome).label
+        access_log_record_list(request=self.request, resource="follow_up", patients=patients)
         context = {
-            "patients": [p for p in patients if p.follow_up_kind == FollowUpKind.NO_LOGIN],
-            "asked": asked,
+            "page": page,
+            "patients": patients,
             "form": FollowUpCallForm(),
+            "recent_days": FOLLOW_UP_RECENT.days,
+            # A "Log" refused: the error and what was typed, on that patient's row.
+            "failed_pk": failed.pk if failed else None,
+            "failed_form": form,
         }
-        return render(request, "enrollment/follow_up.html", context)
+        return render(self.request, "enrollment/follow_up.html", context, status=status)
 
 
-class FollowUpCallView(FrontDeskView):
+class FollowUpCallView(FollowUpListView):
     def post(self, request, pk):
         patient = get_object_or_404(Patient, pk=pk)
         form = FollowUpCallForm(request.POST)
-        if form.is_valid():
-            services.follow_up_call_record(patient=patient, by=request.user, **form.cleaned_data)
-            self.log(patient, AccessAction.CHANGE, "follow_up_call")
-            messages.success(request, _("Call logged."))
-        else:
-            messages.error(request, _("Choose how the call went."))
-        return redirect("enrollment:follow_up")
+        if not form.is_valid():
+            return self.render_page(request.POST.get("page"), failed=patient, form=form, status=400)
+        data = form.cleaned_data
+        services.follow_up_call_record(
+            patient=patient, by=request.user, outcome=data["outcome"], note=data["note"]
+        )
+        self.log(patient, AccessAction.CHANGE, "follow_up_call")
+        messages.success(request, _("Call logged."))
+        url = reverse("enrollment:follow_up")
+        return redirect(f"{url}?page={data['page']}" if data["page"] else url)

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from messaging.models import (
@@ -150,8 +151,29 @@ def queue_messages(queue: str, *, provider=None) -> QuerySet[Message]:
     )
 
 
+PREVIEW_CHARS = 160
+
+
+def with_preview(messages: QuerySet[Message]) -> QuerySet[Message]:
+    """A list's messages with the start of each body (`body_start`) instead of the whole body.
+
+    The queue shows one line of each message; reading whole bodies (some are
+    pages long) to show one line would make the busiest page the heaviest.
+    """
+    return messages.defer("body").annotate(body_start=Substr("body", 1, PREVIEW_CHARS))
+
+
 def urgent_open(queue: str = Queue.NURSING) -> QuerySet[Message]:
-    return queue_messages(queue).filter(urgent=True, first_response_at__isnull=True)
+    """Urgent messages nobody has taken or answered: what the banner counts.
+
+    A message a nurse has claimed is being worked; counting it would send a
+    second nurse looking for a message she cannot take. A claim whose lease
+    lapsed counts again, as "take next" takes it again (services._claimable).
+    """
+    unclaimed = Q(status=MessageStatus.NEW) | Q(
+        status=MessageStatus.CLAIMED, lease_expires_at__lt=timezone.now()
+    )
+    return queue_messages(queue).filter(unclaimed, urgent=True, first_response_at__isnull=True)
 
 
 def queue_counts(queue: str) -> dict[str, int]:

@@ -1,5 +1,8 @@
 """The triage queue pages: a team's queue, one message, the provider's tasks."""
 
+from datetime import datetime
+from typing import NamedTuple
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -7,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 
 from messaging import services
@@ -34,6 +37,7 @@ from messaging.selectors import (
     sla_state,
     templates_for,
     urgent_open,
+    with_preview,
 )
 from patients.services import patient_set_phone_preference
 from portal_adoption.csv_export import csv_download
@@ -64,9 +68,46 @@ class QueueAccessMixin:
         return queue
 
 
-def _rows(messages_list):
+class Row(NamedTuple):
+    """One line of a message list: the message, its SLA state, how old it is, its first words."""
+
+    message: Message
+    sla: str
+    age: str
+    preview: str
+
+    def __repr__(self):
+        # Contexts get printed (Django's template debug log): never the words of a body.
+        return f"Row(message={self.message!r}, sla={self.sla!r})"
+
+
+def message_age(received_at: datetime, now: datetime) -> str:
+    """ "2 h ago": how long the patient has been waiting, in the largest whole unit."""
+    minutes = max(int((now - received_at).total_seconds() // 60), 0)
+    if minutes < 1:
+        return _("just now")
+    if minutes < 60:
+        return ngettext("%(n)d min ago", "%(n)d min ago", minutes) % {"n": minutes}
+    hours = minutes // 60
+    if hours < 48:
+        return ngettext("%(n)d h ago", "%(n)d h ago", hours) % {"n": hours}
+    days = hours // 24
+    return ngettext("%(n)d day ago", "%(n)d days ago", days) % {"n": days}
+
+
+def _rows(messages_list) -> list[Row]:
+    """The rows of a list page; its messages come from with_preview()."""
     now = timezone.now()
-    return [(m, sla_state(m, now=now)) for m in messages_list]
+    return [
+        Row(
+            message=m,
+            sla=sla_state(m, now=now),
+            age=message_age(m.received_at, now),
+            # One line: the line breaks of the body would break the table's rows.
+            preview=" ".join(m.body_start.split()),
+        )
+        for m in messages_list
+    ]
 
 
 class QueuesView(View):
@@ -87,7 +128,9 @@ class QueuesView(View):
 class QueueView(QueueAccessMixin, View):
     def get(self, request, queue):
         queue = self.check_queue(queue)
-        shown = list(queue_messages(queue)[:QUEUE_PAGE_SIZE])
+        shown = list(with_preview(queue_messages(queue))[:QUEUE_PAGE_SIZE])
+        # The rows show the first words of each body: one entry for the page, naming
+        # every patient on it, stands for those reads (the detail page logs the whole body).
         access_log_record_list(
             request=request, resource="message_queue", patients={m.patient for m in shown}
         )
@@ -131,7 +174,7 @@ class CheckpointView(QueueAccessMixin, View):
         if checkpoint not in CHECKPOINTS:
             raise Http404
         key = "end" if checkpoint == "end-of-day" else checkpoint
-        shown = list(checkpoint_messages(queue, key)[:QUEUE_PAGE_SIZE])
+        shown = list(with_preview(checkpoint_messages(queue, key))[:QUEUE_PAGE_SIZE])
         access_log_record_list(
             request=request, resource="message_queue", patients={m.patient for m in shown}
         )
@@ -153,7 +196,11 @@ class ProviderTasksView(View):
         provider = getattr(request.user, "provider", None)
         if not request.user.has_perm(WORK_PROVIDER_TASKS):
             raise PermissionDenied
-        shown = list(queue_messages(Queue.PROVIDER, provider=provider)) if provider else []
+        shown = (
+            list(with_preview(queue_messages(Queue.PROVIDER, provider=provider)))
+            if provider
+            else []
+        )
         access_log_record_list(
             request=request, resource="provider_tasks", patients={m.patient for m in shown}
         )
@@ -213,6 +260,24 @@ class MessageDetailView(MessageMixin, View):
             "close_form": forms.get("close_form")
             or CloseForm(initial={"chart_note": services.chart_note_draft(message)}),
             "is_open": message.status != "closed",
+            **self._next_in_queue(message),
+        }
+
+    def _next_in_queue(self, message) -> dict:
+        """Once she has answered or closed it, the way on: "Take next" from the same queue.
+
+        Not on a provider's task list (there is no next to take there), nor in
+        a queue she does not work.
+        """
+        queue = message.queue
+        if message.status not in (MessageStatus.ANSWERED, MessageStatus.CLOSED):
+            return {}
+        if queue == Queue.PROVIDER or not self.request.user.has_perm(QUEUE_PERMISSIONS[queue]):
+            return {}
+        return {
+            "next_queue": Queue(queue),
+            "next_waiting": queue_counts(queue)["unclaimed"],
+            "take_next_form": TakeNextForm(),
         }
 
     def _chosen_template(self, message):
@@ -488,7 +553,7 @@ class NotesToFileView(View):
 
 @method_decorator(background_poll, name="dispatch")
 class UrgentAlertView(View):
-    """The banner every nurse sees while an urgent message has no reply."""
+    """The banner every nurse sees while an urgent message waits, untaken and unanswered."""
 
     def get(self, request):
         if not request.user.has_perm(WORK_CLINICAL_QUEUE):

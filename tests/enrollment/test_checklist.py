@@ -2,8 +2,10 @@
 
 import datetime as dt
 import threading
+from pathlib import Path
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -272,3 +274,22 @@ def test_the_front_desk_home_page_shows_the_credit(client, front_desk_clerk):
     page = client.get(reverse("home")).content.decode()
     assert "Enrollments by staff" in page
     assert front_desk_clerk.get_full_name() in page
+
+
+def test_complete_and_stop_stay_on_screen_while_the_steps_scroll(client, front_desk_clerk, patient):
+    """On a 1024 x 768 tablet the nine steps run to ~1,800 px: the action bar is sticky.
+
+    Checked in Chromium at 1024 x 768 (the button stays inside the window at
+    the top, mid-way and at the end of the page); here, that the buttons are
+    in the bar and the stylesheet makes the bar stick.
+    """
+    enrollment = enrollment_open(patient=patient, by=front_desk_clerk)
+    client.force_login(front_desk_clerk)
+    page = client.get(reverse("enrollment:checklist", args=[enrollment.pk])).content.decode()
+    bar = page[page.index('class="checklist-actions') :]
+    bar = bar[: bar.index("</div>")]
+    assert "Complete enrollment" in bar and "Stop for now" in bar
+    css = Path(finders.find("css/app.css")).read_text()
+    rule = css[css.index(".checklist-actions {") :]
+    rule = rule[: rule.index("}")]
+    assert "position: sticky" in rule and "bottom: 0" in rule

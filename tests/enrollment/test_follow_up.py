@@ -2,11 +2,16 @@
 
 import datetime as dt
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from enrollment.models import FollowUpCall
-from enrollment.selectors import follow_up_list
+from enrollment.models import FollowUpCall, PortalConversation
+from enrollment.selectors import FollowUpPriority, follow_up_list
+from enrollment.services import follow_up_call_record
+from enrollment.views import checkin as checkin_views
+from enrollment.views.checkin import FOLLOW_UP_PAGE_SIZE
 from patients.models import EventType
 from tests.factories import ActivityEventFactory, PatientFactory
 
@@ -74,3 +79,129 @@ def test_the_desk_logs_a_call_and_sees_it_on_the_list(client, front_desk_clerk):
 def test_an_empty_follow_up_list_says_so(client, front_desk_clerk):
     client.force_login(front_desk_clerk)
     assert "Nobody to follow up" in client.get(reverse("enrollment:follow_up")).content.decode()
+
+
+def shown(response) -> list:
+    return list(response.context["patients"])
+
+
+def test_the_follow_up_list_comes_a_page_at_a_time(client, front_desk_clerk):
+    everyone = [invited(8 + i) for i in range(FOLLOW_UP_PAGE_SIZE + 3)]
+    client.force_login(front_desk_clerk)
+
+    first = client.get(reverse("enrollment:follow_up"))
+    second = client.get(reverse("enrollment:follow_up"), {"page": 2})
+
+    assert len(shown(first)) == FOLLOW_UP_PAGE_SIZE and len(shown(second)) == 3
+    assert set(shown(first)) | set(shown(second)) == set(everyone)
+    assert "Page 1 of 2" in first.content.decode()
+
+
+def test_the_list_starts_with_what_to_do_first(client, front_desk_clerk):
+    reached = invited(9)
+    follow_up_call_record(patient=reached, outcome="reached", note="", by=front_desk_clerk)
+    stale = invited(330)  # an invitation eleven months old
+    voicemail = invited(12)
+    follow_up_call_record(patient=voicemail, outcome="voicemail", note="", by=front_desk_clerk)
+    older_due, newest_due = invited(20), invited(8)
+    asked = PatientFactory()
+    PortalConversation.objects.create(
+        patient=asked,
+        staff=front_desk_clerk,
+        script="phone_booking",
+        outcome="wants_invitation",
+        language="en",
+    )
+
+    order = [asked, newest_due, older_due, voicemail, stale, reached]
+    assert list(follow_up_list()) == order
+    assert [p.follow_up_priority for p in follow_up_list()] == [
+        FollowUpPriority.ASKED,
+        FollowUpPriority.DUE,
+        FollowUpPriority.DUE,
+        FollowUpPriority.CALL_AGAIN,
+        FollowUpPriority.OLDER,
+        FollowUpPriority.SETTLED,
+    ]
+    client.force_login(front_desk_clerk)
+    response = client.get(reverse("enrollment:follow_up"))
+    assert shown(response) == order
+    page = response.content.decode()
+    assert "In the order to work them" in page
+    assert "Called, not reached: call again" in page
+
+
+def test_the_call_outcome_starts_empty(client, front_desk_clerk):
+    invited(8)
+    client.force_login(front_desk_clerk)
+    page = client.get(reverse("enrollment:follow_up")).content.decode()
+    select = page[page.index('<select name="outcome"') :]
+    first_option = select[select.index("<option") : select.index("</option>")]
+    assert first_option == '<option value="">How did the call go?'
+    assert "selected" not in select[: select.index("</select>")]
+
+
+def test_log_without_choosing_an_outcome_records_nothing_and_says_why(client, front_desk_clerk):
+    patient = invited(8)
+    client.force_login(front_desk_clerk)
+
+    response = client.post(
+        reverse("enrollment:follow_up_call", kwargs={"pk": patient.pk}),
+        {"outcome": "", "note": "spoke to her daughter", "page": "1"},
+    )
+
+    assert response.status_code == 400
+    assert not FollowUpCall.objects.exists()
+    page = response.content.decode()
+    assert "Choose how the call went: nothing was logged." in page
+    assert 'value="spoke to her daughter"' in page  # what she typed is kept
+
+
+def test_logging_a_call_returns_to_the_same_page(client, front_desk_clerk):
+    patients = [invited(8 + i) for i in range(FOLLOW_UP_PAGE_SIZE + 1)]
+    client.force_login(front_desk_clerk)
+    response = client.post(
+        reverse("enrollment:follow_up_call", kwargs={"pk": patients[-1].pk}),
+        {"outcome": "no_answer", "page": "2"},
+    )
+    assert response.url == reverse("enrollment:follow_up") + "?page=2"
+    assert FollowUpCall.objects.get().outcome == "no_answer"
+
+
+def test_the_list_logs_one_list_entry_naming_the_patients_on_the_page(
+    client, front_desk_clerk, monkeypatch
+):
+    everyone = [invited(8 + i) for i in range(FOLLOW_UP_PAGE_SIZE + 2)]
+    calls = []
+    real = checkin_views.access_log_record_list
+
+    def spy(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(checkin_views, "access_log_record_list", spy)
+    client.force_login(front_desk_clerk)
+    response = client.get(reverse("enrollment:follow_up"))
+
+    assert len(calls) == 1 and calls[0]["resource"] == "follow_up"
+    assert list(calls[0]["patients"]) == shown(response)
+    assert len(shown(response)) == FOLLOW_UP_PAGE_SIZE < len(everyone)
+
+
+def queries_for_a_list_of(client, clerk, count: int) -> int:
+    FollowUpCall.objects.all().delete()
+    for i in range(count):
+        patient = invited(8 + i)
+        if i % 2:
+            follow_up_call_record(patient=patient, outcome="voicemail", note="", by=clerk)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("enrollment:follow_up"))
+    assert len(shown(response)) == min(count, FOLLOW_UP_PAGE_SIZE)
+    return len(queries)
+
+
+def test_a_full_page_costs_no_more_queries_than_a_short_one(client, front_desk_clerk):
+    client.force_login(front_desk_clerk)
+    few = queries_for_a_list_of(client, front_desk_clerk, 3)
+    full = queries_for_a_list_of(client, front_desk_clerk, 40)
+    assert full == few

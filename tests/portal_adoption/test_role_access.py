@@ -66,7 +66,7 @@ PAGES = {
     "enrollment:abandon": post("enrollment", DESK),
     "enrollment:completed": Page("enrollment", DESK, ok=302),
     "enrollment:follow_up": Page(None, DESK),
-    "enrollment:follow_up_call": post("patient", DESK),
+    "enrollment:follow_up_call": post("patient", DESK, ok=400),  # no outcome: the list again
     "enrollment:qr_create": post("enrollment", DESK, ok=200),
     "enrollment:qr_status": Page("qr", DESK),
     "enrollment:decline": Page("patient", DESK),
