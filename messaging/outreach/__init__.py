@@ -59,6 +59,7 @@ from messaging.outreach.texts import (
     fill,
     language_of,
     rule_wording,
+    shipped_text,
     unknown_placeholders,
 )
 from messaging.services.manage import SettingsError
@@ -458,7 +459,7 @@ def rule_has_wording(rule: str) -> bool:
 def rule_placeholders(rule: str) -> set[str]:
     """What the rule's wording may use: the common placeholders and those of its shipped
     text (the survey's {survey_url}, say)."""
-    shipped = [str(text) for part in TEXTS[rule].values() for text in part.values()]
+    shipped = [shipped_text(text, "en") for text in TEXTS[rule].values()]
     return PLACEHOLDERS.union(*(_placeholder_names(text) for text in shipped))
 
 
@@ -685,8 +686,8 @@ def _compose(
             text = chosen.text_es if language == "es" and chosen.text_es else chosen.text_en
         else:
             feature = FEATURE_ROTATION[(today.month - 1) % len(FEATURE_ROTATION)]
-            text = FEATURE_TEXTS[feature][language]
-        return str(FEATURE_SUBJECT[language]), fill(text, patient)
+            text = shipped_text(FEATURE_TEXTS[feature], language)
+        return shipped_text(FEATURE_SUBJECT, language), fill(text, patient)
     setting = outreach_setting(rule)
     subject, body = rule_wording(rule, language, setting)
     body = fill(body, patient, **(fill_values or {}))

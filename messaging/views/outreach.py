@@ -47,7 +47,7 @@ from messaging.outreach import (
     survey_for_token,
 )
 from messaging.outreach.frequent import FREQUENT_RULE_KEYS, frequent_counts_today
-from messaging.outreach.texts import FEATURE_ROTATION, FEATURE_TEXTS, TEXTS
+from messaging.outreach.texts import FEATURE_ROTATION, FEATURE_TEXTS, TEXTS, shipped_text
 from messaging.selectors import communications_visible_to
 from messaging.services.manage import SettingsError
 from patients.models import Patient
@@ -257,8 +257,12 @@ def _feature_initial() -> dict:
     if chosen:
         return {"feature": chosen.feature, "text_en": chosen.text_en, "text_es": chosen.text_es}
     feature = FEATURE_ROTATION[(today.month - 1) % len(FEATURE_ROTATION)]
-    texts = FEATURE_TEXTS[feature]
-    return {"feature": feature, "text_en": str(texts["en"]), "text_es": texts["es"]}
+    text = FEATURE_TEXTS[feature]
+    return {
+        "feature": feature,
+        "text_en": shipped_text(text, "en"),
+        "text_es": shipped_text(text, "es"),
+    }
 
 
 # --- The managers' outreach settings: each rule on or off, its wording, its numbers ----
@@ -294,7 +298,7 @@ class OutreachSettingForm(forms.Form):
             names = ", ".join("{" + n + "}" for n in sorted(rule_placeholders(rule)))
             for name, label in WORDING_LABELS.items():
                 part, language = name.split("_")
-                shipped = str(TEXTS[rule][part][language])
+                shipped = shipped_text(TEXTS[rule][part], language)
                 widget = (
                     forms.TextInput(attrs={"placeholder": shipped})
                     if part == "subject"
