@@ -26,7 +26,7 @@ from enrollment.models import (
     SkipReason,
     Step,
 )
-from enrollment.patient_texts import TEXTS
+from enrollment.patient_texts import TEXTS, patient_texts
 from enrollment.selectors import PortalState, portal_status
 from enrollment.services import (
     QR_SALT,
@@ -35,6 +35,7 @@ from enrollment.services import (
     qr_invitation_create,
 )
 from enrollment.views import qr as qr_views
+from patients.languages import PATIENT_LANGUAGES
 from patients.models import ActivityEvent, EventType, NotificationChannel
 from tests.conftest import requires_postgres
 from tests.portal_adoption.test_page_shell import INLINE_SCRIPT, INLINE_STYLE
@@ -553,7 +554,10 @@ def test_no_patient_data_reaches_the_log(caplog, client, phone, patient, front_d
         assert value not in caplog.text
 
 
-def test_every_patient_text_comes_in_english_and_spanish():
-    for key, versions in TEXTS.items():
-        assert set(versions) == {"en", "es"}, key
-        assert all(str(text).strip() for text in versions.values()), key
+def test_every_patient_text_comes_in_every_patient_language():
+    english = patient_texts("en", first_name="Rosa")
+    assert set(english) == set(TEXTS)
+    for language in PATIENT_LANGUAGES[1:]:
+        texts = patient_texts(language, first_name="Rosa")
+        untranslated = [key for key in TEXTS if texts[key] == english[key]]
+        assert not untranslated, (language, untranslated)
