@@ -516,6 +516,47 @@ def test_a_spanish_speaking_patient_reads_spanish(phone, patient, enrollment, to
     assert settings.PORTAL_ACTIVATION_URL in done
 
 
+def test_a_vietnamese_speaking_patient_reads_vietnamese(phone, patient, enrollment, token):
+    patient.preferred_language = "vi"
+    patient.save()
+
+    page = phone.get(start_url(token)).content.decode()
+    done = confirm(phone, token).content.decode()
+
+    assert '<html lang="vi">' in page
+    assert "Thiết lập cổng thông tin bệnh nhân của quý vị" in page
+    assert "Xin chào Rosa," in page
+    assert "Set up your patient portal" not in page
+    assert "Xong rồi: hãy báo cho quầy tiếp tân biết quý vị đã hoàn tất." in done
+
+
+def test_a_patient_who_reads_chinese_gets_simplified_chinese(phone, patient, enrollment, token):
+    patient.preferred_language = "zh-CN"
+    patient.save()
+
+    page = phone.get(start_url(token)).content.decode()
+
+    assert '<html lang="zh-hans">' in page
+    assert "设置您的患者门户" in page
+
+
+def test_a_used_code_says_so_in_every_patient_language(phone, patient, enrollment, token):
+    confirm(phone, token)
+
+    response = phone.get(start_url(token))
+
+    html = response.content.decode()
+    assert response.status_code == 410
+    for language, words in [
+        ("en", ASK_THE_DESK),
+        ("es", ASK_THE_DESK_ES),
+        ("ja", "受付で新しいコードをお求めください。"),
+        ("zh-hans", "请向前台索取新的二维码。"),
+        ("vi", "Vui lòng xin mã mới tại quầy tiếp tân."),
+    ]:
+        assert f'lang="{language}"' in html and words in html, language
+
+
 def test_a_patient_in_another_language_reads_english(phone, patient, enrollment, token):
     patient.preferred_language = "fr"
     patient.save()

@@ -131,9 +131,18 @@ def test_a_text_claimed_at_night_is_not_sent_before_morning(db, monkeypatch):
 def test_texts_are_in_the_patients_language_with_english_for_the_rest(db):
     spanish = invited(8, preferred_language="es")
     japanese = invited(8, preferred_language="ja")
+    vietnamese = invited(8, preferred_language="vi")
+    chinese = invited(8, preferred_language="zh-CN")
+    creole = invited(8, preferred_language="ht")
     outreach_run(today=TODAY, synchronous=True)
     assert reminders().get(patient=spanish).subject == "Su portal del paciente está listo"
-    assert reminders().get(patient=japanese).subject == "Your patient portal is ready"
+    assert reminders().get(patient=japanese).subject == "患者ポータルの準備ができました"
+    reminder = reminders().get(patient=vietnamese)
+    assert reminder.subject == "Cổng thông tin bệnh nhân của quý vị đã sẵn sàng"
+    assert reminder.body.startswith(f"Xin chào {vietnamese.given_name}, cổng thông tin")
+    assert reminders().get(patient=chinese).subject == "您的患者门户已准备就绪"
+    # No texts in Haitian Creole: English.
+    assert reminders().get(patient=creole).subject == "Your patient portal is ready"
 
 
 def test_a_failure_between_claim_and_send_is_retried_without_a_duplicate(db, monkeypatch):
