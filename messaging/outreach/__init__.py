@@ -36,6 +36,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from messaging import channels
 from messaging.models import (
@@ -758,12 +759,15 @@ def communication_send(communication_id: int) -> str:
     return CommunicationStatus.SENT
 
 
+REPLY_STOP = pgettext_lazy("patient", "Reply STOP to opt out.")
+
+
 def _deliver(communication: Communication) -> None:
     patient = communication.patient
     if communication.channel == OutreachChannel.SMS:
-        channels.send_sms(
-            to=patient.mobile_phone, text=communication.body + " Reply STOP to opt out."
-        )
+        # STOP stays STOP in every language: carriers and sms_inbound (STOP_WORDS) know it.
+        stop = shipped_text(REPLY_STOP, patient.preferred_language)
+        channels.send_sms(to=patient.mobile_phone, text=f"{communication.body} {stop}")
         return
     token = signing.dumps(patient.pk, salt=UNSUBSCRIBE_SALT)
     unsubscribe = f"{settings.SITE_URL.rstrip('/')}/unsubscribe/{token}/"
