@@ -12,7 +12,7 @@ DEMO_MONTHS ?= 12
 # A first run is a development run: DEBUG on unless the caller says otherwise.
 export DEBUG ?= true
 
-.PHONY: run test lint format migrate demo install clean
+.PHONY: run test lint format migrate demo install clean messages
 
 $(BIN)/activate:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -54,6 +54,14 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The translation catalogues: the staff strings into Spanish and Japanese (makemessages,
+# needs GNU gettext), the patient texts into every patient language, then the .mo files
+# the app reads (polib: no msgfmt needed). Commit the .po and .mo files.
+messages: install
+	$(PY) manage.py makemessages -l es -l ja --ignore=.venv --ignore=tests --ignore=bench --no-location
+	$(PY) manage.py patient_messages
+	$(PY) manage.py compile_catalogs
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

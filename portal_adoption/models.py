@@ -20,6 +20,8 @@ class User(AbstractUser):
         blank=True,
         related_name="staff",
     )
+    # Blank: the browser's language when the app has it, else the practice's (LANGUAGE_CODE).
+    language = models.CharField(_("language"), max_length=8, blank=True, choices=settings.LANGUAGES)
 
     class Meta:
         verbose_name = _("staff member")

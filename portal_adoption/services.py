@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -121,6 +122,15 @@ def staff_account_save(
     for resource in what:
         staff_account_log(request=request, account=account, what=resource)
     return change
+
+
+def staff_language_set(*, user: User, language: str) -> User:
+    """The staff member's own interface language; blank: the browser's, else the practice's."""
+    if language and language not in dict(settings.LANGUAGES):
+        raise ValueError(f"not an interface language: {language!r}")
+    user.language = language
+    user.save(update_fields=["language"])
+    return user
 
 
 def staff_account_check_may_change(*, actor, account: User) -> None:

@@ -21,6 +21,7 @@ from enrollment.forms.scripts import (
     VisitMentionForm,
 )
 from enrollment.models import ConversationOutcome, Script, ScriptKey
+from enrollment.playbook import playbook_wording
 from enrollment.selectors import (
     conversations_of,
     portal_status,
@@ -242,7 +243,9 @@ class ScriptEditView(StaffPermissionRequiredMixin, View):
 
     def get(self, request, pk):
         script = get_object_or_404(Script, pk=pk)
-        return self._render(script, ScriptEditForm(initial={"text": script.text}))
+        # Never changed: the playbook's wording as the catalogues have it today.
+        text = script.text if script.updated_at else playbook_wording(script.key, script.language)
+        return self._render(script, ScriptEditForm(initial={"text": text}))
 
     def post(self, request, pk):
         script = get_object_or_404(Script, pk=pk)

@@ -162,6 +162,7 @@ PAGES = {
     "api_fhir_bundle": post(None, IMPORTERS, ok=400),
     "api_schema": Page(None, EVERYONE),
     "api_docs": Page(None, EVERYONE),
+    "account_language": Page(None, EVERYONE),
     "password_change": Page(None, EVERYONE),
     "two_factor": Page(None, EVERYONE),
     "two_factor_setup": Page(None, EVERYONE),
