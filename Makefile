@@ -59,7 +59,7 @@ format: install
 # needs GNU gettext), the patient texts into every patient language, then the .mo files
 # the app reads (polib: no msgfmt needed). Commit the .po and .mo files.
 messages: install
-	$(PY) manage.py makemessages -l es -l ja --ignore=.venv --ignore=tests --ignore=bench --no-location
+	$(PY) manage.py makemessages -l es -l ja --ignore=.venv --ignore=tests --ignore=bench --no-location --no-wrap
 	$(PY) manage.py patient_messages
 	$(PY) manage.py compile_catalogs
 
