@@ -3,7 +3,7 @@
 Stored values are codes and raw numbers (a rule key, a language code, an
 amount, a phone number in E.164); people read words and the practice's
 country's formats. Templates use them as filters (`{% load display %}`:
-`|phone`, `|language_name`, `|dollars`, `|rule_label`, `|access_target`),
+`|phone`, `|language_label`, `|dollars`, `|rule_label`, `|access_target`),
 Python code calls the functions. Each returns something readable for any
 input: an unknown code becomes words ("tech_help_session" -> "Tech help
 session"), never the code itself. tests/portal_adoption/test_display.py

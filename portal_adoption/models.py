@@ -155,6 +155,7 @@ class IntegrationToken(models.Model):
         ordering = ["name"]
         verbose_name = _("integration token")
         verbose_name_plural = _("integration tokens")
+        permissions = [("read_api_docs", _("Can read the API schema and docs"))]
 
     def __str__(self):
         return self.name

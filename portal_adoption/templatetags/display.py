@@ -7,7 +7,7 @@ from portal_adoption import display
 register = template.Library()
 
 register.filter("phone", display.phone)
-register.filter("language_name", display.language_name)
+register.filter("language_label", display.language_name)
 register.filter("dollars", display.dollars)
 register.filter("rule_label", display.rule_label)
 register.filter("code_words", display.code_words)
