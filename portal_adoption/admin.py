@@ -5,6 +5,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from portal_adoption.display import access_target
 from portal_adoption.models import AccessAction, AccessLogEntry, IntegrationToken, User
 from portal_adoption.roles import Role
 from portal_adoption.selectors import user_role_groups
@@ -145,13 +146,16 @@ class AccessLogEntryAdmin(admin.ModelAdmin):
         "username",
         "action",
         "outcome",
-        "resource",
-        "object_id",
+        "what",
         "ip_address",
     )
     list_filter = ("action", "outcome", "resource")
     date_hierarchy = "occurred_at"
     list_select_related = ("patient",)
+
+    @admin.display(description=_("What"), ordering="resource")
+    def what(self, entry):
+        return access_target(entry)
 
     # Reading the log is itself logged, as on the access-log page: every
     # patient a list shows, and every entry opened.

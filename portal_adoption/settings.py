@@ -373,7 +373,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The activity feed, the message queue and the dashboard figures.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Managers, administrators and integrations (READ_API_DOCS); 403 for everyone else.
+    "SERVE_PERMISSIONS": ["portal_adoption.permissions.MayReadApiDocs"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -52,6 +52,7 @@ from messaging.selectors import communications_visible_to
 from messaging.services.manage import SettingsError
 from patients.languages import PATIENT_LANGUAGES, patient_language
 from patients.models import Patient
+from portal_adoption.display import rule_label
 from portal_adoption.models import AccessAction
 from portal_adoption.nightly import RECENT_DAYS, nightly_failures_recent
 from portal_adoption.permissions import StaffPermissionRequiredMixin
@@ -257,11 +258,7 @@ def _failures_shown() -> list:
     """
     failures = list(nightly_failures_recent()[:FAILURES_SHOWN])
     for failure in failures:
-        failure.rule_label = (
-            OutreachRule(failure.rule).label
-            if failure.rule in OutreachRule.values
-            else failure.rule
-        )
+        failure.rule_label = rule_label(failure.rule)
     return failures
 
 
