@@ -78,11 +78,11 @@ from django.db.models import (
     Count,
     Exists,
     F,
+    Max,
     Min,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     When,
@@ -400,34 +400,24 @@ def _event_tallies(tallies: dict[Pair, Tally], events: QuerySet, window: _Window
             tally.counts[name] += value
 
 
-def _about(event_type: str, object_field: str = "object_id") -> QuerySet:
-    """Events of one type of the outer event's patient whose `object_id` is the outer
-    event's `object_field`: the same result, or the message a reply answers.
+def _firsts(events: QuerySet, event_type: str, object_ids: QuerySet, **where) -> dict:
+    """{(patient_id, object_id): the earliest time} of the events of one type about the
+    given objects (results, or the messages replies name).
 
-    The patient is compared as `patient_id + 0`: the same rows, but PostgreSQL
-    then looks them up by the near-unique (type, object_id) index alone rather
-    than also reading the patient's hundreds of entries in (patient,
-    occurred_at) and ANDing the two.
+    One grouped query, the objects a semi-join on the (type, object_id) index:
+    each result or message is one `object_id` of one patient, and its first
+    event by (occurred_at, id) is at the smallest `occurred_at`, so MIN is
+    enough. This replaces a correlated subquery per row, which SQLite planned
+    as a range scan of every event of the type (slower each month as history
+    grew).
     """
-    return (
-        plausible_events()
-        .alias(same_patient=F("patient_id") + 0)
-        .filter(
-            type=event_type,
-            object_id=OuterRef(object_field),
-            same_patient=OuterRef("patient_id"),
-        )
+    rows = (
+        events.filter(type=event_type, object_id__in=object_ids, **where)
+        .values("patient_id", "object_id")
+        .annotate(first=Min("occurred_at"))
+        .values_list("patient_id", "object_id", "first")
     )
-
-
-def _earlier_than_outer() -> Q:
-    """Before the outer event: earlier, or at the same instant with a lower id.
-
-    Written with `occurred_at <= outer` first so that it bounds an index range.
-    """
-    return Q(occurred_at__lte=OuterRef("occurred_at")) & (
-        Q(occurred_at__lt=OuterRef("occurred_at")) | Q(pk__lt=OuterRef("pk"))
-    )
+    return {(patient_id, object_id): first for patient_id, object_id, first in rows}
 
 
 def _results_viewed_tallies(tallies: dict[Pair, Tally], events: QuerySet, window: _Window) -> None:
@@ -436,37 +426,38 @@ def _results_viewed_tallies(tallies: dict[Pair, Tally], events: QuerySet, window
     Each result is counted by its first view event (no earlier view of it),
     so a second view of one result is not a second result. "The release" is
     the result's first `result_released` event; days are local calendar days.
+
+    The first views: the results viewed in M, grouped with their views
+    before the end of M, kept when the earliest is in M. Their first
+    releases come from one more grouped query; the two meet here by
+    (patient, object_id).
     """
     zone = practice_zone()
-    first_release_day = Subquery(
-        _about(EventType.RESULT_RELEASED)
-        .order_by("occurred_at", "pk")
-        .annotate(day=TruncDate("occurred_at", tzinfo=zone))
-        .values("day")[:1]
-    )
-    first_views = (
+    viewed_in_month = (
         events.filter(window.q(), type=EventType.RESULT_VIEWED)
         .exclude(object_id="")
-        .exclude(
-            Exists(
-                _about(EventType.RESULT_VIEWED).filter(
-                    _earlier_than_outer(),
-                    occurred_at__lt=window.end,  # bounds a hash
-                )
-            )
+        .values("object_id")
+    )
+    first_views = (
+        events.filter(
+            type=EventType.RESULT_VIEWED,
+            object_id__in=viewed_in_month,
+            occurred_at__lt=window.end,
         )
-        .annotate(view_day=TruncDate("occurred_at", tzinfo=zone), release_day=first_release_day)
+        .values(*EVENT_PAIR, "patient_id", "object_id")
+        .annotate(first=Min("occurred_at"))
+        .filter(first__gte=window.start)
+        .values_list(*EVENT_PAIR, "patient_id", "object_id", "first")
     )
-    _add_counts(
-        tallies,
-        _grouped(
-            first_views,
-            EVENT_PAIR,
-            results_viewed=Count("pk"),
-            results_viewed_released=Count("pk", filter=Q(release_day__isnull=False)),
-            results_viewed_same_day=Count("pk", filter=Q(release_day=F("view_day"))),
-        ),
-    )
+    releases = _firsts(events, EventType.RESULT_RELEASED, viewed_in_month)
+    for location_id, provider_id, patient_id, object_id, viewed_at in first_views:
+        counts = tallies[(location_id, provider_id)].counts
+        counts["results_viewed"] += 1
+        released_at = releases.get((patient_id, object_id))
+        if released_at is not None:
+            counts["results_viewed_released"] += 1
+            if released_at.astimezone(zone).date() == viewed_at.astimezone(zone).date():
+                counts["results_viewed_same_day"] += 1
 
 
 def _results_released_tallies(
@@ -475,43 +466,27 @@ def _results_released_tallies(
     """Results released in M, and those first viewed before any contact about them.
 
     "First viewed before any contact": some view of the result with no
-    `result_communicated` event for it at or before that view's time (that
-    view is then the first view, and it precedes every contact); or viewed
-    and never contacted.
+    `result_communicated` event for it at or before that view's time; that
+    is the first view, so: viewed, and never contacted or first contacted
+    after the first view. A result released twice in M counts once.
     """
-    # One row per result: its first release event within the month.
-    released = (
+    released_in_month = (
         events.filter(window.q(), type=EventType.RESULT_RELEASED)
         .exclude(object_id="")
-        .exclude(
-            Exists(_about(EventType.RESULT_RELEASED).filter(_earlier_than_outer(), window.q()))
-        )
+        .values("object_id")
     )
-    view_before_any_contact = Exists(
-        plausible_events()
-        .alias(same_patient=F("patient_id") + 0)
-        .filter(
-            type=EventType.RESULT_VIEWED,
-            object_id=OuterRef("object_id"),
-            same_patient=OuterRef("patient_id"),
-        )
-        .exclude(
-            Exists(
-                _about(EventType.RESULT_COMMUNICATED).filter(
-                    occurred_at__lte=OuterRef("occurred_at")
-                )
+    released = released_in_month.values_list(*EVENT_PAIR, "patient_id", "object_id").distinct()
+    views = _firsts(events, EventType.RESULT_VIEWED, released_in_month)
+    contacts = _firsts(events, EventType.RESULT_COMMUNICATED, released_in_month)
+    for location_id, provider_id, patient_id, object_id in released:
+        counts = tallies[(location_id, provider_id)].counts
+        counts["results_released"] += 1
+        viewed_at = views.get((patient_id, object_id))
+        if viewed_at is not None:
+            contacted_at = contacts.get((patient_id, object_id))
+            counts["results_viewed_before_contact"] += contacted_at is None or (
+                contacted_at > viewed_at
             )
-        )
-    )
-    _add_counts(
-        tallies,
-        _grouped(
-            released,
-            EVENT_PAIR,
-            results_released=Count("pk"),
-            results_viewed_before_contact=Count("pk", filter=view_before_any_contact),
-        ),
-    )
 
 
 def _satisfaction_tallies(tallies: dict[Pair, Tally], events: QuerySet, window: _Window) -> None:
@@ -569,46 +544,61 @@ def _response_tallies(
     """Patient messages whose first response is in M: the response time, whether it was
     within target, by phone, and whether the message came in after hours.
 
-    The pairing is SQL. A response is a `message_to_patient` or a
-    `response_by_phone` (RESPONSE_TYPES) at or after the patient's message
-    (`message_from_patient` of the same patient whose `object_id` is the
-    response's `reply_to`; the earliest if it came twice): a row that claims
-    to answer a message not yet sent is not its answer. Each response in M
-    with no earlier response of either type to the same message (found
-    through the patient's events between the message and the response, by the
-    (patient, occurred_at) index) is a first response: a reply sent after a
-    call that answered the message is not, nor is a call after a reply.
+    A response is a `message_to_patient` or a `response_by_phone`
+    (RESPONSE_TYPES) at or after the patient's message (`message_from_patient`
+    of the same patient whose `object_id` is the response's `reply_to`; the
+    earliest if it came twice): a row that claims to answer a message not yet
+    sent is not its answer. The first response to a message is its earliest
+    response by (occurred_at, id), of either type: a reply sent after a call
+    that answered the message is not one, nor is a call after a reply. It
+    counts in M when it is in M.
+
+    Three plain queries, met here by (patient, message): the responses in M,
+    the first time of the messages they name (grouped, by the (type,
+    object_id) index), and the latest earlier response of the same patients
+    since the oldest of those messages (by the (patient, occurred_at)
+    index). A message answered before M has no first response in M.
 
     The internal target and "the practice was closed" are the business
     calendar's, which lives in Python (holidays come from a package), so the
     month's pairs (thousands of rows, not the event log) are read and
     checked one by one here; that loop is deliberate (see _MessageTiming).
     """
-    message_at = Subquery(
-        _about(EventType.MESSAGE_FROM_PATIENT, "reply_to")
-        .order_by("occurred_at", "pk")
-        .values("occurred_at")[:1]
-    )
-    first_responses = (
-        events.filter(window.q(), type__in=RESPONSE_TYPES)
-        .exclude(reply_to="")
-        .annotate(message_at=message_at)
-        .filter(occurred_at__gte=F("message_at"))  # also: there is such a message
-        .exclude(
-            Exists(
-                plausible_events().filter(
-                    _earlier_than_outer(),
-                    patient=OuterRef("patient"),
-                    occurred_at__gte=OuterRef("message_at"),
-                    type__in=RESPONSE_TYPES,
-                    reply_to=OuterRef("reply_to"),
-                )
+    responses = events.filter(window.q(), type__in=RESPONSE_TYPES).exclude(reply_to="").order_by()
+    messages = _firsts(events, EventType.MESSAGE_FROM_PATIENT, responses.values("reply_to"))
+    # (patient, message) -> the first of its responses in M: (occurred_at, id, pair, type)
+    firsts: dict[tuple, tuple] = {}
+    for location_id, provider_id, patient_id, reply_to, at, pk, kind in responses.values_list(
+        *EVENT_PAIR, "patient_id", "reply_to", "occurred_at", "pk", "type"
+    ):
+        key = (patient_id, reply_to)
+        message = messages.get(key)
+        if message is None or at < message:
+            continue
+        if key not in firsts or (at, pk) < firsts[key][:2]:
+            firsts[key] = (at, pk, (location_id, provider_id), kind)
+    oldest = min((messages[key] for key in firsts), default=window.start)
+    if oldest < window.start:
+        answered_before = (
+            events.filter(
+                patient_id__in=responses.values("patient_id"),
+                type__in=RESPONSE_TYPES,
+                occurred_at__gte=oldest,
+                occurred_at__lt=window.start,
             )
+            .exclude(reply_to="")
+            .values("patient_id", "reply_to")
+            .annotate(last=Max("occurred_at"))
+            .values_list("patient_id", "reply_to", "last")
         )
-        .values_list(*EVENT_PAIR, "message_at", "occurred_at", "type")
+        for patient_id, reply_to, last in answered_before:
+            key = (patient_id, reply_to)
+            if key in firsts and last >= messages[key]:
+                del firsts[key]
+    first_responses = (
+        (*pair, messages[key], at, kind) for key, (at, _pk, pair, kind) in firsts.items()
     )
     timing = _MessageTiming(calendar)
-    # Not .iterator(): a server-side cursor is planned for the first rows, not all of them.
     for location_id, provider_id, message_at, response_at, kind in first_responses:
         took = response_at - message_at
         micros = (took.days * 86_400 + took.seconds) * 1_000_000 + took.microseconds
