@@ -83,6 +83,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
@@ -90,9 +91,9 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 
 from metrics.figures import FIGURE_KEYS
-from patients.models import AppointmentType, Channel, EventType, Patient
+from patients.models import ActivityEvent, AppointmentType, Channel, EventType, Patient
 from patients.rules import RESPONSE_TYPES
-from patients.selectors import plausible_events
+from patients.selectors import event_time_in_window, plausible_events
 from portal_adoption.business_calendar import BusinessCalendar
 
 SELF_SERVICE = (Channel.PORTAL, Channel.APP)
@@ -400,24 +401,37 @@ def _event_tallies(tallies: dict[Pair, Tally], events: QuerySet, window: _Window
             tally.counts[name] += value
 
 
-def _firsts(events: QuerySet, event_type: str, object_ids: QuerySet, **where) -> dict:
-    """{(patient_id, object_id): the earliest time} of the events of one type about the
-    given objects (results, or the messages replies name).
+def _first_time(event_type: str, object_field: str = "object_id") -> Subquery:
+    """The earliest time of the outer event's patient's events of one type whose
+    `object_id` is the outer event's `object_field`: the same result, or the message a
+    reply answers. None if there is none.
 
-    One grouped query, the objects a semi-join on the (type, object_id) index:
-    each result or message is one `object_id` of one patient, and its first
-    event by (occurred_at, id) is at the smallest `occurred_at`, so MIN is
-    enough. This replaces a correlated subquery per row, which SQLite planned
-    as a range scan of every event of the type (slower each month as history
-    grew).
+    A correlated subquery, one probe of the (type, object_id) index per outer
+    row, written so that both databases plan it that way:
+
+    - the event window is a FILTER of the MIN, not a WHERE: a range on
+      `occurred_at` in the WHERE made SQLite (which keeps no statistics here)
+      prefer the (type, occurred_at) index and scan every event of the type
+      once per row, slower each month as history grew;
+    - the patient is compared as `patient_id + 0`: PostgreSQL then looks rows
+      up by the near-unique (type, object_id) index alone rather than also
+      reading the patient's hundreds of entries in (patient, occurred_at).
+
+    The first event by (occurred_at, id) is at the earliest `occurred_at`, so
+    MIN is the first event's time.
     """
-    rows = (
-        events.filter(type=event_type, object_id__in=object_ids, **where)
-        .values("patient_id", "object_id")
-        .annotate(first=Min("occurred_at"))
-        .values_list("patient_id", "object_id", "first")
+    return Subquery(
+        ActivityEvent.objects.order_by()
+        .alias(same_patient=F("patient_id") + 0)
+        .filter(
+            type=event_type,
+            object_id=OuterRef(object_field),
+            same_patient=OuterRef("patient_id"),
+        )
+        .values("type")
+        .annotate(first=Min("occurred_at", filter=event_time_in_window()))
+        .values("first")
     )
-    return {(patient_id, object_id): first for patient_id, object_id, first in rows}
 
 
 def _results_viewed_tallies(tallies: dict[Pair, Tally], events: QuerySet, window: _Window) -> None:
@@ -427,33 +441,28 @@ def _results_viewed_tallies(tallies: dict[Pair, Tally], events: QuerySet, window
     so a second view of one result is not a second result. "The release" is
     the result's first `result_released` event; days are local calendar days.
 
-    The first views: the results viewed in M, grouped with their views
-    before the end of M, kept when the earliest is in M. Their first
-    releases come from one more grouped query; the two meet here by
-    (patient, object_id).
+    The month's views come with the result's first view and first release
+    (_first_time); a view whose result was first viewed in M counts once per
+    result, here.
     """
     zone = practice_zone()
-    viewed_in_month = (
+    views = (
         events.filter(window.q(), type=EventType.RESULT_VIEWED)
         .exclude(object_id="")
-        .values("object_id")
-    )
-    first_views = (
-        events.filter(
-            type=EventType.RESULT_VIEWED,
-            object_id__in=viewed_in_month,
-            occurred_at__lt=window.end,
+        .annotate(
+            first_view=_first_time(EventType.RESULT_VIEWED),
+            first_release=_first_time(EventType.RESULT_RELEASED),
         )
-        .values(*EVENT_PAIR, "patient_id", "object_id")
-        .annotate(first=Min("occurred_at"))
-        .filter(first__gte=window.start)
-        .values_list(*EVENT_PAIR, "patient_id", "object_id", "first")
+        .filter(first_view__gte=window.start)
+        .values_list(*EVENT_PAIR, "patient_id", "object_id", "first_view", "first_release")
     )
-    releases = _firsts(events, EventType.RESULT_RELEASED, viewed_in_month)
-    for location_id, provider_id, patient_id, object_id, viewed_at in first_views:
+    counted = set()
+    for location_id, provider_id, patient_id, object_id, viewed_at, released_at in views:
+        if (patient_id, object_id) in counted:
+            continue
+        counted.add((patient_id, object_id))
         counts = tallies[(location_id, provider_id)].counts
         counts["results_viewed"] += 1
-        released_at = releases.get((patient_id, object_id))
         if released_at is not None:
             counts["results_viewed_released"] += 1
             if released_at.astimezone(zone).date() == viewed_at.astimezone(zone).date():
@@ -470,23 +479,24 @@ def _results_released_tallies(
     is the first view, so: viewed, and never contacted or first contacted
     after the first view. A result released twice in M counts once.
     """
-    released_in_month = (
+    released = (
         events.filter(window.q(), type=EventType.RESULT_RELEASED)
         .exclude(object_id="")
-        .values("object_id")
+        .annotate(
+            first_view=_first_time(EventType.RESULT_VIEWED),
+            first_contact=_first_time(EventType.RESULT_COMMUNICATED),
+        )
+        .values_list(*EVENT_PAIR, "patient_id", "object_id", "first_view", "first_contact")
     )
-    released = released_in_month.values_list(*EVENT_PAIR, "patient_id", "object_id").distinct()
-    views = _firsts(events, EventType.RESULT_VIEWED, released_in_month)
-    contacts = _firsts(events, EventType.RESULT_COMMUNICATED, released_in_month)
-    for location_id, provider_id, patient_id, object_id in released:
+    counted = set()
+    for location_id, provider_id, patient_id, object_id, viewed_at, contacted_at in released:
+        if (patient_id, object_id) in counted:
+            continue
+        counted.add((patient_id, object_id))
         counts = tallies[(location_id, provider_id)].counts
         counts["results_released"] += 1
-        viewed_at = views.get((patient_id, object_id))
-        if viewed_at is not None:
-            contacted_at = contacts.get((patient_id, object_id))
-            counts["results_viewed_before_contact"] += contacted_at is None or (
-                contacted_at > viewed_at
-            )
+        if viewed_at is not None and (contacted_at is None or contacted_at > viewed_at):
+            counts["results_viewed_before_contact"] += 1
 
 
 def _satisfaction_tallies(tallies: dict[Pair, Tally], events: QuerySet, window: _Window) -> None:
@@ -564,17 +574,18 @@ def _response_tallies(
     month's pairs (thousands of rows, not the event log) are read and
     checked one by one here; that loop is deliberate (see _MessageTiming).
     """
-    responses = events.filter(window.q(), type__in=RESPONSE_TYPES).exclude(reply_to="").order_by()
-    messages = _firsts(events, EventType.MESSAGE_FROM_PATIENT, responses.values("reply_to"))
+    responses = events.filter(window.q(), type__in=RESPONSE_TYPES).exclude(reply_to="")
+    rows = responses.annotate(
+        message_at=_first_time(EventType.MESSAGE_FROM_PATIENT, "reply_to")
+    ).values_list(*EVENT_PAIR, "patient_id", "reply_to", "message_at", "occurred_at", "pk", "type")
+    messages: dict[tuple[int, str], dt.datetime] = {}
     # (patient, message) -> the first of its responses in M: (occurred_at, id, pair, type)
     firsts: dict[tuple, tuple] = {}
-    for location_id, provider_id, patient_id, reply_to, at, pk, kind in responses.values_list(
-        *EVENT_PAIR, "patient_id", "reply_to", "occurred_at", "pk", "type"
-    ):
-        key = (patient_id, reply_to)
-        message = messages.get(key)
-        if message is None or at < message:
+    for location_id, provider_id, patient_id, reply_to, message_at, at, pk, kind in rows:
+        if message_at is None or at < message_at:
             continue
+        key = (patient_id, reply_to)
+        messages[key] = message_at
         if key not in firsts or (at, pk) < firsts[key][:2]:
             firsts[key] = (at, pk, (location_id, provider_id), kind)
     oldest = min((messages[key] for key in firsts), default=window.start)
