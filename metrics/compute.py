@@ -479,24 +479,47 @@ def _results_released_tallies(
     is the first view, so: viewed, and never contacted or first contacted
     after the first view. A result released twice in M counts once.
     """
+    in_window = event_time_in_window()
+    first_view = Min("occurred_at", filter=Q(type=EventType.RESULT_VIEWED) & in_window)
+    first_contact = Min("occurred_at", filter=Q(type=EventType.RESULT_COMMUNICATED) & in_window)
+    # 1 if the result was viewed before any contact, else 0 (or no row: NULL). One
+    # probe per row as in _first_time, and no times read into Python.
+    viewed_before_contact = Subquery(
+        ActivityEvent.objects.order_by()
+        .alias(same_patient=F("patient_id") + 0)
+        .filter(
+            type__in=[EventType.RESULT_VIEWED, EventType.RESULT_COMMUNICATED],
+            object_id=OuterRef("object_id"),
+            same_patient=OuterRef("patient_id"),
+        )
+        .values("object_id")
+        .annotate(viewed=first_view, contacted=first_contact)
+        .annotate(
+            before=Case(
+                When(
+                    Q(viewed__isnull=False)
+                    & (Q(contacted__isnull=True) | Q(contacted__gt=F("viewed"))),
+                    then=Value(1),
+                ),
+                default=Value(0),
+            )
+        )
+        .values("before")
+    )
     released = (
         events.filter(window.q(), type=EventType.RESULT_RELEASED)
         .exclude(object_id="")
-        .annotate(
-            first_view=_first_time(EventType.RESULT_VIEWED),
-            first_contact=_first_time(EventType.RESULT_COMMUNICATED),
-        )
-        .values_list(*EVENT_PAIR, "patient_id", "object_id", "first_view", "first_contact")
+        .annotate(before=viewed_before_contact)
+        .values_list(*EVENT_PAIR, "patient_id", "object_id", "before")
     )
     counted = set()
-    for location_id, provider_id, patient_id, object_id, viewed_at, contacted_at in released:
+    for location_id, provider_id, patient_id, object_id, before in released:
         if (patient_id, object_id) in counted:
             continue
         counted.add((patient_id, object_id))
         counts = tallies[(location_id, provider_id)].counts
         counts["results_released"] += 1
-        if viewed_at is not None and (contacted_at is None or contacted_at > viewed_at):
-            counts["results_viewed_before_contact"] += 1
+        counts["results_viewed_before_contact"] += before or 0
 
 
 def _satisfaction_tallies(tallies: dict[Pair, Tally], events: QuerySet, window: _Window) -> None:
