@@ -325,6 +325,10 @@ class FollowUpListView(FrontDeskView):
 
 
 class FollowUpCallView(FollowUpListView):
+    """Log one call (POST only: the list it renders on a refusal is the parent's)."""
+
+    http_method_names = ["post"]
+
     def post(self, request, pk):
         patient = get_object_or_404(Patient, pk=pk)
         form = FollowUpCallForm(request.POST)
