@@ -1,0 +1,139 @@
+"""Browser tests: Playwright's sync API driving Debian's Chromium against a live server.
+
+Playwright's own browser download does not work here, so the suite drives the
+distribution's `/usr/bin/chromium` (`.ci/run` installs it with apt). Without
+it, or without the playwright package, every test here is skipped with the
+reason, and the run's header says so (tests/conftest.py, pytest_report_header).
+
+People sign in through the real sign-in page; managers and administrators
+type the code their authenticator shows, as they do at the desk.
+"""
+
+import os
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.browser.chromium import CHROMIUM, browser_skip_reason
+
+DESKTOP = {"width": 1280, "height": 800}
+TABLET = {"width": 1024, "height": 768}
+PASSWORD = "correct horse battery staple"
+
+# Every CSP violation becomes a record the test reads after each page.
+WATCH_CSP = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (event) {
+  window.__cspViolations.push(
+    event.violatedDirective + " blocked " + (event.blockedURI || "inline") +
+    " at " + (event.sourceFile || "") + ":" + event.lineNumber
+  );
+});
+"""
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = browser_skip_reason()
+    if reason is None:
+        return
+    skip = pytest.mark.skip(reason=reason)
+    here = os.path.dirname(__file__)
+    for item in items:
+        if str(item.fspath).startswith(here):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium for the whole run; each test opens its own context (cookies)."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; Django's guard
+    # would then refuse the ORM calls the tests make to set up and to check.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@dataclass
+class Watched:
+    """What the browser complained about on the pages a tab opened."""
+
+    console_errors: list = field(default_factory=list)
+
+    def csp_violations(self, page) -> list:
+        return page.evaluate("window.__cspViolations || []")
+
+
+def open_tab(browser, viewport=DESKTOP, **options):
+    """A fresh context (no cookies) and its tab, watched for console errors and CSP violations."""
+    context = browser.new_context(viewport=viewport, **options)
+    context.set_default_timeout(10_000)
+    context.add_init_script(WATCH_CSP)
+    page = context.new_page()
+    watched = Watched()
+    page.on(
+        "console",
+        lambda message: (
+            watched.console_errors.append(f"{message.text} ({page.url})")
+            if message.type == "error"
+            else None
+        ),
+    )
+    page.on("pageerror", lambda error: watched.console_errors.append(f"{error} ({page.url})"))
+    return context, page, watched
+
+
+def authenticator_code(user) -> str:
+    """What the person's authenticator app shows now (a confirmed TOTP device)."""
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    return f"{TOTP(device.bin_key, device.step, device.t0, device.digits).token():06d}"
+
+
+def give_authenticator(user):
+    """A manager or an administrator has set up two-step sign-in already."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from portal_adoption.two_factor import second_factor_required
+
+    if second_factor_required(user):
+        TOTPDevice.objects.get_or_create(user=user, confirmed=True, defaults={"name": "Phone"})
+
+
+def sign_in(page, base_url: str, user) -> None:
+    """The sign-in page, then the authenticator code when the role needs one."""
+    from django.urls import reverse
+
+    page.goto(base_url + reverse("login"))
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state("load")
+    if reverse("two_factor_verify") in page.url:
+        page.get_by_label("Code").fill(authenticator_code(user))
+        page.get_by_role("button", name="Continue").click()
+        page.wait_for_load_state("load")
+    assert reverse("login") not in page.url, f"{user.username} could not sign in"
+
+
+@pytest.fixture
+def tab(browser):
+    """A desktop tab for a story; CSP violations and console errors fail the story."""
+    context, page, watched = open_tab(browser)
+    yield page, watched
+    context.close()
+
+
+__all__ = ["DESKTOP", "TABLET", "open_tab", "sign_in"]
