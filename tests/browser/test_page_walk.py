@@ -1,0 +1,166 @@
+"""Every page each role may open, in Chromium at 1280x800 and 1024x768.
+
+For each role, signed in through the sign-in page, the walk opens every page
+the role matrix (tests/portal_adoption/test_role_access.py) lets it open and
+records five checks. A known problem (KNOWN) excuses that one check on that
+page: the role's test is then an expected failure, and every other check
+still fails it:
+
+1. no console error (a script error, a failed request, a CSP refusal),
+2. no `securitypolicyviolation` event,
+3. and 4. nothing wider than the window at 1280 px and at 1024 px,
+5. axe-core finds no serious or critical WCAG 2.1 A/AA violation.
+
+One test per role: each test empties the database after itself (a live
+server needs committed data), which costs seconds, not milliseconds.
+"""
+
+import pytest
+
+from portal_adoption.roles import Role
+from tests.browser.conftest import DESKTOP, TABLET, open_tab, sign_in
+from tests.browser.practice import seed_practice
+from tests.portal_adoption.test_role_access import PAGES, url_for
+
+SIGNED_OUT = "signed_out"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+SERIOUS = {"serious", "critical"}
+# Not pages: fragments, files, images and JSON, each part of a page that is walked.
+NOT_PAGES = {
+    "enrollment:decline_remedy",  # the remedies for a reason, swapped into the decline page
+    "enrollment:qr_status",  # polled into the checklist's QR panel
+    "enrollment:visit_script",  # beside the patient's record
+    "messaging:urgent_alert",  # polled into every page of a nurse on duty
+    "patients:import_progress",  # polled into the import's page
+    "metrics:chart",
+    "metrics:export_csv",
+    "metrics:export_pdf",
+    "patients:import_rejections_csv",
+    "api_schema",
+}
+PAGES_SIGNED_OUT = ["login", "password_reset"]
+
+CHECKS = ("console", "csp", "width_1280", "width_1024", "axe")
+
+# Known problems another part of issue 14 is fixing right now: the lead removes
+# these marks after merging. Keys: (role or None for every role, page, check).
+API_DOCS = "issue 14 item 13 (uia): /api/docs/ inline style, and Swagger UI's own colours"
+KNOWN = {
+    (None, "api_docs", "console"): API_DOCS,
+    (None, "api_docs", "csp"): API_DOCS,
+    (None, "api_docs", "axe"): API_DOCS,
+}
+
+
+def walked_pages(role) -> list[str]:
+    if role == SIGNED_OUT:
+        return PAGES_SIGNED_OUT
+    return sorted(
+        name
+        for name, page in PAGES.items()
+        if page.method == "get"
+        and page.ok != 302  # a redirect, not a page of its own
+        and role in page.allowed
+        and name not in NOT_PAGES
+        and (not name.startswith("api") or name == "api_docs")
+    )
+
+
+ROLES = [*Role, SIGNED_OUT]
+
+
+def role_name(role) -> str:
+    return getattr(role, "value", role)
+
+
+def record_page(page, watched, url: str) -> dict:
+    """Open one page and note what each check found."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    watched.console_errors.clear()
+    page.set_viewport_size(DESKTOP)
+    response = page.goto(url, wait_until="load")
+    found = {check: [] for check in CHECKS}
+    if response is not None and response.status >= 400:
+        found["console"].append(f"HTTP {response.status} for {url}")
+    found["csp"] = watched.csp_violations(page)
+    for check, viewport in (("width_1280", DESKTOP), ("width_1024", TABLET)):
+        page.set_viewport_size(viewport)
+        found[check] = page.evaluate(WIDER_THAN_THE_WINDOW)
+    page.set_viewport_size(DESKTOP)
+    results = Axe().run(
+        page,
+        options={"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]},
+    )
+    found["axe"] = [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} at "
+        + ", ".join(" ".join(node["target"]) for node in violation["nodes"][:5])
+        + " ("
+        + " ".join(violation["nodes"][0].get("failureSummary", "").split())[:300]
+        + ")"
+        for violation in results.response["violations"]
+        if violation["impact"] in SERIOUS
+    ]
+    found["console"] += list(watched.console_errors)
+    return found
+
+
+# The page's width against the window's, and the widest elements that stick out.
+WIDER_THAN_THE_WINDOW = """
+() => {
+  const width = window.innerWidth;
+  if (document.documentElement.scrollWidth <= width) return [];
+  const culprits = [];
+  for (const element of document.body.querySelectorAll("*")) {
+    const box = element.getBoundingClientRect();
+    if (box.right > width + 1 && box.width > 0) {
+      const name = element.tagName.toLowerCase() + (element.id ? "#" + element.id : "") +
+        (element.classList.length ? "." + [...element.classList].join(".") : "");
+      culprits.push(name + " ends at " + Math.round(box.right) + "px");
+    }
+    if (culprits.length >= 5) break;
+  }
+  return ["page is " + document.documentElement.scrollWidth + "px wide in a " + width +
+          "px window", ...culprits];
+}
+"""
+
+
+def url_for_page(name, practice) -> str:
+    from django.urls import reverse
+
+    if name in PAGES_SIGNED_OUT:
+        return reverse(name)
+    return url_for(name, practice.rosa)
+
+
+def known_problem(role, name, check) -> str | None:
+    return KNOWN.get((role, name, check)) or KNOWN.get((None, name, check))
+
+
+@pytest.mark.parametrize("role", ROLES, ids=role_name)
+def test_every_page_a_role_may_open_passes_the_five_checks(live_server, browser, role):
+    """Console, CSP, 1280 px, 1024 px and axe-core on each page; KNOWN excuses one check."""
+    practice = seed_practice()
+    context, page, watched = open_tab(browser)
+    record = {}
+    try:
+        if role != SIGNED_OUT:
+            sign_in(page, live_server.url, practice.people[role])
+        for name in walked_pages(role):
+            url = live_server.url + url_for_page(name, practice)
+            record[name] = record_page(page, watched, url)
+    finally:
+        context.close()
+
+    unexpected, excused = [], set()
+    for name, found in record.items():
+        for check, problems in found.items():
+            reason = known_problem(role, name, check) if problems else None
+            if reason:
+                excused.add(reason)
+            elif problems:
+                unexpected.append(f"{name} [{check}]: " + " | ".join(problems))
+    assert not unexpected, f"{len(unexpected)} problems:\n" + "\n".join(unexpected)
+    if excused:
+        pytest.xfail("; ".join(sorted(excused)))
