@@ -81,14 +81,13 @@ def open_tab(browser, viewport=DESKTOP, **options):
     context.add_init_script(WATCH_CSP)
     page = context.new_page()
     watched = Watched()
-    page.on(
-        "console",
-        lambda message: (
-            watched.console_errors.append(f"{message.text} ({page.url})")
-            if message.type == "error"
-            else None
-        ),
-    )
+
+    def on_console(message):
+        if message.type == "error":
+            source = message.location.get("url") or page.url
+            watched.console_errors.append(f"{message.text} ({source})")
+
+    page.on("console", on_console)
     page.on("pageerror", lambda error: watched.console_errors.append(f"{error} ({page.url})"))
     return context, page, watched
 

@@ -8,7 +8,8 @@ still fails it:
 
 1. no console error (a script error, a failed request, a CSP refusal),
 2. no `securitypolicyviolation` event,
-3. and 4. nothing wider than the window at 1280 px and at 1024 px,
+3. and 4. nothing wider than the window at 1280 px and at 1024 px (told apart:
+   the navigation bar alone, or the page's content),
 5. axe-core finds no serious or critical WCAG 2.1 A/AA violation.
 
 One test per role: each test empties the database after itself (a live
@@ -40,12 +41,15 @@ NOT_PAGES = {
 }
 PAGES_SIGNED_OUT = ["login", "password_reset"]
 
-CHECKS = ("console", "csp", "width_1280", "width_1024", "axe")
+CHECKS = ("console", "csp", "width_1280", "width_1024", "navbar_1280", "navbar_1024", "axe")
 
 # Known problems another part of issue 14 is fixing right now: the lead removes
-# these marks after merging. Keys: (role or None for every role, page, check).
+# these marks after merging. Keys: (role or None for every role, page or None for
+# every page, check).
 API_DOCS = "issue 14 item 13 (uia): /api/docs/ inline style, and Swagger UI's own colours"
+NAVBAR = "issue 14 item 1 (uia): the manager's navigation bar is 7 px too wide at 1280 px"
 KNOWN = {
+    (Role.MANAGER, None, "navbar_1280"): NAVBAR,
     (None, "api_docs", "console"): API_DOCS,
     (None, "api_docs", "csp"): API_DOCS,
     (None, "api_docs", "axe"): API_DOCS,
@@ -84,9 +88,10 @@ def record_page(page, watched, url: str) -> dict:
     if response is not None and response.status >= 400:
         found["console"].append(f"HTTP {response.status} for {url}")
     found["csp"] = watched.csp_violations(page)
-    for check, viewport in (("width_1280", DESKTOP), ("width_1024", TABLET)):
+    for size, viewport in (("1280", DESKTOP), ("1024", TABLET)):
         page.set_viewport_size(viewport)
-        found[check] = page.evaluate(WIDER_THAN_THE_WINDOW)
+        wide = page.evaluate(WIDER_THAN_THE_WINDOW)
+        found[f"navbar_{size}" if wide["navbarOnly"] else f"width_{size}"] = wide["lines"]
     page.set_viewport_size(DESKTOP)
     results = Axe().run(
         page,
@@ -105,23 +110,27 @@ def record_page(page, watched, url: str) -> dict:
     return found
 
 
-# The page's width against the window's, and the widest elements that stick out.
+# The page's width against the window's, the elements that stick out, and whether
+# they are all in the navigation bar (issue 14 item 1 is reworking it).
 WIDER_THAN_THE_WINDOW = """
 () => {
   const width = window.innerWidth;
-  if (document.documentElement.scrollWidth <= width) return [];
+  const page = document.documentElement.scrollWidth;
+  if (page <= width) return {lines: [], navbarOnly: false};
   const culprits = [];
+  let navbarOnly = true;
   for (const element of document.body.querySelectorAll("*")) {
     const box = element.getBoundingClientRect();
-    if (box.right > width + 1 && box.width > 0) {
-      const name = element.tagName.toLowerCase() + (element.id ? "#" + element.id : "") +
-        (element.classList.length ? "." + [...element.classList].join(".") : "");
-      culprits.push(name + " ends at " + Math.round(box.right) + "px");
+    if (box.right <= width + 1 || box.width === 0) continue;
+    navbarOnly = navbarOnly && element.closest(".app-navbar") !== null;
+    if (culprits.length < 5) {
+      culprits.push(element.tagName.toLowerCase() + (element.id ? "#" + element.id : "") +
+        (element.classList.length ? "." + [...element.classList].join(".") : "") +
+        " ends at " + Math.round(box.right) + "px");
     }
-    if (culprits.length >= 5) break;
   }
-  return ["page is " + document.documentElement.scrollWidth + "px wide in a " + width +
-          "px window", ...culprits];
+  return {lines: ["page is " + page + "px wide in a " + width + "px window", ...culprits],
+          navbarOnly: navbarOnly && culprits.length > 0};
 }
 """
 
@@ -135,7 +144,10 @@ def url_for_page(name, practice) -> str:
 
 
 def known_problem(role, name, check) -> str | None:
-    return KNOWN.get((role, name, check)) or KNOWN.get((None, name, check))
+    for key in ((role, name, check), (None, name, check), (role, None, check)):
+        if key in KNOWN:
+            return KNOWN[key]
+    return None
 
 
 @pytest.mark.parametrize("role", ROLES, ids=role_name)
