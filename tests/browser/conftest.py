@@ -11,6 +11,7 @@ type the code their authenticator shows, as they do at the desk.
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -74,11 +75,19 @@ class Watched:
         return page.evaluate("window.__cspViolations || []")
 
 
-def open_tab(browser, viewport=DESKTOP, **options):
-    """A fresh context (no cookies) and its tab, watched for console errors and CSP violations."""
+def open_tab(browser, viewport=DESKTOP, *, with_axe=False, **options):
+    """A fresh context (no cookies) and its tab, watched for console errors and CSP violations.
+
+    with_axe: axe-core is in every page the tab opens (`axe.run(...)`), as an init
+    script, which the page's CSP does not apply to.
+    """
     context = browser.new_context(viewport=viewport, **options)
     context.set_default_timeout(10_000)
     context.add_init_script(WATCH_CSP)
+    if with_axe:
+        import axe_playwright_python
+
+        context.add_init_script(path=Path(axe_playwright_python.__file__).parent / "axe.min.js")
     page = context.new_page()
     watched = Watched()
 
@@ -125,6 +134,21 @@ def sign_in(page, base_url: str, user) -> None:
         page.get_by_role("button", name="Continue").click()
         page.wait_for_load_state("load")
     assert reverse("login") not in page.url, f"{user.username} could not sign in"
+
+
+@pytest.fixture
+def live_practice(live_server, django_db_serialized_rollback):
+    """The small practice of tests/browser/practice.py on a live server: (practice, base URL).
+
+    A live server reads committed rows, so the test is transactional and the
+    database is emptied after it. Serialized rollback puts back what the
+    migrations wrote (playbook scripts, routing rules, business hours, training
+    modules) first, so every test starts from a freshly installed practice,
+    whichever transactional test ran before it.
+    """
+    from tests.browser.practice import seed_practice
+
+    return seed_practice(), live_server.url
 
 
 @pytest.fixture

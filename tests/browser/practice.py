@@ -46,13 +46,8 @@ def seed_practice() -> Practice:
     from messaging.models import ReplyTemplate, RoutingRule
     from messaging.services import Inbound, message_escalate, message_receive
     from metrics.services import rollup_all
-    from portal_adoption.models import BusinessHours
 
-    # What the migrations put in; a transactional test before this one emptied it.
-    for weekday in range(5):
-        BusinessHours.objects.get_or_create(
-            weekday=weekday, defaults={"opens": dt.time(8, 0), "closes": dt.time(17, 0)}
-        )
+    # The default rules a migration adds cover these; a manager's own phrases.
     for category, phrase in (
         ("clinical", "swollen"),
         ("administrative", "reschedule"),

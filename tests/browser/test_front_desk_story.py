@@ -10,7 +10,6 @@ from enrollment.models import Enrollment, QrInvitation
 from enrollment.services import QR_SALT
 from portal_adoption.roles import Role
 from tests.browser.conftest import open_tab, sign_in
-from tests.browser.practice import seed_practice
 
 PHONE = {"width": 390, "height": 844}
 
@@ -39,11 +38,11 @@ def no_complaints(page, watched):
     assert watched.csp_violations(page) == []
 
 
-def test_fatima_finds_rosa_at_check_in_and_enrolls_her_through_all_nine_steps(live_server, tab):
-    practice = seed_practice()
+def test_fatima_finds_rosa_at_check_in_and_enrolls_her_through_all_nine_steps(live_practice, tab):
+    practice, base_url = live_practice
     page, watched = tab
-    sign_in(page, live_server.url, practice.people[Role.FRONT_DESK])
-    find_rosa_and_start(page, live_server.url)
+    sign_in(page, base_url, practice.people[Role.FRONT_DESK])
+    find_rosa_and_start(page, base_url)
 
     # 1. Contact details, with the channel the patient wants.
     contact = step(page, "collect_contact")
@@ -76,11 +75,11 @@ def test_fatima_finds_rosa_at_check_in_and_enrolls_her_through_all_nine_steps(li
     assert enrollment.follow_up_due_on is not None
 
 
-def test_rosa_finishes_on_her_own_phone_from_the_qr_code_fatima_shows(live_server, browser, tab):
-    practice = seed_practice()
+def test_rosa_finishes_on_her_own_phone_from_the_qr_code_fatima_shows(browser, live_practice, tab):
+    practice, base_url = live_practice
     page, watched = tab
-    sign_in(page, live_server.url, practice.people[Role.FRONT_DESK])
-    find_rosa_and_start(page, live_server.url)
+    sign_in(page, base_url, practice.people[Role.FRONT_DESK])
+    find_rosa_and_start(page, base_url)
 
     step(page, "send_invitation").get_by_role("button", name="Show a QR code").click()
     panel = page.get_by_role("region", name="Self-enrollment by QR code")
@@ -92,7 +91,7 @@ def test_rosa_finishes_on_her_own_phone_from_the_qr_code_fatima_shows(live_serve
     token = signing.dumps(str(invitation.pk), salt=QR_SALT)
     phone_context, phone, phone_watched = open_tab(browser, viewport=PHONE, is_mobile=True)
     try:
-        phone.goto(live_server.url + reverse("qr_patient:start", args=[token]))
+        phone.goto(base_url + reverse("qr_patient:start", args=[token]))
         phone.locator("#email").fill("rosa.delgado@example.org")
         phone.locator("input[name=notification_channel][value=email]").check()
         phone.locator("#consent").check()

@@ -6,14 +6,15 @@ from playwright.sync_api import expect
 from metrics.selectors import month_label
 from portal_adoption.roles import Role
 from tests.browser.conftest import sign_in
-from tests.browser.practice import seed_practice
 
 
-def test_maria_changes_the_month_and_the_scope_and_downloads_the_csv_and_the_pdf(live_server, tab):
-    practice = seed_practice()
+def test_maria_changes_the_month_and_the_scope_and_downloads_the_csv_and_the_pdf(
+    live_practice, tab
+):
+    practice, base_url = live_practice
     page, watched = tab
-    sign_in(page, live_server.url, practice.people[Role.MANAGER])
-    page.goto(live_server.url + reverse("metrics:dashboard"))
+    sign_in(page, base_url, practice.people[Role.MANAGER])
+    page.goto(base_url + reverse("metrics:dashboard"))
     newest = month_label(practice.this_month)
     expect(page.get_by_role("heading", level=1)).to_contain_text(newest)
 

@@ -8,16 +8,16 @@ from playwright.sync_api import expect
 from messaging.models import ChartNote, Message, MessageStatus, Reply
 from portal_adoption.roles import Role
 from tests.browser.conftest import sign_in
-from tests.browser.practice import CLINICAL_BODY, CLINICAL_SUBJECT, TEMPLATE_NAME, seed_practice
+from tests.browser.practice import CLINICAL_BODY, CLINICAL_SUBJECT, TEMPLATE_NAME
 
 
 def test_nora_takes_the_next_message_replies_from_a_template_and_closes_it_with_a_chart_note(
-    live_server, tab
+    live_practice, tab
 ):
-    practice = seed_practice()
+    practice, base_url = live_practice
     page, watched = tab
-    sign_in(page, live_server.url, practice.people[Role.NURSE])
-    page.goto(live_server.url + reverse("messaging:queue", kwargs={"queue": "nursing"}))
+    sign_in(page, base_url, practice.people[Role.NURSE])
+    page.goto(base_url + reverse("messaging:queue", kwargs={"queue": "nursing"}))
     page.get_by_role("button", name="Take next").click()
 
     # The oldest clinical message, now hers.
