@@ -101,6 +101,30 @@ def open_tab(browser, viewport=DESKTOP, *, with_axe=False, **options):
     return context, page, watched
 
 
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+SERIOUS = {"serious", "critical"}
+
+
+def serious_accessibility_violations(page) -> list[str]:
+    """axe-core's serious and critical WCAG 2.1 A/AA violations, one line each.
+
+    The page must come from a tab opened with_axe=True.
+    """
+    violations = page.evaluate(
+        "options => axe.run(document, options).then(results => results.violations)",
+        {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]},
+    )
+    return [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} at "
+        + ", ".join(" ".join(node["target"]) for node in violation["nodes"][:5])
+        + " ("
+        + " ".join(violation["nodes"][0].get("failureSummary", "").split())[:300]
+        + ")"
+        for violation in violations
+        if violation["impact"] in SERIOUS
+    ]
+
+
 def authenticator_code(user) -> str:
     """What the person's authenticator app shows now (a confirmed TOTP device)."""
     from django_otp.oath import TOTP
@@ -136,6 +160,31 @@ def sign_in(page, base_url: str, user) -> None:
     assert reverse("login") not in page.url, f"{user.username} could not sign in"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_request_at_a_time_on_in_memory_sqlite():
+    """On SQLite the live server's threads share the test's one in-memory connection,
+    and two requests at once (a page and its chart images) garble each other's
+    queries: there the server answers one request at a time. PostgreSQL's
+    threads have connections of their own.
+    """
+    from django.core.servers.basehttp import WSGIServer
+    from django.db import connection
+    from django.test.testcases import LiveServerThread
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+
+    class OneAtATime(WSGIServer):
+        def __init__(self, *args, connections_override=None, **kwargs):
+            super().__init__(*args, **kwargs)
+
+    threaded = LiveServerThread.server_class
+    LiveServerThread.server_class = OneAtATime
+    yield
+    LiveServerThread.server_class = threaded
+
+
 @pytest.fixture
 def live_practice(live_server, django_db_serialized_rollback):
     """The small practice of tests/browser/practice.py on a live server: (practice, base URL).
@@ -159,4 +208,4 @@ def tab(browser):
     context.close()
 
 
-__all__ = ["DESKTOP", "TABLET", "open_tab", "sign_in"]
+__all__ = ["DESKTOP", "TABLET", "open_tab", "serious_accessibility_violations", "sign_in"]

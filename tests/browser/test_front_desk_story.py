@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from enrollment.models import Enrollment, QrInvitation
 from enrollment.services import QR_SALT
 from portal_adoption.roles import Role
-from tests.browser.conftest import open_tab, sign_in
+from tests.browser.conftest import open_tab, serious_accessibility_violations, sign_in
 
 PHONE = {"width": 390, "height": 844}
 
@@ -89,9 +89,12 @@ def test_rosa_finishes_on_her_own_phone_from_the_qr_code_fatima_shows(browser, l
     # Rosa's phone: what the code holds is the signed invitation, nothing else.
     invitation = QrInvitation.objects.get(enrollment__patient=practice.rosa)
     token = signing.dumps(str(invitation.pk), salt=QR_SALT)
-    phone_context, phone, phone_watched = open_tab(browser, viewport=PHONE, is_mobile=True)
+    phone_context, phone, phone_watched = open_tab(
+        browser, viewport=PHONE, is_mobile=True, with_axe=True
+    )
     try:
         phone.goto(base_url + reverse("qr_patient:start", args=[token]))
+        assert serious_accessibility_violations(phone) == []
         phone.locator("#email").fill("rosa.delgado@example.org")
         phone.locator("input[name=notification_channel][value=email]").check()
         phone.locator("#consent").check()
@@ -101,6 +104,7 @@ def test_rosa_finishes_on_her_own_phone_from_the_qr_code_fatima_shows(browser, l
         assert phone_watched.csp_violations(phone) == []
         width = phone.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         assert width[0] <= width[1], "the patient's page is wider than the phone"
+        assert serious_accessibility_violations(phone) == []
     finally:
         phone_context.close()
 

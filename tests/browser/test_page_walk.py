@@ -21,12 +21,16 @@ server needs committed data), which costs seconds, not milliseconds.
 import pytest
 
 from portal_adoption.roles import Role
-from tests.browser.conftest import DESKTOP, TABLET, open_tab, sign_in
+from tests.browser.conftest import (
+    DESKTOP,
+    TABLET,
+    open_tab,
+    serious_accessibility_violations,
+    sign_in,
+)
 from tests.portal_adoption.test_role_access import PAGES, url_for
 
 SIGNED_OUT = "signed_out"
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-SERIOUS = {"serious", "critical"}
 # Not pages: fragments, files, images and JSON, each part of a page that is walked.
 NOT_PAGES = {
     "enrollment:decline_remedy",  # the remedies for a reason, swapped into the decline page
@@ -92,19 +96,7 @@ def record_page(page, watched, url: str) -> dict:
         wide = page.evaluate(WIDER_THAN_THE_WINDOW)
         found[f"navbar_{size}" if wide["navbarOnly"] else f"width_{size}"] = wide["lines"]
     page.set_viewport_size(DESKTOP)
-    violations = page.evaluate(
-        "options => axe.run(document, options).then(results => results.violations)",
-        {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]},
-    )
-    found["axe"] = [
-        f"{violation['id']} ({violation['impact']}): {violation['help']} at "
-        + ", ".join(" ".join(node["target"]) for node in violation["nodes"][:5])
-        + " ("
-        + " ".join(violation["nodes"][0].get("failureSummary", "").split())[:300]
-        + ")"
-        for violation in violations
-        if violation["impact"] in SERIOUS
-    ]
+    found["axe"] = serious_accessibility_violations(page)
     found["console"] += list(watched.console_errors)
     return found
 
