@@ -6,16 +6,23 @@ import os
 CHROMIUM = "/usr/bin/chromium"
 
 
+PACKAGES = ("playwright", "axe_playwright_python")
+
+
+def playwright_missing() -> str | None:
+    return next((name for name in PACKAGES if importlib.util.find_spec(name) is None), None)
+
+
 def browser_skip_reason() -> str | None:
     """None when the suite can run; otherwise what to install, said once in the run's header."""
     if not os.access(CHROMIUM, os.X_OK):
         return f"browser tests skipped: {CHROMIUM} not found (apt-get install chromium)"
-    for package in ("playwright", "axe_playwright_python"):
-        if importlib.util.find_spec(package) is None:
-            return (
-                f"browser tests skipped: the {package} package is missing "
-                "(pip install -r requirements-dev.txt)"
-            )
+    missing = playwright_missing()
+    if missing:
+        return (
+            f"browser tests skipped: the {missing} package is missing "
+            "(pip install -r requirements-dev.txt)"
+        )
     return None
 
 
