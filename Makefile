@@ -1,6 +1,7 @@
 # Portal Adoption Manager: the two commands of the README, and a few helpers.
 #   make run   - install, migrate, load demo data, serve on http://127.0.0.1:8000
-#   make test  - the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+#   make test  - the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set),
+#                browser tests included when Debian's Chromium is at $(CHROMIUM)
 
 PYTHON ?= python3
 VENV := .venv
@@ -8,6 +9,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 DEMO_PATIENTS ?= 2000
 DEMO_MONTHS ?= 12
+CHROMIUM := /usr/bin/chromium
 
 # A first run is a development run: DEBUG on unless the caller says otherwise.
 export DEBUG ?= true
@@ -45,6 +47,7 @@ else
 endif
 
 test: install
+	@test -x $(CHROMIUM) || echo "browser tests skipped: $(CHROMIUM) not found (apt-get install chromium)"
 	$(BIN)/pytest
 
 lint: install

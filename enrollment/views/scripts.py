@@ -232,10 +232,17 @@ class ScriptListView(StaffPermissionRequiredMixin, View):
                 "label": ScriptKey(script.key).label,
                 "form": ScriptEditForm(initial={"text": script.text}),
                 "playbook": script_is_playbook_wording(script),
+                "changed_by": _changed_by(script),
             }
             for script in scripts_for_editing()
         ]
         return render(request, "enrollment/scripts/manage.html", {"rows": rows})
+
+
+def _changed_by(script) -> str:
+    """Who last changed the wording: nobody for a row a migration or an import wrote."""
+    person = script.updated_by
+    return (person.get_full_name() or person.get_username()) if person else "—"
 
 
 class ScriptEditView(StaffPermissionRequiredMixin, View):

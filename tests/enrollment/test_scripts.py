@@ -473,3 +473,19 @@ def test_each_button_of_the_phone_page_records_once_however_often_it_is_clicked(
         "already_enrolled",
         "wants_invitation",
     ]
+
+
+def test_the_scripts_page_lists_a_wording_nobody_on_staff_changed(client, manager, db):
+    """A row written by a migration or an import has no author; the list still opens.
+
+    Found by the browser walk (tests/browser): the page answered 500.
+    """
+    from enrollment.models import Script
+
+    Script.objects.update_or_create(
+        key="visit", language="es", defaults={"text": "Hola", "updated_by": None}
+    )
+    client.force_login(manager)
+    response = client.get(reverse("enrollment:scripts"))
+    assert response.status_code == 200
+    assert "Hola" in response.content.decode()
