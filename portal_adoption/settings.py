@@ -376,6 +376,10 @@ SPECTACULAR_SETTINGS = {
     # Managers, administrators and integrations (READ_API_DOCS); 403 for everyone else.
     "SERVE_PERMISSIONS": ["portal_adoption.permissions.MayReadApiDocs"],
     "SWAGGER_UI_DIST": "SIDECAR",
+    # No deep links: Swagger UI puts each one inside the operation's toggle button,
+    # a link nested in a button that screen readers and keyboards cannot use (axe
+    # nested-interactive, tests/browser).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False, "persistAuthorization": False},
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
