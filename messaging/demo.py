@@ -47,6 +47,7 @@ from messaging.services import (
     message_receive,
     message_reply,
     outbox_ack,
+    routing_load,
     template_render,
 )
 from messaging.services.manage import reply_template_save
@@ -82,6 +83,7 @@ def demo_messages_load(*, count: int = 40, seed: int = 42) -> int:
     if not patients:
         return 0
     now = timezone.now()
+    routing = routing_load()
     created = 0
     for n in range(count):
         subject, body = SAMPLES[n % len(SAMPLES)]
@@ -92,7 +94,7 @@ def demo_messages_load(*, count: int = 40, seed: int = 42) -> int:
             body=body,
             sent_at=now - timedelta(minutes=rng.randint(5, 60 * 30)),
         )
-        created += message_receive(inbound=inbound)[1]
+        created += message_receive(inbound=inbound, routing=routing)[1]
     return created
 
 
@@ -573,10 +575,11 @@ def demo_message_history(messages: list, *, seed: int = 42) -> MessageHistory:
     }
     open_count = 0
     with transaction.atomic():
+        routing = routing_load()
         for planned in ordered:
             patient = patients[planned.patient_external_id]
             kind = live.get(planned.message_id, "")
-            message = _arrive(rng, planned, patient, kind)
+            message = _arrive(rng, planned, patient, kind, routing)
             if kind:
                 open_count += 1
                 if kind == "provider":
@@ -641,7 +644,7 @@ def _live_messages(rng, ordered, patients, now) -> dict[str, str]:
     return live
 
 
-def _arrive(rng, planned, patient, kind: str):
+def _arrive(rng, planned, patient, kind: str, routing):
     if kind == "urgent" or (kind == "" and planned.response_type and rng.random() < P_URGENT):
         subject, body = rng.choice(URGENT_SAMPLES)
     elif not planned.response_type and kind == "":
@@ -658,6 +661,7 @@ def _arrive(rng, planned, patient, kind: str):
             sent_at=planned.sent_at,
         ),
         now=planned.sent_at,
+        routing=routing,
     )
     return message
 

@@ -4,6 +4,7 @@
 "Serving on http://…" instead of above the migrate and rollup output.
 """
 
+from django.core.checks import Tags
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -12,6 +13,10 @@ from portal_adoption.management.base import Command as ProjectCommand
 
 
 class Command(ProjectCommand):
+    # Only the models' checks: the full set imports every view (matplotlib's PDF backend
+    # among them), a second of each demo command, and make run's migrate ran them already.
+    requires_system_checks = [Tags.models]
+
     help = gettext_lazy(
         "Reset the demo staff logins (one per role, new passwords and recovery codes) "
         "and print them."

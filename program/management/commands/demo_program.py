@@ -1,5 +1,6 @@
 """manage.py demo_program: the demo practice's adoption program (run after demo_data)."""
 
+from django.core.checks import Tags
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -9,6 +10,10 @@ from program.demo import load_program_demo
 
 
 class Command(ProjectCommand):
+    # Only the models' checks: the full set imports every view (matplotlib's PDF backend
+    # among them), a second of each demo command, and make run's migrate ran them already.
+    requires_system_checks = [Tags.models]
+
     help = gettext_lazy(
         "Give the demo practice its adoption program: a rollout plan in week 9, "
         "training partly complete, and a portal champion."
