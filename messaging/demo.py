@@ -33,6 +33,7 @@ from messaging.outreach import (
     bill_period,
     channel_for,
     outreach_compose,
+    outreach_setting,
     rule_option,
     statements,
 )
@@ -143,28 +144,41 @@ def demo_bill_reminders_load(*, today: date | None = None) -> int:
             if day < today and enrolled_at <= at and (paid_at is None or paid_at > at):
                 due.append((statement_id, patient_id, which, at))
     patients = Patient.objects.in_bulk({patient_id for _s, patient_id, _w, _a in due})
-    created = 0
-    for statement_id, patient_id, which, at in due:
-        patient = patients[patient_id]
-        subject, body = outreach_compose(patient, OutreachRule.BILL_REMINDER, at.date())
-        _row, new = Communication.objects.get_or_create(
-            patient=patient,
-            rule=OutreachRule.BILL_REMINDER,
-            period=bill_period(statement_id, which),
-            defaults={
-                "channel": channel_for(patient),
-                "subject": subject,
-                "body": body,
-                "job": DEMO_JOB,
-                "status": CommunicationStatus.SENT,
-                "created_at": at,
-                "not_before": at,
-                "sent_at": at,
-                "attempts": 1,
-            },
+    # (patient, rule, period) is unique: the rows stored already are left as they are.
+    stored = set(
+        Communication.objects.filter(rule=OutreachRule.BILL_REMINDER).values_list(
+            "patient_id", "period"
         )
-        created += new
-    return created
+    )
+    setting = outreach_setting(OutreachRule.BILL_REMINDER)
+    rows = []
+    for statement_id, patient_id, which, at in due:
+        period = bill_period(statement_id, which)
+        if (patient_id, period) in stored:
+            continue
+        stored.add((patient_id, period))
+        patient = patients[patient_id]
+        subject, body = outreach_compose(
+            patient, OutreachRule.BILL_REMINDER, at.date(), setting=setting
+        )
+        rows.append(
+            Communication(
+                patient=patient,
+                rule=OutreachRule.BILL_REMINDER,
+                period=period,
+                channel=channel_for(patient),
+                subject=subject,
+                body=body,
+                job=DEMO_JOB,
+                status=CommunicationStatus.SENT,
+                created_at=at,
+                not_before=at,
+                sent_at=at,
+                attempts=1,
+            )
+        )
+    Communication.objects.bulk_create(rows, batch_size=500)
+    return len(rows)
 
 
 DEMO_RESULTS_JOB = "demo"
@@ -317,20 +331,31 @@ def demo_feedback_load(*, seed: int = 42, share: float = 0.4, months_ago: int = 
     if manager and written:
         # The note's messages go through the real send, to memory and with texts off,
         # as in demo_results_education: the demo writes to nobody, and `make run`
-        # prints logins, not e-mails.
+        # prints logins, not e-mails. The service sends after commit, and demo_messages
+        # commits once at its end, out of this block: so they are sent here, and the
+        # sends queued for after the commit find them sent and do nothing.
         from django.core import mail
         from django.test.utils import override_settings
+
+        from messaging.outreach import communication_send
 
         with override_settings(
             EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
             SMS_BACKEND="messaging.channels.NoSmsBackend",
         ):
-            feedback_change_publish(
+            change, _new = feedback_change_publish(
                 **DEMO_CHANGE,
                 by=manager,
                 idempotency_key="demo-feedback-change",
                 at=timezone.now() - timedelta(days=30 * months_ago),
             )
+            claimed = Communication.objects.filter(
+                rule=OutreachRule.FEEDBACK_CHANGE,
+                period=str(change.pk),
+                status=CommunicationStatus.QUEUED,
+            ).values_list("pk", flat=True)
+            for communication_id in list(claimed):
+                communication_send(communication_id)
             mail.outbox = []
     return len(written)
 

@@ -676,7 +676,11 @@ def outreach_claim(
 
 
 def _compose(
-    patient: Patient, rule: str, today: date, fill_values: dict | None = None
+    patient: Patient,
+    rule: str,
+    today: date,
+    fill_values: dict | None = None,
+    setting: OutreachSetting | None = None,
 ) -> tuple[str, str]:
     language = language_of(patient.preferred_language)
     if rule == OutreachRule.FEATURE_OF_MONTH:
@@ -687,7 +691,7 @@ def _compose(
             feature = FEATURE_ROTATION[(today.month - 1) % len(FEATURE_ROTATION)]
             text = FEATURE_TEXTS[feature][language]
         return str(FEATURE_SUBJECT[language]), fill(text, patient)
-    setting = outreach_setting(rule)
+    setting = setting or outreach_setting(rule)
     subject, body = rule_wording(rule, language, setting)
     body = fill(body, patient, **(fill_values or {}))
     if rule == OutreachRule.BILL_REMINDER:
@@ -701,9 +705,14 @@ def _compose(
     return subject, body
 
 
-def outreach_compose(patient: Patient, rule: str, today: date) -> tuple[str, str]:
-    """(subject, text) a rule's message to `patient` would have (the demo writes past ones)."""
-    return _compose(patient, rule, today)
+def outreach_compose(
+    patient: Patient, rule: str, today: date, *, setting: OutreachSetting | None = None
+) -> tuple[str, str]:
+    """(subject, text) a rule's message to `patient` would have (the demo writes past ones).
+
+    `setting`: the rule's outreach_setting, read once for many messages.
+    """
+    return _compose(patient, rule, today, setting=setting)
 
 
 def _attach_survey(communication: Communication) -> None:
