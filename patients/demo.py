@@ -1018,14 +1018,19 @@ class DemoLogin:
 # message through message_receive and its answer through message_reply or
 # message_log_call, at the generated moments. The rest of the year stays as
 # generated: sign-ups before the window, and messages before the queue's window
-# (QUEUE_DAYS), which the reports show as "not through the queue".
+# (queue_since), which the response-times report shows as "not through the queue".
 
 REPLAY_SEED_OFFSET = 86_028_121
 P_APP_AT_DESK = 0.35
-# Days of portal messages that go through the queue, at 2,000 patients: from the
-# first day of the month before `until`, and fewer days for a larger roster, so
-# the replay stays about as long (QUEUE_PATIENTS patients' worth).
+# Days of portal messages that go through the queue, at 2,000 patients: the
+# months a manager opens first in the response-times report (the month of
+# `until` and the QUEUE_FULL_MONTHS before it), from QUEUE_LEAD_DAYS before
+# them so that their first responses answer messages the queue held; fewer
+# days for a larger roster, so the replay stays about as long (QUEUE_PATIENTS
+# patients' worth).
 QUEUE_PATIENTS = 2000
+QUEUE_FULL_MONTHS = 3
+QUEUE_LEAD_DAYS = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -1058,9 +1063,10 @@ def queue_since(practice: "DemoPractice") -> datetime:
     """From when the demo's portal messages go through the queue (see QUEUE_PATIENTS)."""
     until = practice.config.until
     first = date(until.year, until.month, 1)
-    previous = date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1)
-    previous = max(previous, practice.start)
-    days = (until - previous).days + 1
+    for _month in range(QUEUE_FULL_MONTHS):
+        first = (first - timedelta(days=1)).replace(day=1)
+    first = max(first - timedelta(days=QUEUE_LEAD_DAYS), practice.start)
+    days = (until - first).days + 1
     days = max(2, round(days * min(1.0, QUEUE_PATIENTS / max(1, practice.config.patients))))
     return datetime.combine(until - timedelta(days=days - 1), datetime.min.time(), practice.zone)
 
