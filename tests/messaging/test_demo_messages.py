@@ -14,6 +14,28 @@ def test_demo_messages_fill_every_team_queue_once(db):
     queues = set(Message.objects.values_list("queue", flat=True))
     assert queues == {Queue.NURSING, Queue.FRONT_DESK, Queue.BILLING}
     assert Message.objects.filter(urgent=True).exists()
+    subjects = list(Message.objects.values_list("subject", flat=True))
+    assert len(set(subjects)) == len(subjects)
+    assert "Urgent" not in subjects
+    sent = sorted(Message.objects.values_list("sent_at", flat=True))
+    assert len(set(sent)) == len(sent)  # spread over the last hours, not one instant
+
+
+def test_after_demo_data_the_queue_holds_about_forty_open_messages_each_asked_once(db):
+    from io import StringIO
+
+    from messaging.demo import DEMO_PREFIX
+    from messaging.models import MessageStatus
+
+    call_command("demo_data", "--patients=600", "--months=2", "--no-logins", stdout=StringIO())
+    call_command("demo_messages", stdout=StringIO())
+
+    subjects = list(
+        Message.objects.exclude(status=MessageStatus.CLOSED).values_list("subject", flat=True)
+    )
+    assert 30 <= len(subjects) <= 44  # 40 at make run's 2,000 patients (bench/demo_data.py)
+    assert len(set(subjects)) == len(subjects)
+    assert not Message.objects.filter(message_id__startswith=DEMO_PREFIX).exists()
 
 
 def test_the_demo_messages_email_nobody_when_the_command_commits(
