@@ -1274,12 +1274,16 @@ EVENT_COLUMNS = (
 
 
 def _write_events(practice: DemoPractice, patient_ids: dict[str, int], splitter) -> int:
-    """The generated events, as plain multi-row INSERTs.
+    """The generated events, as one INSERT executed for many rows (executemany).
 
-    Model instances and bulk_create cost about 60 µs an event (Django
-    prepares each of the 13 values of each row through its field); the rows
-    here are tuples whose values the backend's own adapters convert, the
-    same conversion bulk_create ends in, so the stored rows are the same.
+    Model instances and bulk_create cost about 80 µs an event on SQLite
+    (Django writes a placeholder and prepares a value through its field for
+    each of the 13 columns of each row, 999 parameters a statement); the
+    rows here are tuples whose values the backend's own adapters convert,
+    the same conversion bulk_create ends in, so the stored rows are the same.
+    SQLite runs executemany in C: a fifth of the time. On PostgreSQL it costs
+    half the CPU of bulk_create's UNNEST and about a second more of the
+    server's time for the year.
     """
     recorded_at = datetime.now(practice.zone)
     rows = (
@@ -1322,24 +1326,22 @@ def _insert_rows(model, names: tuple[str, ...], rows: Iterator[tuple]) -> int:
         for i, f in enumerate(fields)
         if f.get_internal_type() in adapters
     ]
-    per_statement = min(
-        INSERT_BATCH_SIZE, (connection.features.max_query_params or 65535) // len(fields)
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        ops.quote_name(model._meta.db_table),
+        ", ".join(ops.quote_name(f.column) for f in fields),
+        ", ".join(["%s"] * len(fields)),
     )
-    head = "INSERT INTO {} ({}) VALUES ".format(
-        ops.quote_name(model._meta.db_table), ", ".join(ops.quote_name(f.column) for f in fields)
-    )
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
     written = 0
     with connection.cursor() as cursor:
-        while batch := list(islice(rows, per_statement)):
+        while batch := list(islice(rows, INSERT_BATCH_SIZE)):
             params = []
             for row in batch:
                 row = list(row)
                 for i, convert in converters:
                     if row[i] is not None:
                         row[i] = convert(row[i])
-                params.extend(row)
-            cursor.execute(head + ", ".join([one] * len(batch)), params)
+                params.append(row)
+            cursor.executemany(sql, params)
             written += len(batch)
     return written
 
