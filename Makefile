@@ -1,6 +1,7 @@
 # Portal Adoption Manager: the two commands of the README, and a few helpers.
 #   make run   - install, migrate, load demo data, serve on http://127.0.0.1:8000
-#   make test  - the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+#   make test  - the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set),
+#                browser tests included when Debian's Chromium is at $(CHROMIUM)
 
 PYTHON ?= python3
 VENV := .venv
@@ -8,11 +9,12 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 DEMO_PATIENTS ?= 2000
 DEMO_MONTHS ?= 12
+CHROMIUM := /usr/bin/chromium
 
 # A first run is a development run: DEBUG on unless the caller says otherwise.
 export DEBUG ?= true
 
-.PHONY: run test lint format migrate demo install clean
+.PHONY: run test lint format migrate demo install clean messages
 
 $(BIN)/activate:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -45,6 +47,7 @@ else
 endif
 
 test: install
+	@test -x $(CHROMIUM) || echo "browser tests skipped: $(CHROMIUM) not found (apt-get install chromium)"
 	$(BIN)/pytest
 
 lint: install
@@ -54,6 +57,14 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The translation catalogues: the staff strings into Spanish and Japanese (makemessages,
+# needs GNU gettext), the patient texts into every patient language, then the .mo files
+# the app reads (polib: no msgfmt needed). Commit the .po and .mo files.
+messages: install
+	$(PY) manage.py makemessages -l es -l ja --ignore=.venv --ignore=tests --ignore=bench --no-location --no-wrap
+	$(PY) manage.py patient_messages
+	$(PY) manage.py compile_catalogs
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

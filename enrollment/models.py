@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from patients.languages import PatientLanguage
+
 
 class Step(models.TextChoices):
     """The nine steps of the front desk's checklist (workflows.md), in order."""
@@ -382,7 +384,7 @@ class Script(models.Model):
     """
 
     key = models.CharField(_("script"), max_length=16, choices=ScriptKey.choices)
-    language = models.CharField(_("language"), max_length=8)
+    language = models.CharField(_("language"), max_length=8, choices=PatientLanguage.choices)
     text = models.TextField(_("wording"), max_length=1000)
     updated_at = models.DateTimeField(_("changed"), null=True, blank=True)
     updated_by = models.ForeignKey(

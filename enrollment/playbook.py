@@ -1,74 +1,59 @@
 """The enrollment playbook (workflows.md): what to say, and what to offer on a no.
 
 Texts shown to the patient or read out to them come in the patient's
-language; English and Spanish are shipped, other languages fall back to
-English.
+language: the scripts are in the gettext catalogues under the "patient"
+context, in the five patient languages (patients.languages); any other
+language falls back to English.
 """
 
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from enrollment.models import DeclineReason, Remedy, ScriptKey
+from patients.languages import PATIENT_LANGUAGES, patient_language, patient_language_override
 
-SHIPPED_LANGUAGES = ("en", "es")
+# Every script is stored (enrollment.Script) and edited in each of these.
+SHIPPED_LANGUAGES = PATIENT_LANGUAGES
 
-# The script is a statement, never a yes/no question (workflows.md).
-SCRIPT = {
-    "en": (
-        "Let's set up your patient portal access today. You'll be able to message us, "
-        "see test results, and schedule appointments. What's the best email to use?"
-    ),
-    "es": (
-        "Vamos a activar hoy su acceso al portal del paciente. Podrá enviarnos mensajes, "
-        "ver sus resultados y programar citas. ¿Cuál es el mejor correo electrónico para usted?"
-    ),
-}
-
-
-# The playbook's wording of every script, in each shipped language: the
-# default a data migration loads into enrollment.Script, which managers edit,
-# and what "restore the playbook wording" puts back. Like the check-in script,
-# each is a statement followed by one easy question.
+# The playbook's wording of every script: the default of enrollment.Script, which
+# managers edit, and what "restore the playbook wording" puts back. The check-in
+# script is a statement, never a yes/no question (workflows.md); like it, each is a
+# statement followed by one easy question.
 PLAYBOOK_SCRIPTS = {
-    ScriptKey.CHECKIN: SCRIPT,
-    ScriptKey.VISIT: {
-        "en": (
-            "I'm ordering a test. You'll see the results in the portal, usually the same day "
-            "they come back. Have you logged in yet?"
-        ),
-        "es": (
-            "Le voy a pedir un análisis. Verá los resultados en el portal, normalmente el mismo "
-            "día que lleguen. ¿Ya ha entrado al portal?"
-        ),
-    },
-    ScriptKey.PHONE_BOOKING: {
-        "en": (
-            "I can book that for you now, and you can also do it yourself any time in the "
-            "portal. Shall I help you set it up?"
-        ),
-        "es": (
-            "Le puedo dar la cita ahora mismo, y también puede pedirla usted cuando quiera en "
-            "el portal. ¿Quiere que le ayude a activarlo?"
-        ),
-    },
-    ScriptKey.PHONE_RESULTS: {
-        "en": (
-            "Let me look that up. For next time, results are usually posted to the portal the "
-            "same day. Do you have access?"
-        ),
-        "es": (
-            "Déjeme buscarlo. Para la próxima vez, los resultados suelen publicarse en el portal "
-            "el mismo día. ¿Tiene acceso?"
-        ),
-    },
+    ScriptKey.CHECKIN: pgettext_lazy(
+        "patient",
+        "Let's set up your patient portal access today. You'll be able to message us, "
+        "see test results, and schedule appointments. What's the best email to use?",
+    ),
+    ScriptKey.VISIT: pgettext_lazy(
+        "patient",
+        "I'm ordering a test. You'll see the results in the portal, usually the same day "
+        "they come back. Have you logged in yet?",
+    ),
+    ScriptKey.PHONE_BOOKING: pgettext_lazy(
+        "patient",
+        "I can book that for you now, and you can also do it yourself any time in the "
+        "portal. Shall I help you set it up?",
+    ),
+    ScriptKey.PHONE_RESULTS: pgettext_lazy(
+        "patient",
+        "Let me look that up. For next time, results are usually posted to the portal the "
+        "same day. Do you have access?",
+    ),
 }
+
+
+def playbook_wording(key: str, language: str) -> str:
+    """The playbook's wording of a script in `language` (English when it has none)."""
+    with patient_language_override(language):
+        return str(PLAYBOOK_SCRIPTS[ScriptKey(key)])
 
 
 def script_language(preferred: str) -> str:
-    base = (preferred or "en").split("-")[0].lower()
-    return base if base in SHIPPED_LANGUAGES else "en"
+    """The language texts are shown in for a preferred-language tag: one of SHIPPED_LANGUAGES."""
+    return patient_language(preferred)
 
 
 def enrollment_script(preferred_language: str) -> tuple[str, str]:
@@ -77,7 +62,7 @@ def enrollment_script(preferred_language: str) -> tuple[str, str]:
     The wording shown at the desk is the practice's (enrollment.selectors.script_for).
     """
     language = script_language(preferred_language)
-    return language, SCRIPT[language]
+    return language, playbook_wording(ScriptKey.CHECKIN, language)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from enrollment.models import (
     TechHelpBooking,
     TechHelpSession,
 )
-from enrollment.playbook import PLAYBOOK_SCRIPTS, SHIPPED_LANGUAGES
+from enrollment.playbook import PLAYBOOK_SCRIPTS, SHIPPED_LANGUAGES, playbook_wording
 from patients.models import Channel, EventType, NotificationChannel, Patient
 from patients.rules import EventData
 from patients.services import event_record, patient_contact_update
@@ -608,16 +608,16 @@ def script_update(*, script: Script, text: str, by) -> Script:
 
 def script_restore(*, script: Script, by) -> Script:
     """Put the playbook's wording back."""
-    return script_update(script=script, text=PLAYBOOK_SCRIPTS[script.key][script.language], by=by)
+    return script_update(script=script, text=playbook_wording(script.key, script.language), by=by)
 
 
 def scripts_ensure() -> int:
     """Store the playbook's wording of every script the practice has not stored yet."""
     created = 0
-    for key, texts in PLAYBOOK_SCRIPTS.items():
+    for key in PLAYBOOK_SCRIPTS:
         for language in SHIPPED_LANGUAGES:
             _row, made = Script.objects.get_or_create(
-                key=key, language=language, defaults={"text": texts[language]}
+                key=key, language=language, defaults={"text": playbook_wording(key, language)}
             )
             created += made
     return created

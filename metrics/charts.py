@@ -54,34 +54,84 @@ def _number(value) -> float | None:
     return None if math.isnan(number) else number
 
 
-def _tick_formatter(figure: str) -> FuncFormatter:
+def _decimals(step: float) -> int:
+    """Decimals that tell ticks `step` apart: 0.05 -> 2, 0.1 -> 1, 5 -> 0."""
+    if step <= 0 or not math.isfinite(step):
+        return 1
+    return max(0, -math.floor(math.log10(step) + 1e-9))
+
+
+def _decimals_of(value: float) -> int:
+    """The decimals a value is written with (4.5 -> 1, 4.25 -> 2, 60 -> 0)."""
+    for decimals in range(0, 4):
+        if abs(value - round(value, decimals)) < 1e-9:
+            return decimals
+    return 3
+
+
+def _tick_formatter(figure: str, step: float, extra: float | None = None) -> FuncFormatter:
+    """Tick labels with as many decimals as the tick step needs, so no two read the same
+    (4.55 / 4.60 / 4.65, not 4.6 / 4.6 / 4.7); `extra` (the target) gets its own if needed."""
     kind = BY_KEY[figure].kind
     symbol = getattr(settings, "PRACTICE_CURRENCY_SYMBOL", "$")
+    scale = 100 if kind == RATE else 1
+    decimals = _decimals(step * scale)
+    if extra is not None:
+        decimals = max(decimals, min(2, _decimals_of(extra * scale)))
 
     def fmt(value, _position):
         if kind == RATE:
-            percent = value * 100
-            whole = abs(percent - round(percent)) < 0.05
-            return f"{percent:.0f}%" if whole else f"{percent:.1f}%"
+            return f"{value * 100:.{decimals}f}%"
         if kind == PERCENT_CHANGE:
-            return f"{value:+.0f}%"
+            return f"{value:+.{decimals}f}%"
         if kind == MONEY:
             if abs(value) >= 10_000:
                 return f"{symbol}{value / 1000:.0f}k"
-            return f"{symbol}{value:,.0f}"
+            return f"{symbol}{value:,.{decimals}f}"
         if kind == COUNT:
-            return f"{value:,.0f}"
+            return f"{value:,.{decimals}f}"
         if kind == HOURS:
-            hours = f"{value:.0f}" if value == int(value) else f"{value:.1f}"
-            return _("%(hours)s h") % {"hours": hours}
-        return f"{value:.1f}"
+            return _("%(hours)s h") % {"hours": f"{value:.{decimals}f}"}
+        return f"{value:.{decimals}f}"
 
     return FuncFormatter(fmt)
 
 
-def _month_tick(month: date, first: bool) -> str:
-    label = formats.date_format(month, "M")
-    return f"{label}\n{month:%Y}" if first or month.month == 1 else label
+def _y_ticks(figure: str, bottom: float, top: float, target: float | None) -> list[float]:
+    """Round ticks inside the limits (steps of 1, 2 or 5 times a power of ten; whole
+    numbers for counts and money), the target one of them: its line sits on a gridline
+    and its value is read on the axis. A tick too close to the target gives way to it."""
+    kind = BY_KEY[figure].kind
+    locator = MaxNLocator(
+        nbins=4, min_n_ticks=3, steps=[1, 2, 5, 10], integer=kind in (COUNT, MONEY)
+    )
+    ticks = [float(t) for t in locator.tick_values(bottom, top) if bottom <= t <= top]
+    if target is None or not ticks:
+        return ticks
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else abs(top - bottom) / 3
+    kept = [t for t in ticks if abs(t - target) >= step * 0.6]
+    return sorted([*kept, target])
+
+
+# A year under a month needs room: no two year labels closer than this many months,
+# else narrow charts (the PDF's) run them together ("20252026").
+YEAR_LABEL_GAP = 3
+
+
+def _month_ticks(months: list[date]) -> list[str]:
+    """ "Mar", with the year under January and under the first month, unless a January
+    follows so closely that the two years would touch (it then says the year)."""
+    labels = []
+    for i, month in enumerate(months):
+        label = formats.date_format(month, "M")
+        next_january = next(
+            (j for j, later in enumerate(months) if j > i and later.month == 1), None
+        )
+        first_with_room = i == 0 and (next_january is None or next_january >= YEAR_LABEL_GAP)
+        if month.month == 1 or first_with_room:
+            label = f"{label}\n{month:%Y}"
+        labels.append(label)
+    return labels
 
 
 def trend_markers(figure: str, points) -> list[tuple[date, str]]:
@@ -146,10 +196,8 @@ def draw_trend(
     ax.grid(axis="y", color=GRID, linewidth=0.8)
     ax.set_axisbelow(True)
     ax.set_xticks(xs)
-    ax.set_xticklabels([_month_tick(m, i == 0) for i, (m, _v) in enumerate(points)])
+    ax.set_xticklabels(_month_ticks([month for month, _value in points]))
     ax.set_xlim(-0.5, len(points) - 0.5)
-    ax.yaxis.set_major_formatter(_tick_formatter(figure))
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=4, min_n_ticks=3))
     if title:
         ax.set_title(title, loc="left", fontsize=9, color="#212529", fontweight="bold")
 
@@ -174,24 +222,42 @@ def draw_trend(
     ax.plot([last], [values[last]], marker="o", markersize=5.5, color=LINE, zorder=4)
     low, high = min(known), max(known)
     if target_value is not None:
-        ax.axhline(target_value, color=TARGET, linestyle=(0, (4, 3)), linewidth=1, zorder=2)
-        ax.annotate(
-            _("target"),
-            xy=(1, target_value),
-            xycoords=("axes fraction", "data"),
-            xytext=(0, 2),
-            textcoords="offset points",
-            ha="right",
-            va="bottom",
-            fontsize=6.5,
-            color=TARGET,
-        )
         low, high = min(low, target_value), max(high, target_value)
     span = (high - low) or abs(high) or 1.0
     bottom = low - span * 0.25
     if BY_KEY[figure].kind in (RATE, COUNT, MONEY, HOURS) and low >= 0:
         bottom = max(bottom, 0)
-    ax.set_ylim(bottom, high + span * 0.3)
+    top = high + span * 0.3
+    ax.set_ylim(bottom, top)
+    ticks = _y_ticks(figure, bottom, top, target_value)
+    plain = [t for t in ticks if t != target_value]
+    step = plain[1] - plain[0] if len(plain) > 1 else (top - bottom) / 3
+    ax.set_yticks(ticks)
+    ax.yaxis.set_major_formatter(_tick_formatter(figure, step, target_value))
+    if target_value is not None:
+        _draw_target(ax, target_value, values[last], ticks)
+
+
+def _draw_target(ax, target: float, last_value: float, ticks: list[float]) -> None:
+    """The target: a dashed line on its own gridline, its value on the axis in the line's
+    colour, and the word "target" at the right end, on the side of the line away from the
+    last month's point (which sits at the right end too), so the two never overlap."""
+    ax.axhline(target, color=TARGET, linestyle=(0, (4, 3)), linewidth=1, zorder=2)
+    for tick, label in zip(ticks, ax.get_yticklabels(), strict=False):
+        if tick == target:
+            label.set_color(TARGET)
+    above = last_value < target
+    ax.annotate(
+        _("target"),
+        xy=(1, target),
+        xycoords=("axes fraction", "data"),
+        xytext=(0, 4 if above else -4),
+        textcoords="offset points",
+        ha="right",
+        va="bottom" if above else "top",
+        fontsize=6.5,
+        color=TARGET,
+    )
 
 
 def trend_svg(figure: str, points, target=None, markers=None) -> bytes:

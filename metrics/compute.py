@@ -48,15 +48,18 @@ tallies of its pairs, so `month_figures` for one scope and the nightly rollup
 of every scope (metrics.services.rollup_month, one pass) run the same code and
 give the same numbers. The queries are written for the event log's indexes
 ((type, occurred_at), (type, object_id), (patient, occurred_at)) and for plans
-PostgreSQL runs set-wise (semi- and anti-joins, IN over an aggregate); each
-helper says why it is shaped as it is. Nothing here loops over events in
-Python except the message/response pairs of the month (see `_response_tallies`):
+PostgreSQL runs set-wise (semi- and anti-joins, IN over an aggregate), and
+for SQLite, which keeps no statistics and picks an index by the shape of the
+WHERE (see `_first_time`); each helper says why it is shaped as it is. The
+only rows read into Python are the month's result events (one per result,
+to count each result once) and message/response pairs (see `_response_tallies`):
 the business calendar (holidays from the `holidays` package, opening hours
 in local wall-clock time, the practice's closures) lives in Python, so the
 within-target and evening/weekend checks are made there, both in that one
 loop, asking the calendar once per local day (`_MessageTiming`).
 On 100,000 patients and 10 million events (bench/rollup.py) a month for every
-scope takes about 3 s.
+scope takes about 3 s; the demo of `make run` (2,000 patients, 49 months) takes
+about 0.1 s a month on SQLite (bench/first_run.py).
 """
 
 from __future__ import annotations
@@ -78,6 +81,7 @@ from django.db.models import (
     Count,
     Exists,
     F,
+    Max,
     Min,
     OuterRef,
     Q,
@@ -90,9 +94,9 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 
 from metrics.figures import FIGURE_KEYS
-from patients.models import AppointmentType, Channel, EventType, Patient
+from patients.models import ActivityEvent, AppointmentType, Channel, EventType, Patient
 from patients.rules import RESPONSE_TYPES
-from patients.selectors import plausible_events
+from patients.selectors import event_time_in_window, plausible_events
 from portal_adoption.business_calendar import BusinessCalendar
 
 SELF_SERVICE = (Channel.PORTAL, Channel.APP)
@@ -400,33 +404,43 @@ def _event_tallies(tallies: dict[Pair, Tally], events: QuerySet, window: _Window
             tally.counts[name] += value
 
 
-def _about(event_type: str, object_field: str = "object_id") -> QuerySet:
-    """Events of one type of the outer event's patient whose `object_id` is the outer
-    event's `object_field`: the same result, or the message a reply answers.
+def _plausible() -> Exists:
+    """The probed row is in `plausible_events()`, the one gate of the event window,
+    for a FILTER (see _first_time): a look-up of the row by its primary key. Used
+    where a time is read into Python, so that nothing but that gate decides."""
+    return Exists(plausible_events().filter(pk=OuterRef("pk")))
 
-    The patient is compared as `patient_id + 0`: the same rows, but PostgreSQL
-    then looks them up by the near-unique (type, object_id) index alone rather
-    than also reading the patient's hundreds of entries in (patient,
-    occurred_at) and ANDing the two.
+
+def _first_time(event_type: str, object_field: str = "object_id") -> Subquery:
+    """The earliest time of the outer event's patient's events of one type whose
+    `object_id` is the outer event's `object_field`: the same result, or the message a
+    reply answers. None if there is none.
+
+    A correlated subquery, one probe of the (type, object_id) index per outer
+    row, written so that both databases plan it that way:
+
+    - the event window is a FILTER of the MIN, not a WHERE: a range on
+      `occurred_at` in the WHERE made SQLite (which keeps no statistics here)
+      prefer the (type, occurred_at) index and scan every event of the type
+      once per row, slower each month as history grew (see _plausible);
+    - the patient is compared as `patient_id + 0`: PostgreSQL then looks rows
+      up by the near-unique (type, object_id) index alone rather than also
+      reading the patient's hundreds of entries in (patient, occurred_at).
+
+    The first event by (occurred_at, id) is at the earliest `occurred_at`, so
+    MIN is the first event's time.
     """
-    return (
-        plausible_events()
+    return Subquery(
+        ActivityEvent.objects.order_by()
         .alias(same_patient=F("patient_id") + 0)
         .filter(
             type=event_type,
             object_id=OuterRef(object_field),
             same_patient=OuterRef("patient_id"),
         )
-    )
-
-
-def _earlier_than_outer() -> Q:
-    """Before the outer event: earlier, or at the same instant with a lower id.
-
-    Written with `occurred_at <= outer` first so that it bounds an index range.
-    """
-    return Q(occurred_at__lte=OuterRef("occurred_at")) & (
-        Q(occurred_at__lt=OuterRef("occurred_at")) | Q(pk__lt=OuterRef("pk"))
+        .values("type")
+        .annotate(first=Min("occurred_at", filter=_plausible()))
+        .values("first")
     )
 
 
@@ -436,37 +450,33 @@ def _results_viewed_tallies(tallies: dict[Pair, Tally], events: QuerySet, window
     Each result is counted by its first view event (no earlier view of it),
     so a second view of one result is not a second result. "The release" is
     the result's first `result_released` event; days are local calendar days.
+
+    The month's views come with the result's first view and first release
+    (_first_time); a view whose result was first viewed in M counts once per
+    result, here.
     """
     zone = practice_zone()
-    first_release_day = Subquery(
-        _about(EventType.RESULT_RELEASED)
-        .order_by("occurred_at", "pk")
-        .annotate(day=TruncDate("occurred_at", tzinfo=zone))
-        .values("day")[:1]
-    )
-    first_views = (
+    views = (
         events.filter(window.q(), type=EventType.RESULT_VIEWED)
         .exclude(object_id="")
-        .exclude(
-            Exists(
-                _about(EventType.RESULT_VIEWED).filter(
-                    _earlier_than_outer(),
-                    occurred_at__lt=window.end,  # bounds a hash
-                )
-            )
+        .annotate(
+            first_view=_first_time(EventType.RESULT_VIEWED),
+            first_release=_first_time(EventType.RESULT_RELEASED),
         )
-        .annotate(view_day=TruncDate("occurred_at", tzinfo=zone), release_day=first_release_day)
+        .filter(first_view__gte=window.start)
+        .values_list(*EVENT_PAIR, "patient_id", "object_id", "first_view", "first_release")
     )
-    _add_counts(
-        tallies,
-        _grouped(
-            first_views,
-            EVENT_PAIR,
-            results_viewed=Count("pk"),
-            results_viewed_released=Count("pk", filter=Q(release_day__isnull=False)),
-            results_viewed_same_day=Count("pk", filter=Q(release_day=F("view_day"))),
-        ),
-    )
+    counted = set()
+    for location_id, provider_id, patient_id, object_id, viewed_at, released_at in views:
+        if (patient_id, object_id) in counted:
+            continue
+        counted.add((patient_id, object_id))
+        counts = tallies[(location_id, provider_id)].counts
+        counts["results_viewed"] += 1
+        if released_at is not None:
+            counts["results_viewed_released"] += 1
+            if released_at.astimezone(zone).date() == viewed_at.astimezone(zone).date():
+                counts["results_viewed_same_day"] += 1
 
 
 def _results_released_tallies(
@@ -475,43 +485,52 @@ def _results_released_tallies(
     """Results released in M, and those first viewed before any contact about them.
 
     "First viewed before any contact": some view of the result with no
-    `result_communicated` event for it at or before that view's time (that
-    view is then the first view, and it precedes every contact); or viewed
-    and never contacted.
+    `result_communicated` event for it at or before that view's time; that
+    is the first view, so: viewed, and never contacted or first contacted
+    after the first view. A result released twice in M counts once.
     """
-    # One row per result: its first release event within the month.
-    released = (
-        events.filter(window.q(), type=EventType.RESULT_RELEASED)
-        .exclude(object_id="")
-        .exclude(
-            Exists(_about(EventType.RESULT_RELEASED).filter(_earlier_than_outer(), window.q()))
-        )
-    )
-    view_before_any_contact = Exists(
-        plausible_events()
+    # The window as a plain condition: only a 0/1 leaves this subquery, no time.
+    in_window = event_time_in_window()
+    first_view = Min("occurred_at", filter=Q(type=EventType.RESULT_VIEWED) & in_window)
+    first_contact = Min("occurred_at", filter=Q(type=EventType.RESULT_COMMUNICATED) & in_window)
+    # 1 if the result was viewed before any contact, else 0 (or no row: NULL). One
+    # probe per row as in _first_time, and no times read into Python.
+    viewed_before_contact = Subquery(
+        ActivityEvent.objects.order_by()
         .alias(same_patient=F("patient_id") + 0)
         .filter(
-            type=EventType.RESULT_VIEWED,
+            type__in=[EventType.RESULT_VIEWED, EventType.RESULT_COMMUNICATED],
             object_id=OuterRef("object_id"),
             same_patient=OuterRef("patient_id"),
         )
-        .exclude(
-            Exists(
-                _about(EventType.RESULT_COMMUNICATED).filter(
-                    occurred_at__lte=OuterRef("occurred_at")
-                )
+        .values("object_id")
+        .annotate(viewed=first_view, contacted=first_contact)
+        .annotate(
+            before=Case(
+                When(
+                    Q(viewed__isnull=False)
+                    & (Q(contacted__isnull=True) | Q(contacted__gt=F("viewed"))),
+                    then=Value(1),
+                ),
+                default=Value(0),
             )
         )
+        .values("before")
     )
-    _add_counts(
-        tallies,
-        _grouped(
-            released,
-            EVENT_PAIR,
-            results_released=Count("pk"),
-            results_viewed_before_contact=Count("pk", filter=view_before_any_contact),
-        ),
+    released = (
+        events.filter(window.q(), type=EventType.RESULT_RELEASED)
+        .exclude(object_id="")
+        .annotate(before=viewed_before_contact)
+        .values_list(*EVENT_PAIR, "patient_id", "object_id", "before")
     )
+    counted = set()
+    for location_id, provider_id, patient_id, object_id, before in released:
+        if (patient_id, object_id) in counted:
+            continue
+        counted.add((patient_id, object_id))
+        counts = tallies[(location_id, provider_id)].counts
+        counts["results_released"] += 1
+        counts["results_viewed_before_contact"] += before or 0
 
 
 def _satisfaction_tallies(tallies: dict[Pair, Tally], events: QuerySet, window: _Window) -> None:
@@ -569,46 +588,62 @@ def _response_tallies(
     """Patient messages whose first response is in M: the response time, whether it was
     within target, by phone, and whether the message came in after hours.
 
-    The pairing is SQL. A response is a `message_to_patient` or a
-    `response_by_phone` (RESPONSE_TYPES) at or after the patient's message
-    (`message_from_patient` of the same patient whose `object_id` is the
-    response's `reply_to`; the earliest if it came twice): a row that claims
-    to answer a message not yet sent is not its answer. Each response in M
-    with no earlier response of either type to the same message (found
-    through the patient's events between the message and the response, by the
-    (patient, occurred_at) index) is a first response: a reply sent after a
-    call that answered the message is not, nor is a call after a reply.
+    A response is a `message_to_patient` or a `response_by_phone`
+    (RESPONSE_TYPES) at or after the patient's message (`message_from_patient`
+    of the same patient whose `object_id` is the response's `reply_to`; the
+    earliest if it came twice): a row that claims to answer a message not yet
+    sent is not its answer. The first response to a message is its earliest
+    response by (occurred_at, id), of either type: a reply sent after a call
+    that answered the message is not one, nor is a call after a reply. It
+    counts in M when it is in M.
+
+    Three plain queries, met here by (patient, message): the responses in M,
+    the first time of the messages they name (grouped, by the (type,
+    object_id) index), and the latest earlier response of the same patients
+    since the oldest of those messages (by the (patient, occurred_at)
+    index). A message answered before M has no first response in M.
 
     The internal target and "the practice was closed" are the business
     calendar's, which lives in Python (holidays come from a package), so the
     month's pairs (thousands of rows, not the event log) are read and
     checked one by one here; that loop is deliberate (see _MessageTiming).
     """
-    message_at = Subquery(
-        _about(EventType.MESSAGE_FROM_PATIENT, "reply_to")
-        .order_by("occurred_at", "pk")
-        .values("occurred_at")[:1]
-    )
-    first_responses = (
-        events.filter(window.q(), type__in=RESPONSE_TYPES)
-        .exclude(reply_to="")
-        .annotate(message_at=message_at)
-        .filter(occurred_at__gte=F("message_at"))  # also: there is such a message
-        .exclude(
-            Exists(
-                plausible_events().filter(
-                    _earlier_than_outer(),
-                    patient=OuterRef("patient"),
-                    occurred_at__gte=OuterRef("message_at"),
-                    type__in=RESPONSE_TYPES,
-                    reply_to=OuterRef("reply_to"),
-                )
+    responses = events.filter(window.q(), type__in=RESPONSE_TYPES).exclude(reply_to="")
+    rows = responses.annotate(
+        message_at=_first_time(EventType.MESSAGE_FROM_PATIENT, "reply_to")
+    ).values_list(*EVENT_PAIR, "patient_id", "reply_to", "message_at", "occurred_at", "pk", "type")
+    messages: dict[tuple[int, str], dt.datetime] = {}
+    # (patient, message) -> the first of its responses in M: (occurred_at, id, pair, type)
+    firsts: dict[tuple, tuple] = {}
+    for location_id, provider_id, patient_id, reply_to, message_at, at, pk, kind in rows:
+        if message_at is None or at < message_at:
+            continue
+        key = (patient_id, reply_to)
+        messages[key] = message_at
+        if key not in firsts or (at, pk) < firsts[key][:2]:
+            firsts[key] = (at, pk, (location_id, provider_id), kind)
+    oldest = min((messages[key] for key in firsts), default=window.start)
+    if oldest < window.start:
+        answered_before = (
+            events.filter(
+                patient_id__in=responses.values("patient_id"),
+                type__in=RESPONSE_TYPES,
+                occurred_at__gte=oldest,
+                occurred_at__lt=window.start,
             )
+            .exclude(reply_to="")
+            .values("patient_id", "reply_to")
+            .annotate(last=Max("occurred_at"))
+            .values_list("patient_id", "reply_to", "last")
         )
-        .values_list(*EVENT_PAIR, "message_at", "occurred_at", "type")
+        for patient_id, reply_to, last in answered_before:
+            key = (patient_id, reply_to)
+            if key in firsts and last >= messages[key]:
+                del firsts[key]
+    first_responses = (
+        (*pair, messages[key], at, kind) for key, (at, _pk, pair, kind) in firsts.items()
     )
     timing = _MessageTiming(calendar)
-    # Not .iterator(): a server-side cursor is planned for the first rows, not all of them.
     for location_id, provider_id, message_at, response_at, kind in first_responses:
         took = response_at - message_at
         micros = (took.days * 86_400 + took.seconds) * 1_000_000 + took.microseconds

@@ -15,6 +15,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Value, When
 from django.utils import formats, timezone, translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
@@ -29,6 +30,7 @@ from metrics.selectors import (
     dashboard_for,
     dashboard_sections,
     figures_normalized,
+    month_in_progress,
     month_key,
     month_label,
     month_previous,
@@ -92,6 +94,7 @@ PAGE = (8.5, 11)  # US letter, inches
 MARGIN = 0.7
 STATUS_COLOURS = {"good": "#198754", "near": "#e0a800", "below": "#dc3545"}
 DARK, MUTED, RULE = "#212529", "#6c757d", "#dee2e6"
+IN_PROGRESS = "#087990"
 CHARTS_PER_PAGE = 8
 
 
@@ -176,6 +179,16 @@ def _summary_page(data: dict, sections: list, scope: Scope, month: date) -> Figu
     else:
         subtitle += " · " + _("no figures computed for this month yet")
     page.text(MARGIN, subtitle, size=10, colour=MUTED, step=0.3)
+    if month_in_progress(month):
+        # As on the dashboard: a month not yet over is read as figures to date.
+        page.text(
+            MARGIN,
+            capfirst(_("month in progress: figures to date")),
+            size=10,
+            colour=IN_PROGRESS,
+            weight="bold",
+            step=0.3,
+        )
     page.rule()
     for section in sections:
         page.y -= 0.08

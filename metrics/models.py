@@ -47,6 +47,27 @@ class StaleMonth(models.Model):
         return f"{self.month:%Y-%m}"
 
 
+class RollupCheckpoint(models.Model):
+    """How far the last full look at the changes went (metrics.services).
+
+    `taken_at` is when a rollup run that marks every change (the nightly
+    set, `--month`) or recomputes every month (`--all`) started; what was
+    recorded before it is in the rollups or marked stale. The two counts are
+    of what was visible then in the hour before it (LATE_MARGIN): the events
+    recorded, and a digest of the roster rows changed. If they are the same
+    the next night, no import that was still open at `taken_at` has landed
+    since, and the next look starts at `taken_at` rather than an hour before
+    it. One row.
+    """
+
+    taken_at = models.DateTimeField(_("taken at"))
+    events_in_margin = models.PositiveBigIntegerField(_("events recorded in the hour before"))
+    roster_in_margin = models.CharField(_("roster changes in the hour before"), max_length=64)
+
+    def __str__(self):
+        return f"{self.taken_at:%Y-%m-%d %H:%M:%S}"
+
+
 class Target(models.Model):
     """A manager's target for one figure (defaults from metrics.md)."""
 

@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -102,6 +102,11 @@ def month_shift(month: date, months: int) -> date:
 
 def month_previous(month: date) -> date:
     return month_shift(month, -1)
+
+
+def month_in_progress(month: date) -> bool:
+    """The month is not over yet (the practice's today is in it): its figures are to date."""
+    return month.replace(day=1) == timezone.localdate().replace(day=1)
 
 
 def month_label(month: date) -> str:

@@ -11,10 +11,16 @@ Keeping old months fresh: late events and roster changes
 ---------------------------------------------------------
 `rollup_nightly` recomputes yesterday's month and the current month, plus
 every month marked stale. Before that, it marks stale what changed since the
-last rollup (`changes_since_last_rollup_mark`: `stale_months_mark(since=...)`,
-`since` being the newest `MonthlyRollup.computed_at` less LATE_MARGIN; so
-`manage.py rollup_metrics --month` marks first too, or its newer rows would
-hide what came in before them):
+last full look (`changes_since_last_rollup_mark`: `stale_months_mark(since=...)`;
+`manage.py rollup_metrics --month` marks first too). "Since" is the
+RollupCheckpoint of the last run that marked every change or recomputed
+every month (`--all`): its start, or an hour (LATE_MARGIN) before it if
+events or roster rows recorded in that hour have appeared since (an import
+whose transaction was still open then). Without a checkpoint (a database
+rolled up before there were any), it is the newest `MonthlyRollup.computed_at`
+less LATE_MARGIN. Before checkpoints, a load followed at once by `--all`
+(`make run`) made the next night take the whole load as late and recompute
+every month.
 
 - events recorded since then that occurred before the current month (an
   import of last month's data): their month, and every month after it up to
@@ -48,6 +54,7 @@ failure we know of; the guard is for the ones we do not.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from dataclasses import dataclass, field
 
@@ -66,8 +73,8 @@ from metrics.compute import (
     practice_zone,
     previous_month,
 )
-from metrics.models import MonthlyRollup, ScopeKind, StaleMonth
-from patients.models import EventType, Location, Patient, Provider
+from metrics.models import MonthlyRollup, RollupCheckpoint, ScopeKind, StaleMonth
+from patients.models import ActivityEvent, EventType, Location, Patient, Provider
 from patients.selectors import plausible_events
 from portal_adoption.business_calendar import BusinessCalendar
 from portal_adoption.models import NightlyFailure, NightlyJob
@@ -181,10 +188,14 @@ def rollup_all(*, today: dt.date | None = None) -> RollupRun:
     current = month_of(today)
     failures = _failures(today)
     first = current
-    with failures.guard(_("finding the earliest event")):
+    checkpoint = _checkpoint_take()
+    with failures.guard(_("finding the earliest event")) as step:
         earliest = plausible_events().aggregate(first=Min("occurred_at"))["first"]
         first = min(month_of(earliest), current) if earliest else current
-    return _rollup_guarded(months_between(first, current), failures)
+    run = _rollup_guarded(months_between(first, current), failures)
+    if not step.failed:  # every month was recomputed, or marked stale for a retry
+        _checkpoint_save(checkpoint)
+    return run
 
 
 def rollup_nightly(today: dt.date | None = None) -> RollupRun:
@@ -192,21 +203,29 @@ def rollup_nightly(today: dt.date | None = None) -> RollupRun:
     yesterday's month, the current month and every stale month."""
     today = today or practice_today()
     failures = _failures(today)
-    with failures.guard(_("marking the months that late events changed")):
+    checkpoint = _checkpoint_take()
+    with failures.guard(_("marking the months that late events changed")) as step:
         changes_since_last_rollup_mark(today=today)
     current = month_of(today)
     stale = set(StaleMonth.objects.filter(month__lte=current).values_list("month", flat=True))
     months = sorted({month_of(today - dt.timedelta(days=1)), current} | stale)
-    return _rollup_guarded(months, failures)
+    run = _rollup_guarded(months, failures)
+    if not step.failed:
+        _checkpoint_save(checkpoint)
+    return run
 
 
 def rollup_one(month: dt.date, *, today: dt.date | None = None) -> RollupRun:
     """One month by hand (`rollup_metrics --month`), marking late changes first."""
     failures = _failures(today or practice_today())
+    checkpoint = _checkpoint_take()
     # Late events and roster changes stay marked for the next night.
-    with failures.guard(_("marking the months that late events changed")):
+    with failures.guard(_("marking the months that late events changed")) as step:
         changes_since_last_rollup_mark(today=today)
-    return _rollup_guarded([month.replace(day=1)], failures)
+    run = _rollup_guarded([month.replace(day=1)], failures)
+    if not step.failed:
+        _checkpoint_save(checkpoint)
+    return run
 
 
 def _failures(today: dt.date) -> NightlyFailures:
@@ -236,13 +255,62 @@ def _mark_for_retry(month: dt.date) -> None:
 
 
 def changes_since_last_rollup_mark(*, today: dt.date | None = None) -> list[dt.date]:
-    """Mark stale what changed since the newest rollup row was computed (less
-    LATE_MARGIN); nothing if there is no rollup yet. Run it before writing
-    rollups, or the newer `computed_at` hides what came in before them."""
-    last = MonthlyRollup.objects.aggregate(last=Max("computed_at"))["last"]
-    if last is None:
+    """Mark stale what changed since the last full look (see the module docstring);
+    nothing if there is no rollup yet."""
+    since = _changes_since()
+    if since is None:
         return []
-    return stale_months_mark(since=last - LATE_MARGIN, today=today)
+    return stale_months_mark(since=since, today=today)
+
+
+def _changes_since() -> dt.datetime | None:
+    """Where the next look at changes starts: the checkpoint's time if nothing
+    recorded in the hour before it has appeared since, else that hour's start."""
+    checkpoint = RollupCheckpoint.objects.order_by("-taken_at").first()
+    if checkpoint is None:
+        last = MonthlyRollup.objects.aggregate(last=Max("computed_at"))["last"]
+        return None if last is None else last - LATE_MARGIN
+    if _margin_contents(checkpoint.taken_at) == (
+        checkpoint.events_in_margin,
+        checkpoint.roster_in_margin,
+    ):
+        return checkpoint.taken_at
+    return checkpoint.taken_at - LATE_MARGIN
+
+
+def _margin_contents(until: dt.datetime) -> tuple[int, str]:
+    """What is visible now of the hour before `until`: the number of events recorded
+    in it (the event log is append-only, so the count only grows), and a digest of
+    the ids and change times of the roster rows changed in it."""
+    since = until - LATE_MARGIN
+    events = ActivityEvent.objects.filter(recorded_at__gte=since, recorded_at__lt=until).count()
+    digest = hashlib.sha256()
+    for pk, updated_at in (
+        Patient.objects.filter(updated_at__gte=since, updated_at__lt=until)
+        .order_by("pk")
+        .values_list("pk", "updated_at")
+        .iterator(chunk_size=5000)
+    ):
+        digest.update(f"{pk} {updated_at.isoformat()}\n".encode())
+    return events, digest.hexdigest()
+
+
+def _checkpoint_take() -> RollupCheckpoint:
+    """A checkpoint at the start of a run (saved by _checkpoint_save once the run
+    has marked or recomputed what changed before it)."""
+    taken_at = timezone.now()
+    events, roster = _margin_contents(taken_at)
+    return RollupCheckpoint(taken_at=taken_at, events_in_margin=events, roster_in_margin=roster)
+
+
+def _checkpoint_save(checkpoint: RollupCheckpoint) -> None:
+    """Keep the latest checkpoint only; an older run finishing last does not win."""
+    with transaction.atomic():
+        latest = RollupCheckpoint.objects.select_for_update().order_by("-taken_at").first()
+        if latest is not None and latest.taken_at >= checkpoint.taken_at:
+            return
+        RollupCheckpoint.objects.all().delete()
+        checkpoint.save()
 
 
 def stale_months_mark(*, since: dt.datetime, today: dt.date | None = None) -> list[dt.date]:

@@ -29,6 +29,7 @@ from metrics.selectors import (
     SECTIONS,
     dashboard_for,
     dashboard_sections,
+    month_in_progress,
     month_key,
     month_label,
     month_previous,
@@ -93,7 +94,7 @@ class DashboardView(DashboardPermissionView):
                 "previous_label": month_label(month_previous(month)),
                 "scope": scope,
                 "computed_at": computed_at,
-                "in_progress": month == timezone.localdate().replace(day=1),
+                "in_progress": month_in_progress(month),
                 "sections": _with_charts(dashboard_sections(data), month, scope, query)
                 if computed_at
                 else [],

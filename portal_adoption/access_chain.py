@@ -17,6 +17,12 @@ SQLite the whole database has one writer at a time already (transactions
 begin IMMEDIATE, see settings). The unique position is the backstop: two
 writers can never both extend the chain from the same row.
 
+A list view writes one row for the whole list; the patients it showed are
+rows of AccessLogPatient, and their ids (sorted) are part of the entry's
+hash, so a patient added to or removed from a list afterwards breaks the
+link as a changed row would. Entries without listed patients hash as they
+always did, so the rows written before lists had patients still verify.
+
 Rows written before the chain existed were chained, in the order of their
 ids, by the migration that added it (access_log_hash_chain): the chain proves
 they have not changed since that upgrade, not before it.
@@ -35,7 +41,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal_adoption.models import AccessLogEntry
+from portal_adoption.models import AccessLogEntry, AccessLogPatient
 
 # The hash "before" the first row.
 GENESIS_HASH = "0" * 64
@@ -61,13 +67,15 @@ HASHED_FIELDS = (
 )
 
 
-def entry_digest(entry, previous_hash: str) -> str:
+def entry_digest(entry, previous_hash: str, listed_patient_ids=()) -> str:
     """The hash of one row, given the hash of the row before it.
 
     Works on any object with the HASHED_FIELDS attributes (the migration
     passes its historical model). Values are put in the form the database
     gives them back, so a hash made before the insert matches the row read
     later: times in UTC to the microsecond, addresses in canonical form.
+    The patients a list entry showed are hashed after the fields, only when
+    there are some (an entry without them hashes as before lists had them).
     """
     payload = [
         CHAIN_VERSION,
@@ -85,6 +93,8 @@ def entry_digest(entry, previous_hash: str) -> str:
         entry.path,
         _canonical_address(entry.ip_address),
     ]
+    if listed_patient_ids:
+        payload.append(sorted(int(pk) for pk in listed_patient_ids))
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -99,23 +109,37 @@ def _canonical_address(address) -> str:
     return str(ipaddress.ip_address(address)) if address else ""
 
 
-def chain_append(entries: Sequence[AccessLogEntry]) -> Sequence[AccessLogEntry]:
+def chain_append(
+    entries: Sequence[AccessLogEntry], *, listed_patient_ids: Sequence[int] = ()
+) -> Sequence[AccessLogEntry]:
     """Insert unsaved entries at the end of the chain, in order, in one statement.
 
     The only way rows enter the access log: the position and hash columns
     are required, so a row written any other way is refused.
+    `listed_patient_ids`: the patients a single list entry showed, written
+    beside it (AccessLogPatient) in the same transaction.
     """
     if not entries:
         return entries
+    if listed_patient_ids and len(entries) != 1:
+        raise ValueError("listed patients belong to exactly one list entry")
+    listed = sorted(set(listed_patient_ids))
     with transaction.atomic():
         _lock_chain()
         position, previous = _chain_head()
         for entry in entries:
             position += 1
             entry.chain_position = position
-            entry.entry_hash = entry_digest(entry, previous)
+            entry.entry_hash = entry_digest(entry, previous, listed)
             previous = entry.entry_hash
         AccessLogEntry.objects.bulk_create(entries)
+        if listed:
+            (entry,) = entries
+            if entry.pk is None:  # a backend that does not return ids from bulk inserts
+                entry.pk = AccessLogEntry.objects.get(chain_position=entry.chain_position).pk
+            AccessLogPatient.objects.bulk_create(
+                AccessLogPatient(entry_id=entry.pk, patient_id=pk) for pk in listed
+            )
     return entries
 
 
@@ -167,15 +191,11 @@ class ChainWalk:
 
     def breaks(self) -> Iterator[BrokenLink]:
         expected, previous = 1, GENESIS_HASH
-        rows = AccessLogEntry.objects.order_by("chain_position").values_list(
-            "id", "entry_hash", *HASHED_FIELDS
-        )
-        for values in rows.iterator(chunk_size=VERIFY_CHUNK_SIZE):
-            row = _Row(*values)
+        for row, listed in _rows_with_listed_patients():
             self.rows += 1
             if row.chain_position != expected:
                 yield BrokenLink(row.id, row.chain_position, _missing(expected, row))
-            elif entry_digest(row, previous) != row.entry_hash:
+            elif entry_digest(row, previous, listed) != row.entry_hash:
                 yield BrokenLink(row.id, row.chain_position, _changed())
             # Go on from the stored hash, so one bad row does not condemn the rest.
             expected, previous = row.chain_position + 1, row.entry_hash
@@ -191,6 +211,30 @@ class ChainWalk:
             .values_list("entry_hash", flat=True)
             .first()
         )
+
+
+def _rows_with_listed_patients() -> Iterator[tuple[_Row, list[int]]]:
+    """Every row in chain order, with the patients it listed: a chunk of rows, then one
+    query for the listed patients of that chunk."""
+    last = 0
+    while True:
+        chunk = [
+            _Row(*values)
+            for values in AccessLogEntry.objects.filter(chain_position__gt=last)
+            .order_by("chain_position")
+            .values_list("id", "entry_hash", *HASHED_FIELDS)[:VERIFY_CHUNK_SIZE]
+        ]
+        if not chunk:
+            return
+        listed: dict[int, list[int]] = {}
+        for entry_id, patient_id in AccessLogPatient.objects.filter(
+            entry__chain_position__gt=last,
+            entry__chain_position__lte=chunk[-1].chain_position,
+        ).values_list("entry_id", "patient_id"):
+            listed.setdefault(entry_id, []).append(patient_id)
+        for row in chunk:
+            yield row, listed.get(row.id, [])
+        last = chunk[-1].chain_position
 
 
 @dataclass(frozen=True)

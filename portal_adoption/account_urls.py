@@ -1,4 +1,4 @@
-"""The staff member's own account (the user menu): password and two-step sign-in.
+"""The staff member's own account (the user menu): language, password and two-step sign-in.
 
 Names are Django's own for the password views, so its views find each other.
 """
@@ -9,6 +9,7 @@ from django.urls import path, reverse_lazy
 from portal_adoption import account_views
 
 urlpatterns = [
+    path("language/", account_views.StaffLanguageView.as_view(), name="account_language"),
     path("password/", account_views.StaffPasswordChangeView.as_view(), name="password_change"),
     path("password/reset/", account_views.StaffPasswordResetView.as_view(), name="password_reset"),
     path(

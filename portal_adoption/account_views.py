@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse_lazy
+from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -18,8 +19,13 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.cache import never_cache
 
+from portal_adoption.forms import StaffLanguageForm
 from portal_adoption.middleware import IDLE_NOTICE_KEY, second_factor_not_required
-from portal_adoption.services import access_log_record_throttled, staff_account_log
+from portal_adoption.services import (
+    access_log_record_throttled,
+    staff_account_log,
+    staff_language_set,
+)
 from portal_adoption.throttling import SIGN_IN_FAILURES, FailureCount
 from portal_adoption.two_factor import (
     second_factor_authenticator,
@@ -73,6 +79,29 @@ class StaffLoginView(SignInThrottleMixin, auth_views.LoginView):
         if self.request.session.pop(IDLE_NOTICE_KEY, False):
             context["idle_minutes"] = settings.SESSION_IDLE_MINUTES
         return context
+
+
+# --- Language ----------------------------------------------------------------------
+
+
+class StaffLanguageView(View):
+    """The language the staff member reads the interface in, from the next page on."""
+
+    template_name = "registration/language.html"
+
+    def get(self, request):
+        form = StaffLanguageForm(initial={"language": request.user.language})
+        return render(request, self.template_name, {"form": form})
+
+    def post(self, request):
+        form = StaffLanguageForm(request.POST)
+        if not form.is_valid():
+            return render(request, self.template_name, {"form": form}, status=400)
+        user = staff_language_set(user=request.user, language=form.cleaned_data["language"])
+        # Said in the language just chosen: the next page is in it too.
+        with translation.override(user.language or translation.get_language()):
+            messages.success(request, _("Your language is saved."))
+        return redirect("account_language")
 
 
 # --- Password ----------------------------------------------------------------------

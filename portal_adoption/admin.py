@@ -2,9 +2,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from portal_adoption.display import ACCESS_LOG_RESOURCES, access_target, code_words
 from portal_adoption.models import AccessAction, AccessLogEntry, IntegrationToken, User
 from portal_adoption.roles import Role
 from portal_adoption.selectors import user_role_groups
@@ -136,6 +138,25 @@ class StaffUserAdmin(UserAdmin):
         return response
 
 
+class AccessLogResourceFilter(admin.SimpleListFilter):
+    """The resource filter in words ("Message queue"), not the stored code."""
+
+    title = _("What")
+    parameter_name = "resource"
+
+    def lookups(self, request, model_admin):
+        codes = AccessLogEntry.objects.order_by().values_list("resource", flat=True).distinct()
+        names = {str(code).partition(":")[0] for code in codes}
+        labels = {name: str(ACCESS_LOG_RESOURCES.get(name) or code_words(name)) for name in names}
+        return sorted(labels.items(), key=lambda item: item[1].lower())
+
+    def queryset(self, request, queryset):
+        name = self.value()
+        if not name:
+            return queryset
+        return queryset.filter(Q(resource=name) | Q(resource__startswith=f"{name}:"))
+
+
 @admin.register(AccessLogEntry)
 class AccessLogEntryAdmin(admin.ModelAdmin):
     """Read-only: the access log is evidence and is never edited."""
@@ -145,13 +166,16 @@ class AccessLogEntryAdmin(admin.ModelAdmin):
         "username",
         "action",
         "outcome",
-        "resource",
-        "object_id",
+        "what",
         "ip_address",
     )
-    list_filter = ("action", "outcome", "resource")
+    list_filter = ("action", "outcome", AccessLogResourceFilter)
     date_hierarchy = "occurred_at"
     list_select_related = ("patient",)
+
+    @admin.display(description=_("What"), ordering="resource")
+    def what(self, entry):
+        return access_target(entry)
 
     # Reading the log is itself logged, as on the access-log page: every
     # patient a list shows, and every entry opened.

@@ -27,9 +27,13 @@ ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_$]{0,62}$")
 
 def append_only_tables() -> list[str]:
     from patients.models import ActivityEvent
-    from portal_adoption.models import AccessLogEntry
+    from portal_adoption.models import AccessLogEntry, AccessLogPatient
 
-    return [AccessLogEntry._meta.db_table, ActivityEvent._meta.db_table]
+    return [
+        AccessLogEntry._meta.db_table,
+        AccessLogPatient._meta.db_table,
+        ActivityEvent._meta.db_table,
+    ]
 
 
 def grant_statements(connection: BaseDatabaseWrapper, app_role: str) -> list[str]:

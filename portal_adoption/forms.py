@@ -1,4 +1,6 @@
 from django import forms
+from django.conf import settings
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from patients.models import Patient
@@ -54,3 +56,16 @@ class AccessLogQueryForm(forms.Form):
     patient = forms.IntegerField(label=_("Patient"), required=False, min_value=1, max_value=MAX_ID)
     date_from = FilterDateField(label=_("From"), required=False)
     date_to = FilterDateField(label=_("To"), required=False)
+
+
+class StaffLanguageForm(forms.Form):
+    """The staff member's interface language, each named in its own words (Español, 日本語)."""
+
+    language = forms.ChoiceField(label=_("Language of the interface"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [
+            ("", _("The browser's language (else English)")),
+            *((code, get_language_info(code)["name_local"]) for code, _name in settings.LANGUAGES),
+        ]

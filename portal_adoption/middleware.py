@@ -1,4 +1,5 @@
-"""Rules every request passes through: idle sign-out and the second sign-in step.
+"""Rules every request passes through: idle sign-out, the second sign-in step, the
+staff member's language.
 
 Idle sign-out (README, "Who uses it"): a session ends after
 SESSION_IDLE_MINUTES without *real* activity. A page that refreshes a part of
@@ -26,6 +27,7 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.shortcuts import redirect, resolve_url
 from django.urls import reverse
+from django.utils import translation
 from django_htmx.http import HttpResponseClientRedirect
 from rest_framework.views import APIView
 
@@ -142,3 +144,28 @@ def _open_before_second_step(view_func) -> bool:
         return True
     view_class = getattr(view_func, "cls", None)
     return isinstance(view_class, type) and issubclass(view_class, APIView)
+
+
+# --- The staff member's language --------------------------------------------------------
+
+
+class StaffLanguageMiddleware:
+    """A signed-in member of staff sees the interface in the language they chose.
+
+    After AuthenticationMiddleware. LocaleMiddleware (earlier) has picked the
+    browser's language, else the practice's, and keeps it for the signed-out
+    pages and for staff who chose none; its response step then states the
+    language shown (Content-Language). The choice is read from the user's row
+    on each request, so it applies from the next page on, in every session.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        language = getattr(user, "language", "") if user and user.is_authenticated else ""
+        if language and language in dict(settings.LANGUAGES):
+            translation.activate(language)
+            request.LANGUAGE_CODE = translation.get_language()
+        return self.get_response(request)

@@ -20,6 +20,8 @@ class User(AbstractUser):
         blank=True,
         related_name="staff",
     )
+    # Blank: the browser's language when the app has it, else the practice's (LANGUAGE_CODE).
+    language = models.CharField(_("language"), max_length=8, blank=True, choices=settings.LANGUAGES)
 
     class Meta:
         verbose_name = _("staff member")
@@ -89,6 +91,39 @@ class AccessLogEntry(models.Model):
         return f"{self.username or '-'} {self.action} {self.resource} {self.outcome}"
 
 
+class AccessLogPatient(models.Model):
+    """A patient that one list view showed: the patients of one LIST entry.
+
+    A list view writes ONE access-log entry, however many patients it shows;
+    they are here, so a search of the log by patient still finds the list.
+    Append-only like the entry, and part of the entry's hash (access_chain.py).
+    """
+
+    entry = models.ForeignKey(
+        AccessLogEntry,
+        verbose_name=_("access log entry"),
+        on_delete=models.PROTECT,
+        related_name="listed_patients",
+    )
+    patient = models.ForeignKey(
+        "patients.Patient",
+        verbose_name=_("patient"),
+        on_delete=models.PROTECT,
+        related_name="access_log_listings",
+    )
+
+    class Meta:
+        verbose_name = _("patient shown in a list")
+        verbose_name_plural = _("patients shown in lists")
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "patient"], name="access_listed_once")
+        ]
+        indexes = [models.Index(fields=["patient", "entry"], name="access_listed_patient_idx")]
+
+    def __str__(self):
+        return f"{self.entry_id} {self.patient_id}"
+
+
 class IntegrationToken(models.Model):
     """The key an integration (EHR, portal, interface engine) calls the API with.
 
@@ -122,6 +157,7 @@ class IntegrationToken(models.Model):
         ordering = ["name"]
         verbose_name = _("integration token")
         verbose_name_plural = _("integration tokens")
+        permissions = [("read_api_docs", _("Can read the API schema and docs"))]
 
     def __str__(self):
         return self.name

@@ -3,6 +3,8 @@
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from rest_framework.permissions import BasePermission
 
+from portal_adoption.roles import READ_API_DOCS
+
 
 class StaffPermissionRequiredMixin(PermissionRequiredMixin):
     """A logged-in user without the permission gets the 403 page (and a log row).
@@ -24,3 +26,11 @@ def api_permission(*codes: str) -> type[BasePermission]:
 
     HasPermissions.__name__ = "Has_" + "_".join(c.replace(".", "_") for c in codes)
     return HasPermissions
+
+
+class MayReadApiDocs(BasePermission):
+    """The API schema and docs page: managers, administrators and integrations."""
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perm(READ_API_DOCS))

@@ -45,6 +45,8 @@ MANAGE_MESSAGING = "messaging.manage_messaging"
 VIEW_DASHBOARD = "metrics.view_dashboard"
 EDIT_TARGETS = "metrics.change_target"
 MANAGE_PROGRAM = "program.manage_program"
+# The API's schema and its docs page: for those who build or run integrations.
+READ_API_DOCS = "portal_adoption.read_api_docs"
 
 MANAGER_PERMISSIONS = {
     VIEW_PATIENTS,
@@ -67,6 +69,7 @@ MANAGER_PERMISSIONS = {
     EDIT_TARGETS,
     "metrics.add_target",
     MANAGE_PROGRAM,
+    READ_API_DOCS,
     "patients.view_activityevent",
     "patients.view_location",
     "patients.view_provider",
@@ -101,5 +104,10 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
 # belongs to this group and may only feed data in.
 INTEGRATION_GROUP = "Integration"
 SERVICE_GROUP_PERMISSIONS: dict[str, set[str]] = {
-    INTEGRATION_GROUP: {IMPORT_FEED, "messaging.add_message", "messaging.view_outboxitem"},
+    INTEGRATION_GROUP: {
+        IMPORT_FEED,
+        READ_API_DOCS,
+        "messaging.add_message",
+        "messaging.view_outboxitem",
+    },
 }

@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from portal_adoption.models import AccessLogEntry, User
+from portal_adoption.models import AccessLogEntry, AccessLogPatient, User
 from portal_adoption.roles import GROUP_NAMES, Role
 
 
@@ -84,12 +84,17 @@ class AccessLogFilter:
 
 
 def access_log_search(filters: AccessLogFilter) -> QuerySet[AccessLogEntry]:
-    """Access-log rows, newest first; dates are the practice's calendar days."""
+    """Access-log rows, newest first; dates are the practice's calendar days.
+
+    A patient's rows are those naming them and the lists that showed them
+    (one row per list view, its patients in AccessLogPatient).
+    """
     entries = AccessLogEntry.objects.select_related("user", "patient")
     if filters.user_id:
         entries = entries.filter(user_id=filters.user_id)
     if filters.patient_id:
-        entries = entries.filter(patient_id=filters.patient_id)
+        listed = AccessLogPatient.objects.filter(entry=OuterRef("pk"), patient=filters.patient_id)
+        entries = entries.filter(Q(patient_id=filters.patient_id) | Exists(listed))
     if filters.date_from:
         entries = entries.filter(occurred_at__gte=_local_midnight(filters.date_from))
     if filters.date_to:
@@ -101,3 +106,14 @@ def access_log_search(filters: AccessLogFilter) -> QuerySet[AccessLogEntry]:
 
 def _local_midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def access_log_listed_counts(entry_ids) -> dict[int, int]:
+    """How many patients each of these list entries showed ({} for entries without)."""
+    rows = (
+        AccessLogPatient.objects.filter(entry_id__in=list(entry_ids))
+        .values("entry_id")
+        .annotate(count=Count("id"))
+        .values_list("entry_id", "count")
+    )
+    return dict(rows)

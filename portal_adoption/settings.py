@@ -100,6 +100,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # After authentication: a signed-in user's own language wins over the browser's.
+    "portal_adoption.middleware.StaffLanguageMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # Managers and administrators (and whoever chose it) finish the second step first.
     "portal_adoption.middleware.SecondFactorMiddleware",
@@ -244,8 +246,12 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# The staff interface's languages. A member of staff picks one on their account page
+# (User.language, applied by StaffLanguageMiddleware); without a choice, the browser's
+# language if it is one of these, else LANGUAGE_CODE. Patients read five languages
+# (patients/languages.py); the catalogues are compiled by `make messages`.
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
+LANGUAGES = [("en", _("English")), ("es", _("Spanish")), ("ja", _("Japanese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
@@ -367,7 +373,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The activity feed, the message queue and the dashboard figures.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Managers, administrators and integrations (READ_API_DOCS); 403 for everyone else.
+    "SERVE_PERMISSIONS": ["portal_adoption.permissions.MayReadApiDocs"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

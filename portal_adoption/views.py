@@ -16,7 +16,11 @@ from portal_adoption.forms import AccessLogFilterForm, AccessLogQueryForm
 from portal_adoption.models import User
 from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import ENROLL_PATIENTS, VIEW_ACCESS_LOG
-from portal_adoption.selectors import AccessLogFilter, access_log_search
+from portal_adoption.selectors import (
+    AccessLogFilter,
+    access_log_listed_counts,
+    access_log_search,
+)
 from portal_adoption.services import access_log_record_denied, access_log_record_list
 from program.selectors.home import program_for_home
 
@@ -78,8 +82,14 @@ class AccessLogView(StaffPermissionRequiredMixin, View):
         page = Paginator(access_log_search(filters), ACCESS_LOG_PAGE_SIZE).get_page(
             self.request.GET.get("page")
         )
+        counts = access_log_listed_counts(e.pk for e in page.object_list)
+        searched = Patient.objects.filter(pk=filters.patient_id).first()
+        for entry in page.object_list:
+            entry.listed_count = counts.get(entry.pk, 0)
+            # A list found by the patient searched for shows that patient on its row.
+            entry.shown_patient = entry.patient or (searched if entry.listed_count else None)
         # Every patient shown on the page is logged, whatever led to the page.
-        shown_patients = {e.patient for e in page.object_list if e.patient_id}
+        shown_patients = {e.shown_patient for e in page.object_list if e.shown_patient}
         access_log_record_list(request=self.request, resource="access_log", patients=shown_patients)
         context = {
             "form": form,

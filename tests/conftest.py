@@ -15,7 +15,13 @@ from django.test.client import ClientMixin
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from portal_adoption.roles import Role
+from tests.browser.chromium import report_header
 from tests.factories import PatientFactory, staff
+
+
+def pytest_report_header(config):
+    """Say at the top of every run whether the browser tests run, or what to install."""
+    return report_header()
 
 
 @pytest.fixture(autouse=True)

@@ -17,3 +17,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
     # Flushing between transactional tests must get past the TRUNCATE trigger.
     DATABASES["default"]["ENGINE"] = "tests.postgresql_backend"  # noqa: F405
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # The same on SQLite, for the browser tests' live server: past the DELETE triggers.
+    DATABASES["default"]["ENGINE"] = "tests.sqlite_backend"  # noqa: F405

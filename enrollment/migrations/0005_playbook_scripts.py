@@ -1,16 +1,18 @@
-"""The playbook's wording of every script, in English and Spanish: the practice edits it later."""
+"""The playbook's wording of every script, in each patient language: the practice edits it later."""
 
 from django.db import migrations
 
 
 def load_playbook_scripts(apps, schema_editor):
-    from enrollment.playbook import PLAYBOOK_SCRIPTS, SHIPPED_LANGUAGES
+    # The wording comes from the shipped catalogues (enrollment.playbook); a row nobody
+    # changed keeps showing the catalogues' wording (enrollment.selectors.script_for).
+    from enrollment.playbook import PLAYBOOK_SCRIPTS, SHIPPED_LANGUAGES, playbook_wording
 
     Script = apps.get_model("enrollment", "Script")
-    for key, texts in PLAYBOOK_SCRIPTS.items():
+    for key in PLAYBOOK_SCRIPTS:
         for language in SHIPPED_LANGUAGES:
             Script.objects.get_or_create(
-                key=str(key), language=language, defaults={"text": texts[language]}
+                key=str(key), language=language, defaults={"text": playbook_wording(key, language)}
             )
 
 

@@ -40,9 +40,9 @@ from enrollment.models import (
     desk_skip_choices,
 )
 from enrollment.playbook import (
-    PLAYBOOK_SCRIPTS,
     SHIPPED_LANGUAGES,
     decline_suggestion,
+    playbook_wording,
     script_language,
 )
 from patients.models import ActivityEvent, EventType, Patient
@@ -429,30 +429,44 @@ def script_for(key: str, preferred_language: str, language: str = "") -> ShownSc
 
     The patient's preferred language decides (English when it is not shipped),
     unless staff asked for another shipped language. A wording the practice
-    never stored falls back to the playbook's.
+    never changed is the playbook's, read from the catalogues (so a better
+    translation shows without a migration).
     """
     key = ScriptKey(key)
     preferred = script_language(preferred_language)
     shown = language if language in SHIPPED_LANGUAGES else preferred
-    stored = Script.objects.filter(key=key, language=shown).values_list("text", flat=True).first()
+    stored = (
+        Script.objects.filter(key=key, language=shown, updated_at__isnull=False)
+        .values_list("text", flat=True)
+        .first()
+    )
     return ShownScript(
         key=key,
         language=shown,
-        text=stored or PLAYBOOK_SCRIPTS[key][shown],
+        text=stored or playbook_wording(key, shown),
         preferred_language=preferred,
         other_languages=tuple(code for code in SHIPPED_LANGUAGES if code != shown),
     )
 
 
 def scripts_for_editing() -> list[Script]:
-    """Every script in every shipped language, in the playbook's order."""
+    """Every script in every shipped language, in the playbook's order.
+
+    A script nobody changed shows the playbook's wording from the catalogues.
+    """
     order = {key: n for n, key in enumerate(ScriptKey.values)}
+    languages = {code: n for n, code in enumerate(SHIPPED_LANGUAGES)}
     rows = list(Script.objects.select_related("updated_by"))
-    return sorted(rows, key=lambda row: (order.get(row.key, 99), row.language))
+    for row in rows:
+        if row.updated_at is None and row.key in ScriptKey.values:
+            row.text = playbook_wording(row.key, row.language)
+    return sorted(rows, key=lambda row: (order.get(row.key, 99), languages.get(row.language, 99)))
 
 
 def script_is_playbook_wording(script: Script) -> bool:
-    return PLAYBOOK_SCRIPTS.get(script.key, {}).get(script.language) == script.text
+    if script.key not in ScriptKey.values:
+        return False
+    return script.updated_at is None or playbook_wording(script.key, script.language) == script.text
 
 
 def conversations_of(patient: Patient, *, limit: int = 5) -> list[PortalConversation]:

@@ -31,6 +31,7 @@ from enrollment.selectors import (
 from patients.models import Patient
 from patients.selectors import patient_search
 from portal_adoption.contact import email_domain_suggestion
+from portal_adoption.display import phone
 from portal_adoption.models import AccessAction
 from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import ENROLL_PATIENTS
@@ -130,7 +131,7 @@ class ChecklistView(FrontDeskView):
         contact_form = contact_form or ContactForm(
             initial={
                 "email": patient.email,
-                "mobile_phone": patient.mobile_phone,
+                "mobile_phone": phone(patient.mobile_phone),
                 "notification_channel": patient.notification_channel or "email",
             }
         )
@@ -324,6 +325,10 @@ class FollowUpListView(FrontDeskView):
 
 
 class FollowUpCallView(FollowUpListView):
+    """Log one call (POST only: the list it renders on a refusal is the parent's)."""
+
+    http_method_names = ["post"]
+
     def post(self, request, pk):
         patient = get_object_or_404(Patient, pk=pk)
         form = FollowUpCallForm(request.POST)

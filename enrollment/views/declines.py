@@ -14,6 +14,7 @@ from enrollment.models import Remedy
 from enrollment.playbook import script_language
 from enrollment.selectors import portal_status
 from enrollment.services import EnrollmentError, SessionFull, decline_record
+from patients.languages import PATIENT_LANGUAGES
 from patients.models import Patient
 from patients.selectors import patient_list
 from portal_adoption.models import AccessAction
@@ -95,13 +96,17 @@ class DeclineRemedyView(FrontDeskPatientView):
 
 
 class PrivacyHandoutView(StaffPermissionRequiredMixin, View):
-    """The one-page privacy handout, in English or Spanish (?lang=es). No patient data."""
+    """The one-page privacy handout, in a patient language (?lang=es, ?lang=vi). No patient data."""
 
     permission_required = ENROLL_PATIENTS
 
     def get(self, request):
         language = script_language(request.GET.get("lang", ""))
-        context = {"language": language, "texts": handout_texts(PRIVACY_HANDOUT, language)}
+        context = {
+            "language": language,
+            "patient_languages": PATIENT_LANGUAGES,
+            "texts": handout_texts(PRIVACY_HANDOUT, language),
+        }
         return render(request, "enrollment/print/privacy_handout.html", context)
 
 
@@ -123,6 +128,7 @@ class ReferenceCardView(FrontDeskPatientView):
         context = {
             "patient_pk": patient.pk,
             "language": language,
+            "patient_languages": PATIENT_LANGUAGES,
             "texts": handout_texts(REFERENCE_CARD, language, first_name=patient.given_name),
             "links": links,
             "qr": {key: _qr_data_uri(url) for key, url in links.items()},

@@ -31,6 +31,7 @@ from enrollment.services import (
     qr_invitation_for_token,
     qr_invitation_redeem,
 )
+from patients.languages import PATIENT_LANGUAGES
 from patients.models import NotificationChannel
 from portal_adoption.middleware import background_poll
 from portal_adoption.permissions import StaffPermissionRequiredMixin
@@ -185,11 +186,11 @@ class QrPatientStartView(View):
 
 
 def qr_unusable(request):
-    """Used, expired or forged: the patient's language is unknown, so both are shown.
+    """Used, expired or forged: the patient's language is unknown, so every one is shown.
 
     410 either way: a forged code does not tell a prober more than a used one.
     """
-    versions = [(language, patient_texts(language)) for language in ("en", "es")]
+    versions = [(language, patient_texts(language)) for language in PATIENT_LANGUAGES]
     context = {"language": "en", "versions": versions}
     with translation.override("en"):
         return render(request, "enrollment/qr/patient_unusable.html", context, status=410)

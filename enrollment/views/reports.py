@@ -42,7 +42,7 @@ class SinceForm(forms.Form):
         required=False,
         input_formats=["%Y-%m-%d"],
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
-        help_text=_("The first day counted (YYYY-MM-DD); the report runs to today."),
+        help_text=_("The first day counted; the report runs to today."),
     )
 
     def clean_since(self):

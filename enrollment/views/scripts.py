@@ -21,6 +21,7 @@ from enrollment.forms.scripts import (
     VisitMentionForm,
 )
 from enrollment.models import ConversationOutcome, Script, ScriptKey
+from enrollment.playbook import playbook_wording
 from enrollment.selectors import (
     conversations_of,
     portal_status,
@@ -231,10 +232,17 @@ class ScriptListView(StaffPermissionRequiredMixin, View):
                 "label": ScriptKey(script.key).label,
                 "form": ScriptEditForm(initial={"text": script.text}),
                 "playbook": script_is_playbook_wording(script),
+                "changed_by": _changed_by(script),
             }
             for script in scripts_for_editing()
         ]
         return render(request, "enrollment/scripts/manage.html", {"rows": rows})
+
+
+def _changed_by(script) -> str:
+    """Who last changed the wording: nobody for a row a migration or an import wrote."""
+    person = script.updated_by
+    return (person.get_full_name() or person.get_username()) if person else "—"
 
 
 class ScriptEditView(StaffPermissionRequiredMixin, View):
@@ -242,7 +250,9 @@ class ScriptEditView(StaffPermissionRequiredMixin, View):
 
     def get(self, request, pk):
         script = get_object_or_404(Script, pk=pk)
-        return self._render(script, ScriptEditForm(initial={"text": script.text}))
+        # Never changed: the playbook's wording as the catalogues have it today.
+        text = script.text if script.updated_at else playbook_wording(script.key, script.language)
+        return self._render(script, ScriptEditForm(initial={"text": text}))
 
     def post(self, request, pk):
         script = get_object_or_404(Script, pk=pk)

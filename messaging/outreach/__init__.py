@@ -36,6 +36,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from messaging import channels
 from messaging.models import (
@@ -59,6 +60,7 @@ from messaging.outreach.texts import (
     fill,
     language_of,
     rule_wording,
+    shipped_text,
     unknown_placeholders,
 )
 from messaging.services.manage import SettingsError
@@ -458,7 +460,7 @@ def rule_has_wording(rule: str) -> bool:
 def rule_placeholders(rule: str) -> set[str]:
     """What the rule's wording may use: the common placeholders and those of its shipped
     text (the survey's {survey_url}, say)."""
-    shipped = [str(text) for part in TEXTS[rule].values() for text in part.values()]
+    shipped = [shipped_text(text, "en") for text in TEXTS[rule].values()]
     return PLACEHOLDERS.union(*(_placeholder_names(text) for text in shipped))
 
 
@@ -689,8 +691,8 @@ def _compose(
             text = chosen.text_es if language == "es" and chosen.text_es else chosen.text_en
         else:
             feature = FEATURE_ROTATION[(today.month - 1) % len(FEATURE_ROTATION)]
-            text = FEATURE_TEXTS[feature][language]
-        return str(FEATURE_SUBJECT[language]), fill(text, patient)
+            text = shipped_text(FEATURE_TEXTS[feature], language)
+        return shipped_text(FEATURE_SUBJECT, language), fill(text, patient)
     setting = setting or outreach_setting(rule)
     subject, body = rule_wording(rule, language, setting)
     body = fill(body, patient, **(fill_values or {}))
@@ -766,12 +768,15 @@ def communication_send(communication_id: int) -> str:
     return CommunicationStatus.SENT
 
 
+REPLY_STOP = pgettext_lazy("patient", "Reply STOP to opt out.")
+
+
 def _deliver(communication: Communication) -> None:
     patient = communication.patient
     if communication.channel == OutreachChannel.SMS:
-        channels.send_sms(
-            to=patient.mobile_phone, text=communication.body + " Reply STOP to opt out."
-        )
+        # STOP stays STOP in every language: carriers and sms_inbound (STOP_WORDS) know it.
+        stop = shipped_text(REPLY_STOP, patient.preferred_language)
+        channels.send_sms(to=patient.mobile_phone, text=f"{communication.body} {stop}")
         return
     token = signing.dumps(patient.pk, salt=UNSUBSCRIBE_SALT)
     unsubscribe = f"{settings.SITE_URL.rstrip('/')}/unsubscribe/{token}/"

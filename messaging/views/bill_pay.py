@@ -18,7 +18,7 @@ class BillPayForm(forms.Form):
     month = MonthField(
         label=_("Statements issued in"),
         required=False,
-        help_text=_("The month the statements were issued (YYYY-MM)."),
+        help_text=_("The month the statements were issued."),
     )
 
     def clean_month(self):

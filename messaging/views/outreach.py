@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -47,10 +47,12 @@ from messaging.outreach import (
     survey_for_token,
 )
 from messaging.outreach.frequent import FREQUENT_RULE_KEYS, frequent_counts_today
-from messaging.outreach.texts import FEATURE_ROTATION, FEATURE_TEXTS, TEXTS
+from messaging.outreach.texts import FEATURE_ROTATION, FEATURE_TEXTS, TEXTS, shipped_text
 from messaging.selectors import communications_visible_to
 from messaging.services.manage import SettingsError
+from patients.languages import PATIENT_LANGUAGES, patient_language
 from patients.models import Patient
+from portal_adoption.display import rule_label
 from portal_adoption.models import AccessAction
 from portal_adoption.nightly import RECENT_DAYS, nightly_failures_recent
 from portal_adoption.permissions import StaffPermissionRequiredMixin
@@ -73,6 +75,19 @@ class SmsInboundForm(forms.Form):
     Body = forms.CharField(required=False, max_length=1600)
 
 
+def _patient_page(request, template, patient, context=None, status=200):
+    """A page the patient reads: in their language (English when it has no texts)."""
+    language = patient_language(patient.preferred_language)
+    with translation.override(language):
+        return render(request, template, {**(context or {}), "language": language}, status=status)
+
+
+def _link_used(request):
+    """The patient is unknown here (the link could not be read): every language is shown."""
+    context = {"patient_languages": PATIENT_LANGUAGES}
+    return render(request, "messaging/outreach/link_used.html", context, status=410)
+
+
 @method_decorator(login_not_required, name="dispatch")
 class SurveyView(View):
     """One question, 1 to 5, and an optional comment; the link works once."""
@@ -81,27 +96,26 @@ class SurveyView(View):
         try:
             invitation = survey_for_token(token)
         except LinkUnusable:
-            return render(request, "messaging/outreach/link_used.html", status=410)
-        return render(
-            request,
-            "messaging/outreach/survey.html",
-            {"first_name": invitation.patient.given_name, "scores": SCORES},
-        )
+            return _link_used(request)
+        context = {"first_name": invitation.patient.given_name, "scores": SCORES}
+        return _patient_page(request, "messaging/outreach/survey.html", invitation.patient, context)
 
     def post(self, request, token):
+        try:
+            invitation = survey_for_token(token)
+        except LinkUnusable:
+            return _link_used(request)
         answer = SurveyAnswerForm(request.POST)
         if not answer.is_valid():
-            return render(
-                request,
-                "messaging/outreach/survey.html",
-                {"scores": SCORES, "error": _("Choose a number from 1 to 5.")},
-                status=400,
+            context = {"scores": SCORES, "error": True}
+            return _patient_page(
+                request, "messaging/outreach/survey.html", invitation.patient, context, status=400
             )
         try:
             survey_answer(token=token, **answer.cleaned_data)
         except LinkUnusable:
-            return render(request, "messaging/outreach/link_used.html", status=410)
-        return render(request, "messaging/outreach/thanks.html")
+            return _link_used(request)
+        return _patient_page(request, "messaging/outreach/thanks.html", invitation.patient)
 
 
 @method_decorator(login_not_required, name="dispatch")
@@ -110,18 +124,19 @@ class UnsubscribeView(View):
 
     def get(self, request, token):
         try:
-            patient_for_unsubscribe(token)
+            patient = patient_for_unsubscribe(token)
         except LinkUnusable:
-            return render(request, "messaging/outreach/link_used.html", status=410)
-        return render(request, "messaging/outreach/unsubscribe.html")
+            return _link_used(request)
+        return _patient_page(request, "messaging/outreach/unsubscribe.html", patient)
 
     def post(self, request, token):
         try:
             patient = patient_for_unsubscribe(token)
         except LinkUnusable:
-            return render(request, "messaging/outreach/link_used.html", status=410)
+            return _link_used(request)
         opt_out(patient=patient, channel=OutreachChannel.EMAIL, source="unsubscribe link")
-        return render(request, "messaging/outreach/unsubscribe.html", {"done": True})
+        context = {"done": True}
+        return _patient_page(request, "messaging/outreach/unsubscribe.html", patient, context)
 
 
 @method_decorator([login_not_required, csrf_exempt], name="dispatch")
@@ -243,11 +258,7 @@ def _failures_shown() -> list:
     """
     failures = list(nightly_failures_recent()[:FAILURES_SHOWN])
     for failure in failures:
-        failure.rule_label = (
-            OutreachRule(failure.rule).label
-            if failure.rule in OutreachRule.values
-            else failure.rule
-        )
+        failure.rule_label = rule_label(failure.rule)
     return failures
 
 
@@ -257,8 +268,12 @@ def _feature_initial() -> dict:
     if chosen:
         return {"feature": chosen.feature, "text_en": chosen.text_en, "text_es": chosen.text_es}
     feature = FEATURE_ROTATION[(today.month - 1) % len(FEATURE_ROTATION)]
-    texts = FEATURE_TEXTS[feature]
-    return {"feature": feature, "text_en": str(texts["en"]), "text_es": texts["es"]}
+    text = FEATURE_TEXTS[feature]
+    return {
+        "feature": feature,
+        "text_en": shipped_text(text, "en"),
+        "text_es": shipped_text(text, "es"),
+    }
 
 
 # --- The managers' outreach settings: each rule on or off, its wording, its numbers ----
@@ -294,7 +309,7 @@ class OutreachSettingForm(forms.Form):
             names = ", ".join("{" + n + "}" for n in sorted(rule_placeholders(rule)))
             for name, label in WORDING_LABELS.items():
                 part, language = name.split("_")
-                shipped = str(TEXTS[rule][part][language])
+                shipped = shipped_text(TEXTS[rule][part], language)
                 widget = (
                     forms.TextInput(attrs={"placeholder": shipped})
                     if part == "subject"

@@ -33,14 +33,14 @@ class ResponseTimesForm(forms.Form):
     month = MonthField(
         label=_("Month, for the categories"),
         required=False,
-        help_text=_("Messages whose first reply was sent in this month (YYYY-MM)."),
+        help_text=_("Messages whose first reply was sent in this month."),
     )
     since = FilterDateField(
         label=_("Since, for the hour of the week"),
         required=False,
         input_formats=["%Y-%m-%d"],
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
-        help_text=_("Messages that arrived from this day to today (YYYY-MM-DD), a year at most."),
+        help_text=_("Messages that arrived from this day to today, a year at most."),
     )
 
     def clean_month(self):

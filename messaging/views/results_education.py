@@ -23,7 +23,7 @@ class ResultsEducationForm(forms.Form):
     month = MonthField(
         label=_("Month"),
         required=False,
-        help_text=_("Results first viewed in this month (YYYY-MM)."),
+        help_text=_("Results first viewed in this month."),
     )
 
     def clean_month(self):

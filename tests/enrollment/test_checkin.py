@@ -113,7 +113,10 @@ def test_the_script_is_said_in_the_patients_language(client, front_desk_clerk):
     es = client.get(reverse("enrollment:patient", kwargs={"pk": spanish.pk})).content.decode()
     ja = client.get(reverse("enrollment:patient", kwargs={"pk": japanese.pk})).content.decode()
     assert "Vamos a activar hoy su acceso al portal" in es
-    assert "Let&#x27;s set up your patient portal access today" in ja
+    assert "今日、患者ポータルのアクセスを設定しましょう" in ja
+    portuguese = PatientFactory(preferred_language="pt-BR")
+    pt = client.get(reverse("enrollment:patient", kwargs={"pk": portuguese.pk})).content.decode()
+    assert "Let&#x27;s set up your patient portal access today" in pt
 
 
 def test_a_nurse_cannot_use_the_check_in_desk(client, nurse, patient):

@@ -5,8 +5,10 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils.html import escape
+from django.utils.text import capfirst
+from django.utils.translation import get_language_info
 
-from enrollment.handouts import PRIVACY_HANDOUT, REFERENCE_CARD
 from enrollment.models import Incentive, IncentiveKind
 from enrollment.services import incentive_create
 from portal_adoption.models import AccessAction, AccessLogEntry
@@ -130,16 +132,36 @@ def test_the_card_is_in_the_patients_language_and_logged(client, front_desk_cler
     maria = PatientFactory(given_name="María", preferred_language="es-MX")
     client.force_login(front_desk_clerk)
     html = client.get(card_url(maria)).content.decode()
-    assert REFERENCE_CARD["title"]["es"] in html
+    assert "Su portal del paciente" in html
     assert 'lang="es"' in html
     viewed = AccessLogEntry.objects.get(resource="reference_card")
     assert (viewed.action, viewed.patient) == (AccessAction.VIEW, maria)
 
 
 def test_a_language_without_a_shipped_text_gets_the_english_card(client, front_desk_clerk):
-    patient = PatientFactory(preferred_language="vi")
+    patient = PatientFactory(preferred_language="ht")
     client.force_login(front_desk_clerk)
     assert "Your patient portal" in client.get(card_url(patient)).content.decode()
+
+
+def test_a_vietnamese_patients_card_is_in_vietnamese(client, front_desk_clerk):
+    patient = PatientFactory(given_name="Lan", preferred_language="vi")
+    client.force_login(front_desk_clerk)
+    html = client.get(card_url(patient)).content.decode()
+    assert "Cổng thông tin bệnh nhân của quý vị" in html
+    assert 'lang="vi"' in html
+    assert "Your patient portal" not in html
+
+
+def test_the_clerk_prints_the_privacy_handout_in_simplified_chinese(client, front_desk_clerk):
+    client.force_login(front_desk_clerk)
+    html = client.get(reverse("enrollment:privacy_handout"), {"lang": "zh-hans"}).content.decode()
+    assert "您的隐私与患者门户" in html
+    assert "Encrypted connection" not in html
+    # The switch offers every patient language, each named in its own words.
+    for code in ("en", "es", "ja", "zh-hans", "vi"):
+        assert f'?lang={code}" lang="{code}"' in html
+        assert escape(capfirst(get_language_info(code)["name_local"])) in html
 
 
 # --- The privacy handout ----------------------------------------------------------------
@@ -158,7 +180,7 @@ def test_the_privacy_handout_says_how_the_portal_is_secured(client, front_desk_c
 def test_the_privacy_handout_renders_in_spanish(client, front_desk_clerk):
     client.force_login(front_desk_clerk)
     html = client.get(reverse("enrollment:privacy_handout"), {"lang": "es"}).content.decode()
-    assert PRIVACY_HANDOUT["title"]["es"] in html
+    assert "Su privacidad y el portal del paciente" in html
     assert "Conexión cifrada" in html
     assert 'lang="es"' in html
     assert "Encrypted connection" not in html

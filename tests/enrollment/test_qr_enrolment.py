@@ -26,7 +26,7 @@ from enrollment.models import (
     SkipReason,
     Step,
 )
-from enrollment.patient_texts import TEXTS
+from enrollment.patient_texts import TEXTS, patient_texts
 from enrollment.selectors import PortalState, portal_status
 from enrollment.services import (
     QR_SALT,
@@ -35,6 +35,7 @@ from enrollment.services import (
     qr_invitation_create,
 )
 from enrollment.views import qr as qr_views
+from patients.languages import PATIENT_LANGUAGES
 from patients.models import ActivityEvent, EventType, NotificationChannel
 from tests.conftest import requires_postgres
 from tests.portal_adoption.test_page_shell import INLINE_SCRIPT, INLINE_STYLE
@@ -515,6 +516,47 @@ def test_a_spanish_speaking_patient_reads_spanish(phone, patient, enrollment, to
     assert settings.PORTAL_ACTIVATION_URL in done
 
 
+def test_a_vietnamese_speaking_patient_reads_vietnamese(phone, patient, enrollment, token):
+    patient.preferred_language = "vi"
+    patient.save()
+
+    page = phone.get(start_url(token)).content.decode()
+    done = confirm(phone, token).content.decode()
+
+    assert '<html lang="vi">' in page
+    assert "Thiết lập cổng thông tin bệnh nhân của quý vị" in page
+    assert "Xin chào Rosa," in page
+    assert "Set up your patient portal" not in page
+    assert "Xong rồi: hãy báo cho quầy tiếp tân biết quý vị đã hoàn tất." in done
+
+
+def test_a_patient_who_reads_chinese_gets_simplified_chinese(phone, patient, enrollment, token):
+    patient.preferred_language = "zh-CN"
+    patient.save()
+
+    page = phone.get(start_url(token)).content.decode()
+
+    assert '<html lang="zh-hans">' in page
+    assert "设置您的患者门户" in page
+
+
+def test_a_used_code_says_so_in_every_patient_language(phone, patient, enrollment, token):
+    confirm(phone, token)
+
+    response = phone.get(start_url(token))
+
+    html = response.content.decode()
+    assert response.status_code == 410
+    for language, words in [
+        ("en", ASK_THE_DESK),
+        ("es", ASK_THE_DESK_ES),
+        ("ja", "受付で新しいコードをお求めください。"),
+        ("zh-hans", "请向前台索取新的二维码。"),
+        ("vi", "Vui lòng xin mã mới tại quầy tiếp tân."),
+    ]:
+        assert f'lang="{language}"' in html and words in html, language
+
+
 def test_a_patient_in_another_language_reads_english(phone, patient, enrollment, token):
     patient.preferred_language = "fr"
     patient.save()
@@ -553,7 +595,10 @@ def test_no_patient_data_reaches_the_log(caplog, client, phone, patient, front_d
         assert value not in caplog.text
 
 
-def test_every_patient_text_comes_in_english_and_spanish():
-    for key, versions in TEXTS.items():
-        assert set(versions) == {"en", "es"}, key
-        assert all(str(text).strip() for text in versions.values()), key
+def test_every_patient_text_comes_in_every_patient_language():
+    english = patient_texts("en", first_name="Rosa")
+    assert set(english) == set(TEXTS)
+    for language in PATIENT_LANGUAGES[1:]:
+        texts = patient_texts(language, first_name="Rosa")
+        untranslated = [key for key in TEXTS if texts[key] == english[key]]
+        assert not untranslated, (language, untranslated)

@@ -18,7 +18,7 @@ from enrollment.models import (
     Script,
     ScriptKey,
 )
-from enrollment.playbook import PLAYBOOK_SCRIPTS
+from enrollment.playbook import PLAYBOOK_SCRIPTS, SHIPPED_LANGUAGES, playbook_wording
 from enrollment.selectors import FollowUpKind, follow_up_list, phone_script_conversions_by_staff
 from enrollment.services import EnrollmentError, conversation_record
 from patients.models import EventType
@@ -27,11 +27,11 @@ from portal_adoption.roles import Role
 from tests.factories import ActivityEventFactory, PatientFactory, staff
 from tests.portal_adoption.test_page_shell import EVENT_HANDLER, INLINE_SCRIPT, INLINE_STYLE
 
-VISIT_EN = PLAYBOOK_SCRIPTS[ScriptKey.VISIT]["en"]
-VISIT_ES = PLAYBOOK_SCRIPTS[ScriptKey.VISIT]["es"]
-BOOKING_EN = PLAYBOOK_SCRIPTS[ScriptKey.PHONE_BOOKING]["en"]
-BOOKING_ES = PLAYBOOK_SCRIPTS[ScriptKey.PHONE_BOOKING]["es"]
-RESULTS_EN = PLAYBOOK_SCRIPTS[ScriptKey.PHONE_RESULTS]["en"]
+VISIT_EN = playbook_wording(ScriptKey.VISIT, "en")
+VISIT_ES = playbook_wording(ScriptKey.VISIT, "es")
+BOOKING_EN = playbook_wording(ScriptKey.PHONE_BOOKING, "en")
+BOOKING_ES = playbook_wording(ScriptKey.PHONE_BOOKING, "es")
+RESULTS_EN = playbook_wording(ScriptKey.PHONE_RESULTS, "en")
 
 
 def visit_script(client, patient, **query):
@@ -172,9 +172,12 @@ def test_a_bad_language_or_call_is_refused_with_a_message(client, nurse, patient
 def test_the_playbook_wording_is_stored_for_every_script_and_language(db):
     stored = {(s.key, s.language): s.text for s in Script.objects.all()}
     expected = {
-        (key, lang): text for key, texts in PLAYBOOK_SCRIPTS.items() for lang, text in texts.items()
+        (key, lang): playbook_wording(key, lang)
+        for key in PLAYBOOK_SCRIPTS
+        for lang in SHIPPED_LANGUAGES
     }
     assert stored == expected
+    assert {lang for _key, lang in stored} == {"en", "es", "ja", "zh-hans", "vi"}
 
 
 def test_a_manager_edits_the_spanish_visit_script_and_the_nurse_sees_it(client, manager, nurse):
@@ -470,3 +473,19 @@ def test_each_button_of_the_phone_page_records_once_however_often_it_is_clicked(
         "already_enrolled",
         "wants_invitation",
     ]
+
+
+def test_the_scripts_page_lists_a_wording_nobody_on_staff_changed(client, manager, db):
+    """A row written by a migration or an import has no author; the list still opens.
+
+    Found by the browser walk (tests/browser): the page answered 500.
+    """
+    from enrollment.models import Script
+
+    Script.objects.update_or_create(
+        key="visit", language="es", defaults={"text": "Hola", "updated_by": None}
+    )
+    client.force_login(manager)
+    response = client.get(reverse("enrollment:scripts"))
+    assert response.status_code == 200
+    assert "Hola" in response.content.decode()

@@ -131,9 +131,18 @@ def test_a_text_claimed_at_night_is_not_sent_before_morning(db, monkeypatch):
 def test_texts_are_in_the_patients_language_with_english_for_the_rest(db):
     spanish = invited(8, preferred_language="es")
     japanese = invited(8, preferred_language="ja")
+    vietnamese = invited(8, preferred_language="vi")
+    chinese = invited(8, preferred_language="zh-CN")
+    creole = invited(8, preferred_language="ht")
     outreach_run(today=TODAY, synchronous=True)
     assert reminders().get(patient=spanish).subject == "Su portal del paciente está listo"
-    assert reminders().get(patient=japanese).subject == "Your patient portal is ready"
+    assert reminders().get(patient=japanese).subject == "患者ポータルの準備ができました"
+    reminder = reminders().get(patient=vietnamese)
+    assert reminder.subject == "Cổng thông tin bệnh nhân của quý vị đã sẵn sàng"
+    assert reminder.body.startswith(f"Xin chào {vietnamese.given_name}, cổng thông tin")
+    assert reminders().get(patient=chinese).subject == "您的患者门户已准备就绪"
+    # No texts in Haitian Creole: English.
+    assert reminders().get(patient=creole).subject == "Your patient portal is ready"
 
 
 def test_a_failure_between_claim_and_send_is_retried_without_a_duplicate(db, monkeypatch):
@@ -302,6 +311,49 @@ def test_a_survey_link_records_one_answer_as_a_survey_response(client, db):
     assert again.status_code == 410
     event = ActivityEvent.objects.get(type=EventType.SURVEY_RESPONSE)
     assert (event.patient, event.score) == (patient, 4)
+
+
+def test_a_vietnamese_patient_answers_the_survey_in_vietnamese(client, db):
+    patient = PatientFactory(given_name="Lan", preferred_language="vi")
+    token = survey_token(patient)
+    invitation = SurveyInvitation.objects.get(patient=patient)
+    assert invitation.communication.subject == "Cổng thông tin có hữu ích với quý vị không?"
+
+    page = client.get(reverse("outreach:survey", args=[token])).content.decode()
+    wrong = client.post(reverse("outreach:survey", args=[token]), {"score": "9"})
+    thanks = client.post(reverse("outreach:survey", args=[token]), {"score": "5"})
+
+    assert '<html lang="vi">' in page
+    assert "Lan, quý vị hài lòng với cổng thông tin bệnh nhân ở mức nào?" in page
+    assert "Hãy chọn một số từ 1 đến 5." in wrong.content.decode()
+    assert "Xin cảm ơn." in thanks.content.decode()
+
+
+def test_a_used_survey_link_says_so_in_every_patient_language(client, db):
+    token = survey_token(PatientFactory(preferred_language="ja"))
+    client.post(reverse("outreach:survey", args=[token]), {"score": "3"})
+
+    html = client.get(reverse("outreach:survey", args=[token])).content.decode()
+
+    for words in (
+        "This link no longer works",
+        "Este enlace ya no funciona",
+        "このリンクはもう使えません",
+        "此链接已失效",
+        "Liên kết này không còn dùng được nữa",
+    ):
+        assert words in html
+
+
+def test_a_spanish_text_ends_with_how_to_stop_in_spanish(db, monkeypatch):
+    patient = invited(
+        8, notification_channel="sms", mobile_phone="+12025550143", preferred_language="es"
+    )
+    outreach_run(today=TODAY, synchronous=True)
+    communication = reminders().get(patient=patient)
+    monkeypatch.setattr(timezone, "now", lambda: at(TODAY, 10))
+    assert communication_send(communication.pk) == "sent"
+    assert RecordingSms.sent[0][1].endswith("Responda STOP para no recibir más mensajes.")
 
 
 def test_an_expired_survey_link_is_refused(client, db):

@@ -30,7 +30,7 @@ from metrics.tasks import nightly_rollup
 from patients.models import ActivityEvent, Channel, EventType, Location, Provider
 from portal_adoption.models import NightlyFailure
 from tests.conftest import requires_postgres
-from tests.factories import ActivityEventFactory
+from tests.factories import ActivityEventFactory, PatientFactory
 from tests.metrics.test_figures import DECEMBER, JANUARY, build_practice, local
 
 FEBRUARY = dt.date(2026, 2, 1)
@@ -526,3 +526,69 @@ def test_upgrading_marks_every_rolled_up_month_for_the_next_night(practice):
     assert rollup_nightly(FEB_10).months == HISTORY
     assert practice_row(DECEMBER)["responses_by_phone"] == 0
     assert "after_hours_avg_response_hours" in practice_row(DECEMBER)
+
+
+# --- After `rollup_metrics --all`, the night recomputes only what is stale -------------
+
+JUNE_15_NOON = dt.datetime(2026, 6, 15, 16, tzinfo=dt.UTC)  # 12:00 in New York
+MARCH = dt.date(2026, 3, 1)
+
+
+def a_practice_loaded_just_now():
+    """Like `make run`: half a year of events, all recorded (and the roster changed) in
+    the minutes before the rollup."""
+    patients = [PatientFactory(registered_on=dt.date(2025, 12, 1)) for _ in range(3)]
+    for month in range(1, 7):
+        for patient in patients:
+            late_event(patient, EventType.PORTAL_ACTIVATED, local(month, 2))
+            late_event(patient, EventType.PHONE_CALL, local(month, 3), channel=Channel.PHONE)
+    return patients
+
+
+def test_the_night_after_rebuilding_every_month_recomputes_only_the_current_month(db):
+    with time_machine.travel(JUNE_15_NOON):
+        a_practice_loaded_just_now()
+        call_command("rollup_metrics", "--all", stdout=StringIO())
+        assert MonthlyRollup.objects.values("month").distinct().count() == 6
+
+        assert nightly_rollup() == {"months": ["2026-06"], "failed": 0}
+        assert not StaleMonth.objects.exists()
+
+
+def test_a_late_event_in_march_recomputes_march_and_the_months_after_it_only(db):
+    with time_machine.travel(JUNE_15_NOON):
+        patients = a_practice_loaded_just_now()
+        call_command("rollup_metrics", "--all", stdout=StringIO())
+        nightly_rollup()
+        assert practice_row(MARCH)["phone_calls"] == 3
+
+        late_event(patients[0], EventType.PHONE_CALL, local(3, 20), channel=Channel.PHONE)
+
+        # March, and April and May, whose "as of the end of the month" figures may
+        # depend on it; then the current month, as every night. Not January or February.
+        assert nightly_rollup()["months"] == ["2026-03", "2026-04", "2026-05", "2026-06"]
+        assert practice_row(MARCH)["phone_calls"] == 4
+        assert nightly_rollup()["months"] == ["2026-06"]
+
+
+def test_an_import_still_open_during_the_rollup_is_found_the_next_night(db):
+    """Events stamped before the rollup started but committed after it (an import
+    whose transaction was open) are not lost: the hour before the run is looked at
+    again when something in it appeared since."""
+    with time_machine.travel(JUNE_15_NOON) as traveller:
+        patients = a_practice_loaded_just_now()
+        call_command("rollup_metrics", "--all", stdout=StringIO())
+        # Recorded ten minutes before the rollup started, visible only now.
+        late_event(
+            patients[0],
+            EventType.PHONE_CALL,
+            local(3, 20),
+            channel=Channel.PHONE,
+            recorded_at=timezone.now() - dt.timedelta(minutes=10),
+        )
+        traveller.shift(dt.timedelta(minutes=1))
+
+        # The whole hour counts as late again: here, the load of every month too.
+        assert MARCH.strftime("%Y-%m") in nightly_rollup()["months"]
+        assert practice_row(MARCH)["phone_calls"] == 4
+        assert nightly_rollup()["months"] == ["2026-06"]

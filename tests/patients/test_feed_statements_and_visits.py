@@ -507,7 +507,7 @@ def test_the_patient_page_shows_a_statement_with_its_balance_and_due_date(
     response = client.get(reverse("patients:detail", args=[rosa.pk]))
 
     page = response.content.decode()
-    assert "Statement issued · 120.00 · due 2026-12-15" in page
+    assert "Statement issued · $120.00 · due 2026-12-15" in page
     assert "Visit completed" in page
     assert "Statement issued: 1" in page and "Visit completed: 1" in page
 

@@ -7,9 +7,10 @@ from django.db import DatabaseError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from patients.models import EventType
 from portal_adoption.access_chain import chain_append
 from portal_adoption.models import AccessAction, AccessLogEntry, AccessOutcome
-from tests.factories import PatientFactory
+from tests.factories import ActivityEventFactory, PatientFactory
 
 
 def test_a_nurse_opening_a_patient_record_is_logged_with_her_address(client, nurse, patient):
@@ -26,12 +27,58 @@ def test_a_nurse_opening_a_patient_record_is_logged_with_her_address(client, nur
     assert timezone.now() - entry.occurred_at < dt.timedelta(minutes=1)
 
 
-def test_the_roster_page_logs_every_patient_it_shows(client, front_desk_clerk):
+def test_the_roster_page_logs_every_patient_it_shows_in_one_row(client, front_desk_clerk):
     shown = PatientFactory.create_batch(3)
     client.force_login(front_desk_clerk)
     client.get(reverse("patients:list"))
-    logged = AccessLogEntry.objects.filter(action=AccessAction.LIST)
-    assert sorted(e.patient_id for e in logged) == sorted(p.pk for p in shown)
+    entry = AccessLogEntry.objects.get(action=AccessAction.LIST)
+    listed = entry.listed_patients.values_list("patient_id", flat=True)
+    assert sorted(listed) == sorted(p.pk for p in shown)
+
+
+def invited_a_week_ago(count: int) -> list:
+    """Patients the nightly no-login reminder will reach tonight."""
+    week_ago = timezone.make_aware(
+        dt.datetime.combine(timezone.localdate() - dt.timedelta(days=8), dt.time(10))
+    )
+    patients = PatientFactory.create_batch(count)
+    for patient in patients:
+        ActivityEventFactory(
+            patient=patient,
+            type=EventType.PORTAL_INVITED,
+            channel="front_desk",
+            occurred_at=week_ago,
+        )
+    return patients
+
+
+def test_one_visit_to_the_nightly_page_writes_one_row_for_its_list(client, manager):
+    due = invited_a_week_ago(12)
+    client.force_login(manager)
+    assert client.get(reverse("messaging:outreach")).status_code == 200
+    entry = AccessLogEntry.objects.get()
+    assert (entry.action, entry.resource, entry.patient) == ("list", "outreach_preview", None)
+    listed = set(entry.listed_patients.values_list("patient_id", flat=True))
+    assert listed == {p.pk for p in due}
+
+
+def test_filtering_the_log_by_mrn_finds_the_list_that_showed_the_patient(client, manager, nurse):
+    rosa, *_others = invited_a_week_ago(3)
+    client.force_login(manager)
+    client.get(reverse("messaging:outreach"))
+    listing = AccessLogEntry.objects.get(resource="outreach_preview")
+    unrelated = PatientFactory()
+    log_entry(user=nurse, patient=unrelated)
+
+    found = client.post(reverse("access_log"), {"patient_mrn": rosa.external_id})
+    page = client.get(found.url)
+    entries = list(page.context["page"].object_list)
+    assert listing in entries
+    assert all(e.patient != unrelated for e in entries)
+    html = page.content.decode()
+    assert "Nightly workers: tonight&#x27;s patients" in html
+    assert "outreach_preview" not in html
+    assert rosa.external_id in html and "and 2 others" in html
 
 
 def test_a_search_logs_the_patients_found_and_keeps_the_terms_out_of_the_url(

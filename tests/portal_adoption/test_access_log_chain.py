@@ -16,7 +16,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test import RequestFactory
 
 from portal_adoption.access_chain import GENESIS_HASH, entry_digest
-from portal_adoption.models import AccessAction, AccessLogEntry, AccessOutcome
+from portal_adoption.models import AccessAction, AccessLogEntry, AccessLogPatient, AccessOutcome
 from portal_adoption.roles import Role
 from portal_adoption.services import access_log_record, access_log_record_list
 from tests.conftest import requires_postgres
@@ -24,6 +24,7 @@ from tests.factories import PatientFactory, staff
 
 ACCESS_LOG = AccessLogEntry._meta.db_table
 EVENT_LOG = "patients_activityevent"
+LISTED = AccessLogPatient._meta.db_table
 
 
 def a_request(user, path="/patients/1/"):
@@ -140,7 +141,7 @@ def test_a_head_kept_from_an_earlier_run_shows_rows_removed_from_the_end(nurse):
 
 
 @requires_postgres
-@pytest.mark.parametrize("table", [ACCESS_LOG, EVENT_LOG])
+@pytest.mark.parametrize("table", [ACCESS_LOG, LISTED, EVENT_LOG])
 def test_truncate_is_refused_on_the_append_only_tables(nurse, table):
     logged_reads(nurse, 1)
     with (
@@ -158,11 +159,37 @@ def test_listing_many_patients_takes_the_same_few_queries_as_listing_one(
 ):
     patients = PatientFactory.create_batch(40)
     request = a_request(nurse, "/patients/")
-    # A savepoint, the lock, the chain's head and one INSERT.
-    with django_assert_max_num_queries(5):
+    # A savepoint, the lock, the chain's head, one INSERT and one for the listed patients.
+    with django_assert_max_num_queries(6):
         access_log_record_list(request=request, resource="patient", patients=patients)
-    assert AccessLogEntry.objects.count() == 40
-    assert "All 40 rows" in verify()
+    entry = AccessLogEntry.objects.get()
+    assert entry.listed_patients.count() == 40
+    assert "All 1 rows" in verify()
+
+
+@requires_postgres
+def test_a_patient_removed_from_a_logged_list_breaks_its_link(nurse):
+    patients = PatientFactory.create_batch(3)
+    access_log_record_list(
+        request=a_request(nurse, "/patients/"), resource="patient", patients=patients
+    )
+    logged_reads(nurse, 1)
+    listing = AccessLogEntry.objects.get(action=AccessAction.LIST)
+    with connection.cursor() as cursor:
+        settle_deferred_checks(cursor)
+        cursor.execute(f"ALTER TABLE {LISTED} DISABLE TRIGGER USER")
+        cursor.execute(f"DELETE FROM {LISTED} WHERE patient_id = %s", [patients[0].pk])
+        cursor.execute(f"ALTER TABLE {LISTED} ENABLE TRIGGER USER")
+    assert f"Row {listing.pk} (position 1)" in verify_fails()
+
+
+def test_the_patients_of_a_logged_list_cannot_be_changed(nurse):
+    patients = PatientFactory.create_batch(2)
+    access_log_record_list(
+        request=a_request(nurse, "/patients/"), resource="patient", patients=patients
+    )
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AccessLogPatient.objects.filter(patient=patients[0]).delete()
 
 
 @requires_postgres
@@ -194,8 +221,7 @@ def test_many_requests_logging_at_once_make_one_unbroken_chain():
         worker.join()
 
     assert failures == []
-    lists_per_thread = len(range(0, writes, 3))
-    expected = threads * (writes - lists_per_thread + lists_per_thread * len(patients))
+    expected = threads * writes  # a list is one row, whatever its length
     assert f"All {expected} rows of the access log are intact" in verify()
 
 
@@ -222,6 +248,9 @@ def test_rows_stored_before_the_upgrade_are_chained_by_the_migration():
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
     executor.migrate([after])
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())  # and on through later migrations
 
     stored = list(AccessLogEntry.objects.order_by("id"))
     assert [e.chain_position for e in stored] == [1, 2]
