@@ -698,10 +698,12 @@ def _compose(
     body = fill(body, patient, **(fill_values or {}))
     if rule == OutreachRule.BILL_REMINDER:
         # The manager's discount offer, in the patient's language (else the English one),
-        # added as written: it is the practice's text, not a template.
-        discount = rule_option(rule, f"discount_text_{language}", setting) or rule_option(
-            rule, "discount_text_en", setting
-        )
+        # added as written: it is the practice's text, not a template. Managers write it
+        # in English and Spanish only (RULE_OPTIONS): other patients read the English one.
+        own = f"discount_text_{language}"
+        discount = (
+            rule_option(rule, own, setting) if own in RULE_OPTIONS[rule] else ""
+        ) or rule_option(rule, "discount_text_en", setting)
         if str(discount).strip():
             body = f"{body} {str(discount).strip()}"
     return subject, body
