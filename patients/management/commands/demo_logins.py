@@ -5,6 +5,7 @@
 """
 
 from django.core.checks import Tags
+from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -23,7 +24,10 @@ class Command(ProjectCommand):
     )
 
     def handle(self, *args, **options):
-        print_logins(self.stdout, demo_staff_ensure())
+        # One commit (SQLite waits for the disk at each), printed only once it is stored.
+        with transaction.atomic():
+            logins = demo_staff_ensure()
+        print_logins(self.stdout, logins)
 
 
 def print_logins(stdout, logins) -> None:

@@ -1,6 +1,7 @@
 """manage.py demo_program: the demo practice's adoption program (run after demo_data)."""
 
 from django.core.checks import Tags
+from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -20,5 +21,7 @@ class Command(ProjectCommand):
     )
 
     def handle(self, *args, **options):
-        load_program_demo(practice_today())
+        # One transaction: on SQLite each row would otherwise wait for its own commit.
+        with transaction.atomic():
+            load_program_demo(practice_today())
         self.stdout.write(_("Demo adoption program loaded."))
