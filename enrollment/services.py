@@ -157,7 +157,8 @@ def _answer(
     now = now or timezone.now()
     with transaction.atomic():
         locked = _locked_in_progress(enrollment)
-        existing = locked.steps.filter(step=step).first()
+        answers = {a.step: a for a in locked.steps.select_related("ticked_by")}
+        existing = answers.get(step)
         if existing is not None:
             if (existing.skip_reason, existing.skip_note) != (skip_reason, skip_note) and (
                 existing.skip_reason or skip_reason
@@ -167,7 +168,6 @@ def _answer(
                     % {"step": step.label}
                 )
             return existing
-        answers = {a.step: a for a in locked.steps.select_related("ticked_by")}
         if step == Step.RECORD_IN_EHR:
             _require_note_ready(answers)
         else:
@@ -185,11 +185,19 @@ def _answer(
             locked.ehr_note = ehr_note_text(locked, answers, by, on=timezone.localdate(now))
             locked.ehr_note_produced_at = now
             locked.save(update_fields=["ehr_note", "ehr_note_produced_at"])
-        # The clock starts at the first answer, whoever gives it.
-        Enrollment.objects.filter(pk=locked.pk, first_tick_at__isnull=True).update(
-            first_tick_at=now
-        )
-    enrollment.refresh_from_db(fields=["first_tick_at", "ehr_note", "ehr_note_produced_at"])
+        # The clock starts at the first answer, whoever gives it. The row is locked, so
+        # what it says is current: later answers need no write.
+        if locked.first_tick_at is None:
+            Enrollment.objects.filter(pk=locked.pk, first_tick_at__isnull=True).update(
+                first_tick_at=now
+            )
+            locked.first_tick_at = now
+    # The caller's copy, as stored (it was read before the lock).
+    enrollment.first_tick_at = locked.first_tick_at
+    enrollment.ehr_note, enrollment.ehr_note_produced_at = (
+        locked.ehr_note,
+        locked.ehr_note_produced_at,
+    )
     return answer
 
 

@@ -33,6 +33,7 @@ from messaging.outreach import (
     bill_period,
     channel_for,
     outreach_compose,
+    outreach_setting,
     rule_option,
     statements,
 )
@@ -47,6 +48,7 @@ from messaging.services import (
     message_receive,
     message_reply,
     outbox_ack,
+    routing_load,
     template_render,
 )
 from messaging.services.manage import reply_template_save
@@ -55,44 +57,51 @@ from patients.selectors import plausible_events
 from portal_adoption.models import User
 
 DEMO_PREFIX = "demo-msg-"
-SAMPLES = (
-    ("Refill", "Could you send a refill of my blood pressure medication to the pharmacy?"),
-    ("Rash", "The rash on my arm is spreading since yesterday. Should I come in?"),
-    ("Swelling after surgery", "My knee is still swollen a week after surgery. Is that normal?"),
-    ("Side effect", "I feel dizzy since starting the new dose. What should I do?"),
-    ("Fever", "My son has had a fever of 101 since last night."),
-    ("Appointment", "I need to reschedule my appointment next Tuesday."),
-    ("Forms", "Can you fill in the school form for my daughter?"),
-    ("Records", "Please send my records to my new cardiologist."),
-    ("Address", "I moved: please update my address."),
-    ("Bill", "I got a bill for a visit my insurance should cover."),
-    ("Payment", "Can I set up a payment plan for my balance?"),
-    ("Copay", "Why was my copay higher this time?"),
-    ("Urgent", "I have chest pain and trouble breathing since this morning."),
-    ("Question", "Hello, quick question about my visit."),
+# About the share of each category in the history (CATEGORY_WEIGHTS), in turn.
+STANDALONE_CATEGORIES = (
+    Category.CLINICAL,
+    Category.ADMINISTRATIVE,
+    Category.CLINICAL,
+    Category.BILLING,
+    Category.CLINICAL,
+    Category.ADMINISTRATIVE,
 )
 
 
 def demo_messages_load(*, count: int = 40, seed: int = 42) -> int:
-    """Create the demo's open messages once; returns how many were new."""
-    if Message.objects.filter(message_id__startswith=DEMO_PREFIX).exists():
+    """Open messages in every queue, once, when demo_data's history has not filled them.
+
+    demo_data puts about 40 open messages in the queues (demo_message_history),
+    so after it this adds nothing. Without it (a roster of one's own), `count`
+    messages arrive over the last hours, a gap of about 40 minutes between two,
+    clinical, administrative and billing in turn, the newest a red flag, their
+    subjects dealt from the live queue's deck. Returns how many were new.
+    """
+    if Message.objects.filter(message_id__startswith="demo-").exists():
         return 0
     rng = random.Random(seed)
     patients = list(Patient.objects.filter(deactivated_on__isnull=True).order_by("pk")[:500])
     if not patients:
         return 0
-    now = timezone.now()
+    routing, deck = routing_load(), _Deck(rng)
+    at = timezone.now() - timedelta(minutes=rng.randint(3, 20))
     created = 0
     for n in range(count):
-        subject, body = SAMPLES[n % len(SAMPLES)]
+        patient = rng.choice(patients)
+        if n == 0:
+            subject, body = rng.choice(URGENT_SAMPLES)
+        else:
+            category = STANDALONE_CATEGORIES[n % len(STANDALONE_CATEGORIES)]
+            subject, body = deck.deal(category, patient)
         inbound = Inbound(
             message_id=f"{DEMO_PREFIX}{seed}-{n:04d}",
-            patient=rng.choice(patients),
+            patient=patient,
             subject=subject,
             body=body,
-            sent_at=now - timedelta(minutes=rng.randint(5, 60 * 30)),
+            sent_at=at,
         )
-        created += message_receive(inbound=inbound)[1]
+        created += message_receive(inbound=inbound, routing=routing)[1]
+        at -= timedelta(minutes=round(rng.expovariate(1 / 40)) + 1)
     return created
 
 
@@ -141,28 +150,41 @@ def demo_bill_reminders_load(*, today: date | None = None) -> int:
             if day < today and enrolled_at <= at and (paid_at is None or paid_at > at):
                 due.append((statement_id, patient_id, which, at))
     patients = Patient.objects.in_bulk({patient_id for _s, patient_id, _w, _a in due})
-    created = 0
-    for statement_id, patient_id, which, at in due:
-        patient = patients[patient_id]
-        subject, body = outreach_compose(patient, OutreachRule.BILL_REMINDER, at.date())
-        _row, new = Communication.objects.get_or_create(
-            patient=patient,
-            rule=OutreachRule.BILL_REMINDER,
-            period=bill_period(statement_id, which),
-            defaults={
-                "channel": channel_for(patient),
-                "subject": subject,
-                "body": body,
-                "job": DEMO_JOB,
-                "status": CommunicationStatus.SENT,
-                "created_at": at,
-                "not_before": at,
-                "sent_at": at,
-                "attempts": 1,
-            },
+    # (patient, rule, period) is unique: the rows stored already are left as they are.
+    stored = set(
+        Communication.objects.filter(rule=OutreachRule.BILL_REMINDER).values_list(
+            "patient_id", "period"
         )
-        created += new
-    return created
+    )
+    setting = outreach_setting(OutreachRule.BILL_REMINDER)
+    rows = []
+    for statement_id, patient_id, which, at in due:
+        period = bill_period(statement_id, which)
+        if (patient_id, period) in stored:
+            continue
+        stored.add((patient_id, period))
+        patient = patients[patient_id]
+        subject, body = outreach_compose(
+            patient, OutreachRule.BILL_REMINDER, at.date(), setting=setting
+        )
+        rows.append(
+            Communication(
+                patient=patient,
+                rule=OutreachRule.BILL_REMINDER,
+                period=period,
+                channel=channel_for(patient),
+                subject=subject,
+                body=body,
+                job=DEMO_JOB,
+                status=CommunicationStatus.SENT,
+                created_at=at,
+                not_before=at,
+                sent_at=at,
+                attempts=1,
+            )
+        )
+    Communication.objects.bulk_create(rows, batch_size=500)
+    return len(rows)
 
 
 DEMO_RESULTS_JOB = "demo"
@@ -315,20 +337,31 @@ def demo_feedback_load(*, seed: int = 42, share: float = 0.4, months_ago: int = 
     if manager and written:
         # The note's messages go through the real send, to memory and with texts off,
         # as in demo_results_education: the demo writes to nobody, and `make run`
-        # prints logins, not e-mails.
+        # prints logins, not e-mails. The service sends after commit, and demo_messages
+        # commits once at its end, out of this block: so they are sent here, and the
+        # sends queued for after the commit find them sent and do nothing.
         from django.core import mail
         from django.test.utils import override_settings
+
+        from messaging.outreach import communication_send
 
         with override_settings(
             EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
             SMS_BACKEND="messaging.channels.NoSmsBackend",
         ):
-            feedback_change_publish(
+            change, _new = feedback_change_publish(
                 **DEMO_CHANGE,
                 by=manager,
                 idempotency_key="demo-feedback-change",
                 at=timezone.now() - timedelta(days=30 * months_ago),
             )
+            claimed = Communication.objects.filter(
+                rule=OutreachRule.FEEDBACK_CHANGE,
+                period=str(change.pk),
+                status=CommunicationStatus.QUEUED,
+            ).values_list("pk", flat=True)
+            for communication_id in list(claimed):
+                communication_send(communication_id)
             mail.outbox = []
     return len(written)
 
@@ -383,7 +416,29 @@ CLINICAL_SAMPLES = (
         "My allergy medication is not helping this season. Can I try a different one?",
     ),
     ("Stitches", "When can the stitches on my {part} come out? There is a little swelling."),
+    (
+        "Headache every afternoon",
+        "I get a headache with some neck pain every afternoon since {day}. Should I worry?",
+    ),
+    (
+        "Stomach pain after meals",
+        "I have stomach pain after eating since {day}. Is there anything I can take?",
+    ),
+    ("Feeling tired on the new dose", "My energy is low since the dose of my {drug} changed."),
+    ("Insect bite", "An insect bite on my {part} has some swelling and is warm to the touch."),
+    ("Rash after antibiotics", "My son has a rash since he started the antibiotic on {day}."),
+    ("Lab test results", "My test results came back with low vitamin D. What should I take?"),
+    (
+        "Dizzy when standing up",
+        "I feel dizzy when I stand up. Could it be a side effect of my {drug}?",
+    ),
+    ("Inhaler refill", "Please send a refill for my inhaler; I have used it more since {day}."),
+    (
+        "Sleep medication",
+        "The sleep medication makes me groggy in the morning. Can I take half?",
+    ),
     ("Dolor de cabeza", "Tengo dolor de cabeza desde {day_es}. ¿Puedo tomar mi medicamento?"),
+    ("Fiebre de mi hija", "Mi hija tiene fiebre desde {day_es}. ¿Qué medicamento le puedo dar?"),
 )
 ADMIN_SAMPLES = (
     (
@@ -401,6 +456,11 @@ ADMIN_SAMPLES = (
     ("Annual physical appointment", "I'd like an appointment for my annual physical next month."),
     ("Work form", "My employer needs a form signed after my visit on {day}."),
     ("Appointment time", "Is my appointment on {day} at 10:30 or 11:30? I have both in my notes."),
+    ("Phone number and address", "Please update my phone number and address on file."),
+    ("Records from my old doctor", "Did you receive my records from my previous doctor?"),
+    ("Video visit?", "Can my next appointment be a video visit instead of coming in?"),
+    ("Disability form", "I need my disability form completed by the end of the month."),
+    ("Referral to dermatology", "Do I need a referral to see a dermatologist?"),
     ("Cambiar mi cita", "Necesito cambiar mi cita del {day_es}, por favor."),
 )
 BILLING_SAMPLES = (
@@ -414,6 +474,16 @@ BILLING_SAMPLES = (
     ("Statement", "My statement shows a charge I don't recognize from {day}."),
     ("Paid twice?", "I think my payment went through twice. Can you check the charge?"),
     ("Receipt for my payment", "Could you send a receipt for my payment? I need it for my HSA."),
+    (
+        "Claim denied",
+        "My insurance denied the claim for my visit on {day}. What should I do now?",
+    ),
+    ("Balance after paying", "Why do I still have a balance after my last payment?"),
+    ("Itemized invoice", "Could you send an itemized invoice for my last visit?"),
+    ("Factura duplicada", "Recibí dos veces la misma factura. ¿Debo pagar las dos?"),
+)
+SPANISH_SUBJECTS = frozenset(
+    ("Dolor de cabeza", "Fiebre de mi hija", "Cambiar mi cita", "Factura duplicada")
 )
 # Red-flag symptoms (messaging/defaults.py): the subject is clinical, never "Urgent".
 URGENT_SAMPLES = (
@@ -445,6 +515,11 @@ SAMPLE_WORDS = {
     "day": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "the weekend"),
     "day_es": ("el lunes", "el martes", "el miércoles", "el jueves", "el viernes"),
     "amount": ("180", "240", "415", "620"),
+}
+SAMPLES_BY_CATEGORY = {
+    Category.CLINICAL: CLINICAL_SAMPLES,
+    Category.ADMINISTRATIVE: ADMIN_SAMPLES,
+    Category.BILLING: BILLING_SAMPLES,
 }
 CATEGORY_WEIGHTS = ((Category.CLINICAL, 55), (Category.ADMINISTRATIVE, 28), (Category.BILLING, 17))
 FREE_REPLIES = {
@@ -512,6 +587,7 @@ P_ESCALATED = 0.06
 P_SPANISH_SAMPLE = 0.5
 LIVE_RECENT = 34  # the newest messages, still in the queue
 LIVE_OVERDUE = 6  # and a few from the last days that slipped
+LIVE_OVERDUE_DAYS = 8
 PROVIDER_TASKS = 4  # open escalations to the demo provider (Dr. Patel's login)
 DEMO_PROVIDER_USERNAME = "provider"
 
@@ -573,10 +649,11 @@ def demo_message_history(messages: list, *, seed: int = 42) -> MessageHistory:
     }
     open_count = 0
     with transaction.atomic():
+        routing, deck = routing_load(), _Deck(rng)
         for planned in ordered:
             patient = patients[planned.patient_external_id]
             kind = live.get(planned.message_id, "")
-            message = _arrive(rng, planned, patient, kind)
+            message = _arrive(rng, planned, patient, kind, routing, deck)
             if kind:
                 open_count += 1
                 if kind == "provider":
@@ -617,10 +694,14 @@ def _live_messages(rng, ordered, patients, now) -> dict[str, str]:
     """message_id -> why it is still open: "new", "provider" (escalated), "urgent"."""
     newest = min(LIVE_RECENT, len(ordered) // 4)
     live = {m.message_id: "new" for m in ordered[len(ordered) - newest :]}
-    recent_days = [
-        m for m in ordered[: len(ordered) - newest] if now - m.sent_at < timedelta(days=4)
+    # The newest are spread back about a day (_live_retimed), and older ones that fell
+    # in that day were dropped: the ones that slipped are from the days before it.
+    slipped = [
+        m
+        for m in ordered[: len(ordered) - newest]
+        if now - m.sent_at < timedelta(days=LIVE_OVERDUE_DAYS)
     ]
-    for m in rng.sample(recent_days, min(LIVE_OVERDUE, len(recent_days))):
+    for m in rng.sample(slipped, min(LIVE_OVERDUE, len(slipped))):
         live[m.message_id] = "new"
     for m in ordered:
         # Never answered: the newest wait in the queue; older ones were thanks, closed.
@@ -641,14 +722,15 @@ def _live_messages(rng, ordered, patients, now) -> dict[str, str]:
     return live
 
 
-def _arrive(rng, planned, patient, kind: str):
+def _arrive(rng, planned, patient, kind: str, routing, deck: "_Deck"):
     if kind == "urgent" or (kind == "" and planned.response_type and rng.random() < P_URGENT):
         subject, body = rng.choice(URGENT_SAMPLES)
     elif not planned.response_type and kind == "":
         subject, body = rng.choice(THANKS_SAMPLES)
     else:
         category = Category.CLINICAL if kind == "provider" else _weighted(rng, CATEGORY_WEIGHTS)
-        subject, body = _sample(rng, category, patient)
+        # What the queue shows now comes from the deck; the closed history may repeat.
+        subject, body = deck.deal(category, patient) if kind else _sample(rng, category, patient)
     message, _created = message_receive(
         inbound=Inbound(
             message_id=planned.message_id,
@@ -658,6 +740,7 @@ def _arrive(rng, planned, patient, kind: str):
             sent_at=planned.sent_at,
         ),
         now=planned.sent_at,
+        routing=routing,
     )
     return message
 
@@ -668,20 +751,52 @@ def _weighted(rng, table):
 
 
 def _sample(rng, category: str, patient) -> tuple[str, str]:
-    pool = {
-        Category.CLINICAL: CLINICAL_SAMPLES,
-        Category.ADMINISTRATIVE: ADMIN_SAMPLES,
-        Category.BILLING: BILLING_SAMPLES,
-    }[category]
+    pool = SAMPLES_BY_CATEGORY[category]
     spanish = patient.preferred_language.startswith("es") and rng.random() < P_SPANISH_SAMPLE
     choices = [sample for sample in pool if _is_spanish(sample) == spanish] or list(pool)
-    subject, body = rng.choice(choices)
+    return _filled(rng, rng.choice(choices))
+
+
+def _filled(rng, sample) -> tuple[str, str]:
+    subject, body = sample
     words = {key: rng.choice(values) for key, values in SAMPLE_WORDS.items()}
     return subject.format(**words), body.format(**words)
 
 
 def _is_spanish(sample) -> bool:
-    return sample[0] in ("Dolor de cabeza", "Cambiar mi cita")
+    return sample[0] in SPANISH_SUBJECTS
+
+
+class _Deck:
+    """The live queue's subjects, dealt from a shuffled deck per category.
+
+    A subject is not dealt twice while the category has unseen ones: the
+    queue a nurse opens shows each question once, as a real one would.
+    """
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.cards: dict[str, list] = {}
+        self.dealt: set[str] = set()
+
+    def deal(self, category: str, patient) -> tuple[str, str]:
+        rng = self.rng
+        spanish = patient.preferred_language.startswith("es") and rng.random() < P_SPANISH_SAMPLE
+        for _round in range(2):
+            cards = self.cards.get(category)
+            if not cards:
+                cards = self.cards[category] = list(SAMPLES_BY_CATEGORY[category])
+                rng.shuffle(cards)
+            ordered = sorted(cards, key=lambda card: _is_spanish(card) != spanish)
+            for card in ordered:
+                for _words in range(4):
+                    subject, body = _filled(rng, card)
+                    if subject not in self.dealt:
+                        cards.remove(card)
+                        self.dealt.add(subject)
+                        return subject, body
+            self.cards[category] = []  # every subject dealt: a new round
+        return _filled(rng, rng.choice(SAMPLES_BY_CATEGORY[category]))
 
 
 def _responder(rng, message, users):

@@ -678,7 +678,11 @@ def outreach_claim(
 
 
 def _compose(
-    patient: Patient, rule: str, today: date, fill_values: dict | None = None
+    patient: Patient,
+    rule: str,
+    today: date,
+    fill_values: dict | None = None,
+    setting: OutreachSetting | None = None,
 ) -> tuple[str, str]:
     language = language_of(patient.preferred_language)
     if rule == OutreachRule.FEATURE_OF_MONTH:
@@ -689,23 +693,30 @@ def _compose(
             feature = FEATURE_ROTATION[(today.month - 1) % len(FEATURE_ROTATION)]
             text = shipped_text(FEATURE_TEXTS[feature], language)
         return shipped_text(FEATURE_SUBJECT, language), fill(text, patient)
-    setting = outreach_setting(rule)
+    setting = setting or outreach_setting(rule)
     subject, body = rule_wording(rule, language, setting)
     body = fill(body, patient, **(fill_values or {}))
     if rule == OutreachRule.BILL_REMINDER:
         # The manager's discount offer, in the patient's language (else the English one),
-        # added as written: it is the practice's text, not a template.
-        discount = rule_option(rule, f"discount_text_{language}", setting) or rule_option(
-            rule, "discount_text_en", setting
-        )
+        # added as written: it is the practice's text, not a template. Managers write it
+        # in English and Spanish only (RULE_OPTIONS): other patients read the English one.
+        own = f"discount_text_{language}"
+        discount = (
+            rule_option(rule, own, setting) if own in RULE_OPTIONS[rule] else ""
+        ) or rule_option(rule, "discount_text_en", setting)
         if str(discount).strip():
             body = f"{body} {str(discount).strip()}"
     return subject, body
 
 
-def outreach_compose(patient: Patient, rule: str, today: date) -> tuple[str, str]:
-    """(subject, text) a rule's message to `patient` would have (the demo writes past ones)."""
-    return _compose(patient, rule, today)
+def outreach_compose(
+    patient: Patient, rule: str, today: date, *, setting: OutreachSetting | None = None
+) -> tuple[str, str]:
+    """(subject, text) a rule's message to `patient` would have (the demo writes past ones).
+
+    `setting`: the rule's outreach_setting, read once for many messages.
+    """
+    return _compose(patient, rule, today, setting=setting)
 
 
 def _attach_survey(communication: Communication) -> None:

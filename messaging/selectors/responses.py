@@ -84,9 +84,22 @@ def message_first_response_at(message: Message) -> dt.datetime | None:
     """The first response to one message; the annotation when the row carries it."""
     if hasattr(message, "first_response_at"):
         return message.first_response_at
-    return with_first_response(Message.objects.filter(pk=message.pk)).values_list(
-        "first_response_at", flat=True
-    )[0]
+    # The annotation's subquery, asked directly of the one message (a plain indexed
+    # query instead of a correlated one: replies stamp it once each).
+    if not message.message_id:
+        return None
+    return (
+        plausible_events()
+        .filter(
+            patient=message.patient_id,
+            reply_to=message.message_id,
+            type__in=RESPONSE_TYPES,
+            occurred_at__gte=message.sent_at,
+        )
+        .order_by("occurred_at", "pk")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
 
 
 # --- The reports: pairs from the event log ----------------------------------------------

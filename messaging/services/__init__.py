@@ -69,7 +69,29 @@ class Inbound:
     thread_id: str = ""
 
 
-def message_receive(*, inbound: Inbound, now: datetime | None = None) -> tuple[Message, bool]:
+@dataclass(frozen=True)
+class Routing:
+    """What an arrival reads to route a message: the rules, red flags and business hours."""
+
+    default_category: str
+    rules: tuple[tuple[str, str], ...]
+    red_flags: tuple[str, ...]
+    calendar: BusinessCalendar
+
+
+def routing_load() -> Routing:
+    routing = RoutingSettings.objects.get_or_create(pk=1)[0]
+    return Routing(
+        default_category=routing.default_category,
+        rules=tuple(RoutingRule.objects.values_list("category", "phrase")),
+        red_flags=tuple(RedFlag.objects.values_list("phrase", flat=True)),
+        calendar=BusinessCalendar(),
+    )
+
+
+def message_receive(
+    *, inbound: Inbound, now: datetime | None = None, routing: Routing | None = None
+) -> tuple[Message, bool]:
     """Store a patient's message once, classified, flagged and in its team's queue.
 
     1. The portal's message_id is the idempotency key: the same message sent
@@ -80,6 +102,8 @@ def message_receive(*, inbound: Inbound, now: datetime | None = None) -> tuple[M
        for a red flag, the automatic "call 911" reply in the outbox.
 
     `now` (the moment it arrives) is for the demo's history only; the API leaves it out.
+    So is `routing` (routing_load() once for a batch of arrivals); without it each
+    message reads the rules as they are when it arrives.
     """
     if len(inbound.message_id) > MESSAGE_ID_MAX_LENGTH:
         raise MessagingError(
@@ -90,7 +114,7 @@ def message_receive(*, inbound: Inbound, now: datetime | None = None) -> tuple[M
         return _same_or_conflict(existing, inbound), False
     try:
         with transaction.atomic():
-            return _store_inbound(inbound, now or timezone.now()), True
+            return _store_inbound(inbound, now or timezone.now(), routing or routing_load()), True
     except IntegrityError:
         existing = Message.objects.filter(message_id=inbound.message_id).first()
         if existing is None:
@@ -115,13 +139,11 @@ def _same_or_conflict(existing: Message, inbound: Inbound) -> Message:
     return existing
 
 
-def _store_inbound(inbound: Inbound, received: datetime) -> Message:
+def _store_inbound(inbound: Inbound, received: datetime, routing: Routing) -> Message:
     text = f"{inbound.subject}\n{inbound.body}"
-    routing = RoutingSettings.objects.get_or_create(pk=1)[0]
-    rules = RoutingRule.objects.values_list("category", "phrase")
-    found = classify(text, rules, routing.default_category)
-    flags = red_flags_in(text, RedFlag.objects.values_list("phrase", flat=True))
-    calendar = BusinessCalendar()
+    found = classify(text, routing.rules, routing.default_category)
+    flags = red_flags_in(text, routing.red_flags)
+    calendar = routing.calendar
     category = Category.CLINICAL if flags else found.category
     message = Message.objects.create(
         message_id=inbound.message_id,

@@ -447,6 +447,18 @@ def test_without_a_spanish_discount_text_a_spanish_reader_gets_the_english_one(d
     assert body.startswith("Hola ") and body.endswith(" Save 5% online.")
 
 
+def test_a_vietnamese_reader_gets_the_english_discount_text(db):
+    """Managers write the offer in English and Spanish only; a patient who reads another
+    language gets the English one (the reminder used to fail on a missing option)."""
+    OutreachSetting.objects.create(
+        rule=OutreachRule.BILL_REMINDER, options={"discount_text_en": "Save 5% online."}
+    )
+    reader = enrolled(preferred_language="vi")
+    statement(reader, ago(7))
+    night()
+    assert bill_rows().get().body.endswith(" Save 5% online.")
+
+
 def test_a_managers_own_wording_may_use_the_payment_link(db):
     OutreachSetting.objects.create(
         rule=OutreachRule.BILL_REMINDER, body_en="{first_name}, pay here: {payment_url}"

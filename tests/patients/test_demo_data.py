@@ -662,3 +662,27 @@ def test_a_manager_sees_every_report_filled_and_agreeing_with_the_dashboard(db):
         ),
     ).count()
     assert completed == desk
+
+
+def test_the_response_times_report_shows_the_queue_in_the_months_a_manager_opens_first(db):
+    """The current month and the three full months before it: every answered message went
+    through the queue (no "Not through the queue" row), and the figures are the dashboard's."""
+    import calendar
+
+    from django.utils import timezone
+
+    from messaging.selectors.reports import NOT_IN_QUEUE, response_times_by_category
+
+    run_demo_data("--patients=150", "--months=6", "--seed=3", "--no-logins")
+
+    month = timezone.localdate().replace(day=1)
+    for back in range(4):
+        end = month.replace(day=calendar.monthrange(month.year, month.month)[1])
+        report = response_times_by_category(month, end)
+        replied = {row.key: row.replied for row in report.rows}
+        assert NOT_IN_QUEUE not in replied, month
+        if back:
+            assert sum(replied.values()) > 0, month
+            figures = month_figures(month)
+            assert report.total.median_hours == round(figures["median_response_hours"], 1)
+        month = (month - dt.timedelta(days=1)).replace(day=1)

@@ -1,3 +1,4 @@
+from django.core.checks import Tags
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -12,6 +13,10 @@ from portal_adoption.management.base import Command as ProjectCommand
 
 
 class Command(ProjectCommand):
+    # Only the models' checks: the full set imports every view (matplotlib's PDF backend
+    # among them), a second of each demo command, and make run's migrate ran them already.
+    requires_system_checks = [Tags.models]
+
     help = gettext_lazy(
         "Put open patient messages in every queue of the demo practice, and its past bill-pay "
         "reminders and results-education messages."

@@ -4,6 +4,8 @@
 "Serving on http://…" instead of above the migrate and rollup output.
 """
 
+from django.core.checks import Tags
+from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -12,13 +14,20 @@ from portal_adoption.management.base import Command as ProjectCommand
 
 
 class Command(ProjectCommand):
+    # Only the models' checks: the full set imports every view (matplotlib's PDF backend
+    # among them), a second of each demo command, and make run's migrate ran them already.
+    requires_system_checks = [Tags.models]
+
     help = gettext_lazy(
         "Reset the demo staff logins (one per role, new passwords and recovery codes) "
         "and print them."
     )
 
     def handle(self, *args, **options):
-        print_logins(self.stdout, demo_staff_ensure())
+        # One commit (SQLite waits for the disk at each), printed only once it is stored.
+        with transaction.atomic():
+            logins = demo_staff_ensure()
+        print_logins(self.stdout, logins)
 
 
 def print_logins(stdout, logins) -> None:

@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 from datetime import date
 
+from django.core.checks import Tags
 from django.core.management.base import CommandError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -34,6 +35,10 @@ MAX_MONTHS = 60
 
 
 class Command(ProjectCommand):
+    # Only the models' checks: the full set imports every view (matplotlib's PDF backend
+    # among them), a second of each demo command, and make run's migrate ran them already.
+    requires_system_checks = [Tags.models]
+
     help = gettext_lazy(
         "Load a demo practice (locations, providers, patients and a year of portal "
         "events) into an empty database, and reset one demo login per staff role."
@@ -79,7 +84,9 @@ class Command(ProjectCommand):
         self.stdout.write(_("Loading the demo practice…"))
         try:
             with transaction.atomic():
-                outcome = demo_load(DemoConfig(patients, months, seed, until))
+                outcome = demo_load(
+                    DemoConfig(patients, months, seed, until), passwords=not no_logins
+                )
                 desk = demo_desk_history(outcome.replay.desk_signups, seed=seed)
                 messages = demo_message_history(outcome.replay.messages, seed=seed)
         except DemoRefused as exc:
