@@ -476,14 +476,18 @@ def test_each_button_of_the_phone_page_records_once_however_often_it_is_clicked(
 
 
 def test_the_scripts_page_lists_a_wording_nobody_on_staff_changed(client, manager, db):
-    """A row written by a migration or an import has no author; the list still opens.
+    """A wording an import changed has no author; the list still opens and shows it.
 
     Found by the browser walk (tests/browser): the page answered 500.
     """
+    from django.utils import timezone
+
     from enrollment.models import Script
 
     Script.objects.update_or_create(
-        key="visit", language="es", defaults={"text": "Hola", "updated_by": None}
+        key="visit",
+        language="es",
+        defaults={"text": "Hola", "updated_by": None, "updated_at": timezone.now()},
     )
     client.force_login(manager)
     response = client.get(reverse("enrollment:scripts"))
