@@ -226,8 +226,10 @@ def response_months_changed(since: dt.datetime) -> list[dt.date]:
     found = set()
     for value in months:
         if isinstance(value, dt.datetime):
-            value = timezone.localtime(value, practice_zone()).date() if timezone.is_aware(
-                value
-            ) else value.date()
+            value = (
+                timezone.localtime(value, practice_zone()).date()
+                if timezone.is_aware(value)
+                else value.date()
+            )
         found.add(value.replace(day=1))
     return sorted(found)

@@ -430,9 +430,7 @@ def rolled_response_times_by_category(month: dt.date) -> CategoryReport:
     month as of the last nightly run.
     """
     month = month.replace(day=1)
-    month_end = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(
-        days=1
-    )
+    month_end = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
     as_of, pending = _rolled_months(month, month)
     groups: dict[str, _Rolled] = defaultdict(_Rolled)
     total = _Rolled()
@@ -468,9 +466,9 @@ def rolled_response_times_by_hour_of_week(
     as_of, pending = _rolled_months(since, today)
     summaries = {BUSINESS_HOURS: _Rolled(), AFTER_HOURS: _Rolled()}
     cells: dict[tuple[int, int], list[int]] = {}
-    rows = ResponseTally.objects.filter(
-        kind=ResponseTallyKind.ARRIVAL, day__gte=since
-    ).values_list("key", "cells", *_TALLY_FIELDS)
+    rows = ResponseTally.objects.filter(kind=ResponseTallyKind.ARRIVAL, day__gte=since).values_list(
+        "key", "cells", *_TALLY_FIELDS
+    )
     for key, row_cells, *figures in rows:
         summaries[key].add(*figures)
         for place, (replied, micros) in row_cells.items():
@@ -478,13 +476,13 @@ def rolled_response_times_by_hour_of_week(
             cell = cells.setdefault((weekday, hour), [0, 0])
             cell[0] += replied
             cell[1] += micros
-    grid = [[_rolled_cell(day, hour, cells.get((day, hour))) for hour in range(24)] for day in range(7)]
+    grid = [
+        [_rolled_cell(day, hour, cells.get((day, hour))) for hour in range(24)] for day in range(7)
+    ]
     return HourOfWeekReport(
         since=since,
         grid=grid,
-        business_hours=summaries[BUSINESS_HOURS].arrival(
-            "business_hours", _("In business hours")
-        ),
+        business_hours=summaries[BUSINESS_HOURS].arrival("business_hours", _("In business hours")),
         after_hours=summaries[AFTER_HOURS].arrival(
             "after_hours", _("Evenings, nights, weekends and holidays")
         ),
