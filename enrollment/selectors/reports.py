@@ -590,9 +590,7 @@ def rolled_incentive_cohorts(since: dt.date, *, today: dt.date | None = None) ->
         CohortTallyMonth.objects.filter(month__in=months).values_list("month", "computed_at")
     )
     sums = {name: Sum(name) for name in ("enrolled", "due_30", "active_30", "due_90", "active_90")}
-    rows = (
-        CohortTally.objects.filter(day__gte=since).values("kind").annotate(**sums).order_by()
-    )
+    rows = CohortTally.objects.filter(day__gte=since).values("kind").annotate(**sums).order_by()
     found = {row.pop("kind") or None: row for row in rows}
     return _incentive_report(
         since,
