@@ -169,8 +169,11 @@ def first_responses_between(start: dt.datetime, end: dt.datetime) -> Iterator[Fi
         yield FirstResponse(message_time, response_at, response_type, category)
 
 
-def messages_arrived_between(start: dt.datetime, end: dt.datetime) -> Iterator[FirstResponse]:
-    """The patient messages sent in [start, end], each with its first response, if any.
+def messages_arrived_between(
+    start: dt.datetime, end: dt.datetime, *, include_end: bool = True
+) -> Iterator[FirstResponse]:
+    """The patient messages sent in [start, end] ([start, end) without include_end, as
+    the monthly rollup counts), each with its first response, if any.
 
     A message is its first message_from_patient event (a second event with
     the same object_id is the same message, not another one).
@@ -186,7 +189,8 @@ def messages_arrived_between(start: dt.datetime, end: dt.datetime) -> Iterator[F
     )
     rows = (
         plausible_events()
-        .filter(type=EventType.MESSAGE_FROM_PATIENT, occurred_at__gte=start, occurred_at__lte=end)
+        .filter(type=EventType.MESSAGE_FROM_PATIENT, occurred_at__gte=start)
+        .filter(Q(occurred_at__lte=end) if include_end else Q(occurred_at__lt=end))
         .exclude(Exists(same_message_before))
         .annotate(
             response_at=_earliest(responses, "occurred_at"),
