@@ -80,6 +80,21 @@ def with_first_response(messages: QuerySet[Message]) -> QuerySet[Message]:
     )
 
 
+def answered_since(since: dt.datetime) -> Exists:
+    """A filter on messages: answered (as with_first_response), by a response at or after `since`.
+
+    For counting over a whole queue: with `since` the oldest open message's
+    time, it is exactly "answered" for those messages, and the responses it
+    reads are the ones since then (the index on type and time), not every
+    response in the log, nor one correlated probe per open message.
+    """
+    return Exists(
+        _responses_to(
+            patient="patient", message_object_id="message_id", message_at="sent_at"
+        ).filter(occurred_at__gte=since)
+    )
+
+
 def message_first_response_at(message: Message) -> dt.datetime | None:
     """The first response to one message; the annotation when the row carries it."""
     if hasattr(message, "first_response_at"):

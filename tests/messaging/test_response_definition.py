@@ -245,6 +245,23 @@ def test_a_message_answered_through_the_portal_is_answered_in_nora_s_queue(patie
     assert queue_counts(message.queue)["urgent"] == 1
 
 
+def test_the_queue_counts_as_overdue_only_the_late_messages_nobody_answered(patient):
+    answered, _unanswered, answered_too_early, not_due = (receive(patient) for _ in range(4))
+    late = timezone.now() - dt.timedelta(hours=2)
+    Message.objects.exclude(pk=not_due.pk).update(internal_due_at=late)
+    Message.objects.filter(pk=not_due.pk).update(
+        internal_due_at=timezone.now() + dt.timedelta(hours=3)
+    )
+    portal_reply(patient, timezone.now(), answered.message_id)
+    portal_reply(
+        patient, answered_too_early.sent_at - dt.timedelta(hours=1), answered_too_early.message_id
+    )
+
+    counts = queue_counts(answered.queue)
+
+    assert (counts["open"], counts["overdue"]) == (4, 2)  # unanswered, answered_too_early
+
+
 def test_a_call_answers_an_urgent_message_in_the_queue(nurse, patient):
     message = receive(patient, body="I have chest pain since this morning.")
     assert urgent_open().exists()
