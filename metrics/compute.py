@@ -81,7 +81,6 @@ from django.db.models import (
     Count,
     Exists,
     F,
-    Max,
     Min,
     OuterRef,
     Q,
@@ -561,11 +560,11 @@ def _response_tallies(
     that answered the message is not one, nor is a call after a reply. It
     counts in M when it is in M.
 
-    Three plain queries, met here by (patient, message): the responses in M,
-    the first time of the messages they name (grouped, by the (type,
-    object_id) index), and the latest earlier response of the same patients
-    since the oldest of those messages (by the (patient, occurred_at)
-    index). A message answered before M has no first response in M.
+    One query: the responses in M, each with the first time of the message it
+    names (a probe of the (type, object_id) index) and, for a message sent
+    before M, whether it was answered before M (a probe of the (patient,
+    occurred_at) index over that message's span). A message answered before
+    M has no first response in M. Nothing before M is read but those probes.
 
     The internal target and "the practice was closed" are the business
     calendar's, which lives in Python (holidays come from a package), so the
@@ -573,37 +572,48 @@ def _response_tallies(
     checked one by one here; that loop is deliberate (see _MessageTiming).
     """
     responses = events.filter(window.q(), type__in=RESPONSE_TYPES).exclude(reply_to="")
-    rows = responses.annotate(
-        message_at=_first_time(EventType.MESSAGE_FROM_PATIENT, "reply_to")
-    ).values_list(*EVENT_PAIR, "patient_id", "reply_to", "message_at", "occurred_at", "pk", "type")
+    # Answered before M: a response of the same patient naming the message, from the
+    # message's time to the month's start. Asked only of a message sent before M, one
+    # probe of (patient, occurred_at) over that span each: a range from the oldest
+    # such message for every patient at once read more of the log each month.
+    answered_before = Exists(
+        plausible_events().filter(
+            patient_id=OuterRef("patient_id"),
+            type__in=RESPONSE_TYPES,
+            reply_to=OuterRef("reply_to"),
+            occurred_at__gte=OuterRef("message_at"),
+            occurred_at__lt=window.start,
+        )
+    )
+    rows = (
+        responses.annotate(message_at=_first_time(EventType.MESSAGE_FROM_PATIENT, "reply_to"))
+        .annotate(
+            answered_before=Case(
+                When(message_at__lt=window.start, then=answered_before),
+                default=Value(False),
+            )
+        )
+        .values_list(
+            *EVENT_PAIR,
+            "patient_id",
+            "reply_to",
+            "message_at",
+            "occurred_at",
+            "pk",
+            "type",
+            "answered_before",
+        )
+    )
     messages: dict[tuple[int, str], dt.datetime] = {}
     # (patient, message) -> the first of its responses in M: (occurred_at, id, pair, type)
     firsts: dict[tuple, tuple] = {}
-    for location_id, provider_id, patient_id, reply_to, message_at, at, pk, kind in rows:
-        if message_at is None or at < message_at:
+    for location_id, provider_id, patient_id, reply_to, message_at, at, pk, kind, before in rows:
+        if message_at is None or at < message_at or before:
             continue
         key = (patient_id, reply_to)
         messages[key] = message_at
         if key not in firsts or (at, pk) < firsts[key][:2]:
             firsts[key] = (at, pk, (location_id, provider_id), kind)
-    oldest = min((messages[key] for key in firsts), default=window.start)
-    if oldest < window.start:
-        answered_before = (
-            events.filter(
-                patient_id__in=responses.values("patient_id"),
-                type__in=RESPONSE_TYPES,
-                occurred_at__gte=oldest,
-                occurred_at__lt=window.start,
-            )
-            .exclude(reply_to="")
-            .values("patient_id", "reply_to")
-            .annotate(last=Max("occurred_at"))
-            .values_list("patient_id", "reply_to", "last")
-        )
-        for patient_id, reply_to, last in answered_before:
-            key = (patient_id, reply_to)
-            if key in firsts and last >= messages[key]:
-                del firsts[key]
     first_responses = (
         (*pair, messages[key], at, kind) for key, (at, _pk, pair, kind) in firsts.items()
     )
