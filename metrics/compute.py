@@ -62,8 +62,9 @@ installed by the end of M" are each patient's PatientFirsts row (kept as the
 events arrive), and what else looks back (a result's first view and release,
 a message's first time, whether it was answered before M) is a probe per row
 of the month. On 100,000 patients and 10 million events (bench/rollup.py) a
-month for every scope takes 1.5-1.9x the hand-written headline query; the demo of `make run` (2,000 patients, 49 months) takes
-about 0.1 s a month on SQLite (bench/first_run.py).
+month for every scope takes 1.5-1.9x the hand-written headline query; the
+demo of `make run` (2,000 patients, 49 months) takes about 0.1 s a month on
+SQLite (bench/first_run.py).
 """
 
 from __future__ import annotations
