@@ -122,3 +122,18 @@ def test_the_dashboards_enrollment_figures_come_from_the_firsts(practice):
     # Years of history are not read again: without Rosa's firsts she is not enrolled.
     PatientFirsts.objects.filter(patient__external_id="MRN-1").delete()
     assert month_figures(dt.date(2026, 1, 1))["enrolled"] == 1
+
+
+def test_the_demo_practice_keeps_the_firsts_its_events_give(db):
+    call_command(
+        "demo_data",
+        "--patients=60",
+        "--months=3",
+        "--seed=7",
+        "--until=2026-01-31",
+        stdout=io.StringIO(),
+    )
+    kept = stored_firsts()
+    assert kept
+    call_command("rebuild_patient_firsts", stdout=io.StringIO())
+    assert stored_firsts() == kept
