@@ -23,11 +23,12 @@ How a request gets its drawing
    that runs out of time gets the previous copy if there is one, else draws
    without storing.
 
-The rollup draws the practice's PDF and dashboard charts of the months it
-recomputed that managers open most (the current month and the month
-before), so the first manager of the morning does not wait; the others are
-drawn on their first request. Rows are replaced in place, never added per
-version, so the table stays at months x scopes x languages x drawings.
+After a rollup of the current month or the month before, the nightly job
+and `rollup_metrics` redraw the drawings of those months that are stored
+(someone opened them), so the next reader does not wait; other months and
+drawings nobody opened yet are drawn on their first request. Rows are
+replaced in place, never added per version, so the table stays at most
+months x scopes x languages x drawings.
 """
 
 from __future__ import annotations
@@ -45,9 +46,8 @@ from django.utils import timezone, translation
 
 from metrics import exports
 from metrics.charts import trend_markers, trend_svg
-from metrics.models import DrawingKind, MonthlyRollup, StoredDrawing
+from metrics.models import DrawingKind, MonthlyRollup, ScopeKind, StoredDrawing
 from metrics.selectors import (
-    CHART_FIGURES,
     TREND_MONTHS,
     Scope,
     month_in_progress,
@@ -133,29 +133,45 @@ def chart_draw(*, figure: str, month: dt.date, scope: Scope) -> bytes:
 
 
 def drawings_prerender(*, months: list[dt.date], today: dt.date | None = None) -> int:
-    """After a rollup: draw the practice's PDF and dashboard charts of the recomputed
-    months among the current one and the one before, in the practice's language.
-    Returns the number of months drawn. A failure is logged, never raised: the
-    rollup is done, and the first request draws what is missing."""
+    """After a rollup: redraw the stored drawings (the PDFs and charts someone has
+    opened, in their scope and language) of the recomputed months among the current
+    one and the one before, so their next reader does not wait. Months nobody opened
+    are drawn on their first request. Returns the number of drawings made. A failure
+    is logged, never raised: the rollup is done, and the next request draws."""
     current = (today or timezone.localdate()).replace(day=1)
-    wanted = sorted({m.replace(day=1) for m in months} & {current, month_previous(current)})
-    scope = scope_resolve()
+    wanted = {m.replace(day=1) for m in months} & {current, month_previous(current)}
+    stored = (
+        StoredDrawing.objects.filter(month__in=wanted)
+        .order_by("month", "kind", "scope_kind", "scope_id", "figure")
+        .values_list("kind", "figure", "month", "scope_kind", "scope_id", "language")
+    )
     drawn = 0
-    with translation.override(settings.LANGUAGE_CODE):
-        for month in wanted:
-            try:
-                pdf_stored(month=month, scope=scope)
-                for figure in CHART_FIGURES:
+    for kind, figure, month, scope_kind, scope_id, language in stored:
+        try:
+            with translation.override(language):
+                scope = _scope(scope_kind, scope_id)
+                if kind == DrawingKind.PDF:
+                    pdf_stored(month=month, scope=scope)
+                else:
                     chart_stored(figure=figure, month=month, scope=scope)
-            except Exception as error:  # aggregates only: the class and month say enough
-                logger.warning(
-                    "drawing the PDF and charts of %s failed (%s); the first request draws them",
-                    f"{month:%Y-%m}",
-                    error.__class__.__name__,
-                )
-            else:
-                drawn += 1
+        except Exception as error:  # aggregates only: the class and month say enough
+            logger.warning(
+                "redrawing a %s of %s failed (%s); the next request draws it",
+                kind,
+                f"{month:%Y-%m}",
+                error.__class__.__name__,
+            )
+        else:
+            drawn += 1
     return drawn
+
+
+def _scope(kind: str, scope_id: int) -> Scope:
+    if kind == ScopeKind.LOCATION:
+        return scope_resolve(location_id=scope_id)
+    if kind == ScopeKind.PROVIDER:
+        return scope_resolve(provider_id=scope_id)
+    return scope_resolve()
 
 
 def _stored(

@@ -21,7 +21,7 @@ def nightly_rollup() -> dict:
     the months that worked again.
     """
     run = rollup_nightly()
-    # The morning's first manager gets the stored PDF and charts (metrics.drawings).
+    # Redraw the stored PDF and charts this run changed (metrics.drawings).
     drawings_prerender(months=run.months)
     if run.failures:
         log.warning(

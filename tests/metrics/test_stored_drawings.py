@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from metrics import drawings, exports
 from metrics.models import DrawingKind, StoredDrawing
-from metrics.selectors import CHART_FIGURES, scope_resolve
+from metrics.selectors import scope_resolve
 from metrics.services import rollup_month
 from metrics.target_services import target_set
 from tests.conftest import requires_postgres
@@ -145,20 +145,37 @@ def test_the_dashboards_charts_are_served_from_the_store(client, manager, januar
     assert StoredDrawing.objects.filter(kind=DrawingKind.CHART).count() == len(urls)
 
 
-def test_the_rollup_draws_the_current_and_last_months_pdf_and_charts(
+def test_the_rollup_redraws_the_stored_pdf_and_charts_of_its_months(
     client, manager, january, pdf_drawings, chart_drawings
 ):
-    older = dt.date(2025, 6, 1)
-    drawn = drawings.drawings_prerender(
-        months=[older, DECEMBER, JANUARY], today=dt.date(2026, 1, 20)
-    )
+    client.force_login(manager)
+    before = download(client)
+    chart = reverse("metrics:chart", kwargs={"figure": "panel"})
+    client.get(chart, {"month": "2026-01"})
+    assert (len(pdf_drawings), len(chart_drawings)) == (1, 1)
 
-    assert drawn == 2
-    assert sorted(pdf_drawings) == [DECEMBER, JANUARY]  # not June: drawn when asked for
-    assert len(chart_drawings) == 2 * len(CHART_FIGURES)
+    rollup_month(JANUARY)
+    drawn = drawings.drawings_prerender(months=[DECEMBER, JANUARY], today=dt.date(2026, 1, 20))
+
+    assert drawn == 2  # the stored PDF and chart; December was never opened
+    assert (pdf_drawings, chart_drawings) == ([JANUARY, JANUARY], ["panel", "panel"])
+    after = download(client)
+    client.get(chart, {"month": "2026-01"})
+    assert after != before
+    assert (len(pdf_drawings), len(chart_drawings)) == (2, 2)  # served as redrawn
+
+
+def test_the_rollup_leaves_older_months_to_their_next_request(
+    client, manager, january, pdf_drawings
+):
     client.force_login(manager)
     download(client)
-    assert len(pdf_drawings) == 2  # the download was served as stored
+
+    rollup_month(JANUARY)
+    assert drawings.drawings_prerender(months=[JANUARY], today=dt.date(2026, 5, 2)) == 0
+
+    download(client)
+    assert pdf_drawings == [JANUARY, JANUARY]
 
 
 def test_a_manager_waiting_too_long_gets_the_previous_copy(january, monkeypatch, pdf_drawings):

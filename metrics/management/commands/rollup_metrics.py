@@ -58,8 +58,8 @@ class Command(ProjectCommand):
                 "seconds": time.perf_counter() - started,
             }
         )
-        # The current and last month's PDF and charts, drawn now rather than on the
-        # first request (metrics.drawings); other months are drawn when asked for.
+        # Redraw the stored PDFs and charts of the current and last month that this
+        # run changed, rather than on their next request (metrics.drawings).
         drawings_prerender(months=run.months)
         for failure in run.failures:
             self.stderr.write(
