@@ -222,10 +222,10 @@ def serve(database_name: str) -> tuple[subprocess.Popen, str]:
     base = f"http://127.0.0.1:{port}"
     for _attempt in range(300):
         try:
-            requests.get(f"{base}{reverse('login')}", timeout=2)
+            requests.get(f"{base}{reverse('login')}", timeout=30)
             return server, base
-        except requests.ConnectionError:
-            time.sleep(0.1)
+        except requests.RequestException:
+            time.sleep(0.2)
     server.terminate()
     raise RuntimeError("gunicorn did not answer")
 
