@@ -33,6 +33,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from patients import feed_staging
 from patients.feed import (
     PatientRecord,
     parse_event,
@@ -500,6 +501,9 @@ def events_import(
 
 
 def write_events(records, *, report: ImportReport, sink: _RejectionSink, source: str) -> None:
+    if connection.vendor == "postgresql":
+        _write_events_staged(records, report=report, sink=sink, source=source)
+        return
     writer = _event_writer(source)
     for batch in batched(records):
         accepted = _parse_events(batch, report, sink)
@@ -518,6 +522,81 @@ def write_events(records, *, report: ImportReport, sink: _RejectionSink, source:
         writer(new_rows)
         report.created += len(new_rows)
         sink.batch_done()
+
+
+def _write_events_staged(
+    records, *, report: ImportReport, sink: _RejectionSink, source: str
+) -> None:
+    """PostgreSQL: the same results as the per-record path, the checks run on a set.
+
+    Each batch goes to a staging table (patients.feed_staging); Python reads
+    only the records the server's checks do not pass, and words every reason.
+    Rejections are listed in the order of the per-record path: first what
+    reading finds (fields, a repeated event_id), then the references (patient,
+    stored event), each by position.
+    """
+    writer = _event_writer(source)
+    feed_staging.stage_create()
+    for batch in batched(records):
+        report.received += len(batch)
+        read: list[tuple] = []  # (ordinal, errors, record) found while reading
+        lines, trusted = [], []
+        for ordinal, (_position, raw) in enumerate(batch):
+            line = feed_staging.plain_line(ordinal, raw)
+            if line is not None:
+                lines.append(line)
+            else:
+                _read_event_record(ordinal, raw, read, trusted)
+        feed_staging.stage_load(lines, trusted)
+        unsure = feed_staging.stage_unsure()
+        if unsure:
+            refused_before, trusted = len(read), []
+            for ordinal in unsure:
+                _read_event_record(ordinal, batch[ordinal][1], read, trusted)
+            feed_staging.stage_settle([r[0] for r in read[refused_before:]], trusted)
+        references: list[tuple] = []  # (ordinal, errors, record) found in the database
+        for ordinal, outcome, detail, event_id in feed_staging.stage_judge():
+            raw = batch[ordinal][1]
+            if outcome == feed_staging.SAME_AS_EARLIER:
+                report.unchanged += 1
+            elif outcome == feed_staging.REPEAT:
+                read.append((ordinal, [_repeat_error(batch[int(detail)][0])], raw))
+            elif outcome == feed_staging.UNKNOWN_PATIENT:
+                references.append((ordinal, [_not_on_roster_error(detail)], raw))
+            elif detail:
+                references.append((ordinal, [_conflict_error(event_id, detail.split(","))], raw))
+            else:
+                report.unchanged += 1
+        for ordinal, errors, record in sorted(read, key=itemgetter(0)) + sorted(
+            references, key=itemgetter(0)
+        ):
+            sink.reject(batch[ordinal][0], errors, record)
+        new = _StagedEvents()
+        writer(new)
+        report.created += len(new)
+        sink.batch_done()
+
+
+def _read_event_record(ordinal: int, raw, refused: list, trusted: list) -> None:
+    """One record through the per-record reader: refused with its reasons, or staged as read."""
+    if isinstance(raw, MalformedRecord):
+        refused.append((ordinal, raw.errors, raw.record))
+        return
+    data, errors = parse_event(raw)
+    if errors:
+        refused.append((ordinal, errors, raw))
+    else:
+        trusted.append(feed_staging.trusted_row(ordinal, data))
+
+
+class _StagedEvents:
+    """The batch's new events, waiting in the staging tables; sized once written."""
+
+    def __init__(self):
+        self.written = 0
+
+    def __len__(self) -> int:
+        return self.written
 
 
 # What an event's check needs of a stored event: its content and its patient.
@@ -616,13 +695,7 @@ def _reference_errors(
 ) -> list[FieldError] | None:
     """[] to write the event, None when it is stored already, else the reasons."""
     if patient_id is None:
-        return [
-            FieldError(
-                "patient_external_id",
-                _("patient “%(id)s” is not on the roster: import the patient first.")
-                % {"id": data.patient_external_id},
-            )
-        ]
+        return [_not_on_roster_error(data.patient_external_id)]
     if stored is None:
         return []
     differing = [f for f in EVENT_CONTENT_FIELDS if getattr(stored, f) != getattr(data, f)]
@@ -630,16 +703,26 @@ def _reference_errors(
         differing.insert(0, "patient_external_id")
     if not differing:
         return None
-    return [
-        FieldError(
-            "event_id",
-            _(
-                "conflict: event_id “%(id)s” is stored already with a different %(fields)s; "
-                "the stored event is kept. Send a new event_id for a new event."
-            )
-            % {"id": data.event_id, "fields": ", ".join(differing)},
+    return [_conflict_error(data.event_id, differing)]
+
+
+def _not_on_roster_error(patient_external_id: str) -> FieldError:
+    return FieldError(
+        "patient_external_id",
+        _("patient “%(id)s” is not on the roster: import the patient first.")
+        % {"id": patient_external_id},
+    )
+
+
+def _conflict_error(event_id: str, differing: list[str]) -> FieldError:
+    return FieldError(
+        "event_id",
+        _(
+            "conflict: event_id “%(id)s” is stored already with a different %(fields)s; "
+            "the stored event is kept. Send a new event_id for a new event."
         )
-    ]
+        % {"id": event_id, "fields": ", ".join(differing)},
+    )
 
 
 EVENT_TABLE_COLUMNS = (
@@ -689,7 +772,13 @@ def _event_writer(source: str) -> Callable[[list[tuple[EventData, int]]], None]:
         )
 
     if connection.vendor == "postgresql":
-        return lambda rows: _copy_events([row(d, p) for d, p in rows])
+
+        def staged_insert(staged: _StagedEvents) -> None:
+            staged.written = feed_staging.staged_events_insert(
+                source=source, recorded_at=recorded_at
+            )
+
+        return staged_insert
 
     def bulk_insert(rows):
         ActivityEvent.objects.bulk_create(
