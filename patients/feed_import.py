@@ -554,8 +554,11 @@ def _write_events_staged(
             for ordinal in unsure:
                 _read_event_record(ordinal, batch[ordinal][1], read, trusted)
             feed_staging.stage_settle([r[0] for r in read[refused_before:]], trusted)
+        new = _StagedEvents()
+        writer(new)
+        report.created += len(new)
         references: list[tuple] = []  # (ordinal, errors, record) found in the database
-        for ordinal, outcome, detail, event_id in feed_staging.stage_judge():
+        for ordinal, outcome, detail, event_id in new.others:
             raw = batch[ordinal][1]
             if outcome == feed_staging.SAME_AS_EARLIER:
                 report.unchanged += 1
@@ -571,9 +574,6 @@ def _write_events_staged(
             references, key=itemgetter(0)
         ):
             sink.reject(batch[ordinal][0], errors, record)
-        new = _StagedEvents()
-        writer(new)
-        report.created += len(new)
         sink.batch_done()
 
 
@@ -590,10 +590,11 @@ def _read_event_record(ordinal: int, raw, refused: list, trusted: list) -> None:
 
 
 class _StagedEvents:
-    """The batch's new events, waiting in the staging tables; sized once written."""
+    """The batch staged for the insert; once written, how many were, and what became of the rest."""
 
     def __init__(self):
         self.written = 0
+        self.others: list[tuple[int, str, str | None, str]] = []
 
     def __len__(self) -> int:
         return self.written
@@ -774,7 +775,7 @@ def _event_writer(source: str) -> Callable[[list[tuple[EventData, int]]], None]:
     if connection.vendor == "postgresql":
 
         def staged_insert(staged: _StagedEvents) -> None:
-            staged.written = feed_staging.staged_events_insert(
+            staged.written, staged.others = feed_staging.staged_events_insert(
                 source=source, recorded_at=recorded_at
             )
 

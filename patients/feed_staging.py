@@ -43,30 +43,50 @@ from patients.rules import (
 from patients.services import EVENT_CONTENT_FIELDS
 
 STAGE = "import_event_stage"
-NEW = "import_event_new"
 RULES = "import_event_rule"
 
-# A line of the staging COPY in text format: these characters would need
-# escaping (or cannot be sent at all); a record holding one is read by Python.
-COPY_UNSAFE = re.compile("[\x00\ud800-\udfff\\\\\n\r]")
-TABS_IN_LINE = len(EVENT_FIELDS) - 1
 EMPTY_VALUES = ("",) * len(EVENT_FIELDS)
 
-# What str.strip() removes: a value that starts or ends with one of these is
-# read by Python (which strips it) rather than compared as it is.
-_SPACES = "".join(f"\\u{ord(c):04x}" for c in map(chr, range(0x10000)) if c.isspace())
-EDGE_SPACE = f"(^|\\u0001)[{_SPACES}]|[{_SPACES}]($|\\u0001)"
+# The shape of a record the server can check, as one line of the staging COPY
+# (text format, tab separated): one compiled expression for the whole line,
+# which measured about twice as fast as PostgreSQL's string functions and
+# regular expressions for the same checks. What it lets through, Python reads
+# exactly the same way (no space around a value, which Python would strip;
+# no character the COPY would need escaped, or cannot send; times written
+# 2026-01-14T09:05:00-05:00 or ...Z, with at most six decimals; amounts like
+# 25.00; every length within its column). The server checks everything else.
+_EDGE = r"[^\s\\\x00\ud800-\udfff]"  # \s is what str.strip() removes
+_INSIDE = r"[^\t\n\r\\\x00\ud800-\udfff]"
 
-_YEAR = "(19[0-9]{2}|2[01][0-9]{2})"  # inside every window's possible years
-_DAY = f"{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
-DATE_PATTERN = f"^{_DAY}$"
-TIME_PATTERN = (
-    f"^{_DAY}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{{1,6}})?"
-    "(Z|[+-](0[0-9]|1[0-4]):[0-5][0-9])$"
+
+def _text(limit: int, *, required: bool) -> str:
+    value = f"{_EDGE}(?:{_INSIDE}{{0,{limit - 2}}}{_EDGE})?"
+    return value if required else f"(?:{value})?"
+
+
+_YEAR = "(?:19[0-9]{2}|2[01][0-9]{2})"  # inside every window's possible years
+_DAY = f"{_YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+_TIME = (
+    f"{_DAY}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]{{1,6}})?"
+    "(?:Z|[+-](?:0[0-9]|1[0-4]):[0-5][0-9])"
 )
 # Below AMOUNT_LIMIT by its number of digits, at most two decimals.
-_AMOUNT_DIGITS = len(str(int(AMOUNT_LIMIT))) - 1
-AMOUNT_PATTERN = f"^[0-9]{{1,{_AMOUNT_DIGITS}}}(\\.[0-9]{{1,2}})?$"
+_AMOUNT = f"(?:[0-9]{{1,{len(str(int(AMOUNT_LIMIT))) - 1}}}(?:\\.[0-9]{{1,2}})?)?"
+_WORD = "[a-z_]{0,32}"  # a type, channel or appointment_type: the server knows which
+_SHAPES = {
+    "event_id": _text(MAX_LENGTHS["event_id"], required=True),
+    "patient_external_id": _text(MAX_LENGTHS["patient_external_id"], required=True),
+    "type": _WORD,
+    "occurred_at": _TIME,
+    "channel": _WORD,
+    "object_id": _text(MAX_LENGTHS["object_id"], required=False),
+    "reply_to": _text(MAX_LENGTHS["reply_to"], required=False),
+    "appointment_type": _WORD,
+    "amount": _AMOUNT,
+    "score": "[1-5]?",
+    "due_date": f"(?:{_DAY})?",
+}
+PLAIN_LINE = re.compile("\t".join(_SHAPES[name] for name in EVENT_FIELDS))
 
 STAGE_COLUMNS = ("ordinal", "trusted", *EVENT_FIELDS)
 TYPED_COLUMNS = (
@@ -101,18 +121,12 @@ def _real_day(column: str) -> str:
 def stage_create() -> None:
     """The import's temporary tables (dropped with the transaction)."""
     with connection.cursor() as cursor:
-        for table in (STAGE, NEW, RULES):
+        for table in (STAGE, RULES):
             cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{table}")
         stage_text = ", ".join(f"{name} text NOT NULL" for name in EVENT_FIELDS)
         cursor.execute(
             f"CREATE TEMPORARY TABLE {STAGE} (ordinal integer NOT NULL, "
             f"trusted boolean NOT NULL, {stage_text}) ON COMMIT DROP"
-        )
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {NEW} (ordinal integer NOT NULL, patient_id bigint NOT NULL, "
-            "event_id text, patient_external_id text, type text, occurred_at timestamptz, "
-            "channel text, object_id text, reply_to text, appointment_type text, "
-            "amount numeric, score smallint, due_date date) ON COMMIT DROP"
         )
         cursor.execute(
             f"CREATE TEMPORARY TABLE {RULES} (type text PRIMARY KEY, channels text[], "
@@ -142,7 +156,7 @@ def stage_create() -> None:
 def plain_line(ordinal: int, raw) -> str | None:
     """The record as a line of the staging COPY, or None when Python must read it first.
 
-    Only a record of text values, every field known, nothing to escape.
+    Only a record of text values, every field known, of the PLAIN_LINE shape.
     """
     if type(raw) is not dict or not _FIELD_SET.issuperset(raw):
         return None
@@ -150,7 +164,7 @@ def plain_line(ordinal: int, raw) -> str | None:
         line = "\t".join(map(raw.get, EVENT_FIELDS, EMPTY_VALUES))
     except TypeError:  # a value that is not text (a JSON number, null, ...)
         return None
-    if line.count("\t") != TABS_IN_LINE or COPY_UNSAFE.search(line):
+    if PLAIN_LINE.fullmatch(line) is None:
         return None
     return f"{ordinal}\tf\t{line}\n"
 
@@ -180,7 +194,7 @@ def trusted_row(ordinal: int, data: EventData) -> tuple:
 def stage_load(lines: list[str], trusted: list[tuple]) -> None:
     """The batch into the (emptied) staging table, in one COPY."""
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {STAGE}, {NEW}")
+        cursor.execute(f"TRUNCATE {STAGE}")
         if not lines and not trusted:
             return
         statement = f"COPY {STAGE} ({', '.join(STAGE_COLUMNS)}) FROM STDIN"
@@ -192,20 +206,19 @@ def stage_load(lines: list[str], trusted: list[tuple]) -> None:
 
 
 def stage_unsure() -> list[int]:
-    """Ordinals of the staged records these checks cannot pass: Python reads them."""
+    """Ordinals of the staged records the server's checks do not pass: Python reads them.
+
+    The records of PLAIN_LINE's shape are checked here for the rest of what
+    parse_event checks: the type and its rules (channel, object_id, reply_to,
+    appointment_type, amount, score, due_date), real calendar days, and the
+    windows of occurred_at and due_date.
+    """
     occurred_from, occurred_until = _window_now("occurred_at").utc_bounds()
     due = _window_now("due_date")
     sql = f"""
         SELECT s.ordinal FROM {STAGE} s LEFT JOIN {RULES} r ON r.type = s.type
         WHERE NOT s.trusted AND NOT CASE
             WHEN r.type IS NULL THEN false
-            WHEN s.event_id = '' OR s.patient_external_id = '' THEN false
-            WHEN char_length(s.event_id) > %(event_id_max)s
-              OR char_length(s.patient_external_id) > %(patient_max)s
-              OR char_length(s.object_id) > %(object_id_max)s
-              OR char_length(s.reply_to) > %(reply_to_max)s THEN false
-            WHEN concat_ws(E'\\x01', s.event_id, s.patient_external_id, s.object_id, s.reply_to)
-                 ~ %(edge)s THEN false
             WHEN CASE WHEN s.channel = '' THEN r.channel_required
                       ELSE s.channel <> ALL (r.channels) END THEN false
             WHEN s.object_id = '' AND r.needs_object_id THEN false
@@ -214,16 +227,13 @@ def stage_unsure() -> list[int]:
                  AND NOT (r.appointment_ok AND s.appointment_type = ANY (%(appointment_types)s))
                  THEN false
             WHEN CASE WHEN s.amount = '' THEN r.amount_type
-                      WHEN NOT r.amount_type OR s.amount !~ %(amount)s THEN true
+                      WHEN NOT r.amount_type THEN true
                       ELSE s.amount::numeric <= 0 END THEN false
-            WHEN CASE WHEN s.score = '' THEN r.score_type
-                      ELSE NOT r.score_type OR s.score !~ '^[1-5]$' END THEN false
-            WHEN CASE WHEN s.due_date = '' THEN false
-                      WHEN NOT r.due_date_type OR s.due_date !~ %(date)s THEN true
-                      WHEN NOT {_real_day("s.due_date")} THEN true
-                      ELSE s.due_date::date NOT BETWEEN %(due_from)s AND %(due_until)s END
-                 THEN false
-            WHEN s.occurred_at !~ %(time)s THEN false
+            WHEN (s.score <> '') <> r.score_type THEN false
+            WHEN s.due_date <> '' AND NOT (
+                     r.due_date_type AND {_real_day("s.due_date")}
+                     AND s.due_date COLLATE "C" BETWEEN %(due_from)s AND %(due_until)s
+                 ) THEN false
             WHEN NOT {_real_day("s.occurred_at")} THEN false
             ELSE s.occurred_at::timestamptz >= %(occurred_from)s
              AND s.occurred_at::timestamptz < %(occurred_until)s
@@ -231,17 +241,9 @@ def stage_unsure() -> list[int]:
         ORDER BY s.ordinal
     """
     params = {
-        "event_id_max": MAX_LENGTHS["event_id"],
-        "patient_max": MAX_LENGTHS["patient_external_id"],
-        "object_id_max": MAX_LENGTHS["object_id"],
-        "reply_to_max": MAX_LENGTHS["reply_to"],
-        "edge": EDGE_SPACE,
         "appointment_types": list(AppointmentType.values),
-        "amount": AMOUNT_PATTERN,
-        "date": DATE_PATTERN,
-        "due_from": due.earliest,
-        "due_until": due.latest,
-        "time": TIME_PATTERN,
+        "due_from": due.earliest.isoformat(),
+        "due_until": due.latest.isoformat(),
         "occurred_from": occurred_from,
         "occurred_until": occurred_until,
     }
@@ -263,19 +265,29 @@ def stage_settle(refused: list[int], trusted: list[tuple]) -> None:
                     copy.write_row(row)
 
 
-# What the judgement answers of a record that is not written.
+# What staged_events_insert answers of a record it does not write.
 SAME_AS_EARLIER = "same"  # a repeat of an earlier record of the batch: unchanged
 REPEAT = "repeat"  # detail: the earlier record's ordinal
 UNKNOWN_PATIENT = "unknown"  # detail: the patient_external_id
 STORED = "stored"  # detail: the fields that differ (comma separated), "" when none
+_WRITTEN = "written"  # detail: how many were written
 
 
-def stage_judge() -> list[tuple[int, str, str | None, str]]:
-    """(ordinal, outcome, detail, event_id) of every staged record not to be written.
+def staged_events_insert(
+    *, source: str, recorded_at: datetime
+) -> tuple[int, list[tuple[int, str, str | None, str]]]:
+    """THE INSERT of the event import on PostgreSQL: the staged batch's new events into the log.
 
-    The others go to import_event_new, with their patient's id. One index
-    lookup per event_id in the log, whatever the planner thinks of the table
-    (see patients.feed_import._LOOKUP_SQL).
+    One statement judges the staged records (all of them passed the checks)
+    and writes the new ones, in file order. A record is new when it is the
+    first of its event_id in the batch, its patient is on the roster, and
+    its event_id is not in the log. Returns how many were written, and
+    (ordinal, outcome, detail, event_id) of every other record. The log is
+    looked up one index probe per event_id, whatever the planner thinks of
+    the table (see patients.feed_import._LOOKUP_SQL).
+
+    Whatever else must follow each written event (a per-patient summary,
+    say) belongs here as one more data-modifying step reading `written`.
     """
     content = ", ".join(f"t.{name}" for name in ("patient_external_id", *EVENT_CONTENT_FIELDS))
     earlier = content.replace("t.", "f.")
@@ -288,14 +300,14 @@ def stage_judge() -> list[tuple[int, str, str | None, str]]:
             ),
         ]
     )
-    typed = ", ".join(TYPED_COLUMNS)
+    columns = [name for name in TYPED_COLUMNS if name != "patient_external_id"]
     sql = f"""
         WITH typed AS MATERIALIZED (
             SELECT s.ordinal, s.event_id, s.patient_external_id, s.type,
                    s.occurred_at::timestamptz AS occurred_at, s.channel, s.object_id,
                    s.reply_to, s.appointment_type, NULLIF(s.amount, '')::numeric AS amount,
                    NULLIF(s.score, '')::smallint AS score, NULLIF(s.due_date, '')::date AS due_date,
-                   min(s.ordinal) OVER (PARTITION BY s.event_id) AS first
+                   min(s.ordinal) OVER (PARTITION BY s.event_id COLLATE "C") AS first
             FROM {STAGE} s
         ),
         firsts AS MATERIALIZED (
@@ -312,13 +324,18 @@ def stage_judge() -> list[tuple[int, str, str | None, str]]:
             ) x
             WHERE f.patient_id IS NOT NULL
         ),
-        new AS (
-            INSERT INTO {NEW} (ordinal, patient_id, {typed})
-            SELECT f.ordinal, f.patient_id, {", ".join(f"f.{n}" for n in TYPED_COLUMNS)}
+        written AS (
+            INSERT INTO {ActivityEvent._meta.db_table}
+                (patient_id, {", ".join(columns)}, source, recorded_at)
+            SELECT f.patient_id, {", ".join(f"f.{n}" for n in columns)}, %s, %s
             FROM firsts f
             WHERE f.patient_id IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM stored x WHERE x.ordinal = f.ordinal)
+            ORDER BY f.ordinal
+            RETURNING 1
         )
+        SELECT -1, '{_WRITTEN}', count(*)::text, '' FROM written
+        UNION ALL
         SELECT t.ordinal,
                CASE WHEN ({content}) IS NOT DISTINCT FROM ({earlier})
                     THEN '{SAME_AS_EARLIER}' ELSE '{REPEAT}' END,
@@ -334,24 +351,7 @@ def stage_judge() -> list[tuple[int, str, str | None, str]]:
         FROM stored x JOIN firsts f ON f.ordinal = x.ordinal
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return cursor.fetchall()
-
-
-def staged_events_insert(*, source: str, recorded_at: datetime) -> int:
-    """THE INSERT: the batch's new events (import_event_new) into the event log, in file order.
-
-    Returns how many were written. After it, import_event_new still holds
-    them (with patient_id) until the next batch is staged.
-    """
-    columns = [name for name in TYPED_COLUMNS if name != "patient_external_id"]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {ActivityEvent._meta.db_table}
-                (patient_id, {", ".join(columns)}, source, recorded_at)
-            SELECT patient_id, {", ".join(columns)}, %s, %s FROM {NEW} ORDER BY ordinal
-            """,
-            [source, recorded_at],
-        )
-        return cursor.rowcount
+        cursor.execute(sql, [source, recorded_at])
+        rows = cursor.fetchall()
+    written = next(int(row[2]) for row in rows if row[1] == _WRITTEN)
+    return written, [row for row in rows if row[1] != _WRITTEN]
