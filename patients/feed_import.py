@@ -12,17 +12,20 @@ How an import runs:
    roster and the log exactly as before.
 3. Records are read in batches (memory stays flat however long the file);
    each is parsed and checked whole: fields, references (patient, location,
-   provider), repeats inside the file, and events already stored.
-4. Accepted records are written batch by batch (COPY on PostgreSQL, bulk
-   inserts elsewhere); rejected ones are listed with their line or index,
-   field and reason, and stored with the run for download.
+   provider), repeats inside the file, and events already stored. Events on
+   PostgreSQL are checked a batch at a time on a staging table
+   (patients.feed_staging), with the same results and the same reasons.
+4. Accepted records are written batch by batch (one INSERT ... SELECT from
+   the staging table on PostgreSQL, bulk inserts elsewhere); rejected ones are
+   listed with their line or index, field and reason, and stored with the run
+   for download.
 """
 
-import json
 import logging
 import math
+import queue
+import threading
 import time
-from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -30,7 +33,7 @@ from operator import itemgetter
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from patients import feed_staging
@@ -501,9 +504,20 @@ def events_import(
 
 
 def write_events(records, *, report: ImportReport, sink: _RejectionSink, source: str) -> None:
-    if connection.vendor == "postgresql":
+    if _checks_on_server():
         _write_events_staged(records, report=report, sink=sink, source=source)
-        return
+    else:
+        _write_events_per_record(records, report=report, sink=sink, source=source)
+
+
+def _checks_on_server() -> bool:
+    """PostgreSQL checks a batch as a set; SQLite (a first run) record by record."""
+    return connection.vendor == "postgresql"
+
+
+def _write_events_per_record(
+    records, *, report: ImportReport, sink: _RejectionSink, source: str
+) -> None:
     writer = _event_writer(source)
     for batch in batched(records):
         accepted = _parse_events(batch, report, sink)
@@ -537,16 +551,12 @@ def _write_events_staged(
     """
     writer = _event_writer(source)
     feed_staging.stage_create()
-    for batch in batched(records):
+    for batch, lines, others in _batches_read_ahead(records):
         report.received += len(batch)
         read: list[tuple] = []  # (ordinal, errors, record) found while reading
-        lines, trusted = [], []
-        for ordinal, (_position, raw) in enumerate(batch):
-            line = feed_staging.plain_line(ordinal, raw)
-            if line is not None:
-                lines.append(line)
-            else:
-                _read_event_record(ordinal, raw, read, trusted)
+        trusted = []
+        for ordinal in others:
+            _read_event_record(ordinal, batch[ordinal][1], read, trusted)
         feed_staging.stage_load(lines, trusted)
         unsure = feed_staging.stage_unsure()
         if unsure:
@@ -577,6 +587,64 @@ def _write_events_staged(
         sink.batch_done()
 
 
+def _batches_read_ahead(records) -> Iterator[tuple[list, list[str], list[int]]]:
+    """(batch, its lines for the staging COPY, ordinals of the other records), a batch ahead.
+
+    A thread of its own reads the next batch (the CSV file, say) while the
+    server writes this one: reading waits for no query, and the server for
+    no reading. At most two batches wait, so memory stays flat. Python reads
+    the records that are not plain lines (parse_event) in the caller's
+    thread, so that their reasons are worded in the caller's language.
+    """
+    ahead: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    language = translation.get_language()
+
+    def hand_over(item) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        # Wordings made here (a line with too many values) use the caller's language.
+        if language:
+            translation.activate(language)
+        else:
+            translation.deactivate_all()
+        try:
+            for batch in batched(records):
+                lines, others = [], []
+                for ordinal, (_position, raw) in enumerate(batch):
+                    line = feed_staging.plain_line(ordinal, raw)
+                    if line is None:
+                        others.append(ordinal)
+                    else:
+                        lines.append(line)
+                if not hand_over((batch, lines, others)):
+                    return
+            hand_over(_READ_TO_THE_END)
+        except BaseException as error:  # handed to the caller, raised there
+            hand_over(error)
+
+    reader = threading.Thread(target=read, name="event-import-reader", daemon=True)
+    reader.start()
+    try:
+        while (item := ahead.get()) is not _READ_TO_THE_END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
+
+
+_READ_TO_THE_END = object()
+
+
 def _read_event_record(ordinal: int, raw, refused: list, trusted: list) -> None:
     """One record through the per-record reader: refused with its reasons, or staged as read."""
     if isinstance(raw, MalformedRecord):
@@ -600,60 +668,19 @@ class _StagedEvents:
         return self.written
 
 
-# What an event's check needs of a stored event: its content and its patient.
-STORED_EVENT_COLUMNS = ("event_id", "patient_id", *EVENT_CONTENT_FIELDS)
-StoredEvent = namedtuple("StoredEvent", STORED_EVENT_COLUMNS)
-
-# On PostgreSQL, one index lookup per wanted key, whatever the planner makes of
-# the table's statistics. A long IN list, or a plain join, lets it choose to
-# read the whole event log once a batch instead; an import that starts on an
-# empty table (statistics of 0 rows) then slows down as it goes. The LIMIT 1
-# (the key is unique) keeps the subquery a per-key lookup.
-_LOOKUP_SQL = (
-    "SELECT {columns} FROM {keys} AS wanted(key) "
-    "CROSS JOIN LATERAL "
-    "(SELECT {columns} FROM {table} WHERE {key} = wanted.key LIMIT 1) AS found"
-)
-# The keys go as one JSON text, quicker to send than an array; keys that JSON
-# writes with a \u escape (a NUL, a control or non-ASCII character) go as an
-# array, which reads every string the way the ORM does, errors included.
-_KEYS_JSON = "json_array_elements_text(%s::json)"
-_KEYS_ARRAY = "unnest(%s::text[])"
-
-
-def _lookup(model, key: str, columns: tuple[str, ...], keys) -> list[tuple]:
-    keys = list(keys)
-    as_json = json.dumps(keys)
-    plain = "\\u" not in as_json
-    sql = _LOOKUP_SQL.format(
-        keys=_KEYS_JSON if plain else _KEYS_ARRAY,
-        columns=", ".join(columns),
-        table=model._meta.db_table,
-        key=key,
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [as_json if plain else keys])
-        return cursor.fetchall()
-
-
 def _patient_ids(external_ids: set[str]) -> dict[str, int]:
     """external_id -> pk of the roster patients among these."""
     if not external_ids:
         return {}
-    if connection.vendor == "postgresql":
-        return dict(_lookup(Patient, "external_id", ("external_id", "id"), external_ids))
     return dict(
         Patient.objects.filter(external_id__in=external_ids).values_list("external_id", "pk")
     )
 
 
-def _stored_events(event_ids: list[str]) -> dict[str, StoredEvent | ActivityEvent]:
+def _stored_events(event_ids: list[str]) -> dict[str, ActivityEvent]:
     """The events already in the log among these event_ids, by event_id."""
     if not event_ids:
         return {}
-    if connection.vendor == "postgresql":
-        rows = _lookup(ActivityEvent, "event_id", STORED_EVENT_COLUMNS, event_ids)
-        return {row[0]: StoredEvent._make(row) for row in rows}
     return ActivityEvent.objects.in_bulk(event_ids, field_name="event_id")
 
 
@@ -692,7 +719,7 @@ def _repeat_error(earlier: Position) -> FieldError:
 
 
 def _reference_errors(
-    data: EventData, patient_id: int | None, stored: StoredEvent | ActivityEvent | None
+    data: EventData, patient_id: int | None, stored: ActivityEvent | None
 ) -> list[FieldError] | None:
     """[] to write the event, None when it is stored already, else the reasons."""
     if patient_id is None:
@@ -726,100 +753,36 @@ def _conflict_error(event_id: str, differing: list[str]) -> FieldError:
     )
 
 
-EVENT_TABLE_COLUMNS = (
-    "event_id",
-    "patient_id",
-    "type",
-    "occurred_at",
-    "channel",
-    "object_id",
-    "reply_to",
-    "appointment_type",
-    "amount",
-    "score",
-    "due_date",
-    "source",
-    "recorded_at",
-)
-EVENT_TEXT_COLUMNS = (
-    "event_id",
-    "type",
-    "channel",
-    "object_id",
-    "reply_to",
-    "appointment_type",
-    "source",
-)
-
-
-def _event_writer(source: str) -> Callable[[list[tuple[EventData, int]]], None]:
+def _event_writer(source: str) -> Callable[[list[tuple[EventData, int]] | _StagedEvents], None]:
+    """What writes a batch's new events: a list of (data, patient id), or the staged batch."""
     recorded_at = timezone.now()
 
-    def row(data: EventData, patient_id: int) -> tuple:
-        return (
-            data.event_id,
-            patient_id,
-            data.type,
-            data.occurred_at,
-            data.channel,
-            data.object_id,
-            data.reply_to,
-            data.appointment_type,
-            data.amount,
-            data.score,
-            data.due_date,
-            source,
-            recorded_at,
-        )
-
-    if connection.vendor == "postgresql":
-
-        def staged_insert(staged: _StagedEvents) -> None:
-            staged.written, staged.others = feed_staging.staged_events_insert(
+    def write(rows):
+        if isinstance(rows, _StagedEvents):
+            rows.written, rows.others = feed_staging.staged_events_insert(
                 source=source, recorded_at=recorded_at
             )
-
-        return staged_insert
-
-    def bulk_insert(rows):
+            return
         ActivityEvent.objects.bulk_create(
             [
-                ActivityEvent(**dict(zip(EVENT_TABLE_COLUMNS, row(d, p), strict=True)))
-                for d, p in rows
+                ActivityEvent(
+                    event_id=data.event_id,
+                    patient_id=patient_id,
+                    type=data.type,
+                    occurred_at=data.occurred_at,
+                    channel=data.channel,
+                    object_id=data.object_id,
+                    reply_to=data.reply_to,
+                    appointment_type=data.appointment_type,
+                    amount=data.amount,
+                    score=data.score,
+                    due_date=data.due_date,
+                    source=source,
+                    recorded_at=recorded_at,
+                )
+                for data, patient_id in rows
             ],
             batch_size=1000,
         )
 
-    return bulk_insert
-
-
-def _copy_events(rows: list[tuple]) -> None:
-    """PostgreSQL's COPY: the fastest way in, inside the import's transaction.
-
-    In binary format, which spares formatting and parsing every value as text.
-    Text format reads a NUL in a string as an error before sending it; binary
-    would send it, so a batch with one is written in text format, as it was.
-    """
-    if not rows:
-        return
-    table = ActivityEvent._meta.db_table
-    statement = f"COPY {table} ({', '.join(EVENT_TABLE_COLUMNS)}) FROM STDIN"
-    binary = "\x00" not in "".join(map("".join, map(_text_values, rows)))
-    if binary:
-        statement += " (FORMAT BINARY)"
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-        if binary:
-            copy.set_types(_event_column_types())
-        for values in rows:
-            copy.write_row(values)
-
-
-_text_values = itemgetter(
-    *(i for i, name in enumerate(EVENT_TABLE_COLUMNS) if name in EVENT_TEXT_COLUMNS)
-)
-
-
-def _event_column_types() -> list[str]:
-    """The database types of EVENT_TABLE_COLUMNS, as binary COPY needs them."""
-    fields = (ActivityEvent._meta.get_field(name) for name in EVENT_TABLE_COLUMNS)
-    return [field.db_type(connection).split("(")[0] for field in fields]
+    return write

@@ -1,33 +1,33 @@
-"""The event import's set-based checks on PostgreSQL: a staging table and a few statements.
+"""The event import's checks on PostgreSQL, run on a batch at once: a staging table.
 
-A batch of event records goes to the server as text, into a temporary staging
-table, in one COPY. The server then does what Python used to do a record at a
-time (patients.feed_import explains the whole import):
+Python used to check event records one at a time. Now (patients.feed_import
+runs the import):
 
-1. `stage_unsure` runs the record checks of patients.feed.parse_event that a
-   set can run (required values, lengths, the type's rules for channel,
-   object_id, reply_to, appointment_type, amount, score and due_date, times
-   and dates in their windows). It is deliberately narrow: it passes only
-   values that Python reads exactly the same way (times written
-   2026-01-14T09:05:00-05:00 or ...Z, amounts like 25.00, no space around a
-   value), and answers the ordinals of every other record. Those go through
-   parse_event, which accepts them or words every reason; this module never
-   words a reason, so each message is the one the per-record path gives.
-2. `stage_judge` finds, for the records that passed, a repeated event_id in
-   the batch (the same record again, or different values), a patient not on
-   the roster, and an event_id stored already (the same event, or which
-   fields differ), and puts the events to write in `import_event_new`.
-3. `staged_events_insert` moves `import_event_new` into the event log.
+1. `plain_line`: each record of text values is matched whole against one
+   compiled expression of its shape (PLAIN_LINE) and becomes one line of a
+   COPY into the temporary staging table. Any other record (a JSON number, a
+   space around a value, a NUL, a time written another way) is read by
+   parse_event at once, and staged as read (`trusted`) or refused.
+2. `stage_unsure`: the server checks the rest of what parse_event checks on
+   the whole batch (the type and its rules for channel, object_id, reply_to,
+   appointment_type, amount, score and due_date; real calendar days; the
+   date windows) and answers the ordinals of the records that fail. Those
+   go through parse_event, which words every reason: this module never words
+   one, so each message is the one of the per-record path.
+3. `staged_events_insert`: one statement finds a repeated event_id in the
+   batch (the same record again, or different values), a patient not on the
+   roster and an event_id stored already (the same event, or which fields
+   differ), and writes the new events.
 
-Rows of the staging table carry the record's ordinal in its batch, and
-`trusted` when Python read the record already (then its values are written as
-Python read them: stripped, the time in UTC, the amount as a plain number).
+Everything these checks pass, parse_event would accept with the same values;
+what they cannot vouch for goes to parse_event. The SQLite path (a first run)
+still checks record by record, with the same results (tests/patients).
 """
 
 import re
 from datetime import UTC, datetime
 
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from patients.feed import EVENT_FIELDS, MAX_LENGTHS
 from patients.models import ActivityEvent, AppointmentType, EventType, Patient
@@ -271,6 +271,7 @@ REPEAT = "repeat"  # detail: the earlier record's ordinal
 UNKNOWN_PATIENT = "unknown"  # detail: the patient_external_id
 STORED = "stored"  # detail: the fields that differ (comma separated), "" when none
 _WRITTEN = "written"  # detail: how many were written
+_VANISHED = "vanished"  # not written for its event_id, yet not found by it either
 
 
 def staged_events_insert(
@@ -282,9 +283,10 @@ def staged_events_insert(
     and writes the new ones, in file order. A record is new when it is the
     first of its event_id in the batch, its patient is on the roster, and
     its event_id is not in the log. Returns how many were written, and
-    (ordinal, outcome, detail, event_id) of every other record. The log is
-    looked up one index probe per event_id, whatever the planner thinks of
-    the table (see patients.feed_import._LOOKUP_SQL).
+    (ordinal, outcome, detail, event_id) of every other record. The unique
+    index on event_id finds the stored ones as the rows go in (ON CONFLICT DO
+    NOTHING); only those are then read, one index probe each (LATERAL ...
+    LIMIT 1: a plain join may read the whole log instead).
 
     Whatever else must follow each written event (a per-patient summary,
     say) belongs here as one more data-modifying step reading `written`.
@@ -316,23 +318,23 @@ def staged_events_insert(
                  ON p.external_id = t.patient_external_id
             WHERE t.ordinal = t.first
         ),
-        stored AS MATERIALIZED (
-            SELECT f.ordinal, x.*
-            FROM firsts f CROSS JOIN LATERAL (
-                SELECT e.patient_id, {", ".join(f"e.{n}" for n in EVENT_CONTENT_FIELDS)}
-                FROM {ActivityEvent._meta.db_table} e WHERE e.event_id = f.event_id LIMIT 1
-            ) x
-            WHERE f.patient_id IS NOT NULL
-        ),
         written AS (
             INSERT INTO {ActivityEvent._meta.db_table}
                 (patient_id, {", ".join(columns)}, source, recorded_at)
             SELECT f.patient_id, {", ".join(f"f.{n}" for n in columns)}, %s, %s
-            FROM firsts f
-            WHERE f.patient_id IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM stored x WHERE x.ordinal = f.ordinal)
+            FROM firsts f WHERE f.patient_id IS NOT NULL
             ORDER BY f.ordinal
-            RETURNING 1
+            ON CONFLICT (event_id) DO NOTHING
+            RETURNING event_id
+        ),
+        stored AS MATERIALIZED (
+            SELECT f.ordinal, x.*
+            FROM firsts f LEFT JOIN LATERAL (
+                SELECT e.patient_id, {", ".join(f"e.{n}" for n in EVENT_CONTENT_FIELDS)}
+                FROM {ActivityEvent._meta.db_table} e WHERE e.event_id = f.event_id LIMIT 1
+            ) x ON true
+            WHERE f.patient_id IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM written w WHERE w.event_id = f.event_id)
         )
         SELECT -1, '{_WRITTEN}', count(*)::text, '' FROM written
         UNION ALL
@@ -346,12 +348,17 @@ def staged_events_insert(
         SELECT f.ordinal, '{UNKNOWN_PATIENT}', f.patient_external_id, f.event_id
         FROM firsts f WHERE f.patient_id IS NULL
         UNION ALL
-        SELECT f.ordinal, '{STORED}', array_to_string(array_remove(ARRAY[{differing}], NULL), ','),
-               f.event_id
+        SELECT f.ordinal,
+               CASE WHEN x.patient_id IS NULL THEN '{_VANISHED}' ELSE '{STORED}' END,
+               array_to_string(array_remove(ARRAY[{differing}], NULL), ','), f.event_id
         FROM stored x JOIN firsts f ON f.ordinal = x.ordinal
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [source, recorded_at])
         rows = cursor.fetchall()
+    if any(row[1] == _VANISHED for row in rows):
+        # Another writer stored one of these event_ids while this statement ran:
+        # nothing to compare it with, so the import fails whole (and can be run again).
+        raise DatabaseError("an event_id of the import was stored by another writer meanwhile")
     written = next(int(row[2]) for row in rows if row[1] == _WRITTEN)
     return written, [row for row in rows if row[1] != _WRITTEN]
