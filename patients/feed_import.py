@@ -551,7 +551,8 @@ def _write_events_staged(
     """
     writer = _event_writer(source)
     feed_staging.stage_create()
-    for batch, lines, others in _batches_read_ahead(records):
+    reading = _ReadAhead(records)
+    for batch, lines, others in reading:
         report.received += len(batch)
         read: list[tuple] = []  # (ordinal, errors, record) found while reading
         trusted = []
@@ -565,6 +566,7 @@ def _write_events_staged(
                 _read_event_record(ordinal, batch[ordinal][1], read, trusted)
             feed_staging.stage_settle([r[0] for r in read[refused_before:]], trusted)
         new = _StagedEvents()
+        reading.while_writing()
         writer(new)
         report.created += len(new)
         references: list[tuple] = []  # (ordinal, errors, record) found in the database
@@ -587,36 +589,51 @@ def _write_events_staged(
         sink.batch_done()
 
 
-def _batches_read_ahead(records) -> Iterator[tuple[list, list[str], list[int]]]:
+class _ReadAhead:
     """(batch, its lines for the staging COPY, ordinals of the other records), a batch ahead.
 
     A thread of its own reads the next batch (the CSV file, say) while the
-    server writes this one: reading waits for no query, and the server for
-    no reading. At most two batches wait, so memory stays flat. Python reads
-    the records that are not plain lines (parse_event) in the caller's
-    thread, so that their reasons are worded in the caller's language.
+    server writes this one (`while_writing`): reading waits for no query, and
+    the server for no reading. The thread reads only then, so that it does
+    not hold Python's lock while this thread talks to the server. At most two
+    batches wait, so memory stays flat. Python reads the records that are not
+    plain lines (parse_event) in the caller's thread, so that their reasons
+    are worded in the caller's language.
     """
-    ahead: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
-    language = translation.get_language()
 
-    def hand_over(item) -> bool:
-        while not stop.is_set():
-            try:
-                ahead.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def __init__(self, records):
+        self.records = records
+        self.ahead: queue.Queue = queue.Queue(maxsize=1)
+        self.stop = threading.Event()
+        self.may_read = threading.Event()
+        self.may_read.set()  # the first batch at once
+        self.language = translation.get_language()
 
-    def read() -> None:
+    def __iter__(self) -> Iterator[tuple[list, list[str], list[int]]]:
+        reader = threading.Thread(target=self._read, name="event-import-reader", daemon=True)
+        reader.start()
+        try:
+            while (item := self.ahead.get()) is not _READ_TO_THE_END:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self.stop.set()
+            self.may_read.set()
+            reader.join()
+
+    def while_writing(self) -> None:
+        """The server is about to write a batch: read the next one meanwhile."""
+        self.may_read.set()
+
+    def _read(self) -> None:
         # Wordings made here (a line with too many values) use the caller's language.
-        if language:
-            translation.activate(language)
+        if self.language:
+            translation.activate(self.language)
         else:
             translation.deactivate_all()
         try:
-            for batch in batched(records):
+            for batch in batched(self.records):
                 lines, others = [], []
                 for ordinal, (_position, raw) in enumerate(batch):
                     line = feed_staging.plain_line(ordinal, raw)
@@ -624,22 +641,23 @@ def _batches_read_ahead(records) -> Iterator[tuple[list, list[str], list[int]]]:
                         others.append(ordinal)
                     else:
                         lines.append(line)
-                if not hand_over((batch, lines, others)):
+                if not self._hand_over((batch, lines, others)):
                     return
-            hand_over(_READ_TO_THE_END)
+            self._hand_over(_READ_TO_THE_END)
         except BaseException as error:  # handed to the caller, raised there
-            hand_over(error)
+            self._hand_over(error)
 
-    reader = threading.Thread(target=read, name="event-import-reader", daemon=True)
-    reader.start()
-    try:
-        while (item := ahead.get()) is not _READ_TO_THE_END:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        reader.join()
+    def _hand_over(self, item) -> bool:
+        """Wait for the caller's turn to read, then put `item` in its queue."""
+        self.may_read.wait()
+        self.may_read.clear()
+        while not self.stop.is_set():
+            try:
+                self.ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
 
 _READ_TO_THE_END = object()

@@ -309,14 +309,13 @@ def staged_events_insert(
                    s.occurred_at::timestamptz AS occurred_at, s.channel, s.object_id,
                    s.reply_to, s.appointment_type, NULLIF(s.amount, '')::numeric AS amount,
                    NULLIF(s.score, '')::smallint AS score, NULLIF(s.due_date, '')::date AS due_date,
+                   p.id AS patient_id,
                    min(s.ordinal) OVER (PARTITION BY s.event_id COLLATE "C") AS first
-            FROM {STAGE} s
+            FROM {STAGE} s LEFT JOIN {Patient._meta.db_table} p
+                 ON p.external_id = s.patient_external_id
         ),
         firsts AS MATERIALIZED (
-            SELECT t.*, p.id AS patient_id
-            FROM typed t LEFT JOIN {Patient._meta.db_table} p
-                 ON p.external_id = t.patient_external_id
-            WHERE t.ordinal = t.first
+            SELECT * FROM typed t WHERE t.ordinal = t.first
         ),
         written AS (
             INSERT INTO {ActivityEvent._meta.db_table}
