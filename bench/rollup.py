@@ -94,6 +94,7 @@ from metrics.compute import month_bounds, month_figures, next_month, previous_mo
 from metrics.models import MonthlyRollup, ScopeKind  # noqa: E402
 from metrics.services import practice_today, rollup_all, rollup_month  # noqa: E402
 from patients.models import ActivityEvent, Location, Patient, Provider  # noqa: E402
+from patients.services import patient_firsts_rebuild  # noqa: E402
 from portal_adoption.models import User  # noqa: E402
 from portal_adoption.roles import Role  # noqa: E402
 from portal_adoption.services import staff_set_roles  # noqa: E402
@@ -576,9 +577,19 @@ def main() -> None:
             f"{load['indexed']:.1f} s; VACUUM ANALYZE and CHECKPOINT {load['vacuumed']:.1f} s",
             flush=True,
         )
+        # The load went around the services that keep the firsts: build them whole.
+        seconds, firsts = timed(patient_firsts_rebuild)
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE patients_patientfirsts")
+        print(f"patient firsts: {firsts:,} patients, rebuilt in {seconds:.1f} s", flush=True)
         month = previous_month(current)
         scopes = 1 + LOCATIONS + PROVIDERS
-        print(f"\nmonth {month:%Y-%m} ({scopes} scopes: practice, locations, providers)")
+        start, end = month_bounds(month)
+        in_month = ActivityEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end).count()
+        print(
+            f"\nmonth {month:%Y-%m} ({scopes} scopes: practice, locations, providers): "
+            f"{in_month:,} of the log's {events:,} events ({in_month / events:.1%})"
+        )
         cold, rows = timed(rollup_month, month)
         warm, _rows = timed(rollup_month, month)
         print(f"  rollup_month, first run          {cold:8.2f} s  ({rows} rows)")

@@ -492,3 +492,42 @@ class PortalConversation(models.Model):
 
     def __str__(self):
         return f"Portal conversation #{self.pk}"
+
+
+class CohortTallyMonth(models.Model):
+    """A month of the incentive cohorts rolled up (enrollment.rollups), and as of when.
+
+    The cohort figures are judged at `computed_at` (an enrollment is "due" at
+    30 days when its day 30 had passed then).
+    """
+
+    month = models.DateField(_("month"), unique=True)  # the first day, practice time
+    computed_at = models.DateTimeField(_("computed"))
+
+    class Meta:
+        ordering = ["-month"]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m}"
+
+
+class CohortTally(models.Model):
+    """Completed enrollments of one local day and incentive kind ("" for none): the
+    incentive report's counts, as of the month's rollup. No patient data."""
+
+    month = models.DateField(_("month"))
+    day = models.DateField(_("day completed"))
+    kind = models.CharField(_("incentive kind"), max_length=16, blank=True)
+    enrolled = models.PositiveIntegerField(default=0)
+    due_30 = models.PositiveIntegerField(default=0)
+    active_30 = models.PositiveIntegerField(default=0)
+    due_90 = models.PositiveIntegerField(default=0)
+    active_90 = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "kind"], name="one_cohort_tally_per_day_kind")
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.kind or '-'}"

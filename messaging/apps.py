@@ -16,3 +16,16 @@ class MessagingConfig(AppConfig):
         from portal_adoption.feedback_hooks import register_published_changes
 
         register_published_changes(published_change_markers)
+
+        # The response-time report reads tallies rolled up with the dashboard's months:
+        # metrics' rollup runs every hook of portal_adoption.rollup_hooks.
+        from messaging.rollups import response_months_changed, response_tallies_rollup
+        from portal_adoption.rollup_hooks import MonthlyRollupHook, register_monthly_rollup
+
+        register_monthly_rollup(
+            MonthlyRollupHook(
+                name="messaging.response_times",
+                rollup=response_tallies_rollup,
+                changed_months=response_months_changed,
+            )
+        )

@@ -654,3 +654,62 @@ class FeedbackChange(models.Model):
 
     def __str__(self):
         return f"Feedback change #{self.pk} ({self.tag})"
+
+
+class ResponseTallyMonth(models.Model):
+    """A month of the response-time report rolled up (messaging.rollups): when.
+
+    Written with the month's ResponseTally rows, in the same transaction as the
+    dashboard's rollup of the month. A month without this row was never rolled up.
+    """
+
+    month = models.DateField(_("month"), unique=True)  # the first day, practice time
+    computed_at = models.DateTimeField(_("computed"))
+
+    class Meta:
+        ordering = ["-month"]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m}"
+
+
+class ResponseTallyKind(models.TextChoices):
+    # Messages whose first response fell in the month, per category of the queue.
+    CATEGORY = "category", _("By category")
+    # Messages sent on one local day, in or out of business hours, with their cells.
+    ARRIVAL = "arrival", _("By arrival")
+
+
+class ResponseTally(models.Model):
+    """The additive parts of the response-time report for one group. No patient data.
+
+    category rows: `day` is the month's first day, `key` the category (or
+    "not_in_queue"). arrival rows: `day` is the local day the messages were
+    sent, `key` "business_hours" or "after_hours", `cells` the replied count and
+    summed microseconds per "weekday,hour" of arrival. `durations` holds every
+    response time of the group in microseconds, sorted, as little-endian 64-bit
+    integers: the medians over any set of rows are exact (messaging.rollups).
+    """
+
+    month = models.DateField(_("month"))
+    kind = models.CharField(_("kind"), max_length=8, choices=ResponseTallyKind.choices)
+    day = models.DateField(_("day"))
+    key = models.CharField(_("group"), max_length=16)
+    received = models.PositiveIntegerField(_("received"), default=0)
+    replied = models.PositiveIntegerField(_("answered"), default=0)
+    micros = models.BigIntegerField(_("summed response time (microseconds)"), default=0)
+    within_target = models.PositiveIntegerField(_("within the internal target"), default=0)
+    by_phone = models.PositiveIntegerField(_("answered by phone"), default=0)
+    durations = models.BinaryField(_("sorted response times"), default=b"")
+    cells = models.JSONField(_("hour-of-week cells"), default=dict)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "day"], name="response_tally_kind_day_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "day", "key"], name="one_response_tally_per_group"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.day} {self.key}"

@@ -57,9 +57,14 @@ the business calendar (holidays from the `holidays` package, opening hours
 in local wall-clock time, the practice's closures) lives in Python, so the
 within-target and evening/weekend checks are made there, both in that one
 loop, asking the calendar once per local day (`_MessageTiming`).
-On 100,000 patients and 10 million events (bench/rollup.py) a month for every
-scope takes about 3 s; the demo of `make run` (2,000 patients, 49 months) takes
-about 0.1 s a month on SQLite (bench/first_run.py).
+Nothing reads the history before M in bulk: "first activated" and "app
+installed by the end of M" are each patient's PatientFirsts row (kept as the
+events arrive), and what else looks back (a result's first view and release,
+a message's first time, whether it was answered before M) is a probe per row
+of the month. On 100,000 patients and 10 million events (bench/rollup.py) a
+month for every scope takes 1.5-1.9x the hand-written headline query; the
+demo of `make run` (2,000 patients, 49 months) takes about 0.1 s a month on
+SQLite (bench/first_run.py).
 """
 
 from __future__ import annotations
@@ -81,7 +86,6 @@ from django.db.models import (
     Count,
     Exists,
     F,
-    Max,
     Min,
     OuterRef,
     Q,
@@ -98,6 +102,7 @@ from patients.models import ActivityEvent, AppointmentType, Channel, EventType, 
 from patients.rules import RESPONSE_TYPES
 from patients.selectors import event_time_in_window, plausible_events
 from portal_adoption.business_calendar import BusinessCalendar
+from portal_adoption.dates import event_window
 
 SELF_SERVICE = (Channel.PORTAL, Channel.APP)
 ONE_DECIMAL = Decimal("0.1")
@@ -272,66 +277,54 @@ def _add_counts(tallies: dict[Pair, Tally], rows: Iterable[tuple]) -> None:
 def _adoption_tallies(tallies: dict[Pair, Tally], patients: QuerySet, window: _Window) -> None:
     """Panel, enrolled, app installs, active, multi-feature, new enrollments.
 
-    One query each, counting roster rows grouped by (location, provider). The
-    per-patient conditions are `pk IN (SELECT patient_id FROM events ...
-    GROUP BY patient_id HAVING ...)`: PostgreSQL reads each kind of event
-    once through the (type, occurred_at) index and aggregates it, rather
-    than probing every patient's history (the event log has no index on
-    (patient, type)).
+    One query over the roster rows in scope, grouped by (location, provider),
+    every figure a FILTER of one count. "First activation" and "app install at
+    or before end of M" are the patient's PatientFirsts row (kept as events
+    arrive), so nothing here reads the history before M: the only events read
+    are the month's logins and feature uses, `pk IN (SELECT patient_id FROM
+    events ... GROUP BY patient_id HAVING ...)` through the (type, occurred_at)
+    index, which PostgreSQL hashes once and SQLite materializes once.
+
+    The firsts hold times from the event window's first day on; its last day
+    moves with the clock, so a first at or after it is "none yet" (every other
+    event of that type is later still), hence `_before`.
     """
-    start, end, last_day = window.start, window.end, window.last_day
-    panel = patients.filter(registered_on__lte=last_day).filter(
+    start, last_day = window.start, window.last_day
+    end = _before(window.end)
+    in_panel = Q(registered_on__lte=last_day) & (
         Q(deactivated_on__isnull=True) | Q(deactivated_on__gt=last_day)
     )
-    activated_by_end = Q(type=EventType.PORTAL_ACTIVATED, occurred_at__lt=end)
-    installed_by_end = Q(type=EventType.APP_INSTALLED, occurred_at__lt=end)
+    activated = Q(firsts__activated_at__lt=end)
+    installed = Q(firsts__app_installed_at__lt=end)
     logged_in = Q(type=EventType.LOGIN, occurred_at__gte=start, occurred_at__lt=end)
     features_used = Q(type__in=FEATURE_TYPES, occurred_at__gte=start, occurred_at__lt=end)
-    events = plausible_events()
+    month = (
+        plausible_events()
+        .filter(logged_in | features_used)
+        .values("patient_id")
+        .annotate(logins=Count("pk", filter=logged_in), features=Count(FEATURE, distinct=True))
+    )
+    logged_in_ids = plausible_events().filter(logged_in).values("patient_id")
+    multi_feature_ids = month.filter(logins__gt=0, features__gte=2).values("patient_id")
+    enrolled = in_panel & activated
+    rows = _grouped(
+        patients,
+        PATIENT_PAIR,
+        panel=Count("pk", filter=in_panel),
+        enrolled=Count("pk", filter=enrolled),
+        app_installed=Count("pk", filter=enrolled & installed),
+        active_users=Count("pk", filter=enrolled & Q(pk__in=logged_in_ids)),
+        multi_feature_users=Count("pk", filter=enrolled & Q(pk__in=multi_feature_ids)),
+        # Literally "patients whose first portal_activated event falls in M": the
+        # panel is not asked (a patient who enrolled and left in M is counted).
+        new_enrollments=Count("pk", filter=activated & Q(firsts__activated_at__gte=start)),
+    )
+    _add_counts(tallies, rows)
 
-    def having(where: Q, **conditions) -> QuerySet:
-        """Ids of patients whose events matching `where` satisfy `conditions`."""
-        return (
-            events.filter(where)
-            .values("patient_id")
-            .annotate(
-                activated=Count("pk", filter=activated_by_end),
-                installed=Count("pk", filter=installed_by_end),
-                logins=Count("pk", filter=logged_in),
-                features=Count(FEATURE, distinct=True),
-                first_activation=Min("occurred_at", filter=activated_by_end),
-            )
-            .filter(**conditions)
-            .values("patient_id")
-        )
 
-    enrolled = panel.filter(pk__in=events.filter(activated_by_end).values("patient_id"))
-    app_installed = panel.filter(
-        pk__in=having(activated_by_end | installed_by_end, activated__gt=0, installed__gt=0)
-    )
-    active = panel.filter(
-        pk__in=having(activated_by_end | logged_in, activated__gt=0, logins__gt=0)
-    )
-    multi_feature = panel.filter(
-        pk__in=having(
-            activated_by_end | logged_in | features_used,
-            activated__gt=0,
-            logins__gt=0,
-            features__gte=2,
-        )
-    )
-    # Literally "patients whose first portal_activated event falls in M": the
-    # panel is not asked (a patient who enrolled and left in M is counted).
-    new_enrollments = patients.filter(pk__in=having(activated_by_end, first_activation__gte=start))
-    for name, queryset in (
-        ("panel", panel),
-        ("enrolled", enrolled),
-        ("app_installed", app_installed),
-        ("active_users", active),
-        ("multi_feature_users", multi_feature),
-        ("new_enrollments", new_enrollments),
-    ):
-        _add_counts(tallies, _grouped(queryset, PATIENT_PAIR, **{name: Count("pk")}))
+def _before(moment: dt.datetime) -> dt.datetime:
+    """`moment`, or the end of the event window if that is earlier (see PatientFirsts)."""
+    return min(moment, event_window().utc_bounds()[1])
 
 
 FEATURE_TYPES = [
@@ -537,46 +530,21 @@ def _satisfaction_tallies(tallies: dict[Pair, Tally], events: QuerySet, window: 
     """Survey scores in M from patients enrolled at the time of the response.
 
     Enrolled at that moment: on the panel that day (registered on or before
-    it, not deactivated on or before it) and activated at or before it. Two
-    disjoint parts, each a semi-join PostgreSQL runs set-wise: patients
-    activated before the month (every response in M counts), and patients
-    whose first activation is in M (responses from that activation on).
+    it, not deactivated on or before it) and first activated at or before it
+    (the patient's PatientFirsts row: no activation before M is read).
     """
-    start, end = window.start, window.end
-    activations = plausible_events().filter(type=EventType.PORTAL_ACTIVATED)
     responses = (
         events.filter(window.q(), type=EventType.SURVEY_RESPONSE)
         .annotate(day=TruncDate("occurred_at", tzinfo=practice_zone()))
         .filter(patient__registered_on__lte=F("day"))
         .filter(Q(patient__deactivated_on__isnull=True) | Q(patient__deactivated_on__gt=F("day")))
+        .filter(patient__firsts__activated_at__lte=F("occurred_at"))
     )
-    enrolled_before = responses.filter(
-        patient_id__in=activations.filter(occurred_at__lt=start)
-        .values("patient_id")
-        .annotate(n=Count("pk"))
-        .values("patient_id")
-    )
-    enrolled_during = responses.filter(
-        patient_id__in=activations.filter(occurred_at__lt=end)
-        .values("patient_id")
-        .annotate(first=Min("occurred_at"))
-        .filter(first__gte=start)
-        .values("patient_id")
-    ).filter(
-        Exists(
-            activations.filter(
-                patient=OuterRef("patient"),
-                occurred_at__gte=start,
-                occurred_at__lte=OuterRef("occurred_at"),
-            )
-        )
-    )
-    for part in (enrolled_before, enrolled_during):
-        for pair, values in _grouped(
-            part, EVENT_PAIR, score_sum=Sum("score"), score_count=Count("score")
-        ):
-            tallies[pair].score_sum += values["score_sum"] or 0
-            tallies[pair].score_count += values["score_count"]
+    for pair, values in _grouped(
+        responses, EVENT_PAIR, score_sum=Sum("score"), score_count=Count("score")
+    ):
+        tallies[pair].score_sum += values["score_sum"] or 0
+        tallies[pair].score_count += values["score_count"]
 
 
 def _response_tallies(
@@ -597,11 +565,11 @@ def _response_tallies(
     that answered the message is not one, nor is a call after a reply. It
     counts in M when it is in M.
 
-    Three plain queries, met here by (patient, message): the responses in M,
-    the first time of the messages they name (grouped, by the (type,
-    object_id) index), and the latest earlier response of the same patients
-    since the oldest of those messages (by the (patient, occurred_at)
-    index). A message answered before M has no first response in M.
+    One query: the responses in M, each with the first time of the message it
+    names (a probe of the (type, object_id) index) and, for a message sent
+    before M, whether it was answered before M (a probe of the (patient,
+    occurred_at) index over that message's span). A message answered before
+    M has no first response in M. Nothing before M is read but those probes.
 
     The internal target and "the practice was closed" are the business
     calendar's, which lives in Python (holidays come from a package), so the
@@ -609,37 +577,48 @@ def _response_tallies(
     checked one by one here; that loop is deliberate (see _MessageTiming).
     """
     responses = events.filter(window.q(), type__in=RESPONSE_TYPES).exclude(reply_to="")
-    rows = responses.annotate(
-        message_at=_first_time(EventType.MESSAGE_FROM_PATIENT, "reply_to")
-    ).values_list(*EVENT_PAIR, "patient_id", "reply_to", "message_at", "occurred_at", "pk", "type")
+    # Answered before M: a response of the same patient naming the message, from the
+    # message's time to the month's start. Asked only of a message sent before M, one
+    # probe of (patient, occurred_at) over that span each: a range from the oldest
+    # such message for every patient at once read more of the log each month.
+    answered_before = Exists(
+        plausible_events().filter(
+            patient_id=OuterRef("patient_id"),
+            type__in=RESPONSE_TYPES,
+            reply_to=OuterRef("reply_to"),
+            occurred_at__gte=OuterRef("message_at"),
+            occurred_at__lt=window.start,
+        )
+    )
+    rows = (
+        responses.annotate(message_at=_first_time(EventType.MESSAGE_FROM_PATIENT, "reply_to"))
+        .annotate(
+            answered_before=Case(
+                When(message_at__lt=window.start, then=answered_before),
+                default=Value(False),
+            )
+        )
+        .values_list(
+            *EVENT_PAIR,
+            "patient_id",
+            "reply_to",
+            "message_at",
+            "occurred_at",
+            "pk",
+            "type",
+            "answered_before",
+        )
+    )
     messages: dict[tuple[int, str], dt.datetime] = {}
     # (patient, message) -> the first of its responses in M: (occurred_at, id, pair, type)
     firsts: dict[tuple, tuple] = {}
-    for location_id, provider_id, patient_id, reply_to, message_at, at, pk, kind in rows:
-        if message_at is None or at < message_at:
+    for location_id, provider_id, patient_id, reply_to, message_at, at, pk, kind, before in rows:
+        if message_at is None or at < message_at or before:
             continue
         key = (patient_id, reply_to)
         messages[key] = message_at
         if key not in firsts or (at, pk) < firsts[key][:2]:
             firsts[key] = (at, pk, (location_id, provider_id), kind)
-    oldest = min((messages[key] for key in firsts), default=window.start)
-    if oldest < window.start:
-        answered_before = (
-            events.filter(
-                patient_id__in=responses.values("patient_id"),
-                type__in=RESPONSE_TYPES,
-                occurred_at__gte=oldest,
-                occurred_at__lt=window.start,
-            )
-            .exclude(reply_to="")
-            .values("patient_id", "reply_to")
-            .annotate(last=Max("occurred_at"))
-            .values_list("patient_id", "reply_to", "last")
-        )
-        for patient_id, reply_to, last in answered_before:
-            key = (patient_id, reply_to)
-            if key in firsts and last >= messages[key]:
-                del firsts[key]
     first_responses = (
         (*pair, messages[key], at, kind) for key, (at, _pk, pair, kind) in firsts.items()
     )

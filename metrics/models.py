@@ -103,3 +103,47 @@ class MonthlyReportDelivery(models.Model):
 
     def __str__(self):
         return f"{self.month:%Y-%m} report"
+
+
+class DrawingKind(models.TextChoices):
+    PDF = "pdf", _("Monthly PDF")
+    CHART = "chart", _("Trend chart")
+
+
+class StoredDrawing(models.Model):
+    """The monthly PDF or one trend chart (SVG), drawn once and served from here.
+
+    One row per month, scope, language and drawing (metrics.drawings): drawing
+    takes matplotlib seconds, serving a row milliseconds. `version` is the
+    digest of everything the drawing shows (the rollups of its twelve months,
+    the targets, the published changes, the scope's name...): when a re-rollup
+    changes it, the next request or the rollup itself draws again and
+    replaces `content`. `claim_version` and `claimed_at` are the claim of the
+    one worker drawing it now, so the others wait for it instead of all
+    running matplotlib at once. A table, not the cache: the claim must hold
+    across workers with Redis down. Aggregates only, never patient data.
+    """
+
+    kind = models.CharField(_("drawing"), max_length=8, choices=DrawingKind.choices)
+    figure = models.CharField(_("figure"), max_length=40, blank=True)  # "" for the PDF
+    month = models.DateField(_("month"))
+    scope_kind = models.CharField(_("scope"), max_length=16, choices=ScopeKind.choices)
+    scope_id = models.PositiveIntegerField(_("location or provider"), default=0)
+    language = models.CharField(_("language"), max_length=16)
+    version = models.CharField(_("version drawn"), max_length=64, blank=True)
+    content = models.BinaryField(_("content"), default=b"")
+    drawn_at = models.DateTimeField(_("drawn"), null=True, blank=True)
+    claim_version = models.CharField(_("version being drawn"), max_length=64, blank=True)
+    claimed_at = models.DateTimeField(_("drawing started"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-month", "kind", "figure"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "figure", "month", "scope_kind", "scope_id", "language"],
+                name="one_stored_drawing_per_month_scope_and_language",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.scope_kind} {self.scope_id} {self.kind} {self.figure}"

@@ -79,6 +79,7 @@ from patients.selectors import plausible_events
 from portal_adoption.business_calendar import BusinessCalendar
 from portal_adoption.models import NightlyFailure, NightlyJob
 from portal_adoption.nightly import NightlyFailures
+from portal_adoption.rollup_hooks import monthly_rollups
 
 __all__ = [
     "LATE_MARGIN",
@@ -149,6 +150,9 @@ def rollup_month(month: dt.date) -> int:
         ]
         MonthlyRollup.objects.filter(month=month).delete()
         MonthlyRollup.objects.bulk_create(rows)
+        # The other apps' report tallies of the month (portal_adoption.rollup_hooks).
+        for hook in monthly_rollups():
+            hook.rollup(month)
         # A mark made while this ran (after `started`) stays for the next run.
         StaleMonth.objects.filter(month=month, marked_at__lte=started).delete()
     logger.info("metrics rollup %s: %d rows", f"{month:%Y-%m}", len(rows))
@@ -210,6 +214,7 @@ def rollup_nightly(today: dt.date | None = None) -> RollupRun:
     stale = set(StaleMonth.objects.filter(month__lte=current).values_list("month", flat=True))
     months = sorted({month_of(today - dt.timedelta(days=1)), current} | stale)
     run = _rollup_guarded(months, failures)
+    _rollup_open_months(today, set(months), failures)
     if not step.failed:
         _checkpoint_save(checkpoint)
     return run
@@ -248,6 +253,24 @@ def _rollup_guarded(months: list[dt.date], failures: NightlyFailures) -> RollupR
         else:
             run.months.append(month)
     return run
+
+
+def _rollup_open_months(today: dt.date, done: set[dt.date], failures: NightlyFailures) -> None:
+    """The months a report hook says still move with the clock (its `open_months`), for
+    that hook only; a month computed whole tonight already ran every hook."""
+    for hook in monthly_rollups():
+        if hook.open_months is None:
+            continue
+        for month in sorted(set(hook.open_months(today)) - done):
+            with failures.guard(
+                _("computing the report %(report)s of %(month)s")
+                % {"report": hook.name, "month": f"{month:%Y-%m}"},
+                month=month,
+                scope=_("every scope"),
+            ) as step:
+                hook.rollup(month)
+            if step.failed:
+                _mark_for_retry(month)
 
 
 def _mark_for_retry(month: dt.date) -> None:
@@ -368,6 +391,11 @@ def stale_months_mark(*, since: dt.datetime, today: dt.date | None = None) -> li
         if first_event is not None:
             first = min(first, month_of(first_event))
         months.update(months_between(max(first, history_start), last_marked))
+
+    # What only the other apps' reports see (portal_adoption.rollup_hooks).
+    for hook in monthly_rollups():
+        if hook.changed_months is not None:
+            months.update(month.replace(day=1) for month in hook.changed_months(since))
 
     months = {month for month in months if month < current}
     if months:

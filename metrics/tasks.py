@@ -4,6 +4,7 @@ import logging
 
 from celery import shared_task
 
+from metrics.drawings import drawings_prerender
 from metrics.services import rollup_nightly
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,8 @@ def nightly_rollup() -> dict:
     the months that worked again.
     """
     run = rollup_nightly()
+    # Redraw the stored PDF and charts this run changed (metrics.drawings).
+    drawings_prerender(months=run.months)
     if run.failures:
         log.warning(
             "nightly rollup: %d step(s) failed, %d month(s) done; see the nightly page",

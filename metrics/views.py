@@ -5,7 +5,6 @@ page here shows patient data, so none writes the access log (refusals are
 logged by the 403 handler).
 """
 
-import hashlib
 import re
 from urllib.parse import urlencode
 
@@ -15,14 +14,14 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
-from metrics import exports
-from metrics.charts import trend_description, trend_markers, trend_svg
+from metrics import drawings, exports
+from metrics.charts import trend_description
 from metrics.figures import BY_KEY, FIGURES
 from metrics.forms import DashboardFilterForm, TargetsForm, shown, with_unit
 from metrics.selectors import (
@@ -39,15 +38,11 @@ from metrics.selectors import (
     scope_from_param,
     targets,
     targets_custom,
-    trend,
     trends,
 )
 from metrics.target_services import TARGET_FIGURES, TargetErrors, targets_update
-from portal_adoption.cache import cached
 from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import EDIT_TARGETS, VIEW_DASHBOARD
-
-CHART_CACHE_SECONDS = 24 * 60 * 60
 
 
 class DashboardPermissionView(StaffPermissionRequiredMixin, View):
@@ -139,17 +134,8 @@ class ChartView(DashboardPermissionView):
             )
         # No rollup at all yet: an empty chart of the last twelve months, not an error.
         month = month or timezone.localdate().replace(day=1)
-        points = trend(figure, month=month, scope=scope)
-        target = targets().get(figure)
-        markers = trend_markers(figure, points)
-        fingerprint = repr((figure, points, target, markers, translation.get_language()))
-        key = "metrics:chart:" + hashlib.sha256(fingerprint.encode()).hexdigest()
-        # The cache only saves drawing time: with Redis down the chart is drawn anyway.
-        svg = cached(
-            key,
-            lambda: trend_svg(figure, points, target, markers),
-            timeout=CHART_CACHE_SECONDS,
-        )
+        # Drawn once per rollup version and served from the table (metrics.drawings).
+        svg = drawings.chart_stored(figure=figure, month=month, scope=scope)
         response = HttpResponse(svg, content_type="image/svg+xml")
         response["Cache-Control"] = "private, max-age=300"
         return response
@@ -187,7 +173,9 @@ class ExportPdfView(DashboardPermissionView):
                 else _("Choose a month and what to show, then download the PDF."),
             )
             return redirect("metrics:dashboard")
-        response = HttpResponse(exports.dashboard_pdf(month, scope), content_type="application/pdf")
+        # Drawn once per rollup version and served from the table (metrics.drawings).
+        pdf = drawings.pdf_stored(month=month, scope=scope)
+        response = HttpResponse(pdf, content_type="application/pdf")
         filename = exports.report_filename(month, scope)
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response

@@ -66,6 +66,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from patients.models import (
+    FIRSTS_COLUMNS,
     ActivityEvent,
     AppointmentType,
     Channel,
@@ -76,6 +77,7 @@ from patients.models import (
     Provider,
 )
 from patients.rules import EventData
+from patients.services import patient_firsts_record
 from portal_adoption.models import User
 from portal_adoption.roles import Role
 from portal_adoption.services import roles_sync, staff_set_roles
@@ -1304,7 +1306,18 @@ def _write_events(practice: DemoPractice, patient_ids: dict[str, int], splitter)
         )
         for e in splitter.events(practice.events())
     )
-    return _insert_rows(ActivityEvent, EVENT_COLUMNS, rows)
+    # The patients' firsts, from the rows as they go by (a sliver of them).
+    firsts = []
+
+    def noting_firsts(rows):
+        for row in rows:
+            if row[2] in FIRSTS_COLUMNS:
+                firsts.append(row[1:4])
+            yield row
+
+    written = _insert_rows(ActivityEvent, EVENT_COLUMNS, noting_firsts(rows))
+    patient_firsts_record(events=firsts)
+    return written
 
 
 def _insert_rows(model, names: tuple[str, ...], rows: Iterator[tuple]) -> int:

@@ -55,7 +55,7 @@ from patients.models import (
     Provider,
 )
 from patients.rules import EventData, FieldError
-from patients.services import EVENT_CONTENT_FIELDS
+from patients.services import EVENT_CONTENT_FIELDS, patient_firsts_record
 
 logger = logging.getLogger(__name__)
 
@@ -534,6 +534,7 @@ def _write_events_per_record(
             else:
                 new_rows.append((data, patient_id))
         writer(new_rows)
+        patient_firsts_record(events=((p, data.type, data.occurred_at) for data, p in new_rows))
         report.created += len(new_rows)
         sink.batch_done()
 

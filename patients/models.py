@@ -229,6 +229,53 @@ class ActivityEvent(models.Model):
         return f"{self.type} {self.event_id}"
 
 
+class PatientFirsts(models.Model):
+    """Each patient's first event of the kinds adoption is measured by, kept as events
+    arrive (patients.services.patient_firsts_record), so that "enrolled by the end of
+    M" or "first activated in M" is one row per patient, not a scan of the whole log.
+
+    A column is the earliest `occurred_at` of that type among the patient's events
+    on or after the event window's first day (portal_adoption/dates.py): a stored
+    time like year 0001 is not evidence and must not hide the real first. The
+    window's other edge moves with the clock, so readers still compare a first
+    with it (metrics.compute). Derived data: rebuilt whole by
+    `manage.py rebuild_patient_firsts`.
+    """
+
+    patient = models.OneToOneField(
+        Patient,
+        verbose_name=_("patient"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="firsts",
+    )
+    invited_at = models.DateTimeField(_("first invitation"), null=True, blank=True)
+    activated_at = models.DateTimeField(_("first activation"), null=True, blank=True)
+    login_at = models.DateTimeField(_("first login"), null=True, blank=True)
+    app_installed_at = models.DateTimeField(_("first app install"), null=True, blank=True)
+    message_at = models.DateTimeField(_("first message"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("patient's firsts")
+        verbose_name_plural = _("patients' firsts")
+        indexes = [
+            models.Index(fields=["activated_at"], name="firsts_activated_idx"),
+        ]
+
+    def __str__(self):
+        return f"Firsts of patient #{self.patient_id}"
+
+
+# The event type each column of PatientFirsts keeps the first of.
+FIRSTS_COLUMNS = {
+    EventType.PORTAL_INVITED: "invited_at",
+    EventType.PORTAL_ACTIVATED: "activated_at",
+    EventType.LOGIN: "login_at",
+    EventType.APP_INSTALLED: "app_installed_at",
+    EventType.MESSAGE_FROM_PATIENT: "message_at",
+}
+
+
 class ImportKind(models.TextChoices):
     PATIENTS = "patients", _("Patients (roster)")
     EVENTS = "events", _("Portal events")

@@ -1,13 +1,16 @@
 """Writes to the roster and the event log."""
 
+import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from patients.models import ActivityEvent, EventSource, Patient
+from patients.models import FIRSTS_COLUMNS, ActivityEvent, EventSource, Patient, PatientFirsts
 from patients.rules import EventData, FieldError, event_errors
+from portal_adoption.dates import event_window
 
 # The fields that make two events with one event_id "the same event".
 EVENT_CONTENT_FIELDS = (
@@ -79,6 +82,7 @@ def event_record(
     try:
         with transaction.atomic():
             candidate.save(force_insert=True)
+            patient_firsts_record(events=[(patient.pk, candidate.type, candidate.occurred_at)])
         return EventRecordResult(event=candidate, created=True)
     except IntegrityError:
         stored = ActivityEvent.objects.filter(event_id=data.event_id).first()
@@ -125,3 +129,98 @@ def patient_set_phone_preference(*, patient: Patient, prefers_phone: bool) -> No
         prefers_phone_for_clinical=prefers_phone, updated_at=timezone.now()
     )
     patient.prefers_phone_for_clinical = prefers_phone
+
+
+# --- Each patient's firsts (PatientFirsts) -------------------------------------------
+
+# Rows per upsert statement: 6 parameters a row stays under SQLite's 999.
+FIRSTS_UPSERT_ROWS = 150
+
+
+def patient_firsts_record(*, events: Iterable[tuple[int, str, dt.datetime]]) -> int:
+    """Fold newly stored events, as (patient_id, type, occurred_at), into their
+    patients' firsts; returns how many patients' rows were written.
+
+    Every writer of the event log calls it in the transaction of its insert
+    (event_record, the feed import after each batch, the demo), so the firsts
+    are never behind the log a reader sees.
+
+    1. The batch's earliest time per patient and column, in Python: only the
+       types of FIRSTS_COLUMNS, only times on or after the event window's first
+       day (a year-0001 row is not evidence; see PatientFirsts).
+    2. One INSERT ... ON CONFLICT DO UPDATE per FIRSTS_UPSERT_ROWS patients,
+       keeping the earlier of the stored and the new time per column (NULL
+       is "none yet"); the same SQL on PostgreSQL and SQLite. Patients go in id
+       order, so two writers lock rows in one order and cannot deadlock.
+    """
+    earliest = event_window().utc_bounds()[0]
+    columns = list(dict.fromkeys(FIRSTS_COLUMNS.values()))
+    position = {column: index for index, column in enumerate(columns)}
+    firsts: dict[int, list[dt.datetime | None]] = {}
+    for patient_id, event_type, occurred_at in events:
+        column = FIRSTS_COLUMNS.get(event_type)
+        if column is None or occurred_at < earliest:
+            continue
+        row = firsts.setdefault(patient_id, [None] * len(columns))
+        index = position[column]
+        if row[index] is None or occurred_at < row[index]:
+            row[index] = occurred_at
+    if not firsts:
+        return 0
+    quote = connection.ops.quote_name
+    table = quote(PatientFirsts._meta.db_table)
+    keep_earlier = ", ".join(
+        f"{quote(c)} = CASE WHEN {table}.{quote(c)} IS NULL OR excluded.{quote(c)} < "
+        f"{table}.{quote(c)} THEN excluded.{quote(c)} ELSE {table}.{quote(c)} END"
+        for c in columns
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    patients = sorted(firsts)
+    with connection.cursor() as cursor:
+        for start in range(0, len(patients), FIRSTS_UPSERT_ROWS):
+            chunk = patients[start : start + FIRSTS_UPSERT_ROWS]
+            values = ", ".join(["(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"] * len(chunk))
+            parameters = []
+            for patient_id in chunk:
+                parameters.append(patient_id)
+                parameters.extend(adapt(value) for value in firsts[patient_id])
+            cursor.execute(
+                f"INSERT INTO {table} ({quote('patient_id')}, "
+                f"{', '.join(quote(c) for c in columns)}) VALUES {values} "
+                f"ON CONFLICT ({quote('patient_id')}) DO UPDATE SET {keep_earlier}",
+                parameters,
+            )
+    return len(firsts)
+
+
+def patient_firsts_rebuild() -> int:
+    """Every patient's firsts again from the whole event log, in one transaction;
+    returns how many patients have any. For a log written around the services
+    (a restore, a bulk load); imports and app events keep the table current.
+
+    One INSERT ... SELECT grouped by patient over the events of FIRSTS_COLUMNS'
+    types, with the same rules as patient_firsts_record.
+    """
+    quote = connection.ops.quote_name
+    columns = list(dict.fromkeys(FIRSTS_COLUMNS.values()))
+    minima = ", ".join(
+        f"MIN(CASE WHEN {quote('type')} = %s THEN {quote('occurred_at')} END)" for _ in columns
+    )
+    types = {column: event_type for event_type, column in FIRSTS_COLUMNS.items()}
+    parameters = [str(types[column]) for column in columns]
+    parameters += [str(event_type) for event_type in types.values()]
+    parameters.append(connection.ops.adapt_datetimefield_value(event_window().utc_bounds()[0]))
+    with transaction.atomic():
+        PatientFirsts.objects.all().delete()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {quote(PatientFirsts._meta.db_table)} ({quote('patient_id')}, "
+                f"{', '.join(quote(c) for c in columns)}) "
+                f"SELECT {quote('patient_id')}, {minima} "
+                f"FROM {quote(ActivityEvent._meta.db_table)} "
+                f"WHERE {quote('type')} IN ({', '.join(['%s'] * len(columns))}) "
+                f"AND {quote('occurred_at')} >= %s "
+                f"GROUP BY {quote('patient_id')}",
+                parameters,
+            )
+        return PatientFirsts.objects.count()

@@ -140,6 +140,14 @@ DATABASES = {
     )
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Persistent connections (issue 15): opening a PostgreSQL connection per request
+# cost half of a fast API call. A `?conn_max_age=` in DATABASE_URL wins; 0 closes
+# each connection at the end of its request. The health check re-opens a
+# connection the server dropped (restart, failover) before a request uses it.
+DATABASES["default"].setdefault(
+    "CONN_MAX_AGE", env_int("DATABASE_CONN_MAX_AGE", default=600, minimum=0)
+)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A first run has one web process and in-process tasks; a busy timeout
     # keeps the dev server and the demo loader from failing on a locked file.

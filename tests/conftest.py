@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.test.client import ClientMixin
+from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from portal_adoption.roles import Role
@@ -29,6 +30,15 @@ def _empty_cache():
     """Each test starts with an empty cache: counters of failed sign-ins and refused
     keys (portal_adoption/throttling.py) must not carry over from one test to the next."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test():
+    """A request by someone who reads Japanese leaves Japanese active in the thread
+    (the language middleware activates it per request, as Django's does); the next
+    test, a chart drawn outside any request, must not inherit it."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

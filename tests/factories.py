@@ -14,6 +14,7 @@ from patients.models import (
     Patient,
     Provider,
 )
+from patients.services import patient_firsts_record
 from portal_adoption.models import User
 from portal_adoption.roles import Role
 from portal_adoption.services import staff_set_roles
@@ -61,6 +62,13 @@ class ActivityEventFactory(factory.django.DjangoModelFactory):
     channel = Channel.PORTAL
     occurred_at = factory.LazyFunction(timezone.now)
     source = EventSource.FEED_API
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        event = super()._create(model_class, *args, **kwargs)
+        # As every writer of the log does: the patient's firsts, in the same transaction.
+        patient_firsts_record(events=[(event.patient_id, event.type, event.occurred_at)])
+        return event
 
 
 class UserFactory(factory.django.DjangoModelFactory):

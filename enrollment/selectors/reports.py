@@ -21,12 +21,15 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Sum,
 )
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from enrollment.models import (
+    CohortTally,
+    CohortTallyMonth,
     Decline,
     DeclineReason,
     Enrollment,
@@ -483,6 +486,9 @@ class IncentiveReport:
     incentivised: CohortRow
     others: CohortRow
     by_kind: list[CohortRow] = field(default_factory=list)
+    # Read from the rollup: when (None: computed live), and the months not rolled up yet.
+    as_of: dt.datetime | None = None
+    pending: tuple[dt.date, ...] = ()
 
 
 def _day(n: int):
@@ -504,35 +510,55 @@ def incentive_cohorts(since: dt.date, *, now: dt.datetime | None = None) -> Ince
     5. Per incentive kind as well; "others" are enrollments without an incentive.
     """
     now = now or timezone.now()
+    cohort = cohort_enrollments(local_midnight(since), now, now=now)
+    rows = cohort.values("incentive__kind").annotate(**cohort_figures(now)).order_by()
+    return _incentive_report(since, {row.pop("incentive__kind"): row for row in rows})
+
+
+def cohort_enrollments(
+    start: dt.datetime, end: dt.datetime, *, now: dt.datetime, include_end: bool = True
+) -> QuerySet[Enrollment]:
+    """Enrollments completed from `start` to `end` (and by `now`), with login_by_30 and
+    login_by_90 (see incentive_cohorts); the monthly rollup (enrollment.rollups)
+    reads the same rows per day."""
     logins = ActivityEvent.objects.filter(patient=OuterRef("patient"), type=EventType.LOGIN)
     days, active = {}, {}
     for n in COHORT_DAYS:
-        start = n - ACTIVE_WINDOW.days
+        start_day = n - ACTIVE_WINDOW.days
         days[f"day_{n}"] = _day(n)
-        if start:
-            days[f"day_{start}"] = _day(start)
+        if start_day:
+            days[f"day_{start_day}"] = _day(start_day)
         window = logins.filter(
-            occurred_at__gt=OuterRef(f"day_{start}" if start else "completed_at"),
+            occurred_at__gt=OuterRef(f"day_{start_day}" if start_day else "completed_at"),
             occurred_at__lte=OuterRef(f"day_{n}"),
         )
         active[f"login_by_{n}"] = Exists(window)
-    cohort = (
+    until = Q(completed_at__lte=end) if include_end else Q(completed_at__lt=end)
+    return (
         Enrollment.objects.filter(
+            until,
             status=EnrollmentStatus.COMPLETED,
-            completed_at__gte=local_midnight(since),
+            completed_at__gte=start,
             completed_at__lte=now,
         )
         .annotate(**days)
         .annotate(**active)
     )
+
+
+def cohort_figures(now: dt.datetime) -> dict:
+    """The counts of CohortRow over cohort_enrollments, judged at `now`."""
     figures = {"enrolled": Count("pk")}
     for n in COHORT_DAYS:
         due = Q(completed_at__lte=now - dt.timedelta(days=n))
         figures[f"due_{n}"] = Count("pk", filter=due)
         figures[f"active_{n}"] = Count("pk", filter=due & Q(**{f"login_by_{n}": True}))
-    rows = cohort.values("incentive__kind").annotate(**figures).order_by()
+    return figures
+
+
+def _incentive_report(since: dt.date, found: dict, **extra) -> "IncentiveReport":
+    """The report from the counts per incentive kind (None: without an incentive)."""
     kinds = dict(IncentiveKind.choices)
-    found = {row.pop("incentive__kind"): row for row in rows}
     by_kind = [
         CohortRow(key=kind, label=str(label), **found[kind])
         for kind, label in kinds.items()
@@ -542,4 +568,33 @@ def incentive_cohorts(since: dt.date, *, now: dt.datetime | None = None) -> Ince
     for row in by_kind:
         incentivised = incentivised.plus(row, key=incentivised.key, label=incentivised.label)
     others = CohortRow(key="none", label=str(_("Without an incentive")), **found.get(None, {}))
-    return IncentiveReport(since=since, incentivised=incentivised, others=others, by_kind=by_kind)
+    return IncentiveReport(
+        since=since, incentivised=incentivised, others=others, by_kind=by_kind, **extra
+    )
+
+
+def rolled_incentive_cohorts(since: dt.date, *, today: dt.date | None = None) -> IncentiveReport:
+    """incentive_cohorts from `since`, read from the monthly rollup (enrollment.rollups):
+    one grouped query over the day rows, whatever the number of enrollments.
+
+    The figures are judged as of each month's rollup; the nightly run
+    recomputes every month whose enrollments are not yet 90 days old, so all
+    of them are as of the last nightly run (`as_of`, the current month's).
+    """
+    today = today or timezone.localtime(timezone.now(), practice_zone()).date()
+    months, month = [], since.replace(day=1)
+    while month <= today:
+        months.append(month)
+        month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    computed = dict(
+        CohortTallyMonth.objects.filter(month__in=months).values_list("month", "computed_at")
+    )
+    sums = {name: Sum(name) for name in ("enrolled", "due_30", "active_30", "due_90", "active_90")}
+    rows = CohortTally.objects.filter(day__gte=since).values("kind").annotate(**sums).order_by()
+    found = {row.pop("kind") or None: row for row in rows}
+    return _incentive_report(
+        since,
+        found,
+        as_of=computed.get(months[-1]) if months else None,
+        pending=tuple(month for month in months if month not in computed),
+    )

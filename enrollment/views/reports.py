@@ -16,8 +16,8 @@ from django.views import View
 from enrollment.selectors.reports import (
     decline_reasons,
     enrollments_by_staff,
-    incentive_cohorts,
     month_starts,
+    rolled_incentive_cohorts,
 )
 from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import VIEW_DASHBOARD
@@ -117,4 +117,5 @@ class IncentiveReportView(ReportView):
     default_months = 12
 
     def report(self, value: dt.date):
-        return incentive_cohorts(value)
+        # From the nightly rollup (enrollment.rollups): one grouped query over day rows.
+        return rolled_incentive_cohorts(value)

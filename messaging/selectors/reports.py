@@ -24,7 +24,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from messaging.models import Category
+from messaging.models import Category, ResponseTally, ResponseTallyKind, ResponseTallyMonth
+from messaging.rollups import AFTER_HOURS, BUSINESS_HOURS, middle_pair, unpack
 from messaging.selectors.responses import (
     FirstResponse,
     first_responses_between,
@@ -67,29 +68,63 @@ def _percent(part: int, whole: int) -> float | None:
 class _Times:
     """The first responses of one group: count, hours, within target, by phone.
 
-    Hours are exact decimals of the microseconds, mean and median rounded half
-    up to one decimal at the end: the dashboard's arithmetic (metrics/compute.py).
+    Response times are kept as whole microseconds; the mean is their exact sum
+    over the count and the median the middle one (or the mean of the middle
+    two), both in hours rounded half up to one decimal at the end, as the
+    dashboard rounds them (metrics/compute.py). The rolled-up report
+    (messaging.rollups) does the same arithmetic on the same integers, so the
+    two give equal figures.
     """
 
     def __init__(self):
-        self.hours: list[Decimal] = []
+        self.micros: list[int] = []
         self.within_target = 0
         self.responses_by_phone = 0
 
     def add(self, pair: FirstResponse, calendar: BusinessCalendar) -> None:
-        took = pair.took
-        micros = (took.days * 86_400 + took.seconds) * 1_000_000 + took.microseconds
-        self.hours.append(Decimal(micros) / MICROSECONDS_PER_HOUR)
+        self.micros.append(micros_of(pair.took))
         self.within_target += pair.response_at <= calendar.internal_due(pair.message_at)
         self.responses_by_phone += pair.by_phone
 
     @property
+    def count(self) -> int:
+        return len(self.micros)
+
+    @property
     def mean(self) -> float | None:
-        return _one_decimal(sum(self.hours) / len(self.hours)) if self.hours else None
+        return mean_hours(sum(self.micros), len(self.micros))
 
     @property
     def median(self) -> float | None:
-        return _one_decimal(statistics.median(self.hours)) if self.hours else None
+        if not self.micros:
+            return None
+        ordered = sorted(self.micros)
+        middle = len(ordered) // 2
+        lower = ordered[middle - 1] if len(ordered) % 2 == 0 else ordered[middle]
+        return median_hours(lower, ordered[middle])
+
+
+def micros_of(took: dt.timedelta) -> int:
+    return (took.days * 86_400 + took.seconds) * 1_000_000 + took.microseconds
+
+
+def mean_hours(total_micros: int, count: int) -> float | None:
+    """The mean of `count` response times summing to `total_micros`, in hours, one decimal."""
+    if not count:
+        return None
+    return _one_decimal(Decimal(total_micros) / (MICROSECONDS_PER_HOUR * count))
+
+
+def median_hours(lower: int, upper: int) -> float:
+    """The median from the middle response time(s) in microseconds (the same one twice
+    for an odd count), in hours, one decimal."""
+    if lower == upper:
+        return _one_decimal(Decimal(lower) / MICROSECONDS_PER_HOUR)
+    return _one_decimal(
+        statistics.median(
+            [Decimal(lower) / MICROSECONDS_PER_HOUR, Decimal(upper) / MICROSECONDS_PER_HOUR]
+        )
+    )
 
 
 def _one_decimal(value: Decimal) -> float:
@@ -123,6 +158,9 @@ class CategoryReport:
     month_end: dt.date
     rows: list[ResponseTimes]
     total: ResponseTimes
+    # Read from the rollup: when it was computed (None: computed live, or not rolled up).
+    as_of: dt.datetime | None = None
+    pending: tuple[dt.date, ...] = ()  # months of the period not rolled up yet
 
 
 def response_times_by_category(month_start: dt.date, month_end: dt.date) -> CategoryReport:
@@ -150,12 +188,12 @@ def response_times_by_category(month_start: dt.date, month_end: dt.date) -> Cate
 
 
 def _times(key, label, times: _Times | None) -> ResponseTimes:
-    if times is None or not times.hours:
+    if times is None or not times.count:
         return ResponseTimes(key=key, label=str(label))
     return ResponseTimes(
         key=key,
         label=str(label),
-        replied=len(times.hours),
+        replied=times.count,
         mean_hours=times.mean,
         median_hours=times.median,
         within_target=times.within_target,
@@ -213,6 +251,8 @@ class HourOfWeekReport:
     grid: list[list[HourCell]]  # grid[weekday][hour]
     business_hours: TimeOfArrival
     after_hours: TimeOfArrival
+    as_of: dt.datetime | None = None  # see CategoryReport
+    pending: tuple[dt.date, ...] = ()
 
     @property
     def weekdays(self) -> list[str]:
@@ -279,7 +319,7 @@ def response_times_by_hour_of_week(
 def _cell(day: int, hour: int, times: _Times | None) -> HourCell:
     if times is None:
         return HourCell(day, hour)
-    return HourCell(day, hour, len(times.hours), times.mean)
+    return HourCell(day, hour, times.count, times.mean)
 
 
 def _arrival(key: str, label, received: int, times: _Times) -> TimeOfArrival:
@@ -287,9 +327,165 @@ def _arrival(key: str, label, received: int, times: _Times) -> TimeOfArrival:
         key=key,
         label=str(label),
         received=received,
-        replied=len(times.hours),
+        replied=times.count,
         mean_hours=times.mean,
         median_hours=times.median,
         within_target=times.within_target,
         responses_by_phone=times.responses_by_phone,
+    )
+
+
+# --- From the monthly rollup (messaging.rollups) ----------------------------------------
+
+
+class _Rolled:
+    """The rows of one group read from the rollup: sums, and the sorted runs for the median."""
+
+    def __init__(self):
+        self.received = 0
+        self.replied = 0
+        self.micros = 0
+        self.within_target = 0
+        self.responses_by_phone = 0
+        self.runs: list = []
+
+    def add(self, received, replied, micros, within_target, by_phone, durations) -> None:
+        self.received += received
+        self.replied += replied
+        self.micros += micros
+        self.within_target += within_target
+        self.responses_by_phone += by_phone
+        if replied:
+            self.runs.append(unpack(durations))
+
+    @property
+    def mean(self) -> float | None:
+        return mean_hours(self.micros, self.replied)
+
+    @property
+    def median(self) -> float | None:
+        if not self.replied:
+            return None
+        return median_hours(*middle_pair(self.runs, self.replied))
+
+    def times(self, key: str, label) -> ResponseTimes:
+        if not self.replied:
+            return ResponseTimes(key=key, label=str(label))
+        return ResponseTimes(
+            key=key,
+            label=str(label),
+            replied=self.replied,
+            mean_hours=self.mean,
+            median_hours=self.median,
+            within_target=self.within_target,
+            responses_by_phone=self.responses_by_phone,
+        )
+
+    def arrival(self, key: str, label) -> TimeOfArrival:
+        return TimeOfArrival(
+            key=key,
+            label=str(label),
+            received=self.received,
+            replied=self.replied,
+            mean_hours=self.mean,
+            median_hours=self.median,
+            within_target=self.within_target,
+            responses_by_phone=self.responses_by_phone,
+        )
+
+
+_TALLY_FIELDS = ("received", "replied", "micros", "within_target", "by_phone", "durations")
+
+
+def _months_from(first: dt.date, last: dt.date) -> list[dt.date]:
+    months, month = [], first.replace(day=1)
+    while month <= last:
+        months.append(month)
+        month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return months
+
+
+def _rolled_months(first: dt.date, last: dt.date) -> tuple[dt.datetime | None, tuple]:
+    """When the last of these months was rolled up, and the months not rolled up yet."""
+    months = _months_from(first, last)
+    computed = dict(
+        ResponseTallyMonth.objects.filter(month__in=months).values_list("month", "computed_at")
+    )
+    pending = tuple(month for month in months if month not in computed)
+    return computed.get(months[-1]), pending
+
+
+def _rolled_cell(day: int, hour: int, cell: list[int] | None) -> HourCell:
+    if cell is None:
+        return HourCell(day, hour)
+    replied, micros = cell
+    return HourCell(day, hour, replied, mean_hours(micros, replied))
+
+
+def rolled_response_times_by_category(month: dt.date) -> CategoryReport:
+    """response_times_by_category for a whole month, read from the month's rollup.
+
+    Two queries whatever the number of messages. The figures are those of
+    the live report at the time the month was rolled up (`as_of`): the current
+    month as of the last nightly run.
+    """
+    month = month.replace(day=1)
+    month_end = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    as_of, pending = _rolled_months(month, month)
+    groups: dict[str, _Rolled] = defaultdict(_Rolled)
+    total = _Rolled()
+    rows = ResponseTally.objects.filter(kind=ResponseTallyKind.CATEGORY, day=month).values_list(
+        "key", *_TALLY_FIELDS
+    )
+    for key, *figures in rows:
+        groups[key].add(*figures)
+        total.add(*figures)
+    report_rows = [groups[value].times(value, label) for value, label in Category.choices]
+    if groups.get(NOT_IN_QUEUE) and groups[NOT_IN_QUEUE].replied:
+        report_rows.append(groups[NOT_IN_QUEUE].times(NOT_IN_QUEUE, _("Not through the queue")))
+    return CategoryReport(
+        month,
+        month_end,
+        report_rows,
+        total.times("all", _("All messages")),
+        as_of=as_of,
+        pending=pending,
+    )
+
+
+def rolled_response_times_by_hour_of_week(
+    since: dt.date, *, today: dt.date | None = None
+) -> HourOfWeekReport:
+    """response_times_by_hour_of_week from `since` to the last rollup, read from the
+    rollup's day rows (two per day at most: a year is some 730 rows).
+
+    Three queries whatever the number of messages; the medians are picked
+    from the rows' sorted runs (messaging.rollups.kth_smallest).
+    """
+    today = today or timezone.localdate(timezone=practice_zone())
+    as_of, pending = _rolled_months(since, today)
+    summaries = {BUSINESS_HOURS: _Rolled(), AFTER_HOURS: _Rolled()}
+    cells: dict[tuple[int, int], list[int]] = {}
+    rows = ResponseTally.objects.filter(kind=ResponseTallyKind.ARRIVAL, day__gte=since).values_list(
+        "key", "cells", *_TALLY_FIELDS
+    )
+    for key, row_cells, *figures in rows:
+        summaries[key].add(*figures)
+        for place, (replied, micros) in row_cells.items():
+            weekday, hour = (int(part) for part in place.split(","))
+            cell = cells.setdefault((weekday, hour), [0, 0])
+            cell[0] += replied
+            cell[1] += micros
+    grid = [
+        [_rolled_cell(day, hour, cells.get((day, hour))) for hour in range(24)] for day in range(7)
+    ]
+    return HourOfWeekReport(
+        since=since,
+        grid=grid,
+        business_hours=summaries[BUSINESS_HOURS].arrival("business_hours", _("In business hours")),
+        after_hours=summaries[AFTER_HOURS].arrival(
+            "after_hours", _("Evenings, nights, weekends and holidays")
+        ),
+        as_of=as_of,
+        pending=pending,
     )

@@ -80,6 +80,21 @@ def with_first_response(messages: QuerySet[Message]) -> QuerySet[Message]:
     )
 
 
+def answered_since(since: dt.datetime) -> Exists:
+    """A filter on messages: answered (as with_first_response), by a response at or after `since`.
+
+    For counting over a whole queue: with `since` the oldest open message's
+    time, it is exactly "answered" for those messages, and the responses it
+    reads are the ones since then (the index on type and time), not every
+    response in the log, nor one correlated probe per open message.
+    """
+    return Exists(
+        _responses_to(
+            patient="patient", message_object_id="message_id", message_at="sent_at"
+        ).filter(occurred_at__gte=since)
+    )
+
+
 def message_first_response_at(message: Message) -> dt.datetime | None:
     """The first response to one message; the annotation when the row carries it."""
     if hasattr(message, "first_response_at"):
@@ -169,8 +184,11 @@ def first_responses_between(start: dt.datetime, end: dt.datetime) -> Iterator[Fi
         yield FirstResponse(message_time, response_at, response_type, category)
 
 
-def messages_arrived_between(start: dt.datetime, end: dt.datetime) -> Iterator[FirstResponse]:
-    """The patient messages sent in [start, end], each with its first response, if any.
+def messages_arrived_between(
+    start: dt.datetime, end: dt.datetime, *, include_end: bool = True
+) -> Iterator[FirstResponse]:
+    """The patient messages sent in [start, end] ([start, end) without include_end, as
+    the monthly rollup counts), each with its first response, if any.
 
     A message is its first message_from_patient event (a second event with
     the same object_id is the same message, not another one).
@@ -186,7 +204,8 @@ def messages_arrived_between(start: dt.datetime, end: dt.datetime) -> Iterator[F
     )
     rows = (
         plausible_events()
-        .filter(type=EventType.MESSAGE_FROM_PATIENT, occurred_at__gte=start, occurred_at__lte=end)
+        .filter(type=EventType.MESSAGE_FROM_PATIENT, occurred_at__gte=start)
+        .filter(Q(occurred_at__lte=end) if include_end else Q(occurred_at__lt=end))
         .exclude(Exists(same_message_before))
         .annotate(
             response_at=_earliest(responses, "occurred_at"),

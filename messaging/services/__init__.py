@@ -1,5 +1,6 @@
 """Writes for the message triage queue. Each change of status leaves a transition row."""
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -305,14 +306,16 @@ def message_claim_next(*, queue: str, by, idempotency_key: str = "") -> Message 
 
     With the "take next" button's one-time key, a double click claims one
     message, not two: the key is stored on the claim's transition, unique
-    per person, and a repeat gets the message the first click claimed.
+    per person, and a repeat gets the message the first click claimed. (On
+    PostgreSQL the repeat's claim fails on that unique key and is undone
+    whole; only then is the first click's transition read.)
     """
-    first = _transition_with_key(by, idempotency_key)
-    if first is not None:
-        return _claimed_by_the_first_click(first, queue)
     try:
         if connection.vendor == "postgresql":
-            return _claim_with_row_lock(queue, by, idempotency_key)
+            return _claim_in_one_statement(queue, by, idempotency_key)
+        first = _transition_with_key(by, idempotency_key)
+        if first is not None:
+            return _claimed_by_the_first_click(first, queue)
         return _claim_with_compare_and_set(queue, by, idempotency_key)
     except IntegrityError:
         first = _transition_with_key(by, idempotency_key)
@@ -337,12 +340,90 @@ def _transition_with_key(by, key: str) -> MessageTransition | None:
     )
 
 
-def _claim_with_row_lock(queue: str, by, key: str) -> Message | None:
-    with transaction.atomic():
-        message = _claimable(queue).select_for_update(skip_locked=True, of=("self",)).first()
-        if message is None:
-            return None
-        return _take(message, by, key)
+def _columns(model) -> list:
+    return list(model._meta.concrete_fields)
+
+
+_MESSAGE_FIELDS = _columns(Message)
+_PATIENT_FIELDS = _columns(Patient)
+# Take next on PostgreSQL, in one statement and one round trip (issue 15: five
+# before, with BEGIN and COMMIT): lock the first claimable row, skipping rows
+# another claimer holds (the order and the filter of _claimable, the partial
+# index message_claim_order_idx), mark it claimed, write the claim's transition,
+# and answer the message with its patient (whom the view and the API log).
+# A statement is atomic: a repeated one-time key fails the INSERT and undoes it all.
+_CLAIM_SQL = """
+WITH candidate AS (
+    SELECT id, status FROM {message}
+    WHERE queue = %(queue)s
+      AND (status = %(new)s OR (status = %(claimed)s AND lease_expires_at < %(now)s))
+    ORDER BY urgent DESC, internal_due_at, received_at, id
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+), taken AS (
+    UPDATE {message} AS m
+    SET status = %(claimed)s, owner_id = %(by)s, lease_expires_at = %(lease)s
+    FROM candidate WHERE m.id = candidate.id
+    RETURNING {returned}, candidate.status AS previous_status
+), logged AS (
+    INSERT INTO {transition}
+        (message_id, from_status, to_status, queue, by_id, at, note, idempotency_key)
+    SELECT id, previous_status, %(claimed)s, queue, %(by)s, %(now)s, '', %(key)s FROM taken
+)
+SELECT {message_columns}, {patient_columns}
+FROM taken JOIN {patient} AS p ON p.id = taken.patient_id
+"""
+
+
+def _claim_sql() -> str:
+    quote = connection.ops.quote_name
+    return _CLAIM_SQL.format(
+        message=quote(Message._meta.db_table),
+        transition=quote(MessageTransition._meta.db_table),
+        patient=quote(Patient._meta.db_table),
+        returned=", ".join(f"m.{quote(f.column)}" for f in _MESSAGE_FIELDS),
+        message_columns=", ".join(f"taken.{quote(f.column)}" for f in _MESSAGE_FIELDS),
+        patient_columns=", ".join(f"p.{quote(f.column)}" for f in _PATIENT_FIELDS),
+    )
+
+
+def _claim_in_one_statement(queue: str, by, key: str) -> Message | None:
+    now = timezone.now()
+    params = {
+        "queue": queue,
+        "new": MessageStatus.NEW,
+        "claimed": MessageStatus.CLAIMED,
+        "now": now,
+        "lease": now + CLAIM_LEASE,
+        "by": by.pk,
+        "key": key,
+    }
+    # Alone, the statement is its own transaction; inside a caller's, a savepoint
+    # keeps a repeated key's failure from spoiling the rest of it.
+    wrapper = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with wrapper, connection.cursor() as cursor:
+        cursor.execute(_claim_sql(), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    split = len(_MESSAGE_FIELDS)
+    message = _loaded(Message, _MESSAGE_FIELDS, row[:split])
+    message.patient = _loaded(Patient, _PATIENT_FIELDS, row[split:])
+    message.owner = by
+    return message
+
+
+def _loaded(model, fields: list, values) -> object:
+    """A model instance from a raw row, its values converted as a queryset would (JSON...)."""
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        column = field.get_col(model._meta.db_table)
+        for convert in connection.ops.get_db_converters(column) + column.get_db_converters(
+            connection
+        ):
+            value = convert(value, column, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)
 
 
 def _claim_with_compare_and_set(queue: str, by, key: str) -> Message | None:

@@ -5,10 +5,14 @@ from typing import NamedTuple
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.formats import date_format
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
@@ -27,6 +31,7 @@ from messaging.forms.queues import (
 from messaging.models import Message, MessageStatus, Queue
 from messaging.selectors import (
     QUEUE_PERMISSIONS,
+    Sla,
     chart_notes_to_file,
     checkpoint_messages,
     may_see,
@@ -46,7 +51,13 @@ from portal_adoption.models import AccessAction
 from portal_adoption.roles import MANAGE_MESSAGING, WORK_CLINICAL_QUEUE, WORK_PROVIDER_TASKS
 from portal_adoption.services import access_log_record, access_log_record_list
 
-QUEUE_PAGE_SIZE = 100
+# A screen of rows a nurse reads; "Take next" picks from the top anyway, and the
+# pages after it are there to look further down (issue 15: not 100 rows nobody scrolls to).
+QUEUE_PAGE_SIZE = 25
+# A checkpoint is a review of the day's state: it lists up to this many at once.
+CHECKPOINT_ROWS = 100
+SUBJECT_SHOWN = 60
+PREVIEW_SHOWN = 120
 CHECKPOINTS = {
     "morning": gettext_lazy("Morning: overnight messages to triage and route"),
     "noon": gettext_lazy("Noon: routine replies done, clinical questions escalated"),
@@ -69,12 +80,27 @@ class QueueAccessMixin:
 
 
 class Row(NamedTuple):
-    """One line of a message list: the message, its SLA state, how old it is, its first words."""
+    """One line of a message list, every cell worked out here so the template only prints.
+
+    The message, its SLA state, how old it is and its first words come first
+    (tests and the checkpoint pages read them); the rest is what the row
+    shows, formatted once in Python instead of by per-row filters and includes.
+    """
 
     message: Message
     sla: str
     age: str
     preview: str
+    url: str
+    patient_name: str
+    subject: str
+    received_iso: str
+    received_at: str
+    due_at: str
+    sla_class: str
+    sla_label: str
+    status_label: str
+    taken_by: str
 
     def __repr__(self):
         # Contexts get printed (Django's template debug log): never the words of a body.
@@ -95,19 +121,51 @@ def message_age(received_at: datetime, now: datetime) -> str:
     return ngettext("%(n)d day ago", "%(n)d days ago", days) % {"n": days}
 
 
+SLA_BADGES = {
+    Sla.OVERDUE: ("text-bg-danger", gettext_lazy("Overdue")),
+    Sla.DUE_SOON: ("text-bg-warning", gettext_lazy("Due soon")),
+    Sla.ON_TIME: ("text-bg-success", gettext_lazy("On time")),
+}
+SHORT_TIME = "D H:i"
+
+
 def _rows(messages_list) -> list[Row]:
     """The rows of a list page; its messages come from with_preview()."""
     now = timezone.now()
-    return [
-        Row(
-            message=m,
-            sla=sla_state(m, now=now),
-            age=message_age(m.received_at, now),
-            # One line: the line breaks of the body would break the table's rows.
-            preview=" ".join(m.body_start.split()),
+    zone = timezone.get_current_timezone()
+    # One reverse() for the page: every row's link differs only by its id.
+    detail_url = reverse("messaging:detail", args=[0])[:-2] + "{}/"
+    badges = {sla: (css, str(label)) for sla, (css, label) in SLA_BADGES.items()}
+    rows = []
+    for m in messages_list:
+        sla = sla_state(m, now=now)
+        received = timezone.localtime(m.received_at, zone)
+        owner = m.owner
+        taken_by = ""
+        if owner is not None:
+            taken_by = _("Taken by %(name)s") % {
+                "name": owner.get_full_name() or owner.get_username()
+            }
+        rows.append(
+            Row(
+                message=m,
+                sla=sla,
+                age=message_age(m.received_at, now),
+                # One line: the line breaks of the body would break the table's rows.
+                preview=Truncator(" ".join(m.body_start.split())).chars(PREVIEW_SHOWN),
+                url=detail_url.format(m.pk),
+                patient_name=f"{m.patient.family_name}, {m.patient.given_name}",
+                subject=Truncator(m.subject).chars(SUBJECT_SHOWN) if m.subject else "",
+                received_iso=received.isoformat(),
+                received_at=date_format(received, SHORT_TIME),
+                due_at=date_format(timezone.localtime(m.internal_due_at, zone), SHORT_TIME),
+                sla_class=badges[sla][0],
+                sla_label=badges[sla][1],
+                status_label=m.get_status_display(),
+                taken_by=taken_by,
+            )
         )
-        for m in messages_list
-    ]
+    return rows
 
 
 class QueuesView(View):
@@ -125,10 +183,23 @@ class QueuesView(View):
         return render(request, "messaging/queues.html", {"summary": summary})
 
 
+class CountedPaginator(Paginator):
+    """A paginator told the number of rows: the queue's counts have it already."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self.__dict__["count"] = count  # count is a cached_property: this is its value
+
+
 class QueueView(QueueAccessMixin, View):
     def get(self, request, queue):
         queue = self.check_queue(queue)
-        shown = list(with_preview(queue_messages(queue))[:QUEUE_PAGE_SIZE])
+        counts = queue_counts(queue)
+        paginator = CountedPaginator(
+            with_preview(queue_messages(queue)), QUEUE_PAGE_SIZE, count=counts["open"]
+        )
+        page = paginator.get_page(request.GET.get("page"))
+        shown = list(page.object_list)
         # The rows show the first words of each body: one entry for the page, naming
         # every patient on it, stands for those reads (the detail page logs the whole body).
         access_log_record_list(
@@ -137,9 +208,9 @@ class QueueView(QueueAccessMixin, View):
         context = {
             "queue": Queue(queue),
             "rows": _rows(shown),
-            "counts": queue_counts(queue),
+            "counts": counts,
+            "page": page,
             "checkpoints": CHECKPOINTS,
-            "limit": QUEUE_PAGE_SIZE,
             "take_next_form": TakeNextForm(),
         }
         return render(request, "messaging/queue.html", context)
@@ -174,7 +245,7 @@ class CheckpointView(QueueAccessMixin, View):
         if checkpoint not in CHECKPOINTS:
             raise Http404
         key = "end" if checkpoint == "end-of-day" else checkpoint
-        shown = list(with_preview(checkpoint_messages(queue, key))[:QUEUE_PAGE_SIZE])
+        shown = list(with_preview(checkpoint_messages(queue, key))[:CHECKPOINT_ROWS])
         access_log_record_list(
             request=request, resource="message_queue", patients={m.patient for m in shown}
         )

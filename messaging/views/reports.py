@@ -1,11 +1,11 @@
 """Managers' response-time report: by category, by hour of the week (VIEW_DASHBOARD).
 
 Aggregates only, never a patient or a message, so the page writes no
-access-log rows. The period comes in the query string (?month=YYYY-MM for
+access-log rows. The figures come from the nightly rollup (messaging.rollups),
+as of its last run; the page says when. The period comes in the query string (?month=YYYY-MM for
 the categories, ?since=YYYY-MM-DD for the hour-of-week grid).
 """
 
-import calendar
 import datetime as dt
 
 from django import forms
@@ -16,15 +16,14 @@ from django.views import View
 
 from messaging.selectors.reports import (
     HEAT_LIMITS_HOURS,
-    response_times_by_category,
-    response_times_by_hour_of_week,
+    rolled_response_times_by_category,
+    rolled_response_times_by_hour_of_week,
 )
 from portal_adoption.dates import FilterDateField, MonthField
 from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import VIEW_DASHBOARD
 
-# The summary of the grid loops over the period's messages in Python (the
-# business calendar decides what is in hours): a year at most.
+# The grid reads two rollup rows per day of the period: a year at most.
 LONGEST_GRID_PERIOD = dt.timedelta(days=366)
 DEFAULT_GRID_PERIOD = dt.timedelta(weeks=13)
 
@@ -78,13 +77,13 @@ class ResponseTimesReportView(StaffPermissionRequiredMixin, View):
         values = {key: chosen.get(key) or default for key, default in defaults.items()}
         if not all(chosen.get(key) for key in defaults):
             form = ResponseTimesForm(initial=values)
-        month = values["month"]
-        month_end = month.replace(day=calendar.monthrange(month.year, month.month)[1])
+        # Both read the nightly rollup (messaging.rollups): a few hundred rows at most,
+        # whatever the history; the page says as of when.
         context = {
             "form": form,
             "report_page": "response_times",
-            "by_category": response_times_by_category(month, month_end),
-            "by_hour": response_times_by_hour_of_week(values["since"]),
+            "by_category": rolled_response_times_by_category(values["month"]),
+            "by_hour": rolled_response_times_by_hour_of_week(values["since"], today=today),
             "heat_limits": HEAT_LIMITS_HOURS,
         }
         return render(request, self.template_name, context)

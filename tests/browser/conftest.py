@@ -49,9 +49,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One Chromium for the whole run; each test opens its own context (cookies)."""
+    """One Chromium per test module; each test opens its own context (cookies).
+
+    Not one per session: the async-unsafe switch below must end with the browser
+    tests, or the deploy check of a later test finds it set (async.E001).
+    """
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; Django's guard

@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 from django.core import signing
 from django.urls import reverse
 from playwright.sync_api import expect
@@ -10,6 +11,10 @@ from enrollment.models import Enrollment, QrInvitation
 from enrollment.services import QR_SALT
 from portal_adoption.roles import Role
 from tests.browser.conftest import open_tab, serious_accessibility_violations, sign_in
+
+# Transactional, like every live-server test: pytest-django then runs these after the
+# tests that roll back (an emptied database must not be what those find).
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 PHONE = {"width": 390, "height": 844}
 

@@ -1,11 +1,16 @@
 """Maria on the dashboard, in a real browser: another month, one location, the two exports."""
 
+import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from metrics.selectors import month_label
 from portal_adoption.roles import Role
 from tests.browser.conftest import sign_in
+
+# Transactional, like every live-server test: pytest-django then runs these after the
+# tests that roll back (an emptied database must not be what those find).
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def test_maria_changes_the_month_and_the_scope_and_downloads_the_csv_and_the_pdf(

@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
@@ -9,6 +10,10 @@ from messaging.models import ChartNote, Message, MessageStatus, Reply
 from portal_adoption.roles import Role
 from tests.browser.conftest import sign_in
 from tests.browser.practice import CLINICAL_BODY, CLINICAL_SUBJECT, TEMPLATE_NAME
+
+# Transactional, like every live-server test: pytest-django then runs these after the
+# tests that roll back (an emptied database must not be what those find).
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def test_nora_takes_the_next_message_replies_from_a_template_and_closes_it_with_a_chart_note(

@@ -30,6 +30,10 @@ from tests.browser.conftest import (
 )
 from tests.portal_adoption.test_role_access import PAGES, url_for
 
+# Transactional, like every live-server test: pytest-django then runs these after the
+# tests that roll back (an emptied database must not be what those find).
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
 SIGNED_OUT = "signed_out"
 # Not pages: fragments, files, images and JSON, each part of a page that is walked.
 NOT_PAGES = {

@@ -1,9 +1,11 @@
 """Maria's enrollment reports: who enrolls, why patients say no, and whether incentives last."""
 
 import datetime as dt
+import io
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -466,6 +468,7 @@ def test_the_incentive_page_compares_the_cohorts(client, manager, front_desk_cle
     ).patient
     login(enrollee, timezone.now() - dt.timedelta(days=35))
     completed(front_desk_clerk, timezone.now() - dt.timedelta(days=45))
+    call_command("rollup_metrics", "--all", stdout=io.StringIO())  # the page reads the rollup
     client.force_login(manager)
     response = client.get(reverse("enrollment:report_incentives"))
     html = response.content.decode()

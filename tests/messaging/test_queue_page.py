@@ -129,7 +129,7 @@ def queries_for_a_queue_of(client, count: int) -> int:
     with CaptureQueriesContext(connection) as queries:
         response = client.get(reverse("messaging:queue", args=["nursing"]))
     assert response.status_code == 200
-    assert len(response.context["rows"]) == count
+    assert len(response.context["rows"]) == min(count, queue_views.QUEUE_PAGE_SIZE)
     return len(queries)
 
 
@@ -140,6 +140,26 @@ def test_the_queue_page_costs_as_many_queries_for_50_messages_as_for_5(client, n
     Message.objects.all().delete()
     many = queries_for_a_queue_of(client, 50)
     assert many == few
+
+
+def test_nora_reads_the_queue_a_page_at_a_time_most_urgent_first(client, nurse):
+    size = queue_views.QUEUE_PAGE_SIZE
+    for i in range(size + 3):
+        receive(PatientFactory(), f"my medication refill, question {i}")
+    urgent = receive(PatientFactory(), "trouble breathing tonight")
+    client.force_login(nurse)
+    url = reverse("messaging:queue", args=["nursing"])
+
+    first = client.get(url)
+    second = client.get(url, {"page": 2})
+
+    first_page = [row.message for row in first.context["rows"]]
+    second_page = [row.message for row in second.context["rows"]]
+    assert len(first_page) == size and len(second_page) == 4
+    assert first_page[0] == urgent
+    assert set(first_page).isdisjoint(second_page)
+    assert f"{size + 4} open" in first.content.decode()
+    assert "page=2" in first.content.decode()
 
 
 def test_the_queue_does_not_read_whole_bodies(client, nurse, patient):

@@ -1,10 +1,12 @@
 """Maria's response-time report: per category, and by the hour of the week messages arrive."""
 
 import datetime as dt
+import io
 import itertools
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -203,11 +205,13 @@ def test_the_page_shows_both_tables_and_a_shaded_grid(client, manager, patient, 
     # A message two days ago, answered 30 hours later: in the default 13 weeks of the grid.
     received = timezone.now() - dt.timedelta(days=2)
     message(patient, received, received + dt.timedelta(hours=30))
+    call_command("rollup_metrics", "--all", stdout=io.StringIO())  # the page reads the rollup
     client.force_login(manager)
     response = client.get(reverse(REPORT), {"month": "2026-02"})
     assert response.status_code == 200
     html = response.content.decode()
     assert "February 2026" in html
+    assert "As of the rollup of" in html
     assert "6.0" in html and "34.3" in html and "80%" in html
     assert "Evenings, nights, weekends and holidays" in html
     assert 'class="heat heat-4"' in html and 'class="heat heat-none"' in html

@@ -8,9 +8,11 @@ dashboard.
 """
 
 import datetime as dt
+import io
 import itertools
 from zoneinfo import ZoneInfo
 
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -133,6 +135,7 @@ def test_a_message_nora_answered_by_phone_is_answered_by_phone_in_the_report(
     assert (clinical.key, clinical.replied, clinical.responses_by_phone) == ("clinical", 1, 1)
     grid = response_times_by_hour_of_week(today)
     assert sum(row.responses_by_phone for row in grid.summaries) == 1
+    call_command("rollup_metrics", "--all", stdout=io.StringIO())  # the page reads the rollup
     client.force_login(manager)
     html = client.get(reverse("messaging:report_response_times")).content.decode()
     assert "Answered by phone" in html
@@ -240,6 +243,23 @@ def test_a_message_answered_through_the_portal_is_answered_in_nora_s_queue(patie
     assert not urgent_open().exists()
     assert message not in checkpoint_messages(message.queue, "noon")
     assert queue_counts(message.queue)["urgent"] == 1
+
+
+def test_the_queue_counts_as_overdue_only_the_late_messages_nobody_answered(patient):
+    answered, _unanswered, answered_too_early, not_due = (receive(patient) for _ in range(4))
+    late = timezone.now() - dt.timedelta(hours=2)
+    Message.objects.exclude(pk=not_due.pk).update(internal_due_at=late)
+    Message.objects.filter(pk=not_due.pk).update(
+        internal_due_at=timezone.now() + dt.timedelta(hours=3)
+    )
+    portal_reply(patient, timezone.now(), answered.message_id)
+    portal_reply(
+        patient, answered_too_early.sent_at - dt.timedelta(hours=1), answered_too_early.message_id
+    )
+
+    counts = queue_counts(answered.queue)
+
+    assert (counts["open"], counts["overdue"]) == (4, 2)  # unanswered, answered_too_early
 
 
 def test_a_call_answers_an_urgent_message_in_the_queue(nurse, patient):

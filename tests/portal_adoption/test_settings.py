@@ -24,6 +24,8 @@ print(json.dumps({
     "time_zone": settings.TIME_ZONE,
     "country": settings.PRACTICE_COUNTRY,
     "session_age": settings.SESSION_COOKIE_AGE,
+    "conn_max_age": settings.DATABASES["default"]["CONN_MAX_AGE"],
+    "conn_health_checks": settings.DATABASES["default"]["CONN_HEALTH_CHECKS"],
 }))
 """
 CONFIG_VARIABLES = (
@@ -35,6 +37,7 @@ CONFIG_VARIABLES = (
     "PRACTICE_TIME_ZONE",
     "PRACTICE_COUNTRY",
     "PAM_TESTING",
+    "DATABASE_CONN_MAX_AGE",
 )
 
 
@@ -104,6 +107,17 @@ def test_idle_sessions_last_fifteen_minutes():
     assert settings_of(DEBUG="1")["session_age"] == 15 * 60
 
 
+def test_database_connections_persist_between_requests_unless_configured_otherwise():
+    postgres = "postgres://clinic:secret@db.internal:5432/portal"
+    default = settings_of(DEBUG="true", DATABASE_URL=postgres)
+    assert default["conn_max_age"] == 600
+    assert default["conn_health_checks"] is True
+    assert settings_of(DEBUG="true")["conn_max_age"] == 600  # SQLite too: one code path
+    assert settings_of(DEBUG="true", DATABASE_CONN_MAX_AGE="0")["conn_max_age"] == 0
+    in_url = settings_of(DEBUG="true", DATABASE_URL=postgres + "?conn_max_age=30")
+    assert in_url["conn_max_age"] == 30
+
+
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
@@ -113,6 +127,7 @@ def test_idle_sessions_last_fifteen_minutes():
         ("DATABASE_URL", "not a url"),
         ("REDIS_URL", "localhost:6379"),
         ("SESSION_IDLE_MINUTES", "fifteen"),
+        ("DATABASE_CONN_MAX_AGE", "forever"),
     ],
 )
 def test_a_value_that_cannot_be_parsed_stops_the_start_naming_the_variable(variable, value):

@@ -7,6 +7,7 @@ from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from metrics.drawings import drawings_prerender
 from metrics.models import MonthlyRollup
 from metrics.selectors import month_parse
 from metrics.services import practice_today, rollup_all, rollup_nightly, rollup_one
@@ -57,6 +58,9 @@ class Command(ProjectCommand):
                 "seconds": time.perf_counter() - started,
             }
         )
+        # Redraw the stored PDFs and charts of the current and last month that this
+        # run changed, rather than on their next request (metrics.drawings).
+        drawings_prerender(months=run.months)
         for failure in run.failures:
             self.stderr.write(
                 _("Failed: %(step)s: %(error)s: %(message)s")

@@ -1,0 +1,25 @@
+"""manage.py rebuild_patient_firsts: every patient's firsts again from the whole event log.
+
+Imports and app events keep PatientFirsts current as they write; this is for a
+log written around them (a restore, a bulk load). Idempotent.
+"""
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from patients.services import patient_firsts_rebuild
+from portal_adoption.management.base import Command as ProjectCommand
+
+
+class Command(ProjectCommand):
+    help = gettext_lazy(
+        "Rebuild each patient's first invitation, activation, login, app install and "
+        "message from the whole event log."
+    )
+
+    def handle(self, *args, **options):
+        patients = patient_firsts_rebuild()
+        self.stdout.write(
+            _("Patient firsts rebuilt: %(patients)d patients with at least one.")
+            % {"patients": patients}
+        )
