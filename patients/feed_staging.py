@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from django.db import DatabaseError, connection
 
 from patients.feed import EVENT_FIELDS, MAX_LENGTHS
-from patients.models import ActivityEvent, AppointmentType, EventType, Patient
+from patients.models import FIRSTS_COLUMNS, ActivityEvent, AppointmentType, EventType, Patient
 from patients.rules import (
     AMOUNT_LIMIT,
     AMOUNT_TYPES,
@@ -271,25 +271,25 @@ REPEAT = "repeat"  # detail: the earlier record's ordinal
 UNKNOWN_PATIENT = "unknown"  # detail: the patient_external_id
 STORED = "stored"  # detail: the fields that differ (comma separated), "" when none
 _WRITTEN = "written"  # detail: how many were written
+_FIRST = "first"  # (patient id, type, earliest occurred_at) of the written events
 _VANISHED = "vanished"  # not written for its event_id, yet not found by it either
 
 
 def staged_events_insert(
     *, source: str, recorded_at: datetime
-) -> tuple[int, list[tuple[int, str, str | None, str]]]:
+) -> tuple[int, list[tuple[int, str, str | None, str]], list[tuple[int, str, datetime]]]:
     """THE INSERT of the event import on PostgreSQL: the staged batch's new events into the log.
 
     One statement judges the staged records (all of them passed the checks)
     and writes the new ones, in file order. A record is new when it is the
     first of its event_id in the batch, its patient is on the roster, and
-    its event_id is not in the log. Returns how many were written, and
-    (ordinal, outcome, detail, event_id) of every other record. The unique
+    its event_id is not in the log. Returns how many were written,
+    (ordinal, outcome, detail, event_id) of every other record, and for the
+    patients' firsts (patients.services.patient_firsts_record) the earliest
+    written time of each patient and type that counts as a first. The unique
     index on event_id finds the stored ones as the rows go in (ON CONFLICT DO
     NOTHING); only those are then read, one index probe each (LATERAL ...
     LIMIT 1: a plain join may read the whole log instead).
-
-    Whatever else must follow each written event (a per-patient summary,
-    say) belongs here as one more data-modifying step reading `written`.
     """
     content = ", ".join(f"t.{name}" for name in ("patient_external_id", *EVENT_CONTENT_FIELDS))
     earlier = content.replace("t.", "f.")
@@ -324,7 +324,7 @@ def staged_events_insert(
             FROM firsts f WHERE f.patient_id IS NOT NULL
             ORDER BY f.ordinal
             ON CONFLICT (event_id) DO NOTHING
-            RETURNING event_id
+            RETURNING event_id, patient_id, type, occurred_at
         ),
         stored AS MATERIALIZED (
             SELECT f.ordinal, x.*
@@ -335,29 +335,34 @@ def staged_events_insert(
             WHERE f.patient_id IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM written w WHERE w.event_id = f.event_id)
         )
-        SELECT -1, '{_WRITTEN}', count(*)::text, '' FROM written
+        SELECT -1::bigint, '{_WRITTEN}', count(*)::text, '', NULL::timestamptz FROM written
+        UNION ALL
+        SELECT w.patient_id, '{_FIRST}', w.type, '', min(w.occurred_at)
+        FROM written w WHERE w.type = ANY (%s) GROUP BY w.patient_id, w.type
         UNION ALL
         SELECT t.ordinal,
                CASE WHEN ({content}) IS NOT DISTINCT FROM ({earlier})
                     THEN '{SAME_AS_EARLIER}' ELSE '{REPEAT}' END,
-               f.ordinal::text, t.event_id
+               f.ordinal::text, t.event_id, NULL
         FROM typed t JOIN typed f ON f.ordinal = t.first
         WHERE t.ordinal <> t.first
         UNION ALL
-        SELECT f.ordinal, '{UNKNOWN_PATIENT}', f.patient_external_id, f.event_id
+        SELECT f.ordinal, '{UNKNOWN_PATIENT}', f.patient_external_id, f.event_id, NULL
         FROM firsts f WHERE f.patient_id IS NULL
         UNION ALL
         SELECT f.ordinal,
                CASE WHEN x.patient_id IS NULL THEN '{_VANISHED}' ELSE '{STORED}' END,
-               array_to_string(array_remove(ARRAY[{differing}], NULL), ','), f.event_id
+               array_to_string(array_remove(ARRAY[{differing}], NULL), ','), f.event_id, NULL
         FROM stored x JOIN firsts f ON f.ordinal = x.ordinal
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [source, recorded_at])
+        cursor.execute(sql, [source, recorded_at, list(FIRSTS_COLUMNS)])
         rows = cursor.fetchall()
     if any(row[1] == _VANISHED for row in rows):
         # Another writer stored one of these event_ids while this statement ran:
         # nothing to compare it with, so the import fails whole (and can be run again).
         raise DatabaseError("an event_id of the import was stored by another writer meanwhile")
     written = next(int(row[2]) for row in rows if row[1] == _WRITTEN)
-    return written, [row for row in rows if row[1] != _WRITTEN]
+    firsts = [(row[0], row[2], row[4]) for row in rows if row[1] == _FIRST]
+    others = [row[:4] for row in rows if row[1] not in (_WRITTEN, _FIRST)]
+    return written, others, firsts
