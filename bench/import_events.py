@@ -306,9 +306,9 @@ def indexed_insert() -> float:
         cursor.execute(
             f"""
             INSERT INTO {events} (event_id, patient_id, type, occurred_at, channel, object_id,
-                                  reply_to, amount, score, source, recorded_at)
+                                  reply_to, appointment_type, amount, score, source, recorded_at)
             SELECT c.event_id, p.id, c.type, c.occurred_at, c.channel, c.object_id,
-                   c.reply_to, c.amount, c.score, %s, now()
+                   c.reply_to, '', c.amount, c.score, %s, now()
             FROM {CEILING_TABLE} c JOIN {patients} p ON p.external_id = c.patient_external_id
             """,
             [EventSource.FEED_CSV],

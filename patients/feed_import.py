@@ -12,27 +12,32 @@ How an import runs:
    roster and the log exactly as before.
 3. Records are read in batches (memory stays flat however long the file);
    each is parsed and checked whole: fields, references (patient, location,
-   provider), repeats inside the file, and events already stored.
-4. Accepted records are written batch by batch (COPY on PostgreSQL, bulk
-   inserts elsewhere); rejected ones are listed with their line or index,
-   field and reason, and stored with the run for download.
+   provider), repeats inside the file, and events already stored. Events on
+   PostgreSQL are checked a batch at a time on a staging table
+   (patients.feed_staging), with the same results and the same reasons.
+4. Accepted records are written batch by batch (one INSERT ... SELECT from
+   the staging table on PostgreSQL, bulk inserts elsewhere); rejected ones are
+   listed with their line or index, field and reason, and stored with the run
+   for download.
 """
 
-import json
 import logging
 import math
+import queue
+import threading
 import time
-from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import islice
 from operator import itemgetter
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from patients import feed_staging
 from patients.feed import (
     PatientRecord,
     parse_event,
@@ -500,6 +505,20 @@ def events_import(
 
 
 def write_events(records, *, report: ImportReport, sink: _RejectionSink, source: str) -> None:
+    if _checks_on_server():
+        _write_events_staged(records, report=report, sink=sink, source=source)
+    else:
+        _write_events_per_record(records, report=report, sink=sink, source=source)
+
+
+def _checks_on_server() -> bool:
+    """PostgreSQL checks a batch as a set; SQLite (a first run) record by record."""
+    return connection.vendor == "postgresql"
+
+
+def _write_events_per_record(
+    records, *, report: ImportReport, sink: _RejectionSink, source: str
+) -> None:
     writer = _event_writer(source)
     for batch in batched(records):
         accepted = _parse_events(batch, report, sink)
@@ -521,60 +540,169 @@ def write_events(records, *, report: ImportReport, sink: _RejectionSink, source:
         sink.batch_done()
 
 
-# What an event's check needs of a stored event: its content and its patient.
-STORED_EVENT_COLUMNS = ("event_id", "patient_id", *EVENT_CONTENT_FIELDS)
-StoredEvent = namedtuple("StoredEvent", STORED_EVENT_COLUMNS)
+def _write_events_staged(
+    records, *, report: ImportReport, sink: _RejectionSink, source: str
+) -> None:
+    """PostgreSQL: the same results as the per-record path, the checks run on a set.
 
-# On PostgreSQL, one index lookup per wanted key, whatever the planner makes of
-# the table's statistics. A long IN list, or a plain join, lets it choose to
-# read the whole event log once a batch instead; an import that starts on an
-# empty table (statistics of 0 rows) then slows down as it goes. The LIMIT 1
-# (the key is unique) keeps the subquery a per-key lookup.
-_LOOKUP_SQL = (
-    "SELECT {columns} FROM {keys} AS wanted(key) "
-    "CROSS JOIN LATERAL "
-    "(SELECT {columns} FROM {table} WHERE {key} = wanted.key LIMIT 1) AS found"
-)
-# The keys go as one JSON text, quicker to send than an array; keys that JSON
-# writes with a \u escape (a NUL, a control or non-ASCII character) go as an
-# array, which reads every string the way the ORM does, errors included.
-_KEYS_JSON = "json_array_elements_text(%s::json)"
-_KEYS_ARRAY = "unnest(%s::text[])"
+    Each batch goes to a staging table (patients.feed_staging); Python reads
+    only the records the server's checks do not pass, and words every reason.
+    Rejections are listed in the order of the per-record path: first what
+    reading finds (fields, a repeated event_id), then the references (patient,
+    stored event), each by position.
+    """
+    writer = _event_writer(source)
+    feed_staging.stage_create()
+    reading = _ReadAhead(records)
+    for batch, lines, others in reading:
+        report.received += len(batch)
+        read: list[tuple] = []  # (ordinal, errors, record) found while reading
+        trusted = []
+        for ordinal in others:
+            _read_event_record(ordinal, batch[ordinal][1], read, trusted)
+        feed_staging.stage_load(lines, trusted)
+        unsure = feed_staging.stage_unsure()
+        if unsure:
+            refused_before, trusted = len(read), []
+            for ordinal in unsure:
+                _read_event_record(ordinal, batch[ordinal][1], read, trusted)
+            feed_staging.stage_settle([r[0] for r in read[refused_before:]], trusted)
+        new = _StagedEvents()
+        reading.while_writing()
+        writer(new)
+        patient_firsts_record(events=new.firsts)
+        report.created += len(new)
+        references: list[tuple] = []  # (ordinal, errors, record) found in the database
+        for ordinal, outcome, detail, event_id in new.others:
+            raw = batch[ordinal][1]
+            if outcome == feed_staging.SAME_AS_EARLIER:
+                report.unchanged += 1
+            elif outcome == feed_staging.REPEAT:
+                read.append((ordinal, [_repeat_error(batch[int(detail)][0])], raw))
+            elif outcome == feed_staging.UNKNOWN_PATIENT:
+                references.append((ordinal, [_not_on_roster_error(detail)], raw))
+            elif detail:
+                references.append((ordinal, [_conflict_error(event_id, detail.split(","))], raw))
+            else:
+                report.unchanged += 1
+        for ordinal, errors, record in sorted(read, key=itemgetter(0)) + sorted(
+            references, key=itemgetter(0)
+        ):
+            sink.reject(batch[ordinal][0], errors, record)
+        sink.batch_done()
 
 
-def _lookup(model, key: str, columns: tuple[str, ...], keys) -> list[tuple]:
-    keys = list(keys)
-    as_json = json.dumps(keys)
-    plain = "\\u" not in as_json
-    sql = _LOOKUP_SQL.format(
-        keys=_KEYS_JSON if plain else _KEYS_ARRAY,
-        columns=", ".join(columns),
-        table=model._meta.db_table,
-        key=key,
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [as_json if plain else keys])
-        return cursor.fetchall()
+class _ReadAhead:
+    """(batch, its lines for the staging COPY, ordinals of the other records), a batch ahead.
+
+    A thread of its own reads the next batch (the CSV file, say) while the
+    server writes this one (`while_writing`): reading waits for no query, and
+    the server for no reading. The thread reads only then, so that it does
+    not hold Python's lock while this thread talks to the server. At most two
+    batches wait, so memory stays flat. Python reads the records that are not
+    plain lines (parse_event) in the caller's thread, so that their reasons
+    are worded in the caller's language.
+    """
+
+    def __init__(self, records):
+        self.records = records
+        self.ahead: queue.Queue = queue.Queue(maxsize=1)
+        self.stop = threading.Event()
+        self.may_read = threading.Event()
+        self.may_read.set()  # the first batch at once
+        self.language = translation.get_language()
+
+    def __iter__(self) -> Iterator[tuple[list, list[str], list[int]]]:
+        reader = threading.Thread(target=self._read, name="event-import-reader", daemon=True)
+        reader.start()
+        try:
+            while (item := self.ahead.get()) is not _READ_TO_THE_END:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self.stop.set()
+            self.may_read.set()
+            reader.join()
+
+    def while_writing(self) -> None:
+        """The server is about to write a batch: read the next one meanwhile."""
+        self.may_read.set()
+
+    def _read(self) -> None:
+        # Wordings made here (a line with too many values) use the caller's language.
+        if self.language:
+            translation.activate(self.language)
+        else:
+            translation.deactivate_all()
+        try:
+            for batch in batched(self.records):
+                lines, others = [], []
+                for ordinal, (_position, raw) in enumerate(batch):
+                    line = feed_staging.plain_line(ordinal, raw)
+                    if line is None:
+                        others.append(ordinal)
+                    else:
+                        lines.append(line)
+                if not self._hand_over((batch, lines, others)):
+                    return
+            self._hand_over(_READ_TO_THE_END)
+        except BaseException as error:  # handed to the caller, raised there
+            self._hand_over(error)
+
+    def _hand_over(self, item) -> bool:
+        """Wait for the caller's turn to read, then put `item` in its queue."""
+        self.may_read.wait()
+        self.may_read.clear()
+        while not self.stop.is_set():
+            try:
+                self.ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+
+_READ_TO_THE_END = object()
+
+
+def _read_event_record(ordinal: int, raw, refused: list, trusted: list) -> None:
+    """One record through the per-record reader: refused with its reasons, or staged as read."""
+    if isinstance(raw, MalformedRecord):
+        refused.append((ordinal, raw.errors, raw.record))
+        return
+    data, errors = parse_event(raw)
+    if errors:
+        refused.append((ordinal, errors, raw))
+    else:
+        trusted.append(feed_staging.trusted_row(ordinal, data))
+
+
+class _StagedEvents:
+    """The batch staged for the insert; once written, how many were, and what became of the rest."""
+
+    def __init__(self):
+        self.written = 0
+        self.others: list[tuple[int, str, str | None, str]] = []
+        self.firsts: list[tuple[int, str, datetime]] = []  # for the patients' firsts
+
+    def __len__(self) -> int:
+        return self.written
 
 
 def _patient_ids(external_ids: set[str]) -> dict[str, int]:
     """external_id -> pk of the roster patients among these."""
     if not external_ids:
         return {}
-    if connection.vendor == "postgresql":
-        return dict(_lookup(Patient, "external_id", ("external_id", "id"), external_ids))
     return dict(
         Patient.objects.filter(external_id__in=external_ids).values_list("external_id", "pk")
     )
 
 
-def _stored_events(event_ids: list[str]) -> dict[str, StoredEvent | ActivityEvent]:
+def _stored_events(event_ids: list[str]) -> dict[str, ActivityEvent]:
     """The events already in the log among these event_ids, by event_id."""
     if not event_ids:
         return {}
-    if connection.vendor == "postgresql":
-        rows = _lookup(ActivityEvent, "event_id", STORED_EVENT_COLUMNS, event_ids)
-        return {row[0]: StoredEvent._make(row) for row in rows}
     return ActivityEvent.objects.in_bulk(event_ids, field_name="event_id")
 
 
@@ -613,17 +741,11 @@ def _repeat_error(earlier: Position) -> FieldError:
 
 
 def _reference_errors(
-    data: EventData, patient_id: int | None, stored: StoredEvent | ActivityEvent | None
+    data: EventData, patient_id: int | None, stored: ActivityEvent | None
 ) -> list[FieldError] | None:
     """[] to write the event, None when it is stored already, else the reasons."""
     if patient_id is None:
-        return [
-            FieldError(
-                "patient_external_id",
-                _("patient “%(id)s” is not on the roster: import the patient first.")
-                % {"id": data.patient_external_id},
-            )
-        ]
+        return [_not_on_roster_error(data.patient_external_id)]
     if stored is None:
         return []
     differing = [f for f in EVENT_CONTENT_FIELDS if getattr(stored, f) != getattr(data, f)]
@@ -631,106 +753,58 @@ def _reference_errors(
         differing.insert(0, "patient_external_id")
     if not differing:
         return None
-    return [
-        FieldError(
-            "event_id",
-            _(
-                "conflict: event_id “%(id)s” is stored already with a different %(fields)s; "
-                "the stored event is kept. Send a new event_id for a new event."
-            )
-            % {"id": data.event_id, "fields": ", ".join(differing)},
+    return [_conflict_error(data.event_id, differing)]
+
+
+def _not_on_roster_error(patient_external_id: str) -> FieldError:
+    return FieldError(
+        "patient_external_id",
+        _("patient “%(id)s” is not on the roster: import the patient first.")
+        % {"id": patient_external_id},
+    )
+
+
+def _conflict_error(event_id: str, differing: list[str]) -> FieldError:
+    return FieldError(
+        "event_id",
+        _(
+            "conflict: event_id “%(id)s” is stored already with a different %(fields)s; "
+            "the stored event is kept. Send a new event_id for a new event."
         )
-    ]
+        % {"id": event_id, "fields": ", ".join(differing)},
+    )
 
 
-EVENT_TABLE_COLUMNS = (
-    "event_id",
-    "patient_id",
-    "type",
-    "occurred_at",
-    "channel",
-    "object_id",
-    "reply_to",
-    "appointment_type",
-    "amount",
-    "score",
-    "due_date",
-    "source",
-    "recorded_at",
-)
-EVENT_TEXT_COLUMNS = (
-    "event_id",
-    "type",
-    "channel",
-    "object_id",
-    "reply_to",
-    "appointment_type",
-    "source",
-)
-
-
-def _event_writer(source: str) -> Callable[[list[tuple[EventData, int]]], None]:
+def _event_writer(source: str) -> Callable[[list[tuple[EventData, int]] | _StagedEvents], None]:
+    """What writes a batch's new events: a list of (data, patient id), or the staged batch."""
     recorded_at = timezone.now()
 
-    def row(data: EventData, patient_id: int) -> tuple:
-        return (
-            data.event_id,
-            patient_id,
-            data.type,
-            data.occurred_at,
-            data.channel,
-            data.object_id,
-            data.reply_to,
-            data.appointment_type,
-            data.amount,
-            data.score,
-            data.due_date,
-            source,
-            recorded_at,
-        )
-
-    if connection.vendor == "postgresql":
-        return lambda rows: _copy_events([row(d, p) for d, p in rows])
-
-    def bulk_insert(rows):
+    def write(rows):
+        if isinstance(rows, _StagedEvents):
+            rows.written, rows.others, rows.firsts = feed_staging.staged_events_insert(
+                source=source, recorded_at=recorded_at
+            )
+            return
         ActivityEvent.objects.bulk_create(
             [
-                ActivityEvent(**dict(zip(EVENT_TABLE_COLUMNS, row(d, p), strict=True)))
-                for d, p in rows
+                ActivityEvent(
+                    event_id=data.event_id,
+                    patient_id=patient_id,
+                    type=data.type,
+                    occurred_at=data.occurred_at,
+                    channel=data.channel,
+                    object_id=data.object_id,
+                    reply_to=data.reply_to,
+                    appointment_type=data.appointment_type,
+                    amount=data.amount,
+                    score=data.score,
+                    due_date=data.due_date,
+                    source=source,
+                    recorded_at=recorded_at,
+                )
+                for data, patient_id in rows
             ],
             batch_size=1000,
         )
 
-    return bulk_insert
-
-
-def _copy_events(rows: list[tuple]) -> None:
-    """PostgreSQL's COPY: the fastest way in, inside the import's transaction.
-
-    In binary format, which spares formatting and parsing every value as text.
-    Text format reads a NUL in a string as an error before sending it; binary
-    would send it, so a batch with one is written in text format, as it was.
-    """
-    if not rows:
-        return
-    table = ActivityEvent._meta.db_table
-    statement = f"COPY {table} ({', '.join(EVENT_TABLE_COLUMNS)}) FROM STDIN"
-    binary = "\x00" not in "".join(map("".join, map(_text_values, rows)))
-    if binary:
-        statement += " (FORMAT BINARY)"
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-        if binary:
-            copy.set_types(_event_column_types())
-        for values in rows:
-            copy.write_row(values)
-
-
-_text_values = itemgetter(
-    *(i for i, name in enumerate(EVENT_TABLE_COLUMNS) if name in EVENT_TEXT_COLUMNS)
-)
-
-
-def _event_column_types() -> list[str]:
-    """The database types of EVENT_TABLE_COLUMNS, as binary COPY needs them."""
-    fields = (ActivityEvent._meta.get_field(name) for name in EVENT_TABLE_COLUMNS)
-    return [field.db_type(connection).split("(")[0] for field in fields]
+    return write
