@@ -139,7 +139,7 @@ FIRSTS_UPSERT_ROWS = 150
 
 def patient_firsts_record(*, events: Iterable[tuple[int, str, dt.datetime]]) -> int:
     """Fold newly stored events, as (patient_id, type, occurred_at), into their
-    patients' firsts; returns how many patients' rows were written.
+    patients' firsts; returns how many patients the events had a first for.
 
     Every writer of the event log calls it in the transaction of its insert
     (event_record, the feed import after each batch, the demo), so the firsts
@@ -150,7 +150,8 @@ def patient_firsts_record(*, events: Iterable[tuple[int, str, dt.datetime]]) -> 
        day (a year-0001 row is not evidence; see PatientFirsts).
     2. One INSERT ... ON CONFLICT DO UPDATE per FIRSTS_UPSERT_ROWS patients,
        keeping the earlier of the stored and the new time per column (NULL
-       is "none yet"); the same SQL on PostgreSQL and SQLite. Patients go in id
+       is "none yet"), and writing a row only when one of its times moves back;
+       the same SQL on PostgreSQL and SQLite. Patients go in id
        order, so two writers lock rows in one order and cannot deadlock.
     """
     earliest = event_window().utc_bounds()[0]
@@ -174,6 +175,14 @@ def patient_firsts_record(*, events: Iterable[tuple[int, str, dt.datetime]]) -> 
         f"{table}.{quote(c)} THEN excluded.{quote(c)} ELSE {table}.{quote(c)} END"
         for c in columns
     )
+    # A patient whose stored firsts are all as early is left alone: most batches of a
+    # big import bring later logins of known patients, and rewriting their rows
+    # cost more than the insert of the events.
+    any_earlier = " OR ".join(
+        f"(excluded.{quote(c)} IS NOT NULL AND ({table}.{quote(c)} IS NULL "
+        f"OR excluded.{quote(c)} < {table}.{quote(c)}))"
+        for c in columns
+    )
     adapt = connection.ops.adapt_datetimefield_value
     patients = sorted(firsts)
     with connection.cursor() as cursor:
@@ -187,7 +196,8 @@ def patient_firsts_record(*, events: Iterable[tuple[int, str, dt.datetime]]) -> 
             cursor.execute(
                 f"INSERT INTO {table} ({quote('patient_id')}, "
                 f"{', '.join(quote(c) for c in columns)}) VALUES {values} "
-                f"ON CONFLICT ({quote('patient_id')}) DO UPDATE SET {keep_earlier}",
+                f"ON CONFLICT ({quote('patient_id')}) DO UPDATE SET {keep_earlier} "
+                f"WHERE {any_earlier}",
                 parameters,
             )
     return len(firsts)
