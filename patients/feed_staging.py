@@ -30,7 +30,14 @@ from datetime import UTC, datetime
 from django.db import DatabaseError, connection
 
 from patients.feed import EVENT_FIELDS, MAX_LENGTHS
-from patients.models import FIRSTS_COLUMNS, ActivityEvent, AppointmentType, EventType, Patient
+from patients.models import (
+    FIRSTS_COLUMNS,
+    ActivityEvent,
+    AppointmentType,
+    EventType,
+    Patient,
+    PatientFirsts,
+)
 from patients.rules import (
     AMOUNT_LIMIT,
     AMOUNT_TYPES,
@@ -40,7 +47,8 @@ from patients.rules import (
     EventData,
     _window_now,
 )
-from patients.services import EVENT_CONTENT_FIELDS
+from patients.services import EVENT_CONTENT_FIELDS, patient_firsts_keep_earlier
+from portal_adoption.dates import event_window
 
 STAGE = "import_event_stage"
 RULES = "import_event_rule"
@@ -271,22 +279,22 @@ REPEAT = "repeat"  # detail: the earlier record's ordinal
 UNKNOWN_PATIENT = "unknown"  # detail: the patient_external_id
 STORED = "stored"  # detail: the fields that differ (comma separated), "" when none
 _WRITTEN = "written"  # detail: how many were written
-_FIRST = "first"  # (patient id, type, earliest occurred_at) of the written events
 _VANISHED = "vanished"  # not written for its event_id, yet not found by it either
 
 
 def staged_events_insert(
     *, source: str, recorded_at: datetime
-) -> tuple[int, list[tuple[int, str, str | None, str]], list[tuple[int, str, datetime]]]:
+) -> tuple[int, list[tuple[int, str, str | None, str]]]:
     """THE INSERT of the event import on PostgreSQL: the staged batch's new events into the log.
 
     One statement judges the staged records (all of them passed the checks)
     and writes the new ones, in file order. A record is new when it is the
     first of its event_id in the batch, its patient is on the roster, and
-    its event_id is not in the log. Returns how many were written,
-    (ordinal, outcome, detail, event_id) of every other record, and for the
-    patients' firsts (patients.services.patient_firsts_record) the earliest
-    written time of each patient and type that counts as a first. The unique
+    its event_id is not in the log. Returns how many were written, and
+    (ordinal, outcome, detail, event_id) of every other record. The same
+    statement folds the written events into the patients' firsts (as
+    patients.services.patient_firsts_record does for the other writers): the
+    rows stay on the server, and only patients whose firsts move are written. The unique
     index on event_id finds the stored ones as the rows go in (ON CONFLICT DO
     NOTHING); only those are then read, one index probe each (LATERAL ...
     LIMIT 1: a plain join may read the whole log instead).
@@ -326,6 +334,9 @@ def staged_events_insert(
             ON CONFLICT (event_id) DO NOTHING
             RETURNING event_id, patient_id, type, occurred_at
         ),
+        firsts_kept AS (
+            {_firsts_upsert()}
+        ),
         stored AS MATERIALIZED (
             SELECT f.ordinal, x.*
             FROM firsts f LEFT JOIN LATERAL (
@@ -335,34 +346,55 @@ def staged_events_insert(
             WHERE f.patient_id IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM written w WHERE w.event_id = f.event_id)
         )
-        SELECT -1::bigint, '{_WRITTEN}', count(*)::text, '', NULL::timestamptz FROM written
-        UNION ALL
-        SELECT w.patient_id, '{_FIRST}', w.type, '', min(w.occurred_at)
-        FROM written w WHERE w.type = ANY (%s) GROUP BY w.patient_id, w.type
+        SELECT -1, '{_WRITTEN}', count(*)::text, '' FROM written
         UNION ALL
         SELECT t.ordinal,
                CASE WHEN ({content}) IS NOT DISTINCT FROM ({earlier})
                     THEN '{SAME_AS_EARLIER}' ELSE '{REPEAT}' END,
-               f.ordinal::text, t.event_id, NULL
+               f.ordinal::text, t.event_id
         FROM typed t JOIN typed f ON f.ordinal = t.first
         WHERE t.ordinal <> t.first
         UNION ALL
-        SELECT f.ordinal, '{UNKNOWN_PATIENT}', f.patient_external_id, f.event_id, NULL
+        SELECT f.ordinal, '{UNKNOWN_PATIENT}', f.patient_external_id, f.event_id
         FROM firsts f WHERE f.patient_id IS NULL
         UNION ALL
         SELECT f.ordinal,
                CASE WHEN x.patient_id IS NULL THEN '{_VANISHED}' ELSE '{STORED}' END,
-               array_to_string(array_remove(ARRAY[{differing}], NULL), ','), f.event_id, NULL
+               array_to_string(array_remove(ARRAY[{differing}], NULL), ','), f.event_id
         FROM stored x JOIN firsts f ON f.ordinal = x.ordinal
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [source, recorded_at, list(FIRSTS_COLUMNS)])
+        cursor.execute(sql, [source, recorded_at, event_window().utc_bounds()[0]])
         rows = cursor.fetchall()
     if any(row[1] == _VANISHED for row in rows):
         # Another writer stored one of these event_ids while this statement ran:
         # nothing to compare it with, so the import fails whole (and can be run again).
         raise DatabaseError("an event_id of the import was stored by another writer meanwhile")
     written = next(int(row[2]) for row in rows if row[1] == _WRITTEN)
-    firsts = [(row[0], row[2], row[4]) for row in rows if row[1] == _FIRST]
-    others = [row[:4] for row in rows if row[1] not in (_WRITTEN, _FIRST)]
-    return written, others, firsts
+    return written, [row for row in rows if row[1] != _WRITTEN]
+
+
+def _firsts_upsert() -> str:
+    """The data-modifying step of the insert that keeps the patients' firsts:
+    each written patient's earliest time per column, from the types that count
+    (FIRSTS_COLUMNS) and on or after the event window's first day (the
+    statement's third parameter), upserted in patient order (no deadlock
+    between two imports)."""
+    table = connection.ops.quote_name(PatientFirsts._meta.db_table)
+    by_column: dict[str, list[str]] = {}
+    for event_type, column in FIRSTS_COLUMNS.items():
+        by_column.setdefault(column, []).append(str(event_type))
+    earliest = ", ".join(
+        f"min(w.occurred_at) FILTER (WHERE w.type IN ({', '.join(repr(t) for t in types)}))"
+        for types in by_column.values()
+    )
+    counted = ", ".join(repr(str(t)) for t in FIRSTS_COLUMNS)
+    return f"""
+        INSERT INTO {table} (patient_id, {", ".join(by_column)})
+        SELECT w.patient_id, {earliest}
+        FROM written w
+        WHERE w.type IN ({counted}) AND w.occurred_at >= %s
+        GROUP BY w.patient_id
+        ORDER BY w.patient_id
+        {patient_firsts_keep_earlier(table)}
+    """
