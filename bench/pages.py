@@ -312,7 +312,13 @@ def run_size(size: int, chosen) -> dict[str, PageFigures]:
     try:
         logins = load(size)
         patient = Patient.objects.order_by("pk").first()
-        message = Message.objects.exclude(status=MessageStatus.CLOSED).order_by("pk").first()
+        # An open nursing message nobody holds: the nurse who opens it may see it.
+        message = (
+            Message.objects.exclude(status=MessageStatus.CLOSED)
+            .filter(queue="nursing", owner__isnull=True, escalated_to__isnull=True)
+            .order_by("pk")
+            .first()
+        )
         urls = {name: url_for(name, target, patient, message) for name, target, _r in chosen}
         counts = count_queries(chosen, urls)
         connections.close_all()
