@@ -150,13 +150,13 @@ def load(size: int) -> dict:
         stdout=StringIO(),
     )  # fmt: skip
     call_command("demo_program", stdout=StringIO())
-    call_command("rollup_metrics", "--all", stdout=StringIO())
-    logins = {login.role: login for login in demo_staff_ensure(passwords=True)}
     # What autovacuum does minutes after a load in production (it is off on some
     # benchmark servers): without statistics the planner takes the fresh tables
     # for empty, and a nested loop over 20,000 patients took the outreach page to 30 s.
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
+    call_command("rollup_metrics", "--all", stdout=StringIO())
+    logins = {login.role: login for login in demo_staff_ensure(passwords=True)}
     print(
         f"  loaded in {time.perf_counter() - started:.0f} s: {Patient.objects.count():,} patients, "
         f"{ActivityEvent.objects.count():,} events, {Message.objects.count():,} messages "
