@@ -71,9 +71,18 @@ class ActivityEventFactory(factory.django.DjangoModelFactory):
         return event
 
 
-# Invented names no patient factory or test writes (Faker draws patients' names).
-STAFF_GIVEN_NAMES = ("Quorra", "Zebulon", "Ottoline", "Thaddeus", "Wilhelmina", "Evander", "Isolde")
-STAFF_FAMILY_NAMES = ("Vexworth", "Quillfeather", "Zanzibarre", "Ortolani-Pike", "Wyckhamber")
+# Invented names that hold no name Faker can give a patient, nor a word a test writes
+# (tests/test_factories.py checks both).
+STAFF_GIVEN_NAMES = (
+    "Thaddeus",
+    "Wilhelmina",
+    "Isolde",
+    "Xylander",
+    "Qoyllur",
+    "Phineasz",
+    "Kvothe",
+)
+STAFF_FAMILY_NAMES = ("Vexworth", "Quillfeather", "Ortolani-Pike", "Brixendorf", "Zoltanyi")
 
 
 class UserFactory(factory.django.DjangoModelFactory):
