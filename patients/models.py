@@ -229,6 +229,30 @@ class ActivityEvent(models.Model):
         return f"{self.type} {self.event_id}"
 
 
+class EventKey(models.Model):
+    """Each stored event_id and when its event occurred: the log's unique key on PostgreSQL.
+
+    The event log is partitioned by month there (patients/partitions.py), and
+    a unique index of a partitioned table must hold the partition key, so
+    the log itself can no longer refuse an event_id stored in another month.
+    A trigger on the log (migration 0013) writes this row before each event:
+    a repeated event_id is a unique violation (IntegrityError), as before.
+    Look-ups of stored events read this one index, then the event by
+    (event_id, occurred_at), which reads one partition. Append-only, like
+    the log. Empty on SQLite, whose log keeps its own unique index.
+    """
+
+    event_id = models.CharField(_("event id"), max_length=128, primary_key=True)
+    occurred_at = models.DateTimeField(_("occurred at"))
+
+    class Meta:
+        verbose_name = _("event key")
+        verbose_name_plural = _("event keys")
+
+    def __str__(self):
+        return self.event_id
+
+
 class PatientFirsts(models.Model):
     """Each patient's first event of the kinds adoption is measured by, kept as events
     arrive (patients.services.patient_firsts_record), so that "enrolled by the end of
