@@ -400,8 +400,11 @@ def _event_tallies(tallies: dict[Pair, Tally], events: QuerySet, window: _Window
 def _plausible() -> Exists:
     """The probed row is in `plausible_events()`, the one gate of the event window,
     for a FILTER (see _first_time): a look-up of the row by its primary key. Used
-    where a time is read into Python, so that nothing but that gate decides."""
-    return Exists(plausible_events().filter(pk=OuterRef("pk")))
+    where a time is read into Python, so that nothing but that gate decides.
+    With its time too: on PostgreSQL the log is partitioned by month (patients/
+    partitions.py), and the time makes it one probe of one partition, not one
+    of every month's."""
+    return Exists(plausible_events().filter(pk=OuterRef("pk"), occurred_at=OuterRef("occurred_at")))
 
 
 def _first_time(event_type: str, object_field: str = "object_id") -> Subquery:

@@ -27,10 +27,17 @@ still checks record by record, with the same results (tests/patients).
 import re
 from datetime import UTC, datetime
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, IntegrityError, connection
 
 from patients.feed import EVENT_FIELDS, MAX_LENGTHS
-from patients.models import FIRSTS_COLUMNS, ActivityEvent, AppointmentType, EventType, Patient
+from patients.models import (
+    FIRSTS_COLUMNS,
+    ActivityEvent,
+    AppointmentType,
+    EventKey,
+    EventType,
+    Patient,
+)
 from patients.rules import (
     AMOUNT_LIMIT,
     AMOUNT_TYPES,
@@ -273,6 +280,7 @@ STORED = "stored"  # detail: the fields that differ (comma separated), "" when n
 _WRITTEN = "written"  # detail: how many were written
 _FIRST = "first"  # (patient id, type, earliest occurred_at) of the written events
 _VANISHED = "vanished"  # not written for its event_id, yet not found by it either
+_STORED_MEANWHILE = "an event_id of the import was stored by another writer meanwhile"
 
 
 def staged_events_insert(
@@ -286,10 +294,15 @@ def staged_events_insert(
     its event_id is not in the log. Returns how many were written,
     (ordinal, outcome, detail, event_id) of every other record, and for the
     patients' firsts (patients.services.patient_firsts_record) the earliest
-    written time of each patient and type that counts as a first. The unique
-    index on event_id finds the stored ones as the rows go in (ON CONFLICT DO
-    NOTHING); only those are then read, one index probe each (LATERAL ...
-    LIMIT 1: a plain join may read the whole log instead).
+    written time of each patient and type that counts as a first.
+
+    The log is partitioned by month (patients/partitions.py): its unique key
+    is the key table EventKey. Each event_id is probed there (one index, not
+    one per month), and a stored event is read by (event_id, occurred_at),
+    which reads one partition; each probe is a LATERAL ... LIMIT 1, since a
+    plain join may read a whole table instead. The key table's trigger
+    refuses an event_id another writer stored after the probe (a unique
+    violation): then the import fails whole, as when an event vanishes.
     """
     content = ", ".join(f"t.{name}" for name in ("patient_external_id", *EVENT_CONTENT_FIELDS))
     earlier = content.replace("t.", "f.")
@@ -317,23 +330,31 @@ def staged_events_insert(
         firsts AS MATERIALIZED (
             SELECT * FROM typed t WHERE t.ordinal = t.first
         ),
+        keyed AS MATERIALIZED (
+            SELECT f.ordinal, k.occurred_at AS stored_at
+            FROM firsts f LEFT JOIN LATERAL (
+                SELECT k.occurred_at FROM {EventKey._meta.db_table} k
+                WHERE k.event_id = f.event_id LIMIT 1
+            ) k ON true
+            WHERE f.patient_id IS NOT NULL
+        ),
         written AS (
             INSERT INTO {ActivityEvent._meta.db_table}
                 (patient_id, {", ".join(columns)}, source, recorded_at)
             SELECT f.patient_id, {", ".join(f"f.{n}" for n in columns)}, %s, %s
-            FROM firsts f WHERE f.patient_id IS NOT NULL
+            FROM firsts f JOIN keyed kd ON kd.ordinal = f.ordinal
+            WHERE kd.stored_at IS NULL
             ORDER BY f.ordinal
-            ON CONFLICT (event_id) DO NOTHING
             RETURNING event_id, patient_id, type, occurred_at
         ),
         stored AS MATERIALIZED (
-            SELECT f.ordinal, x.*
-            FROM firsts f LEFT JOIN LATERAL (
+            SELECT kd.ordinal, x.*
+            FROM keyed kd JOIN firsts f ON f.ordinal = kd.ordinal LEFT JOIN LATERAL (
                 SELECT e.patient_id, {", ".join(f"e.{n}" for n in EVENT_CONTENT_FIELDS)}
-                FROM {ActivityEvent._meta.db_table} e WHERE e.event_id = f.event_id LIMIT 1
+                FROM {ActivityEvent._meta.db_table} e
+                WHERE e.event_id = f.event_id AND e.occurred_at = kd.stored_at LIMIT 1
             ) x ON true
-            WHERE f.patient_id IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM written w WHERE w.event_id = f.event_id)
+            WHERE kd.stored_at IS NOT NULL
         )
         SELECT -1::bigint, '{_WRITTEN}', count(*)::text, '', NULL::timestamptz FROM written
         UNION ALL
@@ -355,14 +376,27 @@ def staged_events_insert(
                array_to_string(array_remove(ARRAY[{differing}], NULL), ','), f.event_id, NULL
         FROM stored x JOIN firsts f ON f.ordinal = x.ordinal
     """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [source, recorded_at, list(FIRSTS_COLUMNS)])
-        rows = cursor.fetchall()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [source, recorded_at, list(FIRSTS_COLUMNS)])
+            rows = cursor.fetchall()
+    except IntegrityError as error:
+        if _constraint(error) != f"{EventKey._meta.db_table}_pkey":
+            raise
+        # The key table's trigger: another writer stored one of these event_ids
+        # after this statement looked for it.
+        raise DatabaseError(_STORED_MEANWHILE) from error
     if any(row[1] == _VANISHED for row in rows):
         # Another writer stored one of these event_ids while this statement ran:
         # nothing to compare it with, so the import fails whole (and can be run again).
-        raise DatabaseError("an event_id of the import was stored by another writer meanwhile")
+        raise DatabaseError(_STORED_MEANWHILE)
     written = next(int(row[2]) for row in rows if row[1] == _WRITTEN)
     firsts = [(row[0], row[2], row[4]) for row in rows if row[1] == _FIRST]
     others = [row[:4] for row in rows if row[1] not in (_WRITTEN, _FIRST)]
     return written, others, firsts
+
+
+def _constraint(error: IntegrityError) -> str | None:
+    """The name of the constraint the database says `error` broke."""
+    diagnostic = getattr(error.__cause__, "diag", None)
+    return getattr(diagnostic, "constraint_name", None)

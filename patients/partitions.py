@@ -130,8 +130,11 @@ def _default_holds(cursor, start: dt.datetime, end: dt.datetime) -> bool:
     return cursor.fetchone()[0]
 
 
-def event_partitions_ensure(today: dt.date | None = None) -> list[str]:
-    """The nightly step: this month's partition and the next MONTHS_AHEAD ones.
+def event_partitions_ensure(
+    today: dt.date | None = None, *, since: dt.date | None = None
+) -> list[str]:
+    """The nightly step: this month's partition and the next MONTHS_AHEAD ones, and
+    with `since` every month from that one on (before a history is imported).
 
     Each month in its own short transaction with a lock timeout, so that
     it never waits long behind an import (and never runs inside one).
@@ -140,8 +143,11 @@ def event_partitions_ensure(today: dt.date | None = None) -> list[str]:
     if connection.vendor != "postgresql":
         return []
     today = today or dt.datetime.now(dt.UTC).date()
+    months = months_ahead(today)
+    while since is not None and months[0] > since:
+        months.insert(0, (months[0] - dt.timedelta(days=1)).replace(day=1))
     created = []
-    for month in months_ahead(today):
+    for month in months:
         with transaction.atomic(), connection.cursor() as cursor:
             if not event_log_partitioned(cursor):
                 return created

@@ -8,8 +8,15 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from patients.models import FIRSTS_COLUMNS, ActivityEvent, EventSource, Patient, PatientFirsts
+from patients.models import (
+    FIRSTS_COLUMNS,
+    ActivityEvent,
+    EventSource,
+    Patient,
+    PatientFirsts,
+)
 from patients.rules import EventData, FieldError, event_errors
+from patients.selectors import events_stored
 from portal_adoption.dates import event_window
 
 # The fields that make two events with one event_id "the same event".
@@ -85,7 +92,7 @@ def event_record(
             patient_firsts_record(events=[(patient.pk, candidate.type, candidate.occurred_at)])
         return EventRecordResult(event=candidate, created=True)
     except IntegrityError:
-        stored = ActivityEvent.objects.filter(event_id=data.event_id).first()
+        stored = events_stored([data.event_id]).get(data.event_id)
         if stored is None:  # the insert failed for another reason
             raise
     differing = event_differences(stored, candidate)
