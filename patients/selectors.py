@@ -5,10 +5,29 @@ from collections.abc import Iterable
 from datetime import date
 
 from django.db import connection
-from django.db.models import Case, Count, DateTimeField, F, Q, QuerySet, TextField, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast, Concat
 
-from patients.models import ActivityEvent, EventKey, ImportRejection, ImportRun, Patient
+from patients.models import (
+    ActivityEvent,
+    EventKey,
+    ImportRejection,
+    ImportRun,
+    ObjectFirsts,
+    Patient,
+)
 from portal_adoption.contact import ContactInvalid, phone_to_e164
 from portal_adoption.dates import event_window
 
@@ -99,6 +118,24 @@ def plausible_events() -> QuerySet[ActivityEvent]:
     """THE event log for figures, reminders and response times: only events inside the
     event window count (a row like 0001-01-01 is not evidence that anything happened)."""
     return ActivityEvent.objects.order_by().filter(event_time_in_window())
+
+
+def object_first_time(event_type: str, object_field: str = "object_id") -> Subquery:
+    """For an outer event: the first time of its patient's events of `event_type`
+    whose object_id is the outer row's `object_field` (a result, or the message a
+    reply names), inside the event window; None if there is none.
+
+    One probe of ObjectFirsts (kept by a trigger on the log), where a MIN over
+    the log would probe every month's partition on PostgreSQL.
+    """
+    return Subquery(
+        ObjectFirsts.objects.filter(
+            event_time_in_window("first_at"),
+            type=event_type,
+            object_id=OuterRef(object_field),
+            patient_id=OuterRef("patient_id"),
+        ).values("first_at")[:1]
+    )
 
 
 def patient_recent_events(patient: Patient, *, limit: int = 50) -> list[ActivityEvent]:
