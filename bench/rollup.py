@@ -93,9 +93,16 @@ from django.urls import NoReverseMatch, reverse  # noqa: E402
 from metrics.compute import month_bounds, month_figures, next_month, previous_month  # noqa: E402
 from metrics.models import MonthlyRollup, ScopeKind  # noqa: E402
 from metrics.services import practice_today, rollup_all, rollup_month  # noqa: E402
-from patients.models import ActivityEvent, EventKey, Location, Patient, Provider  # noqa: E402
+from patients.models import (  # noqa: E402
+    ActivityEvent,
+    EventKey,
+    Location,
+    ObjectFirsts,
+    Patient,
+    Provider,
+)
 from patients.partitions import event_partitions_ensure  # noqa: E402
-from patients.services import patient_firsts_rebuild  # noqa: E402
+from patients.services import object_firsts_rebuild, patient_firsts_rebuild  # noqa: E402
 from portal_adoption.models import User  # noqa: E402
 from portal_adoption.roles import Role  # noqa: E402
 from portal_adoption.services import staff_set_roles  # noqa: E402
@@ -595,6 +602,11 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE patients_patientfirsts")
         print(f"patient firsts: {firsts:,} patients, rebuilt in {seconds:.1f} s", flush=True)
+        # The load ran in replica mode, past the trigger that keeps ObjectFirsts.
+        seconds, objects = timed(object_firsts_rebuild)
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM ANALYZE {ObjectFirsts._meta.db_table}")
+        print(f"object firsts: {objects:,} rows, rebuilt in {seconds:.1f} s", flush=True)
         month = previous_month(current)
         scopes = 1 + LOCATIONS + PROVIDERS
         start, end = month_bounds(month)
