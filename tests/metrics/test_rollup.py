@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from metrics import compute, services
@@ -27,7 +28,7 @@ from metrics.services import (
     stale_months_mark,
 )
 from metrics.tasks import nightly_rollup
-from patients.models import ActivityEvent, Channel, EventType, Location, Provider
+from patients.models import ActivityEvent, Channel, EventType, Location, ObjectFirsts, Provider
 from portal_adoption.models import NightlyFailure
 from tests.conftest import requires_postgres
 from tests.factories import ActivityEventFactory, PatientFactory
@@ -443,12 +444,29 @@ def test_the_nightly_task_records_a_failed_month_and_finishes_the_others(practic
 
 
 @requires_postgres
+def _first_time_without_window(event_type: str, object_field: str = "object_id") -> Subquery:
+    return Subquery(
+        ObjectFirsts.objects.filter(
+            type=event_type, object_id=OuterRef(object_field), patient_id=OuterRef("patient_id")
+        ).values("first_at")[:1]
+    )
+
+
 def test_a_poisoned_row_that_slips_past_the_window_fails_only_its_month(practice, monkeypatch):
     """Were the window ever missed, the guard still holds: January fails, December is done."""
     a = practice["patients"][0]
     reply_to_the_poisoned_message(a)
     poison(a, "0001-01-01T00:00:00+14:00")
     monkeypatch.setattr(compute, "plausible_events", ActivityEvent.objects.order_by)
+    # The message's first time is read from ObjectFirsts, whose trigger keeps no
+    # time before 1900: missed there too, the poisoned time reaches the rollup.
+    ObjectFirsts.objects.create(
+        type=EventType.MESSAGE_FROM_PATIENT,
+        object_id="msg-poison",
+        patient_id=a.pk,
+        first_at=dt.datetime.fromisoformat("0001-01-01T00:00:00+14:00"),
+    )
+    monkeypatch.setattr(compute, "object_first_time", _first_time_without_window)
     StaleMonth.objects.create(month=DECEMBER)
     StaleMonth.objects.create(month=JANUARY)
 
