@@ -443,7 +443,6 @@ def test_the_nightly_task_records_a_failed_month_and_finishes_the_others(practic
     assert NightlyFailure.objects.get().month == JANUARY
 
 
-@requires_postgres
 def _first_time_without_window(event_type: str, object_field: str = "object_id") -> Subquery:
     return Subquery(
         ObjectFirsts.objects.filter(
@@ -452,6 +451,7 @@ def _first_time_without_window(event_type: str, object_field: str = "object_id")
     )
 
 
+@requires_postgres
 def test_a_poisoned_row_that_slips_past_the_window_fails_only_its_month(practice, monkeypatch):
     """Were the window ever missed, the guard still holds: January fails, December is done."""
     a = practice["patients"][0]
@@ -460,12 +460,14 @@ def test_a_poisoned_row_that_slips_past_the_window_fails_only_its_month(practice
     monkeypatch.setattr(compute, "plausible_events", ActivityEvent.objects.order_by)
     # The message's first time is read from ObjectFirsts, whose trigger keeps no
     # time before 1900: missed there too, the poisoned time reaches the rollup.
-    ObjectFirsts.objects.create(
-        type=EventType.MESSAGE_FROM_PATIENT,
-        object_id="msg-poison",
-        patient_id=a.pk,
-        first_at=dt.datetime.fromisoformat("0001-01-01T00:00:00+14:00"),
-    )
+    # Copied as stored: Python cannot write that time (year 0 in UTC) itself.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {ObjectFirsts._meta.db_table} (type, object_id, patient_id, first_at) "
+            f"SELECT type, object_id, patient_id, occurred_at FROM {ActivityEvent._meta.db_table} "
+            "WHERE event_id = %s",
+            [f"poison-{a.pk}-message"],
+        )
     monkeypatch.setattr(compute, "object_first_time", _first_time_without_window)
     StaleMonth.objects.create(month=DECEMBER)
     StaleMonth.objects.create(month=JANUARY)
