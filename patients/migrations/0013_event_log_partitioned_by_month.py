@@ -3,7 +3,8 @@
 PostgreSQL: `patients_activityevent` becomes a table PARTITION BY RANGE
 (occurred_at), one partition per UTC month and a DEFAULT partition
 (patients/partitions.py says why). The rows move: a new parent, a partition
-for every month that holds rows (from 1900 on) and the months ahead,
+for every month that holds rows (from 1900 on), the last 24 months and the
+next three,
 `INSERT ... SELECT` in id order, then the old table is dropped and the new
 one takes its name. Kept: the ids and their sequence (the next id is past
 every id given so far), the indexes and check constraints by name, the
