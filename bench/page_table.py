@@ -35,6 +35,7 @@ class Comparison:
 
     @property
     def failed(self) -> bool:
+        """An error at either size (a redirect, such as a role's landing page, is an answer)."""
         return self.small.status >= 400 or self.large.status >= 400
 
     def ratio(self, figure: str) -> float | None:
@@ -80,7 +81,7 @@ def table(comparisons: list[Comparison], sizes: tuple[int, int], users: int) -> 
         flag = []
         if row.queries_grow:
             flag.append("QUERIES GROW")
-        if row.small.status != 200 or row.large.status != 200:
+        if row.failed:
             flag.append(f"HTTP {row.small.status}/{row.large.status}")
         lines.append(
             f"| {row.page} | {_queries(row.small.queries)} | {_queries(row.large.queries)} | "

@@ -28,7 +28,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from itertools import islice
 from operator import itemgetter
 from typing import Any
@@ -571,7 +570,6 @@ def _write_events_staged(
         new = _StagedEvents()
         reading.while_writing()
         writer(new)
-        patient_firsts_record(events=new.firsts)
         report.created += len(new)
         references: list[tuple] = []  # (ordinal, errors, record) found in the database
         for ordinal, outcome, detail, event_id in new.others:
@@ -685,7 +683,6 @@ class _StagedEvents:
     def __init__(self):
         self.written = 0
         self.others: list[tuple[int, str, str | None, str]] = []
-        self.firsts: list[tuple[int, str, datetime]] = []  # for the patients' firsts
 
     def __len__(self) -> int:
         return self.written
@@ -780,7 +777,7 @@ def _event_writer(source: str) -> Callable[[list[tuple[EventData, int]] | _Stage
 
     def write(rows):
         if isinstance(rows, _StagedEvents):
-            rows.written, rows.others, rows.firsts = feed_staging.staged_events_insert(
+            rows.written, rows.others = feed_staging.staged_events_insert(
                 source=source, recorded_at=recorded_at
             )
             return

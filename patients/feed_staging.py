@@ -37,6 +37,7 @@ from patients.models import (
     EventKey,
     EventType,
     Patient,
+    PatientFirsts,
 )
 from patients.rules import (
     AMOUNT_LIMIT,
@@ -47,7 +48,8 @@ from patients.rules import (
     EventData,
     _window_now,
 )
-from patients.services import EVENT_CONTENT_FIELDS
+from patients.services import EVENT_CONTENT_FIELDS, patient_firsts_keep_earlier
+from portal_adoption.dates import event_window
 
 STAGE = "import_event_stage"
 RULES = "import_event_rule"
@@ -278,23 +280,23 @@ REPEAT = "repeat"  # detail: the earlier record's ordinal
 UNKNOWN_PATIENT = "unknown"  # detail: the patient_external_id
 STORED = "stored"  # detail: the fields that differ (comma separated), "" when none
 _WRITTEN = "written"  # detail: how many were written
-_FIRST = "first"  # (patient id, type, earliest occurred_at) of the written events
 _VANISHED = "vanished"  # not written for its event_id, yet not found by it either
 _STORED_MEANWHILE = "an event_id of the import was stored by another writer meanwhile"
 
 
 def staged_events_insert(
     *, source: str, recorded_at: datetime
-) -> tuple[int, list[tuple[int, str, str | None, str]], list[tuple[int, str, datetime]]]:
+) -> tuple[int, list[tuple[int, str, str | None, str]]]:
     """THE INSERT of the event import on PostgreSQL: the staged batch's new events into the log.
 
     One statement judges the staged records (all of them passed the checks)
     and writes the new ones, in file order. A record is new when it is the
     first of its event_id in the batch, its patient is on the roster, and
-    its event_id is not in the log. Returns how many were written,
-    (ordinal, outcome, detail, event_id) of every other record, and for the
-    patients' firsts (patients.services.patient_firsts_record) the earliest
-    written time of each patient and type that counts as a first.
+    its event_id is not in the log. Returns how many were written, and
+    (ordinal, outcome, detail, event_id) of every other record. The same
+    statement folds the written events into the patients' firsts (as
+    patients.services.patient_firsts_record does for the other writers): the
+    rows stay on the server, and only patients whose firsts move are written.
 
     The log is partitioned by month (patients/partitions.py): its unique key
     is the key table EventKey. Each event_id is probed there (one index, not
@@ -347,6 +349,9 @@ def staged_events_insert(
             ORDER BY f.ordinal
             RETURNING event_id, patient_id, type, occurred_at
         ),
+        firsts_kept AS (
+            {_firsts_upsert()}
+        ),
         stored AS MATERIALIZED (
             SELECT kd.ordinal, x.*
             FROM keyed kd JOIN firsts f ON f.ordinal = kd.ordinal LEFT JOIN LATERAL (
@@ -356,29 +361,26 @@ def staged_events_insert(
             ) x ON true
             WHERE kd.stored_at IS NOT NULL
         )
-        SELECT -1::bigint, '{_WRITTEN}', count(*)::text, '', NULL::timestamptz FROM written
-        UNION ALL
-        SELECT w.patient_id, '{_FIRST}', w.type, '', min(w.occurred_at)
-        FROM written w WHERE w.type = ANY (%s) GROUP BY w.patient_id, w.type
+        SELECT -1, '{_WRITTEN}', count(*)::text, '' FROM written
         UNION ALL
         SELECT t.ordinal,
                CASE WHEN ({content}) IS NOT DISTINCT FROM ({earlier})
                     THEN '{SAME_AS_EARLIER}' ELSE '{REPEAT}' END,
-               f.ordinal::text, t.event_id, NULL
+               f.ordinal::text, t.event_id
         FROM typed t JOIN typed f ON f.ordinal = t.first
         WHERE t.ordinal <> t.first
         UNION ALL
-        SELECT f.ordinal, '{UNKNOWN_PATIENT}', f.patient_external_id, f.event_id, NULL
+        SELECT f.ordinal, '{UNKNOWN_PATIENT}', f.patient_external_id, f.event_id
         FROM firsts f WHERE f.patient_id IS NULL
         UNION ALL
         SELECT f.ordinal,
                CASE WHEN x.patient_id IS NULL THEN '{_VANISHED}' ELSE '{STORED}' END,
-               array_to_string(array_remove(ARRAY[{differing}], NULL), ','), f.event_id, NULL
+               array_to_string(array_remove(ARRAY[{differing}], NULL), ','), f.event_id
         FROM stored x JOIN firsts f ON f.ordinal = x.ordinal
     """
     try:
         with connection.cursor() as cursor:
-            cursor.execute(sql, [source, recorded_at, list(FIRSTS_COLUMNS)])
+            cursor.execute(sql, [source, recorded_at, event_window().utc_bounds()[0]])
             rows = cursor.fetchall()
     except IntegrityError as error:
         if _constraint(error) != f"{EventKey._meta.db_table}_pkey":
@@ -391,12 +393,36 @@ def staged_events_insert(
         # nothing to compare it with, so the import fails whole (and can be run again).
         raise DatabaseError(_STORED_MEANWHILE)
     written = next(int(row[2]) for row in rows if row[1] == _WRITTEN)
-    firsts = [(row[0], row[2], row[4]) for row in rows if row[1] == _FIRST]
-    others = [row[:4] for row in rows if row[1] not in (_WRITTEN, _FIRST)]
-    return written, others, firsts
+    return written, [row for row in rows if row[1] != _WRITTEN]
 
 
 def _constraint(error: IntegrityError) -> str | None:
     """The name of the constraint the database says `error` broke."""
     diagnostic = getattr(error.__cause__, "diag", None)
     return getattr(diagnostic, "constraint_name", None)
+
+
+def _firsts_upsert() -> str:
+    """The data-modifying step of the insert that keeps the patients' firsts:
+    each written patient's earliest time per column, from the types that count
+    (FIRSTS_COLUMNS) and on or after the event window's first day (the
+    statement's third parameter), upserted in patient order (no deadlock
+    between two imports)."""
+    table = connection.ops.quote_name(PatientFirsts._meta.db_table)
+    by_column: dict[str, list[str]] = {}
+    for event_type, column in FIRSTS_COLUMNS.items():
+        by_column.setdefault(column, []).append(str(event_type))
+    earliest = ", ".join(
+        f"min(w.occurred_at) FILTER (WHERE w.type IN ({', '.join(repr(t) for t in types)}))"
+        for types in by_column.values()
+    )
+    counted = ", ".join(repr(str(t)) for t in FIRSTS_COLUMNS)
+    return f"""
+        INSERT INTO {table} (patient_id, {", ".join(by_column)})
+        SELECT w.patient_id, {earliest}
+        FROM written w
+        WHERE w.type IN ({counted}) AND w.occurred_at >= %s
+        GROUP BY w.patient_id
+        ORDER BY w.patient_id
+        {patient_firsts_keep_earlier(table)}
+    """

@@ -146,6 +146,28 @@ def patient_set_phone_preference(*, patient: Patient, prefers_phone: bool) -> No
 FIRSTS_UPSERT_ROWS = 150
 
 
+def patient_firsts_keep_earlier(table: str) -> str:
+    """The ON CONFLICT clause of an upsert into `table` (PatientFirsts' quoted name):
+    per column, the earlier of the stored and the new time (NULL is "none yet").
+
+    A patient whose stored firsts are all as early is left alone: most batches of a
+    big import bring later logins of known patients, and rewriting their rows
+    cost more than the insert of the events.
+    """
+    quote = connection.ops.quote_name
+    columns = [quote(c) for c in dict.fromkeys(FIRSTS_COLUMNS.values())]
+    keep_earlier = ", ".join(
+        f"{c} = CASE WHEN {table}.{c} IS NULL OR excluded.{c} < {table}.{c} "
+        f"THEN excluded.{c} ELSE {table}.{c} END"
+        for c in columns
+    )
+    any_earlier = " OR ".join(
+        f"(excluded.{c} IS NOT NULL AND ({table}.{c} IS NULL OR excluded.{c} < {table}.{c}))"
+        for c in columns
+    )
+    return f"ON CONFLICT ({quote('patient_id')}) DO UPDATE SET {keep_earlier} WHERE {any_earlier}"
+
+
 def patient_firsts_record(*, events: Iterable[tuple[int, str, dt.datetime]]) -> int:
     """Fold newly stored events, as (patient_id, type, occurred_at), into their
     patients' firsts; returns how many patients the events had a first for.
@@ -179,19 +201,6 @@ def patient_firsts_record(*, events: Iterable[tuple[int, str, dt.datetime]]) -> 
         return 0
     quote = connection.ops.quote_name
     table = quote(PatientFirsts._meta.db_table)
-    keep_earlier = ", ".join(
-        f"{quote(c)} = CASE WHEN {table}.{quote(c)} IS NULL OR excluded.{quote(c)} < "
-        f"{table}.{quote(c)} THEN excluded.{quote(c)} ELSE {table}.{quote(c)} END"
-        for c in columns
-    )
-    # A patient whose stored firsts are all as early is left alone: most batches of a
-    # big import bring later logins of known patients, and rewriting their rows
-    # cost more than the insert of the events.
-    any_earlier = " OR ".join(
-        f"(excluded.{quote(c)} IS NOT NULL AND ({table}.{quote(c)} IS NULL "
-        f"OR excluded.{quote(c)} < {table}.{quote(c)}))"
-        for c in columns
-    )
     adapt = connection.ops.adapt_datetimefield_value
     patients = sorted(firsts)
     with connection.cursor() as cursor:
@@ -205,8 +214,7 @@ def patient_firsts_record(*, events: Iterable[tuple[int, str, dt.datetime]]) -> 
             cursor.execute(
                 f"INSERT INTO {table} ({quote('patient_id')}, "
                 f"{', '.join(quote(c) for c in columns)}) VALUES {values} "
-                f"ON CONFLICT ({quote('patient_id')}) DO UPDATE SET {keep_earlier} "
-                f"WHERE {any_earlier}",
+                f"{patient_firsts_keep_earlier(table)}",
                 parameters,
             )
     return len(firsts)

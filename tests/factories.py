@@ -71,6 +71,11 @@ class ActivityEventFactory(factory.django.DjangoModelFactory):
         return event
 
 
+# Invented names no patient factory or test writes (Faker draws patients' names).
+STAFF_GIVEN_NAMES = ("Quorra", "Zebulon", "Ottoline", "Thaddeus", "Wilhelmina", "Evander", "Isolde")
+STAFF_FAMILY_NAMES = ("Vexworth", "Quillfeather", "Zanzibarre", "Ortolani-Pike", "Wyckhamber")
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
@@ -78,8 +83,12 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"staff{n}")
-    first_name = factory.Faker("first_name")
-    last_name = factory.Faker("last_name")
+    # Not Faker: a page may show the staff member's name while a test checks that a
+    # patient's name is absent, and Faker once named the manager after the patient.
+    first_name = factory.Sequence(lambda n: STAFF_GIVEN_NAMES[n % len(STAFF_GIVEN_NAMES)])
+    last_name = factory.Sequence(
+        lambda n: STAFF_FAMILY_NAMES[n // len(STAFF_GIVEN_NAMES) % len(STAFF_FAMILY_NAMES)]
+    )
     password = factory.django.Password("correct horse battery staple")
 
     @factory.post_generation

@@ -33,7 +33,8 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import CharField, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
@@ -575,6 +576,14 @@ class Rule:
     period: object
     # How a patient is claimed; outreach_claim unless the rule needs more (a batch).
     claim: object = None
+    # The period as an SQL expression over the due query's rows (same value as
+    # `period`), so the preview counts who is still unclaimed without loading them.
+    period_sql: object = None
+
+
+def _offer_day_sql(today: date):
+    """no_login_reminder's period in SQL: the practice day of `offered_at`, YYYY-MM-DD."""
+    return Cast(TruncDate("offered_at", tzinfo=timezone.get_current_timezone()), CharField())
 
 
 RULES = [
@@ -582,9 +591,20 @@ RULES = [
         OutreachRule.NO_LOGIN_REMINDER,
         due_no_login_reminder,
         lambda p, today: f"{timezone.localdate(p.offered_at):%Y-%m-%d}",
+        period_sql=_offer_day_sql,
     ),
-    Rule(OutreachRule.APP_NUDGE, due_app_nudge, lambda p, today: "once"),
-    Rule(OutreachRule.FEATURE_OF_MONTH, due_feature_of_month, lambda p, today: f"{today:%Y-%m}"),
+    Rule(
+        OutreachRule.APP_NUDGE,
+        due_app_nudge,
+        lambda p, today: "once",
+        period_sql=lambda today: Value("once"),
+    ),
+    Rule(
+        OutreachRule.FEATURE_OF_MONTH,
+        due_feature_of_month,
+        lambda p, today: f"{today:%Y-%m}",
+        period_sql=lambda today: Value(f"{today:%Y-%m}"),
+    ),
     Rule(OutreachRule.SATISFACTION_SURVEY, due_survey, lambda p, today: f"{today:%Y-%m}"),
     Rule(
         OutreachRule.ANNUAL_EXAM_RECALL,
@@ -910,47 +930,80 @@ def _send_all(communication_ids: list[int], failures: NightlyFailures) -> None:
             communication_send(communication_id)
 
 
-def outreach_preview(*, today: date | None = None) -> dict[str, list[Patient]]:
-    """Who tonight's rules would reach, without claiming anything.
+@dataclass(frozen=True)
+class RulePreview:
+    """Who a rule would reach: how many, and the first of them (all, unless limited)."""
 
-    A rule or a patient whose preview fails is left out and logged (the
+    total: int
+    patients: list[Patient]
+
+
+def outreach_preview(
+    *, today: date | None = None, shown: int | None = None
+) -> dict[str, RulePreview]:
+    """Who tonight's rules would reach, without claiming anything: per rule, how
+    many, and the first `shown` patients (every one when `shown` is None).
+
+    A rule whose period is known in SQL (period_sql) is counted by the database:
+    the page must not load every enrolled patient to say "feature of the month:
+    60,000". A rule or a patient whose preview fails is left out and logged (the
     rule, the patient's id and the error's class): the page that shows the
     night's failures must not fail with them.
     """
     today = today or timezone.localdate()
-    preview: dict[str, list[Patient]] = {}
+    preview: dict[str, RulePreview] = {}
     for rule in RULES:
-        preview[rule.key] = []
+        preview[rule.key] = RulePreview(0, [])
         if not rule_enabled(rule.key):
             continue
         try:
             with transaction.atomic():
-                due = list(rule.due(today))
-                claimed = set(
-                    Communication.objects.filter(rule=rule.key, patient__in=due).values_list(
-                        "patient_id", "period"
-                    )
-                )
+                preview[rule.key] = _rule_preview(rule, today, shown)
         except Exception as error:
             log.warning("outreach preview of %s failed: %s", rule.key, type(error).__name__)
-            continue
-        for patient in due:
-            try:
-                period = rule.period(patient, today)
-            except Exception as error:
-                log.warning(
-                    "outreach preview of %s failed for patient id %s: %s",
-                    rule.key,
-                    patient.pk,
-                    type(error).__name__,
-                )
-                continue
-            if (patient.pk, period) not in claimed:
-                preview[rule.key].append(patient)
     from messaging.outreach.frequent import frequent_preview
 
-    preview.update(frequent_preview(now=timezone.now()))
+    for key, patients in frequent_preview(now=timezone.now()).items():
+        preview[key] = RulePreview(len(patients), patients[:shown])
     return preview
+
+
+def _rule_preview(rule: Rule, today: date, shown: int | None) -> RulePreview:
+    due = rule.due(today)
+    if rule.period_sql is not None and isinstance(due, QuerySet):
+        claimed = Communication.objects.filter(
+            rule=rule.key, patient=OuterRef("pk"), period=OuterRef("_period")
+        )
+        unclaimed = due.annotate(_period=rule.period_sql(today)).exclude(Exists(claimed))
+        patients = list(unclaimed[:shown] if shown is not None else unclaimed)
+        total = len(patients) if shown is None else unclaimed.count()
+        return RulePreview(total, patients)
+    unclaimed = _unclaimed(rule, today, list(due))
+    return RulePreview(len(unclaimed), unclaimed[:shown])
+
+
+def _unclaimed(rule: Rule, today: date, due: list[Patient]) -> list[Patient]:
+    """The due patients with no claim for their period yet (the period from Python)."""
+    claimed = set(
+        Communication.objects.filter(rule=rule.key, patient__in=due).values_list(
+            "patient_id", "period"
+        )
+    )
+    unclaimed = []
+    for patient in due:
+        try:
+            period = rule.period(patient, today)
+        except Exception as error:
+            log.warning(
+                "outreach preview of %s failed for patient id %s: %s",
+                rule.key,
+                patient.pk,
+                type(error).__name__,
+            )
+            continue
+        if (patient.pk, period) not in claimed:
+            unclaimed.append(patient)
+    return unclaimed
 
 
 def opt_out(*, patient: Patient, channel: str, source: str) -> None:

@@ -182,6 +182,10 @@ class FeatureForm(forms.Form):
     )
 
 
+# Patients named per rule on the overview (the count is of all of them).
+PREVIEW_SHOWN = 20
+
+
 class OutreachOverviewView(View):
     """What the workers did last night, and who tonight's rules would reach."""
 
@@ -203,8 +207,8 @@ class OutreachOverviewView(View):
 
     def get(self, request, form=None, status=200):
         last = NightlyRun.objects.first()
-        preview = outreach_preview(today=timezone.localdate())
-        shown = {p for patients in preview.values() for p in patients[:20]}
+        preview = outreach_preview(today=timezone.localdate(), shown=PREVIEW_SHOWN)
+        shown = {p for rule_preview in preview.values() for p in rule_preview.patients}
         access_log_record_list(request=request, resource="outreach_preview", patients=shown)
         context = {
             "last": last,
@@ -212,7 +216,7 @@ class OutreachOverviewView(View):
             "failures": _failures_shown(),
             "failure_days": RECENT_DAYS,
             "rules": OutreachRule,
-            "preview": [(OutreachRule(k), v) for k, v in preview.items() if v],
+            "preview": [(OutreachRule(k), v) for k, v in preview.items() if v.total],
             "switched_off": set(
                 OutreachSetting.objects.filter(enabled=False).values_list("rule", flat=True)
             ),
@@ -242,7 +246,7 @@ def _rule_rows(last, preview: dict) -> list[dict]:
             {
                 "rule": rule,
                 "enabled": rule.value not in switched_off,
-                "tonight": len(preview[rule.value]) if rule.value in preview else None,
+                "tonight": preview[rule.value].total if rule.value in preview else None,
                 "last": tally,
                 "last_off": bool(tally.get("switched_off")),
             }

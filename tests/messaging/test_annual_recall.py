@@ -155,14 +155,14 @@ def test_the_weekly_batch_is_spread_over_the_nights_of_the_week_longest_waiting_
     assert recalled() == {never_a.pk, never_b.pk}
     assert monday.counts[RULE]["claimed"] == 2
 
-    assert outreach_preview(today=MONDAY + dt.timedelta(days=1))[RULE] == []
+    assert outreach_preview(today=MONDAY + dt.timedelta(days=1))[RULE].patients == []
     tuesday = night(MONDAY + dt.timedelta(days=1))
     sunday = night(MONDAY + dt.timedelta(days=6))
     assert tuesday.counts[RULE]["claimed"] == sunday.counts[RULE]["claimed"] == 0
     assert recalls().count() == 2
 
     next_monday = MONDAY + dt.timedelta(days=7)
-    assert outreach_preview(today=next_monday)[RULE] == [two_years, last_year]
+    assert outreach_preview(today=next_monday)[RULE].patients == [two_years, last_year]
     night(next_monday)
     assert recalled() == {never_a.pk, never_b.pk, two_years.pk, last_year.pk}
     assert OutreachWeekBatch.objects.get(week=next_monday).claimed == 2

@@ -117,7 +117,7 @@ def test_a_payment_on_day_six_means_no_reminder(db):
     payment(patient, ago(1))
     night()
     assert not bill_rows().exists()
-    assert outreach_preview(today=TODAY)[OutreachRule.BILL_REMINDER] == []
+    assert outreach_preview(today=TODAY)[OutreachRule.BILL_REMINDER].patients == []
 
 
 def test_a_payment_after_the_claim_stops_the_send_as_suppressed_paid(db):
@@ -228,7 +228,7 @@ def test_two_statements_of_one_patient_get_one_reminder_each(db):
     assert sorted(bill_rows().values_list("period", flat=True)) == sorted(
         [f"{one.pk}:first", f"{two.pk}:first"]
     )
-    assert len(outreach_preview(today=TODAY)[OutreachRule.BILL_REMINDER]) == 0
+    assert outreach_preview(today=TODAY)[OutreachRule.BILL_REMINDER].total == 0
 
 
 def test_a_statement_sent_twice_by_the_feed_is_reminded_once(db):
@@ -242,9 +242,9 @@ def test_a_statement_sent_twice_by_the_feed_is_reminded_once(db):
 def test_tonights_preview_lists_the_patient_before_the_night_and_not_after(db):
     patient = enrolled()
     statement(patient, ago(7))
-    assert outreach_preview(today=TODAY)[OutreachRule.BILL_REMINDER] == [patient]
+    assert outreach_preview(today=TODAY)[OutreachRule.BILL_REMINDER].patients == [patient]
     night()
-    assert outreach_preview(today=TODAY)[OutreachRule.BILL_REMINDER] == []
+    assert outreach_preview(today=TODAY)[OutreachRule.BILL_REMINDER].patients == []
 
 
 def test_the_discount_text_is_added_in_the_patients_language(db):
@@ -281,7 +281,7 @@ def test_a_switched_off_rule_reminds_nobody(db):
     run = night()
     assert not bill_rows().exists()
     assert run.counts[OutreachRule.BILL_REMINDER]["switched_off"] == 1
-    assert outreach_preview(today=TODAY)[OutreachRule.BILL_REMINDER] == []
+    assert outreach_preview(today=TODAY)[OutreachRule.BILL_REMINDER].patients == []
 
 
 def test_an_opted_out_patient_gets_nothing_and_the_log_says_why(db):

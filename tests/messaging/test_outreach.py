@@ -847,3 +847,74 @@ def test_the_deploy_check_passes_with_the_documented_defaults():
     output = result.stdout + result.stderr
     assert "messaging.E00" not in output
     assert "ERRORS:" not in output
+
+
+def enrolled_patients(count: int) -> list:
+    patients = PatientFactory.create_batch(count)
+    for patient in patients:
+        ActivityEventFactory(
+            patient=patient, type=EventType.PORTAL_ACTIVATED, occurred_at=at(TODAY)
+        )
+    return patients
+
+
+def test_the_manager_sees_how_many_are_due_tonight_and_the_names_of_the_first_twenty(
+    client, manager, db
+):
+    enrolled_patients(23)
+    client.force_login(manager)
+
+    response = client.get(reverse("messaging:outreach"))
+
+    feature = next(
+        row for row in response.context["rule_rows"] if row["rule"] == "feature_of_month"
+    )
+    assert feature["tonight"] == 23
+    (listed,) = [v for rule, v in response.context["preview"] if rule == "feature_of_month"]
+    assert (listed.total, len(listed.patients)) == (23, 20)
+    assert "Feature of the month · 23" in response.content.decode()
+
+
+def test_the_overview_asks_the_same_number_of_queries_for_five_or_fifty_enrolled_patients(
+    client, manager, db
+):
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(manager)
+    enrolled_patients(5)
+    client.get(reverse("messaging:outreach"))
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("messaging:outreach"))
+    enrolled_patients(45)
+    with CaptureQueriesContext(connection) as many:
+        client.get(reverse("messaging:outreach"))
+
+    assert len(many) == len(few)
+
+
+def test_tonights_preview_leaves_out_a_patient_already_reminded_for_that_invitation(db):
+    # Invited at 22:30 on day 8, practice time: already the next day in UTC, so the
+    # reminder's period (the practice day) is only right if the database uses the
+    # practice's time zone as the Python rule does.
+    late_evening = timezone.make_aware(
+        dt.datetime.combine(TODAY - dt.timedelta(days=8), dt.time(22, 30))
+    )
+    reminded, not_yet = PatientFactory.create_batch(2)
+    for patient in (reminded, not_yet):
+        ActivityEventFactory(
+            patient=patient, type=EventType.PORTAL_INVITED, occurred_at=late_evening
+        )
+    period = f"{TODAY - dt.timedelta(days=8):%Y-%m-%d}"
+    Communication.objects.create(
+        patient=reminded, rule="no_login_reminder", period=period, channel="email", body="x"
+    )
+    Communication.objects.create(  # an earlier invitation's reminder does not count
+        patient=not_yet, rule="no_login_reminder", period="2025-01-02", channel="email", body="x"
+    )
+
+    preview = outreach.outreach_preview(today=TODAY, shown=20)["no_login_reminder"]
+
+    assert (preview.total, preview.patients) == (1, [not_yet])
+    no_login = outreach.RULES[0]
+    (due_reminded,) = no_login.due(TODAY).filter(pk=reminded.pk)
+    assert no_login.period(due_reminded, TODAY) == period  # the Python rule agrees

@@ -15,7 +15,7 @@ def test_a_rule_switched_off_finds_nobody_and_claims_nothing_until_switched_back
     run = outreach_run(today=TODAY, synchronous=True)
     assert not reminders().exists() and mail.outbox == []
     assert run.counts["no_login_reminder"]["switched_off"] == 1
-    assert outreach_preview(today=TODAY)["no_login_reminder"] == []
+    assert outreach_preview(today=TODAY)["no_login_reminder"].patients == []
     # Other rules go on: the switch is per rule.
     assert "switched_off" not in run.counts["app_nudge"]
 

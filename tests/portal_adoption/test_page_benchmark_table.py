@@ -59,3 +59,10 @@ def test_the_percentiles_are_nearest_rank():
     assert percentile(values, 0.5) == 50.0
     assert percentile(values, 0.95) == 95.0
     assert percentile([7.0], 0.95) == 7.0
+
+
+def test_a_page_that_redirects_the_role_to_its_landing_page_is_not_flagged():
+    rows = compare({"queues": figures(9, status=302)}, {"queues": figures(9, status=302)})
+
+    assert flagged(rows) == []
+    assert "HTTP" not in table(rows, (1000, 5000), 16).splitlines()[-1]
