@@ -97,7 +97,7 @@ from django.db import connection, transaction  # noqa: E402
 
 from patients.feed_csv import event_rows, patient_rows  # noqa: E402
 from patients.feed_import import events_import, patients_import  # noqa: E402
-from patients.models import ActivityEvent, EventSource, Patient  # noqa: E402
+from patients.models import ActivityEvent, EventKey, EventSource, Patient  # noqa: E402
 
 MIB = 1024 * 1024
 
@@ -244,7 +244,8 @@ def truncate_events() -> None:
     """
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute(f"TRUNCATE {ActivityEvent._meta.db_table}")
+        # With the key table that keeps event_id unique in the partitioned log.
+        cursor.execute(f"TRUNCATE {ActivityEvent._meta.db_table}, {EventKey._meta.db_table}")
 
 
 def import_events_file(path: Path):

@@ -86,7 +86,6 @@ from django.db.models import (
     Count,
     Exists,
     F,
-    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -98,9 +97,9 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 
 from metrics.figures import FIGURE_KEYS
-from patients.models import ActivityEvent, AppointmentType, Channel, EventType, Patient
+from patients.models import AppointmentType, Channel, EventType, Patient
 from patients.rules import RESPONSE_TYPES
-from patients.selectors import event_time_in_window, plausible_events
+from patients.selectors import object_first_time, plausible_events
 from portal_adoption.business_calendar import BusinessCalendar
 from portal_adoption.dates import event_window
 
@@ -397,44 +396,16 @@ def _event_tallies(tallies: dict[Pair, Tally], events: QuerySet, window: _Window
             tally.counts[name] += value
 
 
-def _plausible() -> Exists:
-    """The probed row is in `plausible_events()`, the one gate of the event window,
-    for a FILTER (see _first_time): a look-up of the row by its primary key. Used
-    where a time is read into Python, so that nothing but that gate decides."""
-    return Exists(plausible_events().filter(pk=OuterRef("pk")))
-
-
 def _first_time(event_type: str, object_field: str = "object_id") -> Subquery:
     """The earliest time of the outer event's patient's events of one type whose
     `object_id` is the outer event's `object_field`: the same result, or the message a
     reply answers. None if there is none.
 
-    A correlated subquery, one probe of the (type, object_id) index per outer
-    row, written so that both databases plan it that way:
-
-    - the event window is a FILTER of the MIN, not a WHERE: a range on
-      `occurred_at` in the WHERE made SQLite (which keeps no statistics here)
-      prefer the (type, occurred_at) index and scan every event of the type
-      once per row, slower each month as history grew (see _plausible);
-    - the patient is compared as `patient_id + 0`: PostgreSQL then looks rows
-      up by the near-unique (type, object_id) index alone rather than also
-      reading the patient's hundreds of entries in (patient, occurred_at).
-
-    The first event by (occurred_at, id) is at the earliest `occurred_at`, so
-    MIN is the first event's time.
+    One probe per outer row of ObjectFirsts (patients.selectors.object_first_time).
+    It used to be a MIN over the log's (type, object_id) index: on PostgreSQL
+    the log is partitioned by month, and that probe became one per month.
     """
-    return Subquery(
-        ActivityEvent.objects.order_by()
-        .alias(same_patient=F("patient_id") + 0)
-        .filter(
-            type=event_type,
-            object_id=OuterRef(object_field),
-            same_patient=OuterRef("patient_id"),
-        )
-        .values("type")
-        .annotate(first=Min("occurred_at", filter=_plausible()))
-        .values("first")
-    )
+    return object_first_time(event_type, object_field)
 
 
 def _results_viewed_tallies(tallies: dict[Pair, Tally], events: QuerySet, window: _Window) -> None:
@@ -482,37 +453,22 @@ def _results_released_tallies(
     is the first view, so: viewed, and never contacted or first contacted
     after the first view. A result released twice in M counts once.
     """
-    # The window as a plain condition: only a 0/1 leaves this subquery, no time.
-    in_window = event_time_in_window()
-    first_view = Min("occurred_at", filter=Q(type=EventType.RESULT_VIEWED) & in_window)
-    first_contact = Min("occurred_at", filter=Q(type=EventType.RESULT_COMMUNICATED) & in_window)
-    # 1 if the result was viewed before any contact, else 0 (or no row: NULL). One
-    # probe per row as in _first_time, and no times read into Python.
-    viewed_before_contact = Subquery(
-        ActivityEvent.objects.order_by()
-        .alias(same_patient=F("patient_id") + 0)
-        .filter(
-            type__in=[EventType.RESULT_VIEWED, EventType.RESULT_COMMUNICATED],
-            object_id=OuterRef("object_id"),
-            same_patient=OuterRef("patient_id"),
-        )
-        .values("object_id")
-        .annotate(viewed=first_view, contacted=first_contact)
-        .annotate(
-            before=Case(
-                When(
-                    Q(viewed__isnull=False)
-                    & (Q(contacted__isnull=True) | Q(contacted__gt=F("viewed"))),
-                    then=Value(1),
-                ),
-                default=Value(0),
-            )
-        )
-        .values("before")
+    # 1 if the result was viewed before any contact, else 0: two probes of
+    # ObjectFirsts per row (see _first_time), and no times read into Python.
+    viewed_before_contact = Case(
+        When(
+            Q(viewed__isnull=False) & (Q(contacted__isnull=True) | Q(contacted__gt=F("viewed"))),
+            then=Value(1),
+        ),
+        default=Value(0),
     )
     released = (
         events.filter(window.q(), type=EventType.RESULT_RELEASED)
         .exclude(object_id="")
+        .alias(
+            viewed=_first_time(EventType.RESULT_VIEWED),
+            contacted=_first_time(EventType.RESULT_COMMUNICATED),
+        )
         .annotate(before=viewed_before_contact)
         .values_list(*EVENT_PAIR, "patient_id", "object_id", "before")
     )

@@ -75,6 +75,7 @@ from metrics.compute import (
 )
 from metrics.models import MonthlyRollup, RollupCheckpoint, ScopeKind, StaleMonth
 from patients.models import ActivityEvent, EventType, Location, Patient, Provider
+from patients.partitions import event_partitions_ensure
 from patients.selectors import plausible_events
 from portal_adoption.business_calendar import BusinessCalendar
 from portal_adoption.models import NightlyFailure, NightlyJob
@@ -203,10 +204,17 @@ def rollup_all(*, today: dt.date | None = None) -> RollupRun:
 
 
 def rollup_nightly(today: dt.date | None = None) -> RollupRun:
-    """The nightly job: mark what changed since the last rollup, then recompute
-    yesterday's month, the current month and every stale month."""
+    """The nightly job: create the event log's partitions ahead (patients.partitions),
+    mark what changed since the last rollup, then recompute yesterday's month, the
+    current month and every stale month."""
     today = today or practice_today()
     failures = _failures(today)
+    # First, on its own: it must not wait behind tonight's figures, nor they on it.
+    # Each month commits on its own (atomic=False): a lock held no longer than that.
+    with failures.guard(
+        _("creating the event log's partitions for the months ahead"), atomic=False
+    ):
+        event_partitions_ensure(today)
     checkpoint = _checkpoint_take()
     with failures.guard(_("marking the months that late events changed")) as step:
         changes_since_last_rollup_mark(today=today)

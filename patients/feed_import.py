@@ -55,6 +55,7 @@ from patients.models import (
     Provider,
 )
 from patients.rules import EventData, FieldError
+from patients.selectors import events_stored
 from patients.services import EVENT_CONTENT_FIELDS, patient_firsts_record
 
 logger = logging.getLogger(__name__)
@@ -698,9 +699,7 @@ def _patient_ids(external_ids: set[str]) -> dict[str, int]:
 
 def _stored_events(event_ids: list[str]) -> dict[str, ActivityEvent]:
     """The events already in the log among these event_ids, by event_id."""
-    if not event_ids:
-        return {}
-    return ActivityEvent.objects.in_bulk(event_ids, field_name="event_id")
+    return events_stored(event_ids)
 
 
 def _parse_events(batch, report: ImportReport, sink) -> list[tuple[Position, RawRecord, EventData]]:

@@ -27,13 +27,14 @@ still checks record by record, with the same results (tests/patients).
 import re
 from datetime import UTC, datetime
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, IntegrityError, connection
 
 from patients.feed import EVENT_FIELDS, MAX_LENGTHS
 from patients.models import (
     FIRSTS_COLUMNS,
     ActivityEvent,
     AppointmentType,
+    EventKey,
     EventType,
     Patient,
     PatientFirsts,
@@ -280,6 +281,7 @@ UNKNOWN_PATIENT = "unknown"  # detail: the patient_external_id
 STORED = "stored"  # detail: the fields that differ (comma separated), "" when none
 _WRITTEN = "written"  # detail: how many were written
 _VANISHED = "vanished"  # not written for its event_id, yet not found by it either
+_STORED_MEANWHILE = "an event_id of the import was stored by another writer meanwhile"
 
 
 def staged_events_insert(
@@ -294,10 +296,15 @@ def staged_events_insert(
     (ordinal, outcome, detail, event_id) of every other record. The same
     statement folds the written events into the patients' firsts (as
     patients.services.patient_firsts_record does for the other writers): the
-    rows stay on the server, and only patients whose firsts move are written. The unique
-    index on event_id finds the stored ones as the rows go in (ON CONFLICT DO
-    NOTHING); only those are then read, one index probe each (LATERAL ...
-    LIMIT 1: a plain join may read the whole log instead).
+    rows stay on the server, and only patients whose firsts move are written.
+
+    The log is partitioned by month (patients/partitions.py): its unique key
+    is the key table EventKey. Each event_id is probed there (one index, not
+    one per month), and a stored event is read by (event_id, occurred_at),
+    which reads one partition; each probe is a LATERAL ... LIMIT 1, since a
+    plain join may read a whole table instead. The key table's trigger
+    refuses an event_id another writer stored after the probe (a unique
+    violation): then the import fails whole, as when an event vanishes.
     """
     content = ", ".join(f"t.{name}" for name in ("patient_external_id", *EVENT_CONTENT_FIELDS))
     earlier = content.replace("t.", "f.")
@@ -325,26 +332,34 @@ def staged_events_insert(
         firsts AS MATERIALIZED (
             SELECT * FROM typed t WHERE t.ordinal = t.first
         ),
+        keyed AS MATERIALIZED (
+            SELECT f.ordinal, k.occurred_at AS stored_at
+            FROM firsts f LEFT JOIN LATERAL (
+                SELECT k.occurred_at FROM {EventKey._meta.db_table} k
+                WHERE k.event_id = f.event_id LIMIT 1
+            ) k ON true
+            WHERE f.patient_id IS NOT NULL
+        ),
         written AS (
             INSERT INTO {ActivityEvent._meta.db_table}
                 (patient_id, {", ".join(columns)}, source, recorded_at)
             SELECT f.patient_id, {", ".join(f"f.{n}" for n in columns)}, %s, %s
-            FROM firsts f WHERE f.patient_id IS NOT NULL
+            FROM firsts f JOIN keyed kd ON kd.ordinal = f.ordinal
+            WHERE kd.stored_at IS NULL
             ORDER BY f.ordinal
-            ON CONFLICT (event_id) DO NOTHING
             RETURNING event_id, patient_id, type, occurred_at
         ),
         firsts_kept AS (
             {_firsts_upsert()}
         ),
         stored AS MATERIALIZED (
-            SELECT f.ordinal, x.*
-            FROM firsts f LEFT JOIN LATERAL (
+            SELECT kd.ordinal, x.*
+            FROM keyed kd JOIN firsts f ON f.ordinal = kd.ordinal LEFT JOIN LATERAL (
                 SELECT e.patient_id, {", ".join(f"e.{n}" for n in EVENT_CONTENT_FIELDS)}
-                FROM {ActivityEvent._meta.db_table} e WHERE e.event_id = f.event_id LIMIT 1
+                FROM {ActivityEvent._meta.db_table} e
+                WHERE e.event_id = f.event_id AND e.occurred_at = kd.stored_at LIMIT 1
             ) x ON true
-            WHERE f.patient_id IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM written w WHERE w.event_id = f.event_id)
+            WHERE kd.stored_at IS NOT NULL
         )
         SELECT -1, '{_WRITTEN}', count(*)::text, '' FROM written
         UNION ALL
@@ -363,15 +378,28 @@ def staged_events_insert(
                array_to_string(array_remove(ARRAY[{differing}], NULL), ','), f.event_id
         FROM stored x JOIN firsts f ON f.ordinal = x.ordinal
     """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [source, recorded_at, event_window().utc_bounds()[0]])
-        rows = cursor.fetchall()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [source, recorded_at, event_window().utc_bounds()[0]])
+            rows = cursor.fetchall()
+    except IntegrityError as error:
+        if _constraint(error) != f"{EventKey._meta.db_table}_pkey":
+            raise
+        # The key table's trigger: another writer stored one of these event_ids
+        # after this statement looked for it.
+        raise DatabaseError(_STORED_MEANWHILE) from error
     if any(row[1] == _VANISHED for row in rows):
         # Another writer stored one of these event_ids while this statement ran:
         # nothing to compare it with, so the import fails whole (and can be run again).
-        raise DatabaseError("an event_id of the import was stored by another writer meanwhile")
+        raise DatabaseError(_STORED_MEANWHILE)
     written = next(int(row[2]) for row in rows if row[1] == _WRITTEN)
     return written, [row for row in rows if row[1] != _WRITTEN]
+
+
+def _constraint(error: IntegrityError) -> str | None:
+    """The name of the constraint the database says `error` broke."""
+    diagnostic = getattr(error.__cause__, "diag", None)
+    return getattr(diagnostic, "constraint_name", None)
 
 
 def _firsts_upsert() -> str:

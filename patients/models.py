@@ -229,6 +229,30 @@ class ActivityEvent(models.Model):
         return f"{self.type} {self.event_id}"
 
 
+class EventKey(models.Model):
+    """Each stored event_id and when its event occurred: the log's unique key on PostgreSQL.
+
+    The event log is partitioned by month there (patients/partitions.py), and
+    a unique index of a partitioned table must hold the partition key, so
+    the log itself can no longer refuse an event_id stored in another month.
+    A trigger on the log (migration 0013) writes this row before each event:
+    a repeated event_id is a unique violation (IntegrityError), as before.
+    Look-ups of stored events read this one index, then the event by
+    (event_id, occurred_at), which reads one partition. Append-only, like
+    the log. Empty on SQLite, whose log keeps its own unique index.
+    """
+
+    event_id = models.CharField(_("event id"), max_length=128, primary_key=True)
+    occurred_at = models.DateTimeField(_("occurred at"))
+
+    class Meta:
+        verbose_name = _("event key")
+        verbose_name_plural = _("event keys")
+
+    def __str__(self):
+        return self.event_id
+
+
 class PatientFirsts(models.Model):
     """Each patient's first event of the kinds adoption is measured by, kept as events
     arrive (patients.services.patient_firsts_record), so that "enrolled by the end of
@@ -265,6 +289,48 @@ class PatientFirsts(models.Model):
     def __str__(self):
         return f"Firsts of patient #{self.patient_id}"
 
+
+class ObjectFirsts(models.Model):
+    """The first time of each (type, object, patient) among the events that the
+    figures look back for: a result's first release, view and contact, a
+    message's first time (OBJECT_FIRSTS_TYPES).
+
+    On PostgreSQL the log is partitioned by month (patients/partitions.py): a
+    look-up by (type, object_id) without a time would probe every month's
+    index, once per row of the month being computed. This table answers it
+    with one probe. Kept by a trigger on the log on both databases (migration
+    0014), so every writer keeps it, in the insert's transaction; `first_at`
+    is the earliest `occurred_at` on or after the event window's first day,
+    as in PatientFirsts, and readers compare it with the window's other edge.
+    Derived data: rebuilt whole by `manage.py rebuild_patient_firsts`.
+    """
+
+    type = models.CharField(_("type"), max_length=32, choices=EventType.choices)
+    object_id = models.CharField(_("object id"), max_length=128)
+    # No foreign key: a check per event written, for rows only the log writes.
+    patient_id = models.BigIntegerField(_("patient"))
+    first_at = models.DateTimeField(_("first time"))
+
+    class Meta:
+        verbose_name = _("object's first time")
+        verbose_name_plural = _("objects' first times")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["type", "object_id", "patient_id"], name="object_firsts_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.type} {self.object_id}"
+
+
+# The event types whose first time per object ObjectFirsts keeps.
+OBJECT_FIRSTS_TYPES = (
+    EventType.RESULT_RELEASED,
+    EventType.RESULT_VIEWED,
+    EventType.RESULT_COMMUNICATED,
+    EventType.MESSAGE_FROM_PATIENT,
+)
 
 # The event type each column of PatientFirsts keeps the first of.
 FIRSTS_COLUMNS = {

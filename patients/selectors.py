@@ -4,10 +4,30 @@ import re
 from collections.abc import Iterable
 from datetime import date
 
-from django.db.models import Case, Count, DateTimeField, F, Q, QuerySet, TextField, Value, When
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast, Concat
 
-from patients.models import ActivityEvent, ImportRejection, ImportRun, Patient
+from patients.models import (
+    ActivityEvent,
+    EventKey,
+    ImportRejection,
+    ImportRun,
+    ObjectFirsts,
+    Patient,
+)
 from portal_adoption.contact import ContactInvalid, phone_to_e164
 from portal_adoption.dates import event_window
 
@@ -100,6 +120,24 @@ def plausible_events() -> QuerySet[ActivityEvent]:
     return ActivityEvent.objects.order_by().filter(event_time_in_window())
 
 
+def object_first_time(event_type: str, object_field: str = "object_id") -> Subquery:
+    """For an outer event: the first time of its patient's events of `event_type`
+    whose object_id is the outer row's `object_field` (a result, or the message a
+    reply names), inside the event window; None if there is none.
+
+    One probe of ObjectFirsts (kept by a trigger on the log), where a MIN over
+    the log would probe every month's partition on PostgreSQL.
+    """
+    return Subquery(
+        ObjectFirsts.objects.filter(
+            event_time_in_window("first_at"),
+            type=event_type,
+            object_id=OuterRef(object_field),
+            patient_id=OuterRef("patient_id"),
+        ).values("first_at")[:1]
+    )
+
+
 def patient_recent_events(patient: Patient, *, limit: int = 50) -> list[ActivityEvent]:
     """The latest events, each with `shown_at`: its time, or None when it is out of range.
 
@@ -129,8 +167,30 @@ def patient_event_counts(patient: Patient) -> dict[str, int]:
     return {row["type"]: row["count"] for row in rows}
 
 
+def events_stored(event_ids: list[str]) -> dict[str, ActivityEvent]:
+    """The events already in the log among these event_ids, by event_id.
+
+    On PostgreSQL the log is partitioned by month: each event_id is looked up
+    in the key table (one index), then its event by (event_id, occurred_at),
+    which reads one partition rather than probing every month's index.
+    """
+    if not event_ids:
+        return {}
+    if connection.vendor != "postgresql":
+        return ActivityEvent.objects.in_bulk(event_ids, field_name="event_id")
+    events = ActivityEvent.objects.raw(
+        f"SELECT e.* FROM unnest(%s::text[]) AS wanted (event_id) "
+        f"JOIN {EventKey._meta.db_table} k ON k.event_id = wanted.event_id "
+        f"CROSS JOIN LATERAL (SELECT * FROM {ActivityEvent._meta.db_table} x "
+        "WHERE x.event_id = k.event_id AND x.occurred_at = k.occurred_at LIMIT 1) e",
+        [list(event_ids)],
+    )
+    return {event.event_id: event for event in events}
+
+
 def event_exists(event_id: str) -> bool:
-    return ActivityEvent.objects.filter(event_id=event_id).exists()
+    # Through the key table on PostgreSQL: one index, not one per month of the log.
+    return bool(events_stored([event_id]))
 
 
 def import_rejections(run_id: int | None) -> QuerySet[ImportRejection]:

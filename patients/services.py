@@ -8,8 +8,17 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from patients.models import FIRSTS_COLUMNS, ActivityEvent, EventSource, Patient, PatientFirsts
+from patients.models import (
+    FIRSTS_COLUMNS,
+    OBJECT_FIRSTS_TYPES,
+    ActivityEvent,
+    EventSource,
+    ObjectFirsts,
+    Patient,
+    PatientFirsts,
+)
 from patients.rules import EventData, FieldError, event_errors
+from patients.selectors import events_stored
 from portal_adoption.dates import event_window
 
 # The fields that make two events with one event_id "the same event".
@@ -85,7 +94,7 @@ def event_record(
             patient_firsts_record(events=[(patient.pk, candidate.type, candidate.occurred_at)])
         return EventRecordResult(event=candidate, created=True)
     except IntegrityError:
-        stored = ActivityEvent.objects.filter(event_id=data.event_id).first()
+        stored = events_stored([data.event_id]).get(data.event_id)
         if stored is None:  # the insert failed for another reason
             raise
     differing = event_differences(stored, candidate)
@@ -242,3 +251,26 @@ def patient_firsts_rebuild() -> int:
                 parameters,
             )
         return PatientFirsts.objects.count()
+
+
+def object_firsts_rebuild() -> int:
+    """Every object's first times (ObjectFirsts) again from the whole event log, in one
+    transaction; returns how many there are. For a log written around its
+    triggers (a bulk load in replica mode); every insert keeps the table current.
+    """
+    quote = connection.ops.quote_name
+    types = [str(event_type) for event_type in OBJECT_FIRSTS_TYPES]
+    earliest = connection.ops.adapt_datetimefield_value(event_window().utc_bounds()[0])
+    with transaction.atomic():
+        ObjectFirsts.objects.all().delete()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {quote(ObjectFirsts._meta.db_table)} "
+                "(type, object_id, patient_id, first_at) "
+                "SELECT type, object_id, patient_id, MIN(occurred_at) "
+                f"FROM {quote(ActivityEvent._meta.db_table)} "
+                f"WHERE type IN ({', '.join(['%s'] * len(types))}) AND object_id <> '' "
+                "AND occurred_at >= %s GROUP BY type, object_id, patient_id",
+                [*types, earliest],
+            )
+        return ObjectFirsts.objects.count()

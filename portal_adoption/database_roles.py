@@ -26,13 +26,17 @@ ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_$]{0,62}$")
 
 
 def append_only_tables() -> list[str]:
-    from patients.models import ActivityEvent
+    """The tables the triggers keep append-only. The event log's monthly partitions
+    carry its row trigger and a TRUNCATE trigger of their own (patients/partitions.py);
+    its key table (EventKey) keeps event_id unique, so it is append-only too."""
+    from patients.models import ActivityEvent, EventKey
     from portal_adoption.models import AccessLogEntry, AccessLogPatient
 
     return [
         AccessLogEntry._meta.db_table,
         AccessLogPatient._meta.db_table,
         ActivityEvent._meta.db_table,
+        EventKey._meta.db_table,
     ]
 
 

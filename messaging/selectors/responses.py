@@ -33,7 +33,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from messaging.models import Message
 from patients.models import EventType
 from patients.rules import RESPONSE_TYPES
-from patients.selectors import plausible_events
+from patients.selectors import object_first_time, plausible_events
 
 
 def _responses_to(*, patient: str, message_object_id: str, message_at: str) -> QuerySet:
@@ -155,14 +155,8 @@ def first_responses_between(start: dt.datetime, end: dt.datetime) -> Iterator[Fi
     or after the message and no response to the same message came between
     the message and it.
     """
-    message_at = _earliest(
-        plausible_events().filter(
-            type=EventType.MESSAGE_FROM_PATIENT,
-            object_id=OuterRef("reply_to"),
-            patient=OuterRef("patient"),
-        ),
-        "occurred_at",
-    )
+    # One probe of ObjectFirsts, not one of each month of the partitioned log.
+    message_at = object_first_time(EventType.MESSAGE_FROM_PATIENT, "reply_to")
     earlier_response = plausible_events().filter(
         _earlier_than_outer(),
         patient=OuterRef("patient"),
@@ -199,6 +193,20 @@ def messages_arrived_between(
         object_id=OuterRef("object_id"),
         patient=OuterRef("patient"),
     )
+    # The same test in two probes that read one partition each on PostgreSQL, where
+    # the log is partitioned by month: the message's first time (ObjectFirsts) is
+    # this event's, and no event of the same message at that instant has a lower id.
+    # ObjectFirsts keeps no empty object_id: such a row keeps the test above.
+    same_instant_before = plausible_events().filter(
+        type=EventType.MESSAGE_FROM_PATIENT,
+        object_id=OuterRef("object_id"),
+        patient=OuterRef("patient"),
+        occurred_at=OuterRef("occurred_at"),
+        pk__lt=OuterRef("pk"),
+    )
+    first_of_its_message = (Q(object_id="") & ~Exists(same_message_before)) | (
+        ~Q(object_id="") & Q(occurred_at=F("message_first_at")) & ~Exists(same_instant_before)
+    )
     responses = _responses_to(
         patient="patient", message_object_id="object_id", message_at="occurred_at"
     )
@@ -206,7 +214,8 @@ def messages_arrived_between(
         plausible_events()
         .filter(type=EventType.MESSAGE_FROM_PATIENT, occurred_at__gte=start)
         .filter(Q(occurred_at__lte=end) if include_end else Q(occurred_at__lt=end))
-        .exclude(Exists(same_message_before))
+        .alias(message_first_at=object_first_time(EventType.MESSAGE_FROM_PATIENT))
+        .filter(first_of_its_message)
         .annotate(
             response_at=_earliest(responses, "occurred_at"),
             response_type=_earliest(responses, "type"),

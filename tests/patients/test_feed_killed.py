@@ -126,9 +126,13 @@ def _wait_until_progress_shows(run: ImportRun, timeout: float = 90) -> None:
 
 def _event_table_size() -> int:
     # Uncommitted rows are invisible to other sessions, but they take up room
-    # in the table's file: its size says the import is writing.
+    # in the table's file: its size says the import is writing. The log is
+    # partitioned by month: the sum of its partitions' files.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_relation_size('patients_activityevent')")
+        cursor.execute(
+            "SELECT coalesce(sum(pg_relation_size(relid)), 0)::bigint "
+            "FROM pg_partition_tree('patients_activityevent')"
+        )
         return cursor.fetchone()[0]
 
 
