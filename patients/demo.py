@@ -78,7 +78,7 @@ from patients.models import (
     Provider,
 )
 from patients.rules import EventData
-from patients.services import patient_firsts_record
+from patients.services import EVENT_CONTENT_FIELDS, patient_firsts_record
 from portal_adoption.models import User
 from portal_adoption.roles import Role
 from portal_adoption.services import roles_sync, staff_set_roles
@@ -1275,21 +1275,7 @@ def _write_patients(practice: DemoPractice, locations: dict, providers: dict) ->
     )
 
 
-EVENT_COLUMNS = (
-    "event_id",
-    "patient",
-    "type",
-    "occurred_at",
-    "channel",
-    "object_id",
-    "reply_to",
-    "appointment_type",
-    "amount",
-    "score",
-    "due_date",
-    "source",
-    "recorded_at",
-)
+EVENT_COLUMNS = ("event_id", "patient", *EVENT_CONTENT_FIELDS, "source", "recorded_at")
 
 
 def _write_events(practice: DemoPractice, patient_ids: dict[str, int], splitter) -> int:

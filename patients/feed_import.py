@@ -56,7 +56,7 @@ from patients.models import (
 )
 from patients.rules import EventData, FieldError
 from patients.selectors import events_stored
-from patients.services import EVENT_CONTENT_FIELDS, patient_firsts_record
+from patients.services import EVENT_CONTENT_FIELDS, event_from_data, patient_firsts_record
 
 logger = logging.getLogger(__name__)
 
@@ -783,21 +783,7 @@ def _event_writer(source: str) -> Callable[[list[tuple[EventData, int]] | _Stage
             return
         ActivityEvent.objects.bulk_create(
             [
-                ActivityEvent(
-                    event_id=data.event_id,
-                    patient_id=patient_id,
-                    type=data.type,
-                    occurred_at=data.occurred_at,
-                    channel=data.channel,
-                    object_id=data.object_id,
-                    reply_to=data.reply_to,
-                    appointment_type=data.appointment_type,
-                    amount=data.amount,
-                    score=data.score,
-                    due_date=data.due_date,
-                    source=source,
-                    recorded_at=recorded_at,
-                )
+                event_from_data(data, source=source, patient_id=patient_id, recorded_at=recorded_at)
                 for data, patient_id in rows
             ],
             batch_size=1000,

@@ -98,19 +98,8 @@ _SHAPES = {
 PLAIN_LINE = re.compile("\t".join(_SHAPES[name] for name in EVENT_FIELDS))
 
 STAGE_COLUMNS = ("ordinal", "trusted", *EVENT_FIELDS)
-TYPED_COLUMNS = (
-    "event_id",
-    "patient_external_id",
-    "type",
-    "occurred_at",
-    "channel",
-    "object_id",
-    "reply_to",
-    "appointment_type",
-    "amount",
-    "score",
-    "due_date",
-)
+# The staged columns, typed by the insert: the feed's own fields, in its order.
+TYPED_COLUMNS = EVENT_FIELDS
 
 
 def _real_day(column: str) -> str:

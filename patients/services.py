@@ -74,20 +74,7 @@ def event_record(
         )
     if errors:
         raise EventInvalid(errors)
-    candidate = ActivityEvent(
-        event_id=data.event_id,
-        patient=patient,
-        type=data.type,
-        occurred_at=data.occurred_at,
-        channel=data.channel,
-        object_id=data.object_id,
-        reply_to=data.reply_to,
-        appointment_type=data.appointment_type,
-        amount=data.amount,
-        score=data.score,
-        due_date=data.due_date,
-        source=source,
-    )
+    candidate = event_from_data(data, source=source, patient=patient)
     try:
         with transaction.atomic():
             candidate.save(force_insert=True)
@@ -101,6 +88,13 @@ def event_record(
     if differing:
         raise EventConflict(data.event_id, differing)
     return EventRecordResult(event=stored, created=False)
+
+
+def event_from_data(data: EventData, *, source: str, **fields) -> ActivityEvent:
+    """The unsaved event `data` describes, from `source`; `fields` name its patient
+    (patient or patient_id) and may set recorded_at. Every writer builds it here."""
+    content = {name: getattr(data, name) for name in EVENT_CONTENT_FIELDS}
+    return ActivityEvent(event_id=data.event_id, **content, source=source, **fields)
 
 
 def event_differences(stored: ActivityEvent, candidate: ActivityEvent) -> list[str]:
