@@ -349,9 +349,10 @@ def test_a_spanish_text_ends_with_how_to_stop_in_spanish(db, monkeypatch):
     patient = invited(
         8, notification_channel="sms", mobile_phone="+12025550143", preferred_language="es"
     )
+    # Mid-morning for the claim too: at night quiet hours would hold the text until 08:00.
+    monkeypatch.setattr(timezone, "now", lambda: at(TODAY, 10))
     outreach_run(today=TODAY, synchronous=True)
     communication = reminders().get(patient=patient)
-    monkeypatch.setattr(timezone, "now", lambda: at(TODAY, 10))
     assert communication_send(communication.pk) == "sent"
     assert RecordingSms.sent[0][1].endswith("Responda STOP para no recibir más mensajes.")
 
