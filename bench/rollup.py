@@ -39,6 +39,10 @@ taken. Then it times:
   --requests requests, p50/p95/max, if that URL exists.
 
 It prints figures only; it never fails on timing. Target: one month under 5 s.
+
+`--keep` keeps the loaded database; `--reuse NAME --rounds N` times one kept
+that way again without loading (the ceiling and `rollup_month` in turn, N
+times), for before/after comparisons of the code on one machine.
 """
 
 import argparse
@@ -69,6 +73,15 @@ def _options() -> argparse.Namespace:
     parser.add_argument("--skip-all", action="store_true", help="do not time rollup_all")
     parser.add_argument(
         "--keep", action="store_true", help="keep the database afterwards (to EXPLAIN queries)"
+    )
+    parser.add_argument(
+        "--reuse",
+        metavar="DATABASE",
+        help="time a database kept by an earlier --keep run (same server) instead of loading "
+        "one; with --rounds, the ceiling and rollup_month alternate",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="with --reuse: (ceiling, rollup_month) pairs"
     )
     options = parser.parse_args()
     if not options.database_url.startswith(POSTGRES_SCHEMES):
@@ -571,10 +584,32 @@ def _throwaway_database() -> str:
     return throwaway_database("rollup")
 
 
+def alternate(month: date, rounds: int) -> None:
+    """On a kept database: the ceiling and rollup_month in turn, each ratio from one
+    pair run back to back, so a machine shared with other jobs still gives ratios."""
+    start, end = month_bounds(month)
+    in_month = ActivityEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end).count()
+    print(f"month {month:%Y-%m}: {in_month:,} events in the month, {rounds} rounds")
+    rollup_month(month)  # warm the caches once
+    for number in range(1, rounds + 1):
+        ceiling_seconds, _headline = ceiling(month)
+        rollup_seconds, _rows = timed(rollup_month, month)
+        print(
+            f"  round {number}: ceiling {ceiling_seconds:6.2f} s, rollup_month "
+            f"{rollup_seconds:6.2f} s, ratio {rollup_seconds / ceiling_seconds:4.1f} x",
+            flush=True,
+        )
+
+
 def main() -> None:
     rng = random.Random(OPTIONS.seed)
     logging.getLogger("metrics").setLevel(logging.WARNING)  # figures only
     setup_test_environment()  # "testserver" in ALLOWED_HOSTS for the test client
+    if OPTIONS.reuse:
+        connection.settings_dict["NAME"] = OPTIONS.reuse
+        connection.close()
+        alternate(previous_month(practice_today().replace(day=1)), OPTIONS.rounds)
+        return
     original = _throwaway_database()
     try:
         current = practice_today().replace(day=1)

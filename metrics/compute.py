@@ -82,10 +82,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import (
     Case,
-    CharField,
     Count,
-    Exists,
     F,
+    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -97,9 +96,13 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 
 from metrics.figures import FIGURE_KEYS
-from patients.models import AppointmentType, Channel, EventType, Patient
-from patients.rules import RESPONSE_TYPES
-from patients.selectors import object_first_time, plausible_events
+from patients.models import AppointmentType, Channel, EventType, ObjectFirsts, Patient
+from patients.selectors import (
+    event_time_in_window,
+    first_responses_in,
+    object_first_time,
+    plausible_events,
+)
 from portal_adoption.business_calendar import BusinessCalendar
 from portal_adoption.dates import event_window
 
@@ -210,7 +213,7 @@ def month_tallies(
         _without_jit()
         _adoption_tallies(tallies, patients, window)
         _event_tallies(tallies, events, window)
-        _results_viewed_tallies(tallies, events, window)
+        _results_viewed_tallies(tallies, patients, window)
         _results_released_tallies(tallies, events, window)
         _satisfaction_tallies(tallies, events, window)
         _response_tallies(tallies, events, window, calendar or BusinessCalendar())
@@ -297,14 +300,18 @@ def _adoption_tallies(tallies: dict[Pair, Tally], patients: QuerySet, window: _W
     installed = Q(firsts__app_installed_at__lt=end)
     logged_in = Q(type=EventType.LOGIN, occurred_at__gte=start, occurred_at__lt=end)
     features_used = Q(type__in=FEATURE_TYPES, occurred_at__gte=start, occurred_at__lt=end)
+    # Grouped by `patient_id + 0`, not the column: PostgreSQL would otherwise walk the
+    # month's partition in patient order through the (patient) index, a heap
+    # visit per event (1.3 s at 10M events), where a hash of the (type,
+    # occurred_at) index's rows takes a tenth of that.
     month = (
         plausible_events()
         .filter(logged_in | features_used)
-        .values("patient_id")
-        .annotate(logins=Count("pk", filter=logged_in), features=Count(FEATURE, distinct=True))
+        .values(patient_key=F("patient_id") + 0)
+        .annotate(logins=Count("pk", filter=logged_in), features=FEATURES_USED)
     )
     logged_in_ids = plausible_events().filter(logged_in).values("patient_id")
-    multi_feature_ids = month.filter(logins__gt=0, features__gte=2).values("patient_id")
+    multi_feature_ids = month.filter(logins__gt=0, features__gte=2).values("patient_key")
     enrolled = in_panel & activated
     rows = _grouped(
         patients,
@@ -333,15 +340,19 @@ FEATURE_TYPES = [
     EventType.PAYMENT,
     EventType.RECORD_VIEWED,
 ]
-# The five features of "multi-feature users"; NULL for any other event.
-FEATURE = Case(
-    When(type=EventType.MESSAGE_FROM_PATIENT, then=Value("messaging")),
-    When(type=EventType.APPOINTMENT_BOOKED, channel__in=SELF_SERVICE, then=Value("scheduling")),
-    When(type=EventType.RESULT_VIEWED, then=Value("results")),
-    When(type=EventType.PAYMENT, channel__in=SELF_SERVICE, then=Value("payments")),
-    When(type=EventType.RECORD_VIEWED, then=Value("records")),
-    default=None,
-    output_field=CharField(),
+# The five features of "multi-feature users", each as the events that use it.
+FEATURE_USES = {
+    "messaging": Q(type=EventType.MESSAGE_FROM_PATIENT),
+    "scheduling": Q(type=EventType.APPOINTMENT_BOOKED, channel__in=SELF_SERVICE),
+    "results": Q(type=EventType.RESULT_VIEWED),
+    "payments": Q(type=EventType.PAYMENT, channel__in=SELF_SERVICE),
+    "records": Q(type=EventType.RECORD_VIEWED),
+}
+# How many of the five a patient's events used: a MAX of 0/1 per feature, summed.
+# A COUNT(DISTINCT feature) would sort the month's events; this hashes them.
+FEATURES_USED = sum(
+    (Max(Case(When(uses, then=Value(1)), default=Value(0))) for uses in FEATURE_USES.values()),
+    start=Value(0),
 )
 
 
@@ -408,39 +419,52 @@ def _first_time(event_type: str, object_field: str = "object_id") -> Subquery:
     return object_first_time(event_type, object_field)
 
 
-def _results_viewed_tallies(tallies: dict[Pair, Tally], events: QuerySet, window: _Window) -> None:
+def _results_viewed_tallies(
+    tallies: dict[Pair, Tally], patients: QuerySet, window: _Window
+) -> None:
     """Results whose first view is in M; those with a release; those viewed the same day.
 
-    Each result is counted by its first view event (no earlier view of it),
-    so a second view of one result is not a second result. "The release" is
-    the result's first `result_released` event; days are local calendar days.
+    Each result is counted by its first view (a second view of one result is
+    not a second result). "The release" is the result's first
+    `result_released` event; days are local calendar days.
 
-    The month's views come with the result's first view and first release
-    (_first_time); a view whose result was first viewed in M counts once per
-    result, here.
+    One aggregate over the month's rows of ObjectFirsts (the first view of
+    each result, kept as events arrive), each with its first release (one
+    probe) and its patient's location and provider: no event is read, and no
+    time comes into Python.
     """
     zone = practice_zone()
-    views = (
-        events.filter(window.q(), type=EventType.RESULT_VIEWED)
-        .exclude(object_id="")
-        .annotate(
-            first_view=_first_time(EventType.RESULT_VIEWED),
-            first_release=_first_time(EventType.RESULT_RELEASED),
+    patient = Patient.objects.order_by().filter(pk=OuterRef("patient_id"))
+    released = Q(released__isnull=False)
+    rows = (
+        ObjectFirsts.objects.filter(
+            event_time_in_window("first_at"),
+            type=EventType.RESULT_VIEWED,
+            first_at__gte=window.start,
+            first_at__lt=window.end,
+            patient_id__in=patients.values("pk"),
         )
-        .filter(first_view__gte=window.start)
-        .values_list(*EVENT_PAIR, "patient_id", "object_id", "first_view", "first_release")
+        .annotate(
+            released=_first_time(EventType.RESULT_RELEASED),
+            location=Subquery(patient.values("location_id")),
+            provider=Subquery(patient.values("primary_provider_id")),
+        )
+        .alias(
+            viewed_day=TruncDate("first_at", tzinfo=zone),
+            released_day=TruncDate("released", tzinfo=zone),
+        )
+        .values("location", "provider")
+        .annotate(
+            results_viewed=Count("pk"),
+            results_viewed_released=Count("pk", filter=released),
+            results_viewed_same_day=Count("pk", filter=released & Q(released_day=F("viewed_day"))),
+        )
+        .order_by()
     )
-    counted = set()
-    for location_id, provider_id, patient_id, object_id, viewed_at, released_at in views:
-        if (patient_id, object_id) in counted:
-            continue
-        counted.add((patient_id, object_id))
-        counts = tallies[(location_id, provider_id)].counts
-        counts["results_viewed"] += 1
-        if released_at is not None:
-            counts["results_viewed_released"] += 1
-            if released_at.astimezone(zone).date() == viewed_at.astimezone(zone).date():
-                counts["results_viewed_same_day"] += 1
+    for row in rows:
+        counts = tallies[(row.pop("location"), row.pop("provider"))].counts
+        for name, value in row.items():
+            counts[name] += value
 
 
 def _results_released_tallies(
@@ -521,62 +545,19 @@ def _response_tallies(
     that answered the message is not one, nor is a call after a reply. It
     counts in M when it is in M.
 
-    One query: the responses in M, each with the first time of the message it
-    names (a probe of the (type, object_id) index) and, for a message sent
-    before M, whether it was answered before M (a probe of the (patient,
-    occurred_at) index over that message's span). A message answered before
-    M has no first response in M. Nothing before M is read but those probes.
+    The pairs are patients.selectors.first_responses_in's, the same reading as
+    the response-time report's: the responses in M, a probe of ObjectFirsts
+    for each one's message and, for a message sent before M, of its span up to
+    M for an earlier answer. Nothing else before M is read.
 
     The internal target and "the practice was closed" are the business
     calendar's, which lives in Python (holidays come from a package), so the
     month's pairs (thousands of rows, not the event log) are read and
     checked one by one here; that loop is deliberate (see _MessageTiming).
     """
-    responses = events.filter(window.q(), type__in=RESPONSE_TYPES).exclude(reply_to="")
-    # Answered before M: a response of the same patient naming the message, from the
-    # message's time to the month's start. Asked only of a message sent before M, one
-    # probe of (patient, occurred_at) over that span each: a range from the oldest
-    # such message for every patient at once read more of the log each month.
-    answered_before = Exists(
-        plausible_events().filter(
-            patient_id=OuterRef("patient_id"),
-            type__in=RESPONSE_TYPES,
-            reply_to=OuterRef("reply_to"),
-            occurred_at__gte=OuterRef("message_at"),
-            occurred_at__lt=window.start,
-        )
-    )
-    rows = (
-        responses.annotate(message_at=_first_time(EventType.MESSAGE_FROM_PATIENT, "reply_to"))
-        .annotate(
-            answered_before=Case(
-                When(message_at__lt=window.start, then=answered_before),
-                default=Value(False),
-            )
-        )
-        .values_list(
-            *EVENT_PAIR,
-            "patient_id",
-            "reply_to",
-            "message_at",
-            "occurred_at",
-            "pk",
-            "type",
-            "answered_before",
-        )
-    )
-    messages: dict[tuple[int, str], dt.datetime] = {}
-    # (patient, message) -> the first of its responses in M: (occurred_at, id, pair, type)
-    firsts: dict[tuple, tuple] = {}
-    for location_id, provider_id, patient_id, reply_to, message_at, at, pk, kind, before in rows:
-        if message_at is None or at < message_at or before:
-            continue
-        key = (patient_id, reply_to)
-        messages[key] = message_at
-        if key not in firsts or (at, pk) < firsts[key][:2]:
-            firsts[key] = (at, pk, (location_id, provider_id), kind)
     first_responses = (
-        (*pair, messages[key], at, kind) for key, (at, _pk, pair, kind) in firsts.items()
+        (*pair.extra, pair.message_at, pair.response_at, pair.response_type)
+        for pair in first_responses_in(events, window.start, window.end, *EVENT_PAIR)
     )
     timing = _MessageTiming(calendar)
     for location_id, provider_id, message_at, response_at, kind in first_responses:

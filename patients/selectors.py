@@ -1,14 +1,16 @@
 """Reads of the roster and the event log."""
 
 import re
-from collections.abc import Iterable
-from datetime import date
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import (
     Case,
     Count,
     DateTimeField,
+    Exists,
     F,
     OuterRef,
     Q,
@@ -23,11 +25,13 @@ from django.db.models.functions import Cast, Concat
 from patients.models import (
     ActivityEvent,
     EventKey,
+    EventType,
     ImportRejection,
     ImportRun,
     ObjectFirsts,
     Patient,
 )
+from patients.rules import RESPONSE_TYPES
 from portal_adoption.contact import ContactInvalid, phone_to_e164
 from portal_adoption.dates import event_window
 
@@ -136,6 +140,81 @@ def object_first_time(event_type: str, object_field: str = "object_id") -> Subqu
             patient_id=OuterRef("patient_id"),
         ).values("first_at")[:1]
     )
+
+
+class FirstResponseRow(NamedTuple):
+    """A patient message whose first response is in the period, with that response."""
+
+    extra: tuple  # the caller's `values`, read from the response's row
+    patient_id: int
+    message_object_id: str
+    message_at: datetime
+    response_at: datetime
+    response_type: str
+
+
+def first_responses_in(
+    responses: QuerySet[ActivityEvent], start: datetime, end: datetime, *values: str
+) -> Iterator[FirstResponseRow]:
+    """The patient messages whose first response falls in [start, end), read from
+    `responses` (plausible_events(), narrowed to a scope or annotated by the caller).
+
+    metrics.md: a response is a `message_to_patient` or `response_by_phone`
+    (RESPONSE_TYPES) at or after the patient's message (the first
+    `message_from_patient` of the same patient whose `object_id` is the
+    response's `reply_to`); a message's first response is its earliest by
+    (occurred_at, id), of either type. THE one reading for the dashboard's
+    rollup and the response-time report.
+
+    One query: the responses in the period, each with its message's first time
+    (one probe of ObjectFirsts) and, for a message sent before `start`, whether
+    it was answered before `start` (a probe of (patient, occurred_at) from the
+    message's time to `start`, which reads only those months' partitions). A
+    message answered before has no first response in the period; of the rest,
+    the earliest of its responses in the period is its first, picked here.
+    Nothing before `start` is read but those probes: an anti-join over "any
+    earlier response" hashed every response of the log, every month.
+    """
+    answered_before = Exists(
+        plausible_events().filter(
+            patient_id=OuterRef("patient_id"),
+            type__in=RESPONSE_TYPES,
+            reply_to=OuterRef("reply_to"),
+            occurred_at__gte=OuterRef("message_at"),
+            occurred_at__lt=start,
+        )
+    )
+    rows = (
+        responses.filter(occurred_at__gte=start, occurred_at__lt=end, type__in=RESPONSE_TYPES)
+        .exclude(reply_to="")
+        .annotate(message_at=object_first_time(EventType.MESSAGE_FROM_PATIENT, "reply_to"))
+        .annotate(
+            answered_before=Case(
+                When(message_at__lt=start, then=answered_before), default=Value(False)
+            )
+        )
+        .values_list(
+            *values,
+            "patient_id",
+            "reply_to",
+            "message_at",
+            "occurred_at",
+            "pk",
+            "type",
+            "answered_before",
+        )
+    )
+    width = len(values)
+    firsts: dict[tuple[int, str], tuple] = {}
+    for row in rows:
+        extra, (patient_id, reply_to, message_at, at, pk, kind, before) = row[:width], row[width:]
+        if message_at is None or at < message_at or before:
+            continue
+        key = (patient_id, reply_to)
+        if key not in firsts or (at, pk) < firsts[key][:2]:
+            firsts[key] = (at, pk, extra, message_at, kind)
+    for (patient_id, reply_to), (at, _pk, extra, message_at, kind) in firsts.items():
+        yield FirstResponseRow(extra, patient_id, reply_to, message_at, at, kind)
 
 
 def patient_recent_events(patient: Patient, *, limit: int = 50) -> list[ActivityEvent]:

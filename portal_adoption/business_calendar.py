@@ -45,6 +45,9 @@ class BusinessCalendar:
             if closures is not None
             else set(PracticeClosure.objects.values_list("date", flat=True))
         )
+        # Each day's answer, asked once: a month's rollup asks about the same thirty
+        # days for tens of thousands of messages, and the holiday look-up is what costs.
+        self._days: dict[dt.date, OpenDay | None] = {}
 
     @cached_property
     def _holidays(self):
@@ -56,6 +59,13 @@ class BusinessCalendar:
         )
 
     def open_day(self, day: dt.date) -> OpenDay | None:
+        try:
+            return self._days[day]
+        except KeyError:
+            found = self._days[day] = self._open_day(day)
+            return found
+
+    def _open_day(self, day: dt.date) -> OpenDay | None:
         if not self.is_open_day(day):
             return None
         opens, closes = self.hours[day.weekday()]
