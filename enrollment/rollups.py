@@ -29,6 +29,7 @@ from enrollment.models import CohortTally, CohortTallyMonth
 from enrollment.selectors.reports import COHORT_DAYS, cohort_enrollments, cohort_figures
 from patients.models import EventType
 from patients.selectors import plausible_events
+from portal_adoption.dates import next_month
 
 # An enrollment's figures stop moving once its day 90 has passed.
 OPEN_FOR = dt.timedelta(days=max(COHORT_DAYS) + 1)
@@ -38,16 +39,12 @@ def practice_zone() -> ZoneInfo:
     return ZoneInfo(settings.PRACTICE_TIME_ZONE)
 
 
-def _next_month(month: dt.date) -> dt.date:
-    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-
-
 def cohort_tallies_rollup(month: dt.date) -> int:
     """Recompute the month's cohort rows, judged now; returns the rows written."""
     month = month.replace(day=1)
     zone = practice_zone()
     start = dt.datetime.combine(month, dt.time.min, tzinfo=zone)
-    end = dt.datetime.combine(_next_month(month), dt.time.min, tzinfo=zone)
+    end = dt.datetime.combine(next_month(month), dt.time.min, tzinfo=zone)
     now = timezone.now()
     rows = (
         cohort_enrollments(start, end, now=now, include_end=False)
@@ -71,7 +68,7 @@ def cohort_open_months(today: dt.date) -> list[dt.date]:
     months, month = [], (today - OPEN_FOR).replace(day=1)
     while month <= today:
         months.append(month)
-        month = _next_month(month)
+        month = next_month(month)
     return months
 
 
@@ -91,5 +88,5 @@ def cohort_months_changed(since: dt.datetime) -> list[dt.date]:
     months, month = [], first
     while month < today.replace(day=1):
         months.append(month)
-        month = _next_month(month)
+        month = next_month(month)
     return months

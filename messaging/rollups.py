@@ -51,6 +51,7 @@ from patients.models import EventType
 from patients.rules import RESPONSE_TYPES
 from patients.selectors import plausible_events
 from portal_adoption.business_calendar import BusinessCalendar
+from portal_adoption.dates import next_month
 
 NOT_IN_QUEUE = "not_in_queue"
 BUSINESS_HOURS, AFTER_HOURS = "business_hours", "after_hours"
@@ -64,7 +65,7 @@ def month_start_end(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """[local midnight of the 1st, local midnight of the next month's 1st)."""
     zone = practice_zone()
     first = month.replace(day=1)
-    following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    following = next_month(first)
     return (
         dt.datetime.combine(first, dt.time.min, tzinfo=zone),
         dt.datetime.combine(following, dt.time.min, tzinfo=zone),

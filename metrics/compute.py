@@ -104,7 +104,7 @@ from patients.selectors import (
     plausible_events,
 )
 from portal_adoption.business_calendar import BusinessCalendar
-from portal_adoption.dates import event_window
+from portal_adoption.dates import event_window, next_month, previous_month
 
 SELF_SERVICE = (Channel.PORTAL, Channel.APP)
 ONE_DECIMAL = Decimal("0.1")
@@ -129,14 +129,6 @@ def month_of(moment: dt.datetime | dt.date) -> dt.date:
             raise ValueError("month_of needs an aware datetime")
         moment = moment.astimezone(practice_zone()).date()
     return moment.replace(day=1)
-
-
-def next_month(month: dt.date) -> dt.date:
-    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-
-
-def previous_month(month: dt.date) -> dt.date:
-    return (month.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
 
 
 def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:

@@ -69,15 +69,14 @@ from metrics.compute import (
     month_bounds,
     month_of,
     month_tallies,
-    next_month,
     practice_zone,
-    previous_month,
 )
 from metrics.models import MonthlyRollup, RollupCheckpoint, ScopeKind, StaleMonth
 from patients.models import ActivityEvent, EventType, Location, Patient, Provider
 from patients.partitions import event_partitions_ensure
 from patients.selectors import plausible_events
 from portal_adoption.business_calendar import BusinessCalendar
+from portal_adoption.dates import months_between, previous_month
 from portal_adoption.models import NightlyFailure, NightlyJob
 from portal_adoption.nightly import NightlyFailures
 from portal_adoption.rollup_hooks import monthly_rollups
@@ -107,14 +106,6 @@ RESULT_TYPES = (EventType.RESULT_RELEASED, EventType.RESULT_VIEWED, EventType.RE
 
 def practice_today() -> dt.date:
     return timezone.localdate(timezone=practice_zone())
-
-
-def months_between(first: dt.date, last: dt.date) -> list[dt.date]:
-    months, month = [], first.replace(day=1)
-    while month <= last:
-        months.append(month)
-        month = next_month(month)
-    return months
 
 
 def rollup_month(month: dt.date) -> int:

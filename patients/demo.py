@@ -79,6 +79,7 @@ from patients.models import (
 )
 from patients.rules import EventData
 from patients.services import EVENT_CONTENT_FIELDS, patient_firsts_record
+from portal_adoption.dates import previous_month
 from portal_adoption.models import User
 from portal_adoption.roles import Role
 from portal_adoption.services import roles_sync, staff_set_roles
@@ -1067,7 +1068,7 @@ def queue_since(practice: "DemoPractice") -> datetime:
     until = practice.config.until
     first = date(until.year, until.month, 1)
     for _month in range(QUEUE_FULL_MONTHS):
-        first = (first - timedelta(days=1)).replace(day=1)
+        first = previous_month(first)
     first = max(first - timedelta(days=QUEUE_LEAD_DAYS), practice.start)
     days = (until - first).days + 1
     days = max(2, round(days * min(1.0, QUEUE_PATIENTS / max(1, practice.config.patients))))

@@ -34,6 +34,8 @@ import logging
 
 from django.db import connection, transaction
 
+from portal_adoption.dates import next_month, previous_month
+
 EVENT_LOG = "patients_activityevent"
 DEFAULT_PARTITION = f"{EVENT_LOG}_default"
 MONTHS_AHEAD = 3  # months created before they begin: three nights that can fail in a row
@@ -49,7 +51,7 @@ def month_partition_name(month: dt.date) -> str:
 def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """[start, end) of the calendar month of `month` in UTC."""
     start = dt.datetime(month.year, month.month, 1, tzinfo=dt.UTC)
-    following = _next_month(month)
+    following = next_month(month)
     return start, dt.datetime(following.year, following.month, 1, tzinfo=dt.UTC)
 
 
@@ -58,14 +60,10 @@ def months_ahead(today: dt.date, count: int = MONTHS_AHEAD, *, back: int = 0) ->
     it (first days, in order)."""
     months = [today.replace(day=1)]
     for _ in range(back):
-        months.insert(0, (months[0] - dt.timedelta(days=1)).replace(day=1))
+        months.insert(0, previous_month(months[0]))
     for _ in range(count):
-        months.append(_next_month(months[-1]))
+        months.append(next_month(months[-1]))
     return months
-
-
-def _next_month(month: dt.date) -> dt.date:
-    return (month.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
 
 
 def event_log_partitioned(cursor) -> bool:
@@ -145,7 +143,7 @@ def event_partitions_ensure(
     today = today or dt.datetime.now(dt.UTC).date()
     months = months_ahead(today)
     while since is not None and months[0] > since:
-        months.insert(0, (months[0] - dt.timedelta(days=1)).replace(day=1))
+        months.insert(0, previous_month(months[0]))
     created = []
     for month in months:
         with transaction.atomic(), connection.cursor() as cursor:

@@ -37,6 +37,34 @@ LATEST_FILTER_DATE = dt.date(2199, 12, 31)
 FUTURE_ALLOWANCE = dt.timedelta(days=1)
 
 
+# --- Calendar months ---------------------------------------------------------------
+# Every report and rollup counts by month: one month arithmetic for all of them.
+
+
+def next_month(day: dt.date) -> dt.date:
+    """The first day of the month after `day`'s."""
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def previous_month(day: dt.date) -> dt.date:
+    """The first day of the month before `day`'s."""
+    return (day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+def month_end(day: dt.date) -> dt.date:
+    """The last day of `day`'s month."""
+    return next_month(day) - dt.timedelta(days=1)
+
+
+def months_between(first: dt.date, last: dt.date) -> list[dt.date]:
+    """The first days of the months from `first`'s to `last`'s, both included."""
+    months, month = [], first.replace(day=1)
+    while month <= last:
+        months.append(month)
+        month = next_month(month)
+    return months
+
+
 @dataclass(frozen=True)
 class Window:
     """A closed range of calendar days, and how to say it to a person."""

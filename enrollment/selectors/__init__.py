@@ -47,6 +47,7 @@ from enrollment.playbook import (
 )
 from patients.models import ActivityEvent, EventType, Patient
 from patients.selectors import event_time_in_window
+from portal_adoption.dates import previous_month
 
 FOLLOW_UP_AFTER = timedelta(days=7)
 
@@ -374,7 +375,7 @@ def staff_credit(*, now: datetime | None = None) -> list[StaffCredit]:
     """Enrollments completed per member of staff, this month and last (practice time)."""
     local = timezone.localtime(now or timezone.now())
     this_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    last_start = (this_start - timedelta(days=1)).replace(day=1)
+    last_start = previous_month(this_start)
     rows = (
         Enrollment.objects.filter(status=EnrollmentStatus.COMPLETED, completed_at__gte=last_start)
         .values("completed_by__username", "completed_by__first_name", "completed_by__last_name")

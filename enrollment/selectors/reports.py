@@ -41,6 +41,7 @@ from enrollment.models import (
     Step,
 )
 from patients.models import ActivityEvent, EventType
+from portal_adoption.dates import months_between, previous_month
 from portal_adoption.db import medians
 
 # The playbook's figure for an enrollment at the desk (workflows.md).
@@ -66,7 +67,7 @@ def month_starts(months: int, *, now: dt.datetime | None = None) -> list[dt.date
     first = timezone.localtime(now or timezone.now(), practice_zone()).date().replace(day=1)
     starts = [first]
     for _n in range(months - 1):
-        starts.append((starts[-1] - dt.timedelta(days=1)).replace(day=1))
+        starts.append(previous_month(starts[-1]))
     return starts[::-1]
 
 
@@ -582,10 +583,7 @@ def rolled_incentive_cohorts(since: dt.date, *, today: dt.date | None = None) ->
     of them are as of the last nightly run (`as_of`, the current month's).
     """
     today = today or timezone.localtime(timezone.now(), practice_zone()).date()
-    months, month = [], since.replace(day=1)
-    while month <= today:
-        months.append(month)
-        month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    months = months_between(since, today)
     computed = dict(
         CohortTallyMonth.objects.filter(month__in=months).values_list("month", "computed_at")
     )

@@ -32,6 +32,7 @@ from messaging.selectors.responses import (
     messages_arrived_between,
 )
 from portal_adoption.business_calendar import BusinessCalendar
+from portal_adoption.dates import month_end, months_between
 
 MICROSECONDS_PER_HOUR = 3_600_000_000
 ONE_DECIMAL = Decimal("0.1")
@@ -397,17 +398,9 @@ class _Rolled:
 _TALLY_FIELDS = ("received", "replied", "micros", "within_target", "by_phone", "durations")
 
 
-def _months_from(first: dt.date, last: dt.date) -> list[dt.date]:
-    months, month = [], first.replace(day=1)
-    while month <= last:
-        months.append(month)
-        month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return months
-
-
 def _rolled_months(first: dt.date, last: dt.date) -> tuple[dt.datetime | None, tuple]:
     """When the last of these months was rolled up, and the months not rolled up yet."""
-    months = _months_from(first, last)
+    months = months_between(first, last)
     computed = dict(
         ResponseTallyMonth.objects.filter(month__in=months).values_list("month", "computed_at")
     )
@@ -430,7 +423,7 @@ def rolled_response_times_by_category(month: dt.date) -> CategoryReport:
     month as of the last nightly run.
     """
     month = month.replace(day=1)
-    month_end = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    last_day = month_end(month)
     as_of, pending = _rolled_months(month, month)
     groups: dict[str, _Rolled] = defaultdict(_Rolled)
     total = _Rolled()
@@ -445,7 +438,7 @@ def rolled_response_times_by_category(month: dt.date) -> CategoryReport:
         report_rows.append(groups[NOT_IN_QUEUE].times(NOT_IN_QUEUE, _("Not through the queue")))
     return CategoryReport(
         month,
-        month_end,
+        last_day,
         report_rows,
         total.times("all", _("All messages")),
         as_of=as_of,

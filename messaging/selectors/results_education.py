@@ -21,6 +21,7 @@ from django.utils import timezone
 from messaging.models import CommunicationStatus, OutreachRule, ResultEducationItem
 from patients.models import EventType
 from patients.selectors import plausible_events
+from portal_adoption.dates import next_month
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def _firsts(event_type: str, **filters) -> dict[tuple[int, str], dt.datetime]:
 def results_education_view_share(month: dt.date) -> ResultsEducationLine:
     """The month's same-day view share, for results with and without a sent message."""
     start = timezone.make_aware(dt.datetime.combine(month.replace(day=1), dt.time.min))
-    following = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    following = next_month(month)
     end = timezone.make_aware(dt.datetime.combine(following, dt.time.min))
     first_views = {
         key: first

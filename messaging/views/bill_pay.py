@@ -1,7 +1,5 @@
 """Managers' bill-pay report (VIEW_DASHBOARD): ?month=YYYY-MM, aggregates only."""
 
-import datetime as dt
-
 from django import forms
 from django.shortcuts import render
 from django.utils import timezone
@@ -9,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from messaging.selectors.bill_pay import bill_pay_report
-from portal_adoption.dates import MonthField
+from portal_adoption.dates import MonthField, previous_month
 from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import VIEW_DASHBOARD
 
@@ -29,7 +27,7 @@ class BillPayForm(forms.Form):
 
 
 def _last_month():
-    return (timezone.localdate().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    return previous_month(timezone.localdate())
 
 
 class BillPayReportView(StaffPermissionRequiredMixin, View):

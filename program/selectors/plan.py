@@ -28,6 +28,7 @@ from messaging.models import (
     ReplyTemplate,
 )
 from portal_adoption import program_hooks
+from portal_adoption.dates import month_end
 from portal_adoption.program_hooks import Evidence
 from portal_adoption.roles import MANAGE_PROGRAM
 from portal_adoption.selectors import user_roles
@@ -100,11 +101,6 @@ def phase_of_week(week: int | None) -> PhaseDefinition:
 
 def month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
-
-
-def month_end(day: dt.date) -> dt.date:
-    following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return following - dt.timedelta(days=1)
 
 
 def task_period(task: PlanTask, today: dt.date) -> str:
