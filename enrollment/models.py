@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from patients.languages import PatientLanguage
+from portal_adoption.models import RolledUpMonth
 
 
 class Step(models.TextChoices):
@@ -494,21 +495,12 @@ class PortalConversation(models.Model):
         return f"Portal conversation #{self.pk}"
 
 
-class CohortTallyMonth(models.Model):
+class CohortTallyMonth(RolledUpMonth):
     """A month of the incentive cohorts rolled up (enrollment.rollups), and as of when.
 
     The cohort figures are judged at `computed_at` (an enrollment is "due" at
     30 days when its day 30 had passed then).
     """
-
-    month = models.DateField(_("month"), unique=True)  # the first day, practice time
-    computed_at = models.DateTimeField(_("computed"))
-
-    class Meta:
-        ordering = ["-month"]
-
-    def __str__(self):
-        return f"{self.month:%Y-%m}"
 
 
 class CohortTally(models.Model):

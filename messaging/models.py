@@ -6,6 +6,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal_adoption.models import RolledUpMonth
+
 
 class Category(models.TextChoices):
     CLINICAL = "clinical", _("Clinical")
@@ -656,21 +658,8 @@ class FeedbackChange(models.Model):
         return f"Feedback change #{self.pk} ({self.tag})"
 
 
-class ResponseTallyMonth(models.Model):
-    """A month of the response-time report rolled up (messaging.rollups): when.
-
-    Written with the month's ResponseTally rows, in the same transaction as the
-    dashboard's rollup of the month. A month without this row was never rolled up.
-    """
-
-    month = models.DateField(_("month"), unique=True)  # the first day, practice time
-    computed_at = models.DateTimeField(_("computed"))
-
-    class Meta:
-        ordering = ["-month"]
-
-    def __str__(self):
-        return f"{self.month:%Y-%m}"
+class ResponseTallyMonth(RolledUpMonth):
+    """A month of the response-time report rolled up (messaging.rollups): when."""
 
 
 class ResponseTallyKind(models.TextChoices):

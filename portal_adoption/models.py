@@ -256,3 +256,22 @@ class NightlyFailure(models.Model):
 
     def __str__(self):
         return f"{self.night} {self.job} {self.step}: {self.error_class}"
+
+
+class RolledUpMonth(models.Model):
+    """A month of one report rolled up (portal_adoption.rollup_hooks), and when.
+
+    Written with the report's month rows, in the same transaction as the
+    dashboard's rollup of the month. A month without its row was never rolled
+    up; the report's figures are those as of `computed_at`.
+    """
+
+    month = models.DateField(_("month"), unique=True)  # the first day, practice time
+    computed_at = models.DateTimeField(_("computed"))
+
+    class Meta:
+        abstract = True
+        ordering = ["-month"]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m}"
