@@ -13,9 +13,11 @@ from patients.models import (
     OBJECT_FIRSTS_TYPES,
     ActivityEvent,
     EventSource,
+    EventType,
     ObjectFirsts,
     Patient,
     PatientFirsts,
+    StatementFirsts,
 )
 from patients.rules import EventData, FieldError, event_errors
 from patients.selectors import events_stored
@@ -268,3 +270,28 @@ def object_firsts_rebuild() -> int:
                 [*types, earliest],
             )
         return ObjectFirsts.objects.count()
+
+
+def statement_firsts_rebuild() -> int:
+    """Each statement's first recorded event (StatementFirsts) again from the whole event
+    log, in one transaction; returns how many statements there are. For a log written
+    around its triggers; every insert keeps the table current.
+    """
+    quote = connection.ops.quote_name
+    log = quote(ActivityEvent._meta.db_table)
+    earliest = connection.ops.adapt_datetimefield_value(event_window().utc_bounds()[0])
+    kind = str(EventType.STATEMENT_ISSUED)
+    with transaction.atomic():
+        StatementFirsts.objects.all().delete()
+        with connection.cursor() as cursor:
+            # The lowest id of each (object_id, patient): the event that stands for it.
+            cursor.execute(
+                f"INSERT INTO {quote(StatementFirsts._meta.db_table)} "
+                "(object_id, patient_id, event_pk, issued_at) "
+                f"SELECT e.object_id, e.patient_id, e.id, e.occurred_at FROM {log} e "
+                f"JOIN (SELECT MIN(id) AS id FROM {log} WHERE type = %s AND object_id <> '' "
+                "AND occurred_at >= %s GROUP BY object_id, patient_id) f ON e.id = f.id "
+                "WHERE e.type = %s",
+                [kind, earliest, kind],
+            )
+        return StatementFirsts.objects.count()
