@@ -25,11 +25,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import (
+    BooleanField,
     Case,
     CharField,
     Count,
     DateTimeField,
     Exists,
+    ExpressionWrapper,
     OuterRef,
     Q,
     Value,
@@ -94,12 +96,17 @@ def bill_pay_report(month_start: dt.date) -> BillPayReport:
         ]
         return Case(*whens, output_field=DateTimeField())
 
+    first_day_start = local_midnight(month_days[0])
+    last_deadline = local_midnight(month_days[-1] + PAID_WITHIN + dt.timedelta(days=1))
     payments = plausible_events().filter(
         type=EventType.PAYMENT,
         patient=OuterRef("patient_id"),
         object_id=OuterRef("object_id"),
         occurred_at__gte=OuterRef("day_start"),
         occurred_at__lt=OuterRef("deadline"),
+        # The same bounds for every statement of the month: they name the monthly
+        # partitions to read when the query is planned.
+        occurred_at__range=(first_day_start, last_deadline),
     )
     reminders = Communication.objects.filter(
         patient=OuterRef("patient_id"),
@@ -108,27 +115,33 @@ def bill_pay_report(month_start: dt.date) -> BillPayReport:
         sent_at__lt=OuterRef("deadline"),
     ).filter(Q(period=OuterRef("first_period")) | Q(period=OuterRef("due_period")))
     statement_id = Cast("event_pk", CharField())
-    # Grouped by the three answers, so each look-up runs once per statement (an
-    # aggregate's FILTER would run them again for each count).
+    month_statements = StatementFirsts.objects.filter(
+        event_time_in_window("issued_at"),
+        issued_at__gte=first_day_start,
+        issued_at__lt=local_midnight(month_days[-1] + dt.timedelta(days=1)),
+    ).annotate(
+        day_start=by_issued_day(lambda day: Value(local_midnight(day))),
+        # The end of day 30: the local midnight that starts day 31.
+        deadline=by_issued_day(
+            lambda day: Value(local_midnight(day + PAID_WITHIN + dt.timedelta(days=1)))
+        ),
+        first_period=Concat(statement_id, Value(f":{BILL_FIRST}")),
+        due_period=Concat(statement_id, Value(f":{BILL_DUE}")),
+    )
+
+    def having(look_up):
+        # The month's statements with a match, as a set the database builds once
+        # (a join), not a look-up per statement.
+        return Q(pk__in=month_statements.filter(Exists(look_up)).values("pk"))
+
     groups = (
-        StatementFirsts.objects.filter(
-            event_time_in_window("issued_at"),
-            issued_at__gte=local_midnight(month_days[0]),
-            issued_at__lt=local_midnight(month_days[-1] + dt.timedelta(days=1)),
-        )
-        .annotate(
-            day_start=by_issued_day(lambda day: Value(local_midnight(day))),
-            # The end of day 30: the local midnight that starts day 31.
-            deadline=by_issued_day(
-                lambda day: Value(local_midnight(day + PAID_WITHIN + dt.timedelta(days=1)))
+        month_statements.annotate(
+            reminded=ExpressionWrapper(having(reminders), output_field=BooleanField()),
+            was_paid=ExpressionWrapper(having(payments), output_field=BooleanField()),
+            paid_in_portal=ExpressionWrapper(
+                having(payments.filter(channel__in=PORTAL_CHANNELS)),
+                output_field=BooleanField(),
             ),
-            first_period=Concat(statement_id, Value(f":{BILL_FIRST}")),
-            due_period=Concat(statement_id, Value(f":{BILL_DUE}")),
-        )
-        .annotate(
-            reminded=Exists(reminders),
-            was_paid=Exists(payments),
-            paid_in_portal=Exists(payments.filter(channel__in=PORTAL_CHANNELS)),
         )
         .values("reminded", "was_paid", "paid_in_portal")
         .annotate(statements=Count("pk"))
