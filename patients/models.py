@@ -339,8 +339,10 @@ class StatementFirsts(models.Model):
     statement of the month. Kept by a trigger on the log on both databases
     (migration 0015), in the insert's transaction, whoever writes: events with
     an object_id and a time on or after the event window's first day, as in
-    ObjectFirsts. Readers compare `issued_at` with the window's other edge.
-    Derived data: rebuilt whole by `manage.py rebuild_patient_firsts`.
+    ObjectFirsts. Readers compare `issued_at` with the window's other edge (a
+    first event stored with a time beyond it, before the feed checked times, hides
+    the statement until that time comes, where the log's own look-up let the next
+    event stand). Derived data: rebuilt whole by `manage.py rebuild_patient_firsts`.
     """
 
     object_id = models.CharField(_("object id"), max_length=128)
