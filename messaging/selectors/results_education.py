@@ -1,7 +1,8 @@
 """The results-education report line: same-day view share, with and without the message.
 
 The same-day view share follows metrics.md (messaging may not import
-metrics, so it is read here from the event log, by the same definition):
+metrics, so it is read here from the event log's first times, ObjectFirsts,
+by the same definition):
 results (a patient's distinct `object_id`) whose first `result_viewed` event
 falls in the month; of those with a `result_released` event, the ones whose
 first view is on the same practice-local calendar day as the first release.
