@@ -319,9 +319,52 @@ class ObjectFirsts(models.Model):
                 fields=["type", "object_id", "patient_id"], name="object_firsts_unique"
             ),
         ]
+        indexes = [
+            # A month's first views (messaging.selectors.results_education).
+            models.Index(fields=["type", "first_at"], name="object_firsts_type_time_idx"),
+        ]
 
     def __str__(self):
         return f"{self.type} {self.object_id}"
+
+
+class StatementFirsts(models.Model):
+    """Each statement's first recorded `statement_issued` event: the one that stands
+    for the statement (messaging.outreach.statements), by (object_id, patient).
+
+    "First recorded" is the lowest event id, not the earliest time: a feed's
+    repeat of a statement is the same statement, with the first one's time. On
+    PostgreSQL "is there an earlier event of this statement?" has no time to
+    bound it, so it probed every month's partition of the log, once per
+    statement of the month. Kept by a trigger on the log on both databases
+    (migration 0015), in the insert's transaction, whoever writes: events with
+    an object_id and a time on or after the event window's first day, as in
+    ObjectFirsts. Readers compare `issued_at` with the window's other edge (a
+    first event stored with a time beyond it, before the feed checked times, hides
+    the statement until that time comes, where the log's own look-up let the next
+    event stand). Derived data: rebuilt whole by `manage.py rebuild_patient_firsts`.
+    """
+
+    object_id = models.CharField(_("object id"), max_length=128)
+    # No foreign keys: a check per event written, for rows only the log writes.
+    patient_id = models.BigIntegerField(_("patient"))
+    event_pk = models.BigIntegerField(_("event"))
+    issued_at = models.DateTimeField(_("issued at"))
+
+    class Meta:
+        verbose_name = _("statement's first event")
+        verbose_name_plural = _("statements' first events")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["object_id", "patient_id"], name="statement_firsts_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["issued_at"], name="statement_firsts_issued_idx"),
+        ]
+
+    def __str__(self):
+        return f"statement {self.object_id}"
 
 
 # The event types whose first time per object ObjectFirsts keeps.

@@ -13,9 +13,11 @@ from patients.models import (
     OBJECT_FIRSTS_TYPES,
     ActivityEvent,
     EventSource,
+    EventType,
     ObjectFirsts,
     Patient,
     PatientFirsts,
+    StatementFirsts,
 )
 from patients.rules import EventData, FieldError, event_errors
 from patients.selectors import events_stored
@@ -247,24 +249,54 @@ def patient_firsts_rebuild() -> int:
         return PatientFirsts.objects.count()
 
 
+def _derived_rebuild(model, columns: str, select: str, parameters: list) -> int:
+    """Empty a table derived from the event log and fill it again with one INSERT ...
+    SELECT over the log (`{log}` in `select`), in one transaction; returns its rows."""
+    quote = connection.ops.quote_name
+    with transaction.atomic():
+        model.objects.all().delete()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
+                + select.format(log=quote(ActivityEvent._meta.db_table)),
+                parameters,
+            )
+        return model.objects.count()
+
+
+def _window_start() -> object:
+    return connection.ops.adapt_datetimefield_value(event_window().utc_bounds()[0])
+
+
 def object_firsts_rebuild() -> int:
     """Every object's first times (ObjectFirsts) again from the whole event log, in one
     transaction; returns how many there are. For a log written around its
     triggers (a bulk load in replica mode); every insert keeps the table current.
     """
-    quote = connection.ops.quote_name
     types = [str(event_type) for event_type in OBJECT_FIRSTS_TYPES]
-    earliest = connection.ops.adapt_datetimefield_value(event_window().utc_bounds()[0])
-    with transaction.atomic():
-        ObjectFirsts.objects.all().delete()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {quote(ObjectFirsts._meta.db_table)} "
-                "(type, object_id, patient_id, first_at) "
-                "SELECT type, object_id, patient_id, MIN(occurred_at) "
-                f"FROM {quote(ActivityEvent._meta.db_table)} "
-                f"WHERE type IN ({', '.join(['%s'] * len(types))}) AND object_id <> '' "
-                "AND occurred_at >= %s GROUP BY type, object_id, patient_id",
-                [*types, earliest],
-            )
-        return ObjectFirsts.objects.count()
+    return _derived_rebuild(
+        ObjectFirsts,
+        "type, object_id, patient_id, first_at",
+        "SELECT type, object_id, patient_id, MIN(occurred_at) FROM {log} "
+        f"WHERE type IN ({', '.join(['%s'] * len(types))}) AND object_id <> '' "
+        "AND occurred_at >= %s GROUP BY type, object_id, patient_id",
+        [*types, _window_start()],
+    )
+
+
+def statement_firsts_rebuild() -> int:
+    """Each statement's first recorded event (StatementFirsts) again from the whole event
+    log, in one transaction; returns how many statements there are. For a log written
+    around its triggers; every insert keeps the table current.
+    """
+    kind = str(EventType.STATEMENT_ISSUED)
+    # The lowest id of each (object_id, patient): the event that stands for it.
+    return _derived_rebuild(
+        StatementFirsts,
+        "object_id, patient_id, event_pk, issued_at",
+        "SELECT e.object_id, e.patient_id, e.id, e.occurred_at FROM {log} e "
+        "JOIN (SELECT MIN(id) AS id FROM {log} WHERE type = %s AND object_id <> '' "
+        "AND occurred_at >= %s GROUP BY object_id, patient_id) f ON e.id = f.id "
+        "WHERE e.type = %s",
+        [kind, _window_start(), kind],
+    )

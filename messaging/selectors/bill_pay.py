@@ -6,13 +6,18 @@ returns, so the page writes no access-log rows.
 - A statement is a `statement_issued` event with an object_id; the feed's
   repeats of one statement count once (outreach.statements: the first
   recorded event stands for it). It belongs to the month of its day in the
-  practice's time zone.
+  practice's time zone. Read from patients.StatementFirsts (each statement's
+  first recorded event, kept by a trigger), not by asking the log for an
+  earlier event, which on PostgreSQL probed every month's partition.
 - Paid within 30 days: a `payment` of the same patient with the same object_id
   on the statement's day or up to 30 calendar days after it (practice time):
   issued on the 1st, paid on the 31st is within; on the 32nd it is not.
 - Through the portal: such a payment with channel `portal` or `app`.
 - Reminded: a bill reminder for the statement was sent (status "sent") within
   those 30 days. A reminder suppressed or still waiting does not count.
+
+Every look-up in the log is bounded by the statement's day and its 30th day,
+so on PostgreSQL it reads the one or two monthly partitions of those days.
 """
 
 import calendar
@@ -20,24 +25,26 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import (
+    BooleanField,
     Case,
     CharField,
     Count,
     DateTimeField,
     Exists,
+    ExpressionWrapper,
     OuterRef,
     Q,
     Value,
     When,
 )
-from django.db.models.functions import Cast, Concat, TruncDate
+from django.db.models.functions import Cast, Concat
 from django.utils.translation import gettext_lazy as _
 
 from messaging.models import Communication, CommunicationStatus, OutreachRule
-from messaging.outreach import BILL_DUE, BILL_FIRST, statements
-from messaging.selectors.reports import local_midnight, practice_zone
-from patients.models import Channel, EventType
-from patients.selectors import plausible_events
+from messaging.outreach import BILL_DUE, BILL_FIRST
+from messaging.selectors.reports import local_midnight
+from patients.models import Channel, EventType, StatementFirsts
+from patients.selectors import event_time_in_window, plausible_events
 
 PAID_WITHIN = dt.timedelta(days=30)
 PORTAL_CHANNELS = (Channel.PORTAL, Channel.APP)
@@ -73,62 +80,83 @@ class BillPayReport:
 
 
 def bill_pay_report(month_start: dt.date) -> BillPayReport:
-    """Statements issued in the month of `month_start`, in one aggregate query."""
+    """Statements issued in the month of `month_start`, in one grouped query."""
     month_start = month_start.replace(day=1)
     days = calendar.monthrange(month_start.year, month_start.month)[1]
     month_days = [month_start + dt.timedelta(days=n) for n in range(days)]
-    # The end of day 30 for each possible statement day: the local midnight that
-    # starts day 31 (a Case over the month's days keeps it exact across daylight
-    # saving time and the same on every database).
-    deadline = Case(
-        *[
-            When(issued_day=day, then=Value(local_midnight(day + PAID_WITHIN + dt.timedelta(1))))
+
+    def by_issued_day(time_of_day):
+        # A time per statement day (practice time): each day's own local midnights
+        # keep it exact across daylight saving time. The Case compares the stored
+        # time with the ends of the days in order, the same on every database, where
+        # the local day of each row would be worked out once per day of the month.
+        whens = [
+            When(issued_at__lt=local_midnight(day + dt.timedelta(days=1)), then=time_of_day(day))
             for day in month_days
-        ],
-        output_field=DateTimeField(),
-    )
+        ]
+        return Case(*whens, output_field=DateTimeField())
+
+    first_day_start = local_midnight(month_days[0])
+    last_deadline = local_midnight(month_days[-1] + PAID_WITHIN + dt.timedelta(days=1))
     payments = plausible_events().filter(
         type=EventType.PAYMENT,
-        patient=OuterRef("patient"),
+        patient=OuterRef("patient_id"),
         object_id=OuterRef("object_id"),
+        occurred_at__gte=OuterRef("day_start"),
         occurred_at__lt=OuterRef("deadline"),
+        # The same bounds for every statement of the month: they name the monthly
+        # partitions to read when the query is planned.
+        occurred_at__range=(first_day_start, last_deadline),
     )
     reminders = Communication.objects.filter(
-        patient=OuterRef("patient"),
+        patient=OuterRef("patient_id"),
         rule=OutreachRule.BILL_REMINDER,
         status=CommunicationStatus.SENT,
         sent_at__lt=OuterRef("deadline"),
     ).filter(Q(period=OuterRef("first_period")) | Q(period=OuterRef("due_period")))
-    statement_id = Cast("pk", CharField())
-    counts = (
-        statements()
-        .filter(
-            occurred_at__gte=local_midnight(month_days[0]),
-            occurred_at__lt=local_midnight(month_days[-1] + dt.timedelta(days=1)),
-        )
-        .annotate(
-            issued_day=TruncDate("occurred_at", tzinfo=practice_zone()),
-            deadline=deadline,
-            first_period=Concat(statement_id, Value(f":{BILL_FIRST}")),
-            due_period=Concat(statement_id, Value(f":{BILL_DUE}")),
-        )
-        .annotate(
-            was_paid=Exists(payments),
-            paid_in_portal=Exists(payments.filter(channel__in=PORTAL_CHANNELS)),
-            reminded=Exists(reminders),
-        )
-        .aggregate(
-            **{
-                f"{group}_{measure}": Count("pk", filter=Q(**condition, **{"reminded": flag}))
-                for group, flag in (("reminded", True), ("not_reminded", False))
-                for measure, condition in (
-                    ("statements", {}),
-                    ("paid", {"was_paid": True}),
-                    ("portal", {"paid_in_portal": True}),
-                )
-            }
-        )
+    statement_id = Cast("event_pk", CharField())
+    month_statements = StatementFirsts.objects.filter(
+        event_time_in_window("issued_at"),
+        issued_at__gte=first_day_start,
+        issued_at__lt=local_midnight(month_days[-1] + dt.timedelta(days=1)),
+    ).annotate(
+        day_start=by_issued_day(lambda day: Value(local_midnight(day))),
+        # The end of day 30: the local midnight that starts day 31.
+        deadline=by_issued_day(
+            lambda day: Value(local_midnight(day + PAID_WITHIN + dt.timedelta(days=1)))
+        ),
+        first_period=Concat(statement_id, Value(f":{BILL_FIRST}")),
+        due_period=Concat(statement_id, Value(f":{BILL_DUE}")),
     )
+
+    def having(look_up):
+        # The month's statements with a match, as a set the database builds once
+        # (a join), not a look-up per statement.
+        return Q(pk__in=month_statements.filter(Exists(look_up)).values("pk"))
+
+    groups = (
+        month_statements.annotate(
+            reminded=ExpressionWrapper(having(reminders), output_field=BooleanField()),
+            was_paid=ExpressionWrapper(having(payments), output_field=BooleanField()),
+            paid_in_portal=ExpressionWrapper(
+                having(payments.filter(channel__in=PORTAL_CHANNELS)),
+                output_field=BooleanField(),
+            ),
+        )
+        .values("reminded", "was_paid", "paid_in_portal")
+        .annotate(statements=Count("pk"))
+        .order_by()
+    )
+    counts = {
+        f"{group}_{measure}": 0
+        for group in ("reminded", "not_reminded")
+        for measure in ("statements", "paid", "portal")
+    }
+    for group in groups:
+        prefix = "reminded" if group["reminded"] else "not_reminded"
+        counts[f"{prefix}_statements"] += group["statements"]
+        counts[f"{prefix}_paid"] += group["statements"] if group["was_paid"] else 0
+        counts[f"{prefix}_portal"] += group["statements"] if group["paid_in_portal"] else 0
     rows = [
         BillPayRow(
             group,

@@ -1,7 +1,8 @@
 """The results-education report line: same-day view share, with and without the message.
 
 The same-day view share follows metrics.md (messaging may not import
-metrics, so it is read here from the event log, by the same definition):
+metrics, so it is read here from the event log's first times, ObjectFirsts,
+by the same definition):
 results (a patient's distinct `object_id`) whose first `result_viewed` event
 falls in the month; of those with a `result_released` event, the ones whose
 first view is on the same practice-local calendar day as the first release.
@@ -15,12 +16,13 @@ differ by more than the message: the page says so.
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Min
+from django.db.models import Case, Count, Exists, OuterRef, Subquery, Value, When
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from messaging.models import CommunicationStatus, OutreachRule, ResultEducationItem
-from patients.models import EventType
-from patients.selectors import plausible_events
+from patients.models import EventType, ObjectFirsts
+from patients.selectors import event_time_in_window
 from portal_adoption.dates import next_month
 
 
@@ -41,46 +43,62 @@ class ResultsEducationLine:
     not_messaged: ViewShare
 
 
-def _firsts(event_type: str, **filters) -> dict[tuple[int, str], dt.datetime]:
-    rows = (
-        plausible_events()
-        .filter(type=event_type, **filters)
-        .exclude(object_id="")
-        .values("patient_id", "object_id")
-        .annotate(first=Min("occurred_at"))
-        .values_list("patient_id", "object_id", "first")
-    )
-    return {(patient_id, object_id): first for patient_id, object_id, first in rows}
-
-
 def results_education_view_share(month: dt.date) -> ResultsEducationLine:
-    """The month's same-day view share, for results with and without a sent message."""
+    """The month's same-day view share, for results with and without a sent message.
+
+    One grouped query over the month's first views (patients.ObjectFirsts, kept
+    by a trigger), each with its result's first release (one probe of the same
+    table) and whether a sent message covered it (one probe of the unique
+    (patient, result) of ResultEducationItem). The days are compared in the
+    practice's time zone on every database.
+    """
     start = timezone.make_aware(dt.datetime.combine(month.replace(day=1), dt.time.min))
     following = next_month(month)
     end = timezone.make_aware(dt.datetime.combine(following, dt.time.min))
-    first_views = {
-        key: first
-        for key, first in _firsts(EventType.RESULT_VIEWED, occurred_at__lt=end).items()
-        if start <= first < end
-    }
-    patients = {patient_id for patient_id, _object_id in first_views}
-    releases = _firsts(EventType.RESULT_RELEASED, patient_id__in=patients)
-    messaged = set(
-        ResultEducationItem.objects.filter(
-            patient_id__in=patients,
-            communication__rule=OutreachRule.RESULTS_EDUCATION,
-            communication__status=CommunicationStatus.SENT,
-        ).values_list("patient_id", "result_key")
+    zone = timezone.get_current_timezone()
+    messages = ResultEducationItem.objects.filter(
+        patient_id=OuterRef("patient_id"),
+        result_key=OuterRef("object_id"),
+        communication__rule=OutreachRule.RESULTS_EDUCATION,
+        communication__status=CommunicationStatus.SENT,
+    )
+    # One probe for the release: None (never released), else whether its first
+    # release is on the same local day as the first view.
+    released_same_day = (
+        ObjectFirsts.objects.filter(
+            event_time_in_window("first_at"),
+            type=EventType.RESULT_RELEASED,
+            object_id=OuterRef("object_id"),
+            patient_id=OuterRef("patient_id"),
+        )
+        .annotate(released_day=TruncDate("first_at", tzinfo=zone))
+        .annotate(
+            same_day=Case(
+                When(released_day=OuterRef("viewed_day"), then=Value(1)), default=Value(0)
+            )
+        )
+        .values("same_day")[:1]
+    )
+    groups = (
+        ObjectFirsts.objects.filter(
+            event_time_in_window("first_at"),
+            type=EventType.RESULT_VIEWED,
+            first_at__gte=start,
+            first_at__lt=end,
+        )
+        .annotate(viewed_day=TruncDate("first_at", tzinfo=zone))
+        .annotate(messaged=Exists(messages), same_day=Subquery(released_same_day))
+        .values("messaged", "same_day")
+        .annotate(results=Count("pk"))
+        .order_by()
     )
     tallies = {True: [0, 0], False: [0, 0]}
-    for key, viewed_at in first_views.items():
-        released_at = releases.get(key)
-        if released_at is None:
+    for group in groups:
+        if group["same_day"] is None:  # viewed, never released: not counted
             continue
-        tally = tallies[key in messaged]
-        tally[0] += 1
-        if timezone.localdate(viewed_at) == timezone.localdate(released_at):
-            tally[1] += 1
+        tally = tallies[group["messaged"]]
+        tally[0] += group["results"]
+        tally[1] += group["results"] if group["same_day"] else 0
     return ResultsEducationLine(
         month=month.replace(day=1),
         messaged=ViewShare(*tallies[True]),

@@ -385,6 +385,38 @@ def test_the_bill_pay_report_counts_a_fixed_set_by_hand(db):
     assert not_reminded.portal_percent == pytest.approx(200 / 3)
 
 
+def test_a_payment_before_the_statements_day_is_not_paid_within_its_30_days(db):
+    """The report's definition: paid on the statement's day or up to 30 days after it.
+
+    A paid the day before the statement was issued: not paid within 30 days (the
+    report used to count any earlier payment). B paid on the statement's day, an
+    hour before the statement's own time: paid, in the portal.
+    """
+    a, b = enrolled(), enrolled()
+    statement(a, dt.date(2026, 1, 10))
+    payment(a, dt.date(2026, 1, 9), channel="portal")
+    statement(b, dt.date(2026, 1, 10), hour=10)
+    payment(b, dt.date(2026, 1, 10), channel="portal")  # at 09:00
+    report = bill_pay_report(MONTH)
+    assert (report.total.statements, report.total.paid, report.total.paid_in_portal) == (2, 1, 1)
+
+
+def test_a_repeated_statement_counts_once_in_the_month_of_its_first_recorded_event(db):
+    """ST-1 first recorded on Jan 5, repeated by the feed with a February time: January's.
+    ST-2 first recorded with a February time, repeated with a January time: February's.
+    The repeat of ST-1 is paid on Feb 20 (day 46 of the first): not within 30 days."""
+    patient = enrolled()
+    statement(patient, dt.date(2026, 1, 5), object_id="ST-1")
+    statement(patient, dt.date(2026, 2, 2), object_id="ST-1")
+    statement(patient, dt.date(2026, 2, 3), object_id="ST-2")
+    statement(patient, dt.date(2026, 1, 20), object_id="ST-2")
+    payment(patient, dt.date(2026, 2, 20), object_id="ST-1")
+    january = bill_pay_report(MONTH).total
+    february = bill_pay_report(dt.date(2026, 2, 1)).total
+    assert (january.statements, january.paid) == (1, 0)
+    assert (february.statements, february.paid) == (1, 0)
+
+
 def test_a_manager_opens_the_bill_pay_report_for_a_month(client, manager):
     patient = enrolled()
     statement(patient, dt.date(2026, 1, 10))

@@ -1,6 +1,7 @@
 """The managers' results-education report line and the nightly page's frequent rules."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -79,6 +80,61 @@ def test_a_result_counts_in_the_month_of_its_first_view(db):
     )
     line = results_education_view_share(MONTH)
     assert (line.not_messaged.viewed, line.not_messaged.same_day) == (1, 0)
+
+
+def local(day, hour, minute=0):
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=ZoneInfo("America/New_York"))
+
+
+def test_the_same_day_share_compares_local_days_at_their_edges(db, settings):
+    """Eight results first viewed in March 2026 (practice time: New York), counted by hand.
+
+    Messaged (a sent message covers them): M1 released 08:00, viewed 23:59 the
+    same local day (already the next day in UTC): same day. M2 released 23:30,
+    viewed 00:30 the next local day (the same day in UTC): not same day.
+    Not messaged: N1 released and viewed the same morning: same day. N2 viewed
+    but never released: not counted at all. N3's message was suppressed (not
+    sent), viewed the day after release: not same day. N4 released on Feb 28
+    at 23:50, viewed Mar 1 at 00:10 (the same day in UTC): March's, not same
+    day. N5 viewed first in February (counted there), again in March: not
+    counted. N6 released Mar 31 at 08:00, viewed at 23:55 (April in UTC):
+    March's, same day. N7 viewed at 00:05 on Apr 1: April's, not counted.
+    Messaged 2 viewed, 1 same day; not messaged 4 viewed, 2 same day.
+    """
+    settings.PRACTICE_TIME_ZONE = settings.TIME_ZONE = "America/New_York"
+    a, b = PatientFactory(), PatientFactory()
+    march_9, march_10 = dt.date(2026, 3, 9), dt.date(2026, 3, 10)
+    result(a, "M1", local(march_10, 8), local(march_10, 23, 59))
+    result(a, "M2", local(march_9, 23, 30), local(march_10, 0, 30))
+    messaged(a, "M1")
+    ResultEducationItem.objects.create(
+        communication=Communication.objects.get(), patient=a, result_key="M2"
+    )
+    result(b, "N1", local(march_10, 8), local(march_10, 11))
+    ActivityEventFactory(
+        patient=b, type=EventType.RESULT_VIEWED, occurred_at=local(march_10, 9), object_id="N2"
+    )
+    messaged(b, "N3", status="suppressed", period="2026-03-11")
+    result(b, "N3", local(march_9, 8), local(march_10, 8))
+    result(b, "N4", local(dt.date(2026, 2, 28), 23, 50), local(dt.date(2026, 3, 1), 0, 10))
+    result(b, "N5", local(dt.date(2026, 2, 10), 8), local(dt.date(2026, 2, 10), 9))
+    ActivityEventFactory(
+        patient=b, type=EventType.RESULT_VIEWED, occurred_at=local(march_10, 9), object_id="N5"
+    )
+    result(b, "N6", local(dt.date(2026, 3, 31), 8), local(dt.date(2026, 3, 31), 23, 55))
+    result(b, "N7", local(dt.date(2026, 3, 31), 8), local(dt.date(2026, 4, 1), 0, 5))
+    line = results_education_view_share(MONTH)
+    assert (line.messaged.viewed, line.messaged.same_day) == (2, 1)
+    assert (line.not_messaged.viewed, line.not_messaged.same_day) == (4, 2)
+
+
+def test_the_line_is_one_query_whatever_the_number_of_results(db, django_assert_num_queries):
+    patient = PatientFactory()
+    for number in range(5):
+        result(patient, f"R{number}", at(dt.date(2026, 3, 10), 9), at(dt.date(2026, 3, 10), 10))
+    with django_assert_num_queries(1):
+        line = results_education_view_share(MONTH)
+    assert (line.not_messaged.viewed, line.not_messaged.same_day) == (5, 5)
 
 
 def test_a_manager_reads_the_results_education_line_for_a_month(client, manager):
