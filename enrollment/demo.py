@@ -29,7 +29,7 @@ from enrollment.models import (
     Step,
 )
 from enrollment.selectors import PortalState, portal_statuses
-from enrollment.selectors.reports import local_midnight, month_starts
+from enrollment.selectors.reports import month_starts
 from enrollment.services import (
     ContactDetails,
     conversation_record,
@@ -51,6 +51,7 @@ from patients.models import (
     NotificationChannel,
     Patient,
 )
+from portal_adoption.dates import local_midnight
 
 DEMO_WEEKS = 4
 # (days before today, staff username, script, outcome); the patient is picked

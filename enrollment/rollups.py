@@ -17,9 +17,7 @@ No patient data is stored: counts per day and kind.
 """
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Min
 from django.db.models.functions import TruncDate
@@ -29,14 +27,10 @@ from enrollment.models import CohortTally, CohortTallyMonth
 from enrollment.selectors.reports import COHORT_DAYS, cohort_enrollments, cohort_figures
 from patients.models import EventType
 from patients.selectors import plausible_events
-from portal_adoption.dates import next_month
+from portal_adoption.dates import next_month, practice_zone
 
 # An enrollment's figures stop moving once its day 90 has passed.
 OPEN_FOR = dt.timedelta(days=max(COHORT_DAYS) + 1)
-
-
-def practice_zone() -> ZoneInfo:
-    return ZoneInfo(settings.PRACTICE_TIME_ZONE)
 
 
 def cohort_tallies_rollup(month: dt.date) -> int:

@@ -19,7 +19,14 @@ class MessagingConfig(AppConfig):
 
         # The response-time report reads tallies rolled up with the dashboard's months:
         # metrics' rollup runs every hook of portal_adoption.rollup_hooks.
-        from messaging.rollups import response_months_changed, response_tallies_rollup
+        from messaging.rollups import (
+            bill_pay_months_changed,
+            bill_pay_rollup,
+            response_months_changed,
+            response_tallies_rollup,
+            results_education_months_changed,
+            results_education_rollup,
+        )
         from portal_adoption.rollup_hooks import MonthlyRollupHook, register_monthly_rollup
 
         register_monthly_rollup(
@@ -27,5 +34,19 @@ class MessagingConfig(AppConfig):
                 name="messaging.response_times",
                 rollup=response_tallies_rollup,
                 changed_months=response_months_changed,
+            )
+        )
+        register_monthly_rollup(
+            MonthlyRollupHook(
+                name="messaging.bill_pay",
+                rollup=bill_pay_rollup,
+                changed_months=bill_pay_months_changed,
+            )
+        )
+        register_monthly_rollup(
+            MonthlyRollupHook(
+                name="messaging.results_education",
+                rollup=results_education_rollup,
+                changed_months=results_education_months_changed,
             )
         )

@@ -702,3 +702,27 @@ class ResponseTally(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.day} {self.key}"
+
+
+class ResultsEducationMonth(RolledUpMonth):
+    """A month of the results-education report rolled up (messaging.rollups): the
+    results first viewed in the month, with a release, and those viewed the same day,
+    for results whose patient got the message and for the others. Counts only."""
+
+    messaged_viewed = models.PositiveIntegerField(_("viewed, message sent"))
+    messaged_same_day = models.PositiveIntegerField(_("viewed the same day, message sent"))
+    not_messaged_viewed = models.PositiveIntegerField(_("viewed, no message"))
+    not_messaged_same_day = models.PositiveIntegerField(_("viewed the same day, no message"))
+
+
+class BillPayMonth(RolledUpMonth):
+    """A month of the bill-pay report rolled up (messaging.rollups): the statements
+    issued in the month, paid within 30 days and paid in the portal, reminded or not.
+    Counts only."""
+
+    reminded_statements = models.PositiveIntegerField(_("statements, reminded"))
+    reminded_paid = models.PositiveIntegerField(_("paid within 30 days, reminded"))
+    reminded_portal = models.PositiveIntegerField(_("paid in the portal, reminded"))
+    not_reminded_statements = models.PositiveIntegerField(_("statements, not reminded"))
+    not_reminded_paid = models.PositiveIntegerField(_("paid within 30 days, not reminded"))
+    not_reminded_portal = models.PositiveIntegerField(_("paid in the portal, not reminded"))

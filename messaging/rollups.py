@@ -33,32 +33,38 @@ from array import array
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from messaging.models import ResponseTally, ResponseTallyKind, ResponseTallyMonth
+from messaging.models import (
+    BillPayMonth,
+    Communication,
+    CommunicationStatus,
+    OutreachRule,
+    ResponseTally,
+    ResponseTallyKind,
+    ResponseTallyMonth,
+    ResultEducationItem,
+    ResultsEducationMonth,
+)
+from messaging.selectors.bill_pay import bill_pay_report
 from messaging.selectors.responses import (
     FirstResponse,
     first_responses_between,
     messages_arrived_between,
 )
-from patients.models import EventType
+from messaging.selectors.results_education import results_education_view_share
+from patients.models import EventType, ObjectFirsts, StatementFirsts
 from patients.rules import RESPONSE_TYPES
-from patients.selectors import plausible_events
+from patients.selectors import event_time_in_window, plausible_events
 from portal_adoption.business_calendar import BusinessCalendar
-from portal_adoption.dates import next_month
+from portal_adoption.dates import next_month, practice_zone
 
 NOT_IN_QUEUE = "not_in_queue"
 BUSINESS_HOURS, AFTER_HOURS = "business_hours", "after_hours"
-
-
-def practice_zone() -> ZoneInfo:
-    return ZoneInfo(settings.PRACTICE_TIME_ZONE)
 
 
 def month_start_end(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -234,3 +240,90 @@ def response_months_changed(since: dt.datetime) -> list[dt.date]:
             )
         found.add(value.replace(day=1))
     return sorted(found)
+
+
+# --- The results-education report -------------------------------------------------------
+
+
+def results_education_rollup(month: dt.date) -> int:
+    """Recompute the month's results-education line (the live definition,
+    messaging.selectors.results_education) and store it; returns the rows written."""
+    month = month.replace(day=1)
+    computed_at = timezone.now()
+    line = results_education_view_share(month)
+    ResultsEducationMonth.objects.update_or_create(
+        month=month,
+        defaults={
+            "computed_at": computed_at,
+            "messaged_viewed": line.messaged.viewed,
+            "messaged_same_day": line.messaged.same_day,
+            "not_messaged_viewed": line.not_messaged.viewed,
+            "not_messaged_same_day": line.not_messaged.same_day,
+        },
+    )
+    return 1
+
+
+def results_education_months_changed(since: dt.datetime) -> list[dt.date]:
+    """Months whose line a message sent at or after `since` changes: those of the first
+    views of the results it covered (a result moves to the "messaged" row). A view
+    or release recorded since is the dashboard's own stale-month rule, which marks
+    every month of that result's release and views."""
+    covered = ResultEducationItem.objects.filter(
+        patient_id=OuterRef("patient_id"),
+        result_key=OuterRef("object_id"),
+        communication__sent_at__gte=since,
+    )
+    first_views = (
+        ObjectFirsts.objects.filter(event_time_in_window("first_at"), type=EventType.RESULT_VIEWED)
+        .filter(Exists(covered))
+        .values_list("first_at", flat=True)
+    )
+    zone = practice_zone()
+    return sorted({first_view.astimezone(zone).date().replace(day=1) for first_view in first_views})
+
+
+# --- The bill-pay report ----------------------------------------------------------------
+
+
+def bill_pay_rollup(month: dt.date) -> int:
+    """Recompute the month's bill-pay counts (the live definition,
+    messaging.selectors.bill_pay) and store them; returns the rows written."""
+    month = month.replace(day=1)
+    computed_at = timezone.now()
+    counts = bill_pay_report(month).counts()
+    BillPayMonth.objects.update_or_create(
+        month=month, defaults={"computed_at": computed_at, **counts}
+    )
+    return 1
+
+
+def bill_pay_months_changed(since: dt.datetime) -> list[dt.date]:
+    """Months whose counts what was recorded at or after `since` changes beyond the
+    dashboard's rule (a late event marks its own month and the later ones): those of
+    the statements that a payment recorded since pays, or a reminder sent since
+    reminded of (its period is "<statement event id>:<first|due>")."""
+    payments = (
+        plausible_events()
+        .filter(type=EventType.PAYMENT, recorded_at__gte=since)
+        .exclude(object_id="")
+    )
+    paid = Exists(
+        payments.filter(patient_id=OuterRef("patient_id"), object_id=OuterRef("object_id"))
+    )
+    periods = Communication.objects.filter(
+        rule=OutreachRule.BILL_REMINDER, status=CommunicationStatus.SENT, sent_at__gte=since
+    ).values_list("period", flat=True)
+    reminded = {
+        int(head) for head, _sep, _which in (p.partition(":") for p in periods) if head.isdigit()
+    }
+    issued = StatementFirsts.objects.filter(event_time_in_window("issued_at")).filter(
+        paid | Q(event_pk__in=reminded)
+    )
+    zone = practice_zone()
+    return sorted(
+        {
+            at.astimezone(zone).date().replace(day=1)
+            for at in issued.values_list("issued_at", flat=True)
+        }
+    )

@@ -76,10 +76,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import (
     Case,
     Count,
@@ -104,7 +102,7 @@ from patients.selectors import (
     plausible_events,
 )
 from portal_adoption.business_calendar import BusinessCalendar
-from portal_adoption.dates import event_window, next_month, previous_month
+from portal_adoption.dates import event_window, next_month, practice_zone, previous_month
 
 SELF_SERVICE = (Channel.PORTAL, Channel.APP)
 ONE_DECIMAL = Decimal("0.1")
@@ -116,10 +114,6 @@ Pair = tuple[int | None, int | None]
 
 
 # --- Months in the practice's time zone ---------------------------------------------
-
-
-def practice_zone() -> ZoneInfo:
-    return ZoneInfo(settings.PRACTICE_TIME_ZONE)
 
 
 def month_of(moment: dt.datetime | dt.date) -> dt.date:
@@ -202,7 +196,6 @@ def month_tallies(
         events = events.filter(patient__primary_provider_id=provider_id)
     tallies: dict[Pair, Tally] = defaultdict(Tally)
     with transaction.atomic(savepoint=False):
-        _without_jit()
         _adoption_tallies(tallies, patients, window)
         _event_tallies(tallies, events, window)
         _results_viewed_tallies(tallies, patients, window)
@@ -210,18 +203,6 @@ def month_tallies(
         _satisfaction_tallies(tallies, events, window)
         _response_tallies(tallies, events, window, calendar or BusinessCalendar())
     return dict(tallies)
-
-
-def _without_jit() -> None:
-    """PostgreSQL only: no JIT compilation for the rest of this transaction.
-
-    The event log's size makes the planner's cost estimates cross the JIT
-    threshold, and compiling each of these sub-second queries costs more
-    (0.1 to 0.4 s each on 10 million events) than it saves. SQLite: nothing.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL jit = off")
 
 
 @dataclass(frozen=True)

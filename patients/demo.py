@@ -58,10 +58,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import accumulate, islice
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 from axes.utils import reset as axes_reset
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
@@ -79,7 +77,7 @@ from patients.models import (
 )
 from patients.rules import EventData
 from patients.services import EVENT_CONTENT_FIELDS, patient_firsts_record
-from portal_adoption.dates import previous_month
+from portal_adoption.dates import practice_zone, previous_month
 from portal_adoption.models import User
 from portal_adoption.roles import Role
 from portal_adoption.services import roles_sync, staff_set_roles
@@ -304,10 +302,6 @@ class DemoConfig:
         if self.until is not None:
             return self
         return DemoConfig(self.patients, self.months, self.seed, practice_today())
-
-
-def practice_zone() -> ZoneInfo:
-    return ZoneInfo(settings.PRACTICE_TIME_ZONE)
 
 
 def practice_today() -> date:

@@ -91,9 +91,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 from urllib.parse import unquote
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -116,6 +114,7 @@ from patients.models import (
     ImportRun,
     Patient,
 )
+from portal_adoption.dates import practice_zone
 from portal_adoption.json_input import JsonInvalid, json_loads
 
 # Per-entry skips listed in the answer; further ones are counted by type and reason.
@@ -261,7 +260,7 @@ def _patient_record(patient: dict) -> dict[str, Any]:
 
 def _with_roster_fields(records: list[Record]) -> None:
     """Fill in what FHIR does not carry: from the roster if known, else registered today."""
-    today = timezone.localdate(timezone=ZoneInfo(settings.PRACTICE_TIME_ZONE)).isoformat()
+    today = timezone.localdate(timezone=practice_zone()).isoformat()
     for batch in batched(records):
         ids = {_key(raw["external_id"]) for _index, raw in batch} - {None}
         stored = {row["external_id"]: row for row in _roster_fields(ids)}

@@ -9,11 +9,11 @@ PRACTICE_COUNTRY; a manager adds the practice's own closures.
 import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
-from zoneinfo import ZoneInfo
 
 import holidays
 from django.conf import settings
 
+from portal_adoption.dates import practice_zone
 from portal_adoption.models import (
     DEFAULT_CLOSES,
     DEFAULT_OPENS,
@@ -38,7 +38,7 @@ class BusinessCalendar:
     """Opening hours as stored when it was made; make a new one per request or job."""
 
     def __init__(self, *, hours: dict[int, tuple[dt.time, dt.time]] | None = None, closures=None):
-        self.zone = ZoneInfo(settings.PRACTICE_TIME_ZONE)
+        self.zone = practice_zone()
         self.hours = hours if hours is not None else _stored_hours()
         self.closures = (
             set(closures)

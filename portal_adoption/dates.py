@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,8 +39,19 @@ LATEST_FILTER_DATE = dt.date(2199, 12, 31)
 FUTURE_ALLOWANCE = dt.timedelta(days=1)
 
 
-# --- Calendar months ---------------------------------------------------------------
-# Every report and rollup counts by month: one month arithmetic for all of them.
+# --- The practice's calendar ------------------------------------------------------
+# Every report and rollup counts by the practice's days and months: one time zone
+# and one month arithmetic for all of them.
+
+
+def practice_zone() -> ZoneInfo:
+    """The practice's time zone (PRACTICE_TIME_ZONE): its days, months and hours."""
+    return ZoneInfo(settings.PRACTICE_TIME_ZONE)
+
+
+def local_midnight(day: dt.date) -> dt.datetime:
+    """The first instant of a calendar day in the practice's time zone."""
+    return dt.datetime.combine(day, dt.time.min, tzinfo=practice_zone())
 
 
 def next_month(day: dt.date) -> dt.date:

@@ -1,9 +1,6 @@
 """Forms for declines at check-in, tech-help sessions and incentives."""
 
-from zoneinfo import ZoneInfo
-
 from django import forms
-from django.conf import settings
 from django.db.models import F
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -14,6 +11,7 @@ from enrollment.models import DeclineReason, IncentiveKind, Remedy
 from enrollment.playbook import BENEFITS, DECLINE_PLAYS, remedy_choices_for, script_language
 from enrollment.selectors import benefit_for, tech_help_sessions_upcoming
 from patients.models import Location
+from portal_adoption.dates import practice_zone
 
 
 def sessions_with_seats():
@@ -168,7 +166,7 @@ class PracticeDateTimeField(forms.DateTimeField):
     input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
 
     def to_python(self, value):
-        with timezone.override(ZoneInfo(settings.PRACTICE_TIME_ZONE)):
+        with timezone.override(practice_zone()):
             return super().to_python(value)
 
 

@@ -8,9 +8,7 @@ calendar days in the practice's time zone (PRACTICE_TIME_ZONE).
 
 import datetime as dt
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import (
     Count,
     DateTimeField,
@@ -41,7 +39,7 @@ from enrollment.models import (
     Step,
 )
 from patients.models import ActivityEvent, EventType
-from portal_adoption.dates import months_between, previous_month
+from portal_adoption.dates import local_midnight, months_between, practice_zone, previous_month
 from portal_adoption.db import medians
 
 # The playbook's figure for an enrollment at the desk (workflows.md).
@@ -51,15 +49,6 @@ QR_TARGET_SECONDS = 90
 # "Active at N days": at least one login in the ACTIVE_WINDOW ending on day N.
 ACTIVE_WINDOW = dt.timedelta(days=30)
 COHORT_DAYS = (30, 90)
-
-
-def practice_zone() -> ZoneInfo:
-    return ZoneInfo(settings.PRACTICE_TIME_ZONE)
-
-
-def local_midnight(day: dt.date) -> dt.datetime:
-    """The first instant of a calendar day in the practice's time zone."""
-    return dt.datetime.combine(day, dt.time.min, tzinfo=practice_zone())
 
 
 def month_starts(months: int, *, now: dt.datetime | None = None) -> list[dt.date]:

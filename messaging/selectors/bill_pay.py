@@ -18,9 +18,14 @@ returns, so the page writes no access-log rows.
 
 Every look-up in the log is bounded by the statement's day and its 30th day,
 so on PostgreSQL it reads the one or two monthly partitions of those days.
+
+The page reads the month as rolled up each night with the dashboard
+(`rolled_bill_pay_report`, messaging.rollups): the live count grows with the
+month's statements (0.1-0.3 s for 15,000 at 100,000 patients).
 """
 
 import calendar
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -40,13 +45,17 @@ from django.db.models import (
 from django.db.models.functions import Cast, Concat
 from django.utils.translation import gettext_lazy as _
 
-from messaging.models import Communication, CommunicationStatus, OutreachRule
+from messaging.models import BillPayMonth, Communication, CommunicationStatus, OutreachRule
 from messaging.outreach import BILL_DUE, BILL_FIRST
-from messaging.selectors.reports import local_midnight
 from patients.models import Channel, EventType, StatementFirsts
 from patients.selectors import event_time_in_window, plausible_events
+from portal_adoption.dates import local_midnight
 
 PAID_WITHIN = dt.timedelta(days=30)
+_GROUPS = ("reminded", "not_reminded")
+_COUNT_FIELDS = tuple(
+    f"{group}_{measure}" for group in _GROUPS for measure in ("statements", "paid", "portal")
+)
 PORTAL_CHANNELS = (Channel.PORTAL, Channel.APP)
 
 
@@ -77,6 +86,33 @@ class BillPayReport:
     month_start: dt.date
     rows: list[BillPayRow]
     total: BillPayRow
+    as_of: dt.datetime | None = None  # read from the month's rollup, as of then
+    pending: tuple[dt.date, ...] = ()  # the month, when it is not rolled up yet
+
+    def counts(self) -> dict[str, int]:
+        """The six counts, named as BillPayMonth's columns."""
+        return {
+            f"{row.key}_{measure}": value
+            for row in self.rows
+            for measure, value in (
+                ("statements", row.statements),
+                ("paid", row.paid),
+                ("portal", row.paid_in_portal),
+            )
+        }
+
+
+def rolled_bill_pay_report(month_start: dt.date) -> BillPayReport:
+    """The month's report as of its nightly rollup (messaging.rollups): one row read,
+    whatever the number of statements. A month never rolled up is `pending`, with no
+    counts, as on the other rolled-up reports."""
+    month_start = month_start.replace(day=1)
+    row = BillPayMonth.objects.filter(month=month_start).first()
+    counts = {field: getattr(row, field, 0) for field in _COUNT_FIELDS}
+    report = _report(month_start, counts)
+    if row is None:
+        return dataclasses.replace(report, pending=(month_start,))
+    return dataclasses.replace(report, as_of=row.computed_at)
 
 
 def bill_pay_report(month_start: dt.date) -> BillPayReport:
@@ -147,16 +183,16 @@ def bill_pay_report(month_start: dt.date) -> BillPayReport:
         .annotate(statements=Count("pk"))
         .order_by()
     )
-    counts = {
-        f"{group}_{measure}": 0
-        for group in ("reminded", "not_reminded")
-        for measure in ("statements", "paid", "portal")
-    }
+    counts = dict.fromkeys(_COUNT_FIELDS, 0)
     for group in groups:
         prefix = "reminded" if group["reminded"] else "not_reminded"
         counts[f"{prefix}_statements"] += group["statements"]
         counts[f"{prefix}_paid"] += group["statements"] if group["was_paid"] else 0
         counts[f"{prefix}_portal"] += group["statements"] if group["paid_in_portal"] else 0
+    return _report(month_start, counts)
+
+
+def _report(month_start: dt.date, counts: dict[str, int]) -> BillPayReport:
     rows = [
         BillPayRow(
             group,

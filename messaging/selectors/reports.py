@@ -18,9 +18,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -32,7 +30,7 @@ from messaging.selectors.responses import (
     messages_arrived_between,
 )
 from portal_adoption.business_calendar import BusinessCalendar
-from portal_adoption.dates import month_end, months_between
+from portal_adoption.dates import local_midnight, month_end, months_between, practice_zone
 
 MICROSECONDS_PER_HOUR = 3_600_000_000
 ONE_DECIMAL = Decimal("0.1")
@@ -52,14 +50,6 @@ WEEKDAYS = (
 # The row for messages the queue never held: the portal's feed sent the
 # message and its answer, and the dashboard counts them.
 NOT_IN_QUEUE = "not_in_queue"
-
-
-def practice_zone() -> ZoneInfo:
-    return ZoneInfo(settings.PRACTICE_TIME_ZONE)
-
-
-def local_midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=practice_zone())
 
 
 def _percent(part: int, whole: int) -> float | None:

@@ -11,6 +11,11 @@ They are split by whether a results-education message about the result was
 sent (a ResultEducationItem of a sent Communication). The message goes only
 to results not viewed `wait_hours` after their release, so the two groups
 differ by more than the message: the page says so.
+
+The page reads the month as rolled up each night with the dashboard
+(`rolled_results_education_view_share`, messaging.rollups): counting the
+line live probes each first view's release, 0.75 s for a month of 21,000
+views at 10 million events.
 """
 
 import datetime as dt
@@ -20,7 +25,12 @@ from django.db.models import Case, Count, Exists, OuterRef, Subquery, Value, Whe
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from messaging.models import CommunicationStatus, OutreachRule, ResultEducationItem
+from messaging.models import (
+    CommunicationStatus,
+    OutreachRule,
+    ResultEducationItem,
+    ResultsEducationMonth,
+)
 from patients.models import EventType, ObjectFirsts
 from patients.selectors import event_time_in_window
 from portal_adoption.dates import next_month
@@ -41,6 +51,24 @@ class ResultsEducationLine:
     month: dt.date
     messaged: ViewShare
     not_messaged: ViewShare
+    as_of: dt.datetime | None = None  # read from the month's rollup, as of then
+    pending: tuple[dt.date, ...] = ()  # the month, when it is not rolled up yet
+
+
+def rolled_results_education_view_share(month: dt.date) -> ResultsEducationLine:
+    """The month's line as of its nightly rollup (messaging.rollups): one row read,
+    whatever the number of results. A month never rolled up is `pending`, with no
+    counts, as on the other rolled-up reports."""
+    month = month.replace(day=1)
+    row = ResultsEducationMonth.objects.filter(month=month).first()
+    if row is None:
+        return ResultsEducationLine(month, ViewShare(0, 0), ViewShare(0, 0), pending=(month,))
+    return ResultsEducationLine(
+        month,
+        messaged=ViewShare(row.messaged_viewed, row.messaged_same_day),
+        not_messaged=ViewShare(row.not_messaged_viewed, row.not_messaged_same_day),
+        as_of=row.computed_at,
+    )
 
 
 def results_education_view_share(month: dt.date) -> ResultsEducationLine:

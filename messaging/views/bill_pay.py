@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
-from messaging.selectors.bill_pay import bill_pay_report
+from messaging.selectors.bill_pay import rolled_bill_pay_report
 from portal_adoption.dates import MonthField, previous_month
 from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import VIEW_DASHBOARD
@@ -44,5 +44,5 @@ class BillPayReportView(StaffPermissionRequiredMixin, View):
         month = (form.cleaned_data.get("month") if request.GET else None) or _last_month()
         if not request.GET or not form.cleaned_data.get("month"):
             form = BillPayForm(initial={"month": month})
-        context = {"form": form, "report_page": "bill_pay", "report": bill_pay_report(month)}
+        context = {"form": form, "report_page": "bill_pay", "report": rolled_bill_pay_report(month)}
         return render(request, self.template_name, context)

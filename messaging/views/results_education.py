@@ -13,7 +13,7 @@ from django.views import View
 
 from messaging.models import OutreachRule
 from messaging.outreach import rule_enabled, rule_option
-from messaging.selectors.results_education import results_education_view_share
+from messaging.selectors.results_education import rolled_results_education_view_share
 from portal_adoption.dates import MonthField
 from portal_adoption.permissions import StaffPermissionRequiredMixin
 from portal_adoption.roles import VIEW_DASHBOARD
@@ -52,7 +52,7 @@ class ResultsEducationReportView(StaffPermissionRequiredMixin, View):
         context = {
             "form": form,
             "report_page": "results_education",
-            "line": results_education_view_share(month),
+            "line": rolled_results_education_view_share(month),
             "wait_hours": rule_option(OutreachRule.RESULTS_EDUCATION, "wait_hours"),
             "switched_off": not rule_enabled(OutreachRule.RESULTS_EDUCATION),
         }

@@ -44,9 +44,10 @@ from django.utils.translation import gettext_lazy as _
 
 from enrollment.models import Enrollment, EnrollmentStatus
 from enrollment.selectors import phone_script_conversions_by_staff
-from enrollment.selectors.reports import TARGET_SECONDS, local_midnight, practice_zone
+from enrollment.selectors.reports import TARGET_SECONDS
 from messaging.models import CallLog, Message, Reply
 from messaging.selectors.responses import with_first_response
+from portal_adoption.dates import local_midnight, practice_zone
 from portal_adoption.models import User
 from portal_adoption.roles import GROUP_NAMES
 from program.models.recognition import PortalChampion

@@ -4,6 +4,7 @@ import datetime as dt
 import re
 
 import pytest
+import time_machine
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -11,7 +12,9 @@ from django.utils import timezone
 from messaging.demo import demo_bill_reminders_load
 from messaging.models import Communication, OptOut, OutreachRule, OutreachSetting
 from messaging.outreach import communication_send, outreach_preview, outreach_run
-from messaging.selectors.bill_pay import bill_pay_report
+from messaging.rollups import bill_pay_months_changed
+from messaging.selectors.bill_pay import bill_pay_report, rolled_bill_pay_report
+from metrics.services import rollup_month
 from patients.models import EventSource, EventType
 from tests.factories import ActivityEventFactory, PatientFactory
 from tests.messaging.test_outreach import RecordingSms
@@ -421,13 +424,56 @@ def test_a_manager_opens_the_bill_pay_report_for_a_month(client, manager):
     patient = enrolled()
     statement(patient, dt.date(2026, 1, 10))
     payment(patient, dt.date(2026, 1, 12), channel="portal")
+    rollup_month(MONTH)
     client.force_login(manager)
     response = client.get("/messages/reports/bill-pay/", {"month": "2026-01"})
     assert response.status_code == 200
     content = response.content.decode()
     assert "Statements issued in January 2026" in content
     assert "100% <span" in content
+    assert "As of the rollup of" in content
     assert patient.family_name not in content
+
+
+def test_a_bill_pay_month_not_rolled_up_yet_is_said_so_and_counts_nothing(client, manager):
+    statement(enrolled(), dt.date(2026, 1, 10))
+    client.force_login(manager)
+    content = client.get("/messages/reports/bill-pay/", {"month": "2026-01"}).content.decode()
+    assert "Not rolled up yet, so not counted:" in content
+    assert "No statement was issued in this month." in content
+
+
+def test_the_rolled_up_bill_pay_counts_equal_the_live_ones(db):
+    reminded, quiet = enrolled(), enrolled()
+    reminded_statement = statement(reminded, dt.date(2026, 1, 10))
+    sent_reminder(reminded_statement, dt.date(2026, 1, 20))
+    payment(reminded, dt.date(2026, 2, 3), channel="portal")
+    statement(quiet, dt.date(2026, 1, 31), object_id="ST-9")
+    payment(quiet, dt.date(2026, 3, 5), object_id="ST-9", channel="phone")  # day 34: late
+    rollup_month(MONTH)
+
+    rolled, live = rolled_bill_pay_report(MONTH), bill_pay_report(MONTH)
+    assert rolled.counts() == live.counts()
+    assert rolled.counts()["reminded_portal"] == 1
+    assert rolled.counts()["not_reminded_statements"] == 1
+    assert rolled.as_of is not None and rolled.pending == ()
+
+
+def test_a_late_payment_or_reminder_marks_the_month_of_its_statement(db):
+    january, february, march = enrolled(), enrolled(), enrolled()
+    since = at(dt.date(2026, 3, 10), 0)
+    statement(january, dt.date(2026, 1, 20), object_id="ST-J")
+    payment(january, dt.date(2026, 2, 5), object_id="ST-J")  # recorded now: after `since`
+    reminded = statement(february, dt.date(2026, 2, 25), object_id="ST-F")
+    sent_reminder(reminded, dt.date(2026, 3, 11))
+    old = statement(march, dt.date(2025, 12, 1), object_id="ST-D")
+    sent_reminder(old, dt.date(2026, 3, 9))  # sent before `since`: nothing new
+
+    with time_machine.travel(since - dt.timedelta(days=1)):
+        statement(march, dt.date(2025, 11, 2), object_id="ST-N")
+        payment(march, dt.date(2025, 11, 3), object_id="ST-N")  # recorded before `since`
+
+    assert bill_pay_months_changed(since) == [dt.date(2026, 1, 1), dt.date(2026, 2, 1)]
 
 
 def test_the_bill_pay_report_refuses_a_month_in_the_future_or_out_of_range(client, manager):

@@ -8,11 +8,20 @@ from django.urls import reverse
 from django.utils import timezone
 
 from messaging.models import Communication, OutreachSetting, ResultEducationItem
-from messaging.selectors.results_education import results_education_view_share
+from messaging.rollups import results_education_months_changed
+from messaging.selectors.results_education import (
+    ViewShare,
+    results_education_view_share,
+    rolled_results_education_view_share,
+)
+from metrics.services import rollup_month
 from patients.models import EventType
 from tests.factories import ActivityEventFactory, PatientFactory
 
 MONTH = dt.date(2026, 3, 1)
+
+
+MARCH, APRIL = dt.date(2026, 3, 1), dt.date(2026, 4, 1)
 
 
 def at(day, hour):
@@ -41,6 +50,7 @@ def messaged(patient, object_id, status="sent", period="2026-03-10"):
     ResultEducationItem.objects.create(
         communication=communication, patient=patient, result_key=object_id
     )
+    return communication
 
 
 def test_the_same_day_share_is_split_by_whether_a_message_was_sent(db):
@@ -141,13 +151,57 @@ def test_a_manager_reads_the_results_education_line_for_a_month(client, manager)
     patient = PatientFactory()
     result(patient, "R1", at(dt.date(2026, 3, 10), 9), at(dt.date(2026, 3, 10), 18))
     messaged(patient, "R1")
+    rollup_month(MARCH)
     client.force_login(manager)
     page = client.get(reverse("messaging:report_results_education"), {"month": "2026-03"})
     assert page.status_code == 200
     html = page.content.decode()
     assert "Patient got the results message" in html
     assert "100%" in html
+    assert "As of the rollup of" in html
     assert "R1" not in html
+
+
+def test_a_month_not_rolled_up_yet_is_said_so_and_counts_nothing(client, manager):
+    patient = PatientFactory()
+    result(patient, "R1", at(dt.date(2026, 3, 10), 9), at(dt.date(2026, 3, 10), 18))
+    client.force_login(manager)
+    page = client.get(reverse("messaging:report_results_education"), {"month": "2026-03"})
+    html = page.content.decode()
+    assert "Not rolled up yet, so not counted:" in html
+    assert "No released result was first viewed in this month." in html
+
+
+def test_the_rolled_up_line_equals_the_live_one_for_each_month(db):
+    patient = PatientFactory()
+    result(patient, "R1", at(dt.date(2026, 3, 10), 9), at(dt.date(2026, 3, 10), 18))
+    result(patient, "R2", at(dt.date(2026, 3, 30), 9), at(dt.date(2026, 4, 2), 8))
+    result(patient, "R3", at(dt.date(2026, 4, 1), 9), at(dt.date(2026, 4, 1), 10))
+    result(patient, "R4", at(dt.date(2026, 4, 3), 9))  # never viewed
+    messaged(patient, "R2")
+    messaged(patient, "R4", period="2026-04-04")
+    for month in (MARCH, APRIL):
+        rollup_month(month)
+        rolled = rolled_results_education_view_share(month)
+        live = results_education_view_share(month)
+        assert (rolled.messaged, rolled.not_messaged) == (live.messaged, live.not_messaged)
+        assert rolled.as_of is not None and rolled.pending == ()
+    assert rolled_results_education_view_share(APRIL).messaged == ViewShare(viewed=1, same_day=0)
+
+
+def test_a_message_sent_after_the_rollup_marks_the_month_of_the_results_first_view(db):
+    patient = PatientFactory()
+    result(patient, "R1", at(dt.date(2026, 3, 30), 9), at(dt.date(2026, 4, 2), 8))
+    result(patient, "R2", at(dt.date(2026, 2, 3), 9), at(dt.date(2026, 2, 3), 10))
+    since = at(dt.date(2026, 4, 5), 12)
+    earlier = messaged(patient, "R2")
+    earlier.sent_at = since - dt.timedelta(seconds=1)
+    earlier.save(update_fields=["sent_at"])
+    late = messaged(patient, "R1", period="2026-04-05")
+    late.sent_at = since
+    late.save(update_fields=["sent_at"])
+
+    assert results_education_months_changed(since) == [APRIL]
 
 
 @pytest.mark.parametrize("month", ["2026-13", "0001-01", "2999-01", "March"])
