@@ -6,9 +6,12 @@ from datetime import date
 
 from django.db import connection
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     DateTimeField,
+    Exists,
+    ExpressionWrapper,
     F,
     OuterRef,
     Q,
@@ -23,10 +26,12 @@ from django.db.models.functions import Cast, Concat
 from patients.models import (
     ActivityEvent,
     EventKey,
+    EventType,
     ImportRejection,
     ImportRun,
     ObjectFirsts,
     Patient,
+    PatientLatest,
 )
 from portal_adoption.contact import ContactInvalid, phone_to_e164
 from portal_adoption.dates import event_window
@@ -135,6 +140,44 @@ def object_first_time(event_type: str, object_field: str = "object_id") -> Subqu
             object_id=OuterRef(object_field),
             patient_id=OuterRef("patient_id"),
         ).values("first_at")[:1]
+    )
+
+
+OFFER_TYPES = (EventType.PORTAL_INVITED, EventType.PORTAL_ACTIVATED)
+
+
+def with_latest_offer(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+    """`patients` with `offered_at`, the latest invitation or activation inside the
+    event window (None if none), and `logged_in_since`, whether a login inside the
+    window came at or after it: "invited and not logged in since" (the follow-up
+    list, the no-login reminder).
+
+    Read from PatientLatest (kept by a trigger on the log): one row per patient
+    instead of the latest of each kind looked up in every month's partition, for
+    every patient on the roster. A kept time past the window's other edge (a row
+    stored before the feed checked) does not say which earlier time is the
+    latest inside the window: while any patient has one, everyone is read from
+    the log, as before (one indexed look-up says whether any has).
+    """
+    end = event_window().utc_bounds()[1]
+    if PatientLatest.objects.filter(Q(offered_at__gte=end) | Q(login_at__gte=end)).exists():
+        offers = (
+            plausible_events()
+            .filter(patient=OuterRef("pk"), type__in=OFFER_TYPES)
+            .order_by("-occurred_at")
+        )
+        logins_since = plausible_events().filter(
+            patient=OuterRef("pk"), type=EventType.LOGIN, occurred_at__gte=OuterRef("offered_at")
+        )
+        return patients.annotate(offered_at=Subquery(offers.values("occurred_at")[:1])).annotate(
+            logged_in_since=Exists(logins_since)
+        )
+    return patients.annotate(
+        offered_at=F("latest__offered_at"),
+        logged_in_since=ExpressionWrapper(
+            Q(latest__login_at__isnull=False, latest__login_at__gte=F("latest__offered_at")),
+            output_field=BooleanField(),
+        ),
     )
 
 

@@ -10,12 +10,14 @@ from django.utils.translation import gettext as _
 
 from patients.models import (
     FIRSTS_COLUMNS,
+    LATEST_COLUMNS,
     OBJECT_FIRSTS_TYPES,
     ActivityEvent,
     EventSource,
     ObjectFirsts,
     Patient,
     PatientFirsts,
+    PatientLatest,
 )
 from patients.rules import EventData, FieldError, event_errors
 from patients.selectors import events_stored
@@ -268,3 +270,32 @@ def object_firsts_rebuild() -> int:
                 [*types, earliest],
             )
         return ObjectFirsts.objects.count()
+
+
+def patient_latest_rebuild() -> int:
+    """Every patient's latest invitation or activation and latest login (PatientLatest)
+    again from the whole event log, in one transaction; returns how many patients have
+    either. For a log written around its trigger; every insert keeps the table current.
+    """
+    quote = connection.ops.quote_name
+    columns = list(dict.fromkeys(LATEST_COLUMNS.values()))
+    types = {column: [t for t, c in LATEST_COLUMNS.items() if c == column] for column in columns}
+    maxima = ", ".join(
+        f"MAX(CASE WHEN type IN ({', '.join(['%s'] * len(types[column]))}) THEN occurred_at END)"
+        for column in columns
+    )
+    parameters = [str(t) for column in columns for t in types[column]]
+    parameters += [str(t) for t in LATEST_COLUMNS]
+    parameters.append(connection.ops.adapt_datetimefield_value(event_window().utc_bounds()[0]))
+    with transaction.atomic():
+        PatientLatest.objects.all().delete()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {quote(PatientLatest._meta.db_table)} "
+                f"(patient_id, {', '.join(columns)}) SELECT patient_id, {maxima} "
+                f"FROM {quote(ActivityEvent._meta.db_table)} "
+                f"WHERE type IN ({', '.join(['%s'] * len(LATEST_COLUMNS))}) "
+                "AND occurred_at >= %s GROUP BY patient_id",
+                parameters,
+            )
+        return PatientLatest.objects.count()

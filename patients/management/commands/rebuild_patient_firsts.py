@@ -1,14 +1,19 @@
 """manage.py rebuild_patient_firsts: every patient's firsts again from the whole event log.
 
 Imports and app events keep PatientFirsts current as they write, and a trigger
-keeps ObjectFirsts (the first times of results and messages); this is for a log
+keeps ObjectFirsts (the first times of results and messages) and PatientLatest (the
+latest invitation or activation and login); this is for a log
 written around them (a restore, a bulk load). Idempotent.
 """
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from patients.services import object_firsts_rebuild, patient_firsts_rebuild
+from patients.services import (
+    object_firsts_rebuild,
+    patient_firsts_rebuild,
+    patient_latest_rebuild,
+)
 from portal_adoption.management.base import Command as ProjectCommand
 
 
@@ -27,4 +32,9 @@ class Command(ProjectCommand):
         objects = object_firsts_rebuild()
         self.stdout.write(
             _("First times of results and messages rebuilt: %(objects)d.") % {"objects": objects}
+        )
+        latest = patient_latest_rebuild()
+        self.stdout.write(
+            _("Latest invitations and logins rebuilt: %(patients)d patients with either.")
+            % {"patients": latest}
         )
