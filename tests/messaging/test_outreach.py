@@ -927,3 +927,46 @@ def test_tonights_preview_leaves_out_a_patient_already_reminded_for_that_invitat
     no_login = outreach.RULES[0]
     (due_reminded,) = no_login.due(TODAY).filter(pk=reminded.pk)
     assert no_login.period(due_reminded, TODAY) == period  # the Python rule agrees
+
+
+def test_tonights_counts_are_what_the_night_then_claims_rule_by_rule(db):
+    """Hand-counted: who each rule reaches tonight, in the preview and then in the run."""
+    invited(8)  # no-login reminder
+    relogged = invited(20)  # logged in, then invited again 9 days ago: reminded again
+    ActivityEventFactory(
+        patient=relogged, type=EventType.LOGIN, occurred_at=at(TODAY, 0) - dt.timedelta(days=15)
+    )
+    ActivityEventFactory(
+        patient=relogged,
+        type=EventType.PORTAL_INVITED,
+        occurred_at=at(TODAY) - dt.timedelta(days=9),
+    )
+    came_back = invited(9)  # logged in since: nothing
+    ActivityEventFactory(
+        patient=came_back, type=EventType.LOGIN, occurred_at=at(TODAY) - dt.timedelta(days=2)
+    )
+    enrolled_long_ago, with_app, enrolled_lately = PatientFactory.create_batch(3)
+    for patient, days in ((enrolled_long_ago, 20), (with_app, 20), (enrolled_lately, 5)):
+        ActivityEventFactory(
+            patient=patient,
+            type=EventType.PORTAL_ACTIVATED,
+            occurred_at=at(TODAY) - dt.timedelta(days=days),
+        )
+    ActivityEventFactory(
+        patient=with_app, type=EventType.APP_INSTALLED, occurred_at=at(TODAY) - dt.timedelta(days=3)
+    )
+    expected = {
+        # invited(8), relogged, and the two activated 20 days ago without a login;
+        # not came_back (a login since), nor enrolled_lately (5 days)
+        "no_login_reminder": 4,
+        "app_nudge": 1,  # enrolled_long_ago: with_app has the app, enrolled_lately is too new
+        "feature_of_month": 3,  # every enrolled patient
+        "annual_exam_recall": 3,  # the enrolled, none ever booked an annual exam
+    }
+
+    preview = outreach.outreach_preview(today=TODAY)
+    run = outreach_run(today=TODAY, synchronous=True)
+
+    for rule, count in expected.items():
+        assert preview[rule].total == count, rule
+        assert run.counts[rule]["claimed"] + run.counts[rule]["suppressed"] == count, rule
