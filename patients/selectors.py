@@ -181,6 +181,22 @@ def with_latest_offer(patients: QuerySet[Patient]) -> QuerySet[Patient]:
     )
 
 
+def logged_in_since(moment) -> Q | Exists:
+    """A filter of patients: a login inside the event window at or after `moment`.
+
+    From PatientLatest's latest login, as with_latest_offer(); while any kept
+    login is past the window's other edge, from the log for everyone.
+    """
+    end = event_window().utc_bounds()[1]
+    if PatientLatest.objects.filter(login_at__gte=end).exists():
+        return Exists(
+            plausible_events().filter(
+                patient=OuterRef("pk"), type=EventType.LOGIN, occurred_at__gte=moment
+            )
+        )
+    return Q(latest__login_at__gte=moment, latest__login_at__lt=end)
+
+
 def patient_recent_events(patient: Patient, *, limit: int = 50) -> list[ActivityEvent]:
     """The latest events, each with `shown_at`: its time, or None when it is out of range.
 

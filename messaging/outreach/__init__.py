@@ -75,7 +75,7 @@ from messaging.outreach.texts import (
 )
 from messaging.services.manage import SettingsError
 from patients.models import AppointmentType, EventType, NotificationChannel, Patient
-from patients.selectors import plausible_events, with_latest_offer
+from patients.selectors import logged_in_since, plausible_events, with_latest_offer
 from portal_adoption.dates import event_window
 from portal_adoption.models import NightlyJob
 from portal_adoption.nightly import NightlyFailures
@@ -144,10 +144,7 @@ def due_survey(today: date) -> list[Patient]:
     night (or a restart) draws the same patients, who are claimed already.
     """
     since = _end_of(today) - timedelta(days=30)
-    logged_in = plausible_events().filter(
-        patient=OuterRef("pk"), type=EventType.LOGIN, occurred_at__gte=since
-    )
-    ids = sorted(_active_panel().filter(Exists(logged_in)).values_list("pk", flat=True))
+    ids = sorted(_active_panel().filter(logged_in_since(since)).values_list("pk", flat=True))
     chosen = random.Random(f"survey-{today:%Y-%m}").sample(
         ids, min(len(ids), settings.SURVEY_SAMPLE_SIZE)
     )

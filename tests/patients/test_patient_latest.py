@@ -7,9 +7,9 @@ from io import StringIO
 
 from django.core.management import call_command
 
-from patients.models import ActivityEvent, Channel, EventType, PatientLatest
+from patients.models import ActivityEvent, Channel, EventType, Patient, PatientLatest
 from patients.rules import EventData
-from patients.selectors import with_latest_offer
+from patients.selectors import logged_in_since, with_latest_offer
 from patients.services import event_record
 from tests.factories import PatientFactory
 
@@ -94,7 +94,7 @@ def test_the_rebuild_command_makes_the_same_rows_again(patient):
 
 
 def offer_of(patient) -> tuple:
-    row = with_latest_offer(type(patient).objects.filter(pk=patient.pk)).get()
+    row = with_latest_offer(Patient.objects.filter(pk=patient.pk)).get()
     return row.offered_at, row.logged_in_since
 
 
@@ -118,3 +118,21 @@ def test_a_kept_time_past_the_window_reads_the_patient_from_the_log(patient):
     assert latest(patient) == (far, far)
 
     assert offer_of(patient) == (EARLY, False)
+
+
+def active_since(moment) -> list:
+    return list(Patient.objects.filter(logged_in_since(moment)).order_by("pk"))
+
+
+def test_who_logged_in_since_a_moment_even_with_a_login_stored_in_the_future(patient):
+    other = PatientFactory()
+    record(patient, "login-1", EventType.LOGIN, EARLY)
+    record(other, "login-2", EventType.LOGIN, EARLY - dt.timedelta(days=40))
+    assert active_since(EARLY - dt.timedelta(days=30)) == [patient]
+    assert active_since(EARLY + dt.timedelta(seconds=1)) == []
+
+    # Kept: the future login; the log: a login 5 days before EARLY, inside the 30 days.
+    hidden = PatientFactory()
+    record(hidden, "login-3", EventType.LOGIN, EARLY - dt.timedelta(days=5))
+    stored(hidden, "login-future", EventType.LOGIN, dt.datetime.now(UTC) + dt.timedelta(days=60))
+    assert active_since(EARLY - dt.timedelta(days=30)) == [patient, hidden]
