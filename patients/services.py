@@ -232,34 +232,40 @@ def patient_firsts_rebuild() -> int:
     types = {column: event_type for event_type, column in FIRSTS_COLUMNS.items()}
     parameters = [str(types[column]) for column in columns]
     parameters += [str(event_type) for event_type in types.values()]
-    return _derived_rebuild(
-        PatientFirsts,
-        f"({quote('patient_id')}, {', '.join(quote(c) for c in columns)}) "
-        f"SELECT {quote('patient_id')}, {minima} "
-        f"FROM {quote(ActivityEvent._meta.db_table)} "
-        f"WHERE {quote('type')} IN ({', '.join(['%s'] * len(columns))}) "
-        f"AND {quote('occurred_at')} >= %s "
-        f"GROUP BY {quote('patient_id')}",
-        parameters,
-    )
+    parameters.append(connection.ops.adapt_datetimefield_value(event_window().utc_bounds()[0]))
+    with transaction.atomic():
+        PatientFirsts.objects.all().delete()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {quote(PatientFirsts._meta.db_table)} ({quote('patient_id')}, "
+                f"{', '.join(quote(c) for c in columns)}) "
+                f"SELECT {quote('patient_id')}, {minima} "
+                f"FROM {quote(ActivityEvent._meta.db_table)} "
+                f"WHERE {quote('type')} IN ({', '.join(['%s'] * len(columns))}) "
+                f"AND {quote('occurred_at')} >= %s "
+                f"GROUP BY {quote('patient_id')}",
+                parameters,
+            )
+        return PatientFirsts.objects.count()
 
 
-def _derived_rebuild(model, insert: str, parameters: list) -> int:
-    """Empty the table of `model` (derived from the log) and fill it again with one
-    INSERT ... SELECT (`insert`: the columns and the SELECT, the window's first day as
-    its last parameter), in one transaction; returns how many rows it holds."""
-    parameters = [
-        *parameters,
-        connection.ops.adapt_datetimefield_value(event_window().utc_bounds()[0]),
-    ]
+def _derived_rebuild(model, columns: str, select: str, parameters: list) -> int:
+    """Empty a table derived from the event log and fill it again with one INSERT ...
+    SELECT over the log (`{log}` in `select`), in one transaction; returns its rows."""
+    quote = connection.ops.quote_name
     with transaction.atomic():
         model.objects.all().delete()
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} {insert}",
+                f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
+                + select.format(log=quote(ActivityEvent._meta.db_table)),
                 parameters,
             )
         return model.objects.count()
+
+
+def _window_start() -> object:
+    return connection.ops.adapt_datetimefield_value(event_window().utc_bounds()[0])
 
 
 def object_firsts_rebuild() -> int:
@@ -267,16 +273,22 @@ def object_firsts_rebuild() -> int:
     transaction; returns how many there are. For a log written around its
     triggers (a bulk load in replica mode); every insert keeps the table current.
     """
+    quote = connection.ops.quote_name
     types = [str(event_type) for event_type in OBJECT_FIRSTS_TYPES]
-    return _derived_rebuild(
-        ObjectFirsts,
-        "(type, object_id, patient_id, first_at) "
-        "SELECT type, object_id, patient_id, MIN(occurred_at) "
-        f"FROM {connection.ops.quote_name(ActivityEvent._meta.db_table)} "
-        f"WHERE type IN ({', '.join(['%s'] * len(types))}) AND object_id <> '' "
-        "AND occurred_at >= %s GROUP BY type, object_id, patient_id",
-        types,
-    )
+    earliest = connection.ops.adapt_datetimefield_value(event_window().utc_bounds()[0])
+    with transaction.atomic():
+        ObjectFirsts.objects.all().delete()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {quote(ObjectFirsts._meta.db_table)} "
+                "(type, object_id, patient_id, first_at) "
+                "SELECT type, object_id, patient_id, MIN(occurred_at) "
+                f"FROM {quote(ActivityEvent._meta.db_table)} "
+                f"WHERE type IN ({', '.join(['%s'] * len(types))}) AND object_id <> '' "
+                "AND occurred_at >= %s GROUP BY type, object_id, patient_id",
+                [*types, earliest],
+            )
+        return ObjectFirsts.objects.count()
 
 
 def patient_latest_rebuild() -> int:
@@ -292,9 +304,13 @@ def patient_latest_rebuild() -> int:
     )
     return _derived_rebuild(
         PatientLatest,
-        f"(patient_id, {', '.join(columns)}) SELECT patient_id, {maxima} "
-        f"FROM {connection.ops.quote_name(ActivityEvent._meta.db_table)} "
+        f"patient_id, {', '.join(columns)}",
+        f"SELECT patient_id, {maxima} FROM {{log}} "
         f"WHERE type IN ({', '.join(['%s'] * len(LATEST_COLUMNS))}) "
         "AND occurred_at >= %s GROUP BY patient_id",
-        [*(str(t) for column in columns for t in types[column]), *(str(t) for t in LATEST_COLUMNS)],
+        [
+            *(str(t) for column in columns for t in types[column]),
+            *(str(t) for t in LATEST_COLUMNS),
+            _window_start(),
+        ],
     )
