@@ -290,6 +290,46 @@ class PatientFirsts(models.Model):
         return f"Firsts of patient #{self.patient_id}"
 
 
+class PatientLatest(models.Model):
+    """Each patient's latest invitation or activation (`offered_at`) and latest login
+    (`login_at`): "invited a week ago and not logged in since" (the follow-up list,
+    the no-login reminder) is one row per patient, not a look-up of the latest
+    of each in every month's partition of the log.
+
+    Kept by a trigger on the log on both databases (migration 0015), in the
+    insert's transaction, whoever writes (the log is append-only: a time only
+    moves later). A column is the latest `occurred_at` on or after the event
+    window's first day, as PatientFirsts keeps the earliest; a time past the
+    window's other edge (a row stored before the feed checked) is kept too,
+    and while one is there, readers read from the log instead
+    (patients.selectors.with_latest_offer). Derived data: rebuilt whole
+    by `manage.py rebuild_patient_firsts`.
+    """
+
+    # No database constraint: a check per event written, for rows only the log writes.
+    patient = models.OneToOneField(
+        Patient,
+        verbose_name=_("patient"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="latest",
+        db_constraint=False,
+    )
+    offered_at = models.DateTimeField(_("latest invitation or activation"), null=True, blank=True)
+    login_at = models.DateTimeField(_("latest login"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("patient's latest")
+        verbose_name_plural = _("patients' latest")
+        indexes = [
+            models.Index(fields=["offered_at"], name="latest_offered_idx"),
+            models.Index(fields=["login_at"], name="latest_login_idx"),
+        ]
+
+    def __str__(self):
+        return f"Latest of patient #{self.patient_id}"
+
+
 class ObjectFirsts(models.Model):
     """The first time of each (type, object, patient) among the events that the
     figures look back for: a result's first release, view and contact, a
@@ -374,6 +414,13 @@ OBJECT_FIRSTS_TYPES = (
     EventType.RESULT_COMMUNICATED,
     EventType.MESSAGE_FROM_PATIENT,
 )
+
+# The event types whose latest time per patient PatientLatest keeps, by column.
+LATEST_COLUMNS = {
+    EventType.PORTAL_INVITED: "offered_at",
+    EventType.PORTAL_ACTIVATED: "offered_at",
+    EventType.LOGIN: "login_at",
+}
 
 # The event type each column of PatientFirsts keeps the first of.
 FIRSTS_COLUMNS = {

@@ -7,10 +7,12 @@ from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     DateTimeField,
     Exists,
+    ExpressionWrapper,
     F,
     OuterRef,
     Q,
@@ -30,6 +32,7 @@ from patients.models import (
     ImportRun,
     ObjectFirsts,
     Patient,
+    PatientLatest,
 )
 from patients.rules import RESPONSE_TYPES
 from portal_adoption.contact import ContactInvalid, phone_to_e164
@@ -215,6 +218,60 @@ def first_responses_in(
             firsts[key] = (at, pk, extra, message_at, kind)
     for (patient_id, reply_to), (at, _pk, extra, message_at, kind) in firsts.items():
         yield FirstResponseRow(extra, patient_id, reply_to, message_at, at, kind)
+
+
+OFFER_TYPES = (EventType.PORTAL_INVITED, EventType.PORTAL_ACTIVATED)
+
+
+def with_latest_offer(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+    """`patients` with `offered_at`, the latest invitation or activation inside the
+    event window (None if none), and `logged_in_since`, whether a login inside the
+    window came at or after it: "invited and not logged in since" (the follow-up
+    list, the no-login reminder).
+
+    Read from PatientLatest (kept by a trigger on the log): one row per patient
+    instead of the latest of each kind looked up in every month's partition, for
+    every patient on the roster. A kept time past the window's other edge (a row
+    stored before the feed checked) does not say which earlier time is the
+    latest inside the window: while any patient has one, everyone is read from
+    the log, as before (one indexed look-up says whether any has).
+    """
+    end = event_window().utc_bounds()[1]
+    if PatientLatest.objects.filter(Q(offered_at__gte=end) | Q(login_at__gte=end)).exists():
+        offers = (
+            plausible_events()
+            .filter(patient=OuterRef("pk"), type__in=OFFER_TYPES)
+            .order_by("-occurred_at")
+        )
+        logins_since = plausible_events().filter(
+            patient=OuterRef("pk"), type=EventType.LOGIN, occurred_at__gte=OuterRef("offered_at")
+        )
+        return patients.annotate(offered_at=Subquery(offers.values("occurred_at")[:1])).annotate(
+            logged_in_since=Exists(logins_since)
+        )
+    return patients.annotate(
+        offered_at=F("latest__offered_at"),
+        logged_in_since=ExpressionWrapper(
+            Q(latest__login_at__isnull=False, latest__login_at__gte=F("latest__offered_at")),
+            output_field=BooleanField(),
+        ),
+    )
+
+
+def logged_in_since(moment) -> Q | Exists:
+    """A filter of patients: a login inside the event window at or after `moment`.
+
+    From PatientLatest's latest login, as with_latest_offer(); while any kept
+    login is past the window's other edge, from the log for everyone.
+    """
+    end = event_window().utc_bounds()[1]
+    if PatientLatest.objects.filter(login_at__gte=end).exists():
+        return Exists(
+            plausible_events().filter(
+                patient=OuterRef("pk"), type=EventType.LOGIN, occurred_at__gte=moment
+            )
+        )
+    return Q(latest__login_at__gte=moment, latest__login_at__lt=end)
 
 
 def patient_recent_events(patient: Patient, *, limit: int = 50) -> list[ActivityEvent]:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from patients.models import (
     FIRSTS_COLUMNS,
+    LATEST_COLUMNS,
     OBJECT_FIRSTS_TYPES,
     ActivityEvent,
     EventSource,
@@ -17,6 +18,7 @@ from patients.models import (
     ObjectFirsts,
     Patient,
     PatientFirsts,
+    PatientLatest,
     StatementFirsts,
 )
 from patients.rules import EventData, FieldError, event_errors
@@ -299,4 +301,29 @@ def statement_firsts_rebuild() -> int:
         "AND occurred_at >= %s GROUP BY object_id, patient_id) f ON e.id = f.id "
         "WHERE e.type = %s",
         [kind, _window_start(), kind],
+    )
+
+
+def patient_latest_rebuild() -> int:
+    """Every patient's latest invitation or activation and latest login (PatientLatest)
+    again from the whole event log, in one transaction; returns how many patients have
+    either. For a log written around its trigger; every insert keeps the table current.
+    """
+    columns = list(dict.fromkeys(LATEST_COLUMNS.values()))
+    types = {column: [t for t, c in LATEST_COLUMNS.items() if c == column] for column in columns}
+    maxima = ", ".join(
+        f"MAX(CASE WHEN type IN ({', '.join(['%s'] * len(types[column]))}) THEN occurred_at END)"
+        for column in columns
+    )
+    return _derived_rebuild(
+        PatientLatest,
+        f"patient_id, {', '.join(columns)}",
+        f"SELECT patient_id, {maxima} FROM {{log}} "
+        f"WHERE type IN ({', '.join(['%s'] * len(LATEST_COLUMNS))}) "
+        "AND occurred_at >= %s GROUP BY patient_id",
+        [
+            *(str(t) for column in columns for t in types[column]),
+            *(str(t) for t in LATEST_COLUMNS),
+            _window_start(),
+        ],
     )

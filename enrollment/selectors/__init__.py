@@ -7,7 +7,6 @@ from django.core.paginator import Page, Paginator
 from django.db.models import (
     Case,
     Count,
-    Exists,
     F,
     IntegerChoices,
     Max,
@@ -46,7 +45,7 @@ from enrollment.playbook import (
     script_language,
 )
 from patients.models import ActivityEvent, EventType, Patient
-from patients.selectors import event_time_in_window
+from patients.selectors import event_time_in_window, with_latest_offer
 from portal_adoption.dates import previous_month
 
 FOLLOW_UP_AFTER = timedelta(days=7)
@@ -291,35 +290,22 @@ def follow_up_list(*, today: date | None = None) -> QuerySet[Patient]:
         now = timezone.make_aware(datetime.combine(today, datetime.max.time()))
     cutoff = now - FOLLOW_UP_AFTER
     recent = now - FOLLOW_UP_RECENT
-    offered = ActivityEvent.objects.filter(
-        event_time_in_window(),
-        patient=OuterRef("pk"),
-        type__in=[EventType.PORTAL_INVITED, EventType.PORTAL_ACTIVATED],
-    ).order_by("-occurred_at")
-    latest_offer = Subquery(offered.values("occurred_at")[:1])
-    logged_in_since = ActivityEvent.objects.filter(
-        event_time_in_window(),
-        patient=OuterRef("pk"),
-        type=EventType.LOGIN,
-        occurred_at__gte=OuterRef("offered_at"),
+    wants_invitation = PortalConversation.objects.filter(
+        outcome=ConversationOutcome.WANTS_INVITATION
     )
-    asked = PortalConversation.objects.filter(
-        patient=OuterRef("pk"), outcome=ConversationOutcome.WANTS_INVITATION
-    ).order_by("-at")
+    asked = wants_invitation.filter(patient=OuterRef("pk")).order_by("-at")
     no_login = Q(offered_at__isnull=False, offered_at__lte=cutoff, logged_in_since=False)
-    asked_open = Q(asked_at__isnull=False) & (
-        Q(offered_at__isnull=True) | Q(offered_at__lt=F("asked_at"))
+    # The few who asked by phone first (a hashed IN), so that their latest request
+    # is looked up for them only, not for every patient on the roster.
+    asked_open = Q(pk__in=wants_invitation.values("patient")) & (
+        Q(offered_at__isnull=True) | Q(offered_at__lt=Subquery(asked.values("at")[:1]))
     )
     last_call = FollowUpCall.objects.filter(patient=OuterRef("pk")).order_by("-called_at")
     return (
-        Patient.objects.filter(deactivated_on__isnull=True)
-        .annotate(
-            offered_at=latest_offer,
-            asked_at=Subquery(asked.values("at")[:1]),
-            logged_in_since=Exists(logged_in_since),
-        )
+        with_latest_offer(Patient.objects.filter(deactivated_on__isnull=True))
         .filter(no_login | asked_open)
         .annotate(
+            asked_at=Subquery(asked.values("at")[:1]),
             follow_up_kind=Case(
                 When(asked_open, then=Value(FollowUpKind.ASKED_BY_PHONE)),
                 default=Value(FollowUpKind.NO_LOGIN),

@@ -33,7 +33,16 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    CharField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -66,7 +75,8 @@ from messaging.outreach.texts import (
 )
 from messaging.services.manage import SettingsError
 from patients.models import AppointmentType, EventType, NotificationChannel, Patient
-from patients.selectors import plausible_events
+from patients.selectors import logged_in_since, plausible_events, with_latest_offer
+from portal_adoption.dates import event_window
 from portal_adoption.models import NightlyJob
 from portal_adoption.nightly import NightlyFailures
 
@@ -89,9 +99,12 @@ def _active_panel() -> QuerySet[Patient]:
     return Patient.objects.filter(deactivated_on__isnull=True)
 
 
-def _first(event_type: str):
-    events = plausible_events().filter(patient=OuterRef("pk"), type=event_type)
-    return Subquery(events.values("patient").annotate(first=Min("occurred_at")).values("first"))
+def _first_by(column: str, moment: datetime) -> Q:
+    """Patients whose first event of a PatientFirsts column is inside the event window
+    and at or before `moment`: one row per patient, where the earliest of the log's
+    events would be looked up in every month's partition for every patient."""
+    window_end = event_window().utc_bounds()[1]
+    return Q(**{f"firsts__{column}__lte": moment, f"firsts__{column}__lt": window_end})
 
 
 # --- The rules ----------------------------------------------------------------------
@@ -103,42 +116,25 @@ def due_no_login_reminder(today: date) -> QuerySet[Patient]:
     The period is the day of that latest invitation or activation, so a new
     invitation can earn a new reminder but the same one never two.
     """
-    offers = (
-        plausible_events()
-        .filter(
-            patient=OuterRef("pk"),
-            type__in=[EventType.PORTAL_INVITED, EventType.PORTAL_ACTIVATED],
-        )
-        .order_by("-occurred_at")
-    )
-    logged_in = plausible_events().filter(
-        patient=OuterRef("pk"), type=EventType.LOGIN, occurred_at__gte=OuterRef("offered_at")
-    )
-    return (
-        _active_panel()
-        .annotate(offered_at=Subquery(offers.values("occurred_at")[:1]))
-        .filter(offered_at__lte=_end_of(today - REMINDER_AFTER))
-        .exclude(Exists(logged_in))
+    return with_latest_offer(_active_panel()).filter(
+        offered_at__lte=_end_of(today - REMINDER_AFTER), logged_in_since=False
     )
 
 
 def due_app_nudge(today: date) -> QuerySet[Patient]:
     """Enrolled at least 14 days ago and no app installed."""
-    app = plausible_events().filter(patient=OuterRef("pk"), type=EventType.APP_INSTALLED)
+    window_end = event_window().utc_bounds()[1]
     return (
         _active_panel()
-        .annotate(enrolled_at=_first(EventType.PORTAL_ACTIVATED))
-        .filter(enrolled_at__lte=_end_of(today - APP_NUDGE_AFTER))
-        .exclude(Exists(app))
+        .filter(_first_by("activated_at", _end_of(today - APP_NUDGE_AFTER)))
+        .exclude(firsts__app_installed_at__lt=window_end)
+        .annotate(enrolled_at=F("firsts__activated_at"))
     )
 
 
 def due_feature_of_month(today: date) -> QuerySet[Patient]:
     """Every enrolled patient on the panel, once a month."""
-    activated = plausible_events().filter(
-        patient=OuterRef("pk"), type=EventType.PORTAL_ACTIVATED, occurred_at__lte=_end_of(today)
-    )
-    return _active_panel().filter(Exists(activated))
+    return _active_panel().filter(_first_by("activated_at", _end_of(today)))
 
 
 def due_survey(today: date) -> list[Patient]:
@@ -148,10 +144,7 @@ def due_survey(today: date) -> list[Patient]:
     night (or a restart) draws the same patients, who are claimed already.
     """
     since = _end_of(today) - timedelta(days=30)
-    logged_in = plausible_events().filter(
-        patient=OuterRef("pk"), type=EventType.LOGIN, occurred_at__gte=since
-    )
-    ids = sorted(_active_panel().filter(Exists(logged_in)).values_list("pk", flat=True))
+    ids = sorted(_active_panel().filter(logged_in_since(since)).values_list("pk", flat=True))
     chosen = random.Random(f"survey-{today:%Y-%m}").sample(
         ids, min(len(ids), settings.SURVEY_SAMPLE_SIZE)
     )
@@ -321,9 +314,6 @@ def due_annual_exam_recall(today: date) -> list[Patient]:
     left = annual_recall_batch_left(today)
     if left <= 0:
         return []
-    activated = plausible_events().filter(
-        patient=OuterRef("pk"), type=EventType.PORTAL_ACTIVATED, occurred_at__lte=_end_of(today)
-    )
     exams = plausible_events().filter(
         patient=OuterRef("pk"),
         type=EventType.APPOINTMENT_BOOKED,
@@ -337,17 +327,26 @@ def due_annual_exam_recall(today: date) -> list[Patient]:
         rule=OutreachRule.ANNUAL_EXAM_RECALL,
         created_at__gt=_end_of(months_before(today, RECALL_AGAIN_AFTER_MONTHS)),
     )
-    return list(
+    due = (
         _active_panel()
-        .filter(Exists(activated))
+        .filter(_first_by("activated_at", _end_of(today)))
         .exclude(Exists(recent_exam))
         .exclude(Exists(recent_recall))
         .annotate(
             last_exam_at=Subquery(exams.order_by("-occurred_at").values("occurred_at")[:1]),
             previous_recall=Subquery(_recalls_of(OuterRef("pk")).values("created_at")[:1]),
         )
-        .order_by(F("last_exam_at").asc(nulls_first=True), "pk")[:left]
     )
+    # The order is (last exam, nulls first; id). Those never booked come first, by
+    # id, and usually fill the batch: found without anyone's last exam, where sorting
+    # every enrolled patient by it (a look-up in every month's partition each) took
+    # most of the nightly page's time. Only a batch they leave short asks for the
+    # others, by last exam (a second query).
+    never_booked = list(due.exclude(Exists(exams)).order_by("pk")[:left])
+    if len(never_booked) == left:
+        return never_booked
+    booked_before = due.filter(Exists(exams)).order_by("last_exam_at", "pk")
+    return never_booked + list(booked_before[: left - len(never_booked)])
 
 
 def _recalls_of(patient) -> QuerySet[Communication]:

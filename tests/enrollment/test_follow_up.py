@@ -205,3 +205,17 @@ def test_a_full_page_costs_no_more_queries_than_a_short_one(client, front_desk_c
     few = queries_for_a_list_of(client, front_desk_clerk, 3)
     full = queries_for_a_list_of(client, front_desk_clerk, 40)
     assert full == few
+
+
+def test_an_invitation_stored_in_the_future_hides_neither_the_real_one_nor_its_group(db):
+    """A row from before the feed checked times (60 days ahead) is no evidence: the
+    patient is still due for the invitation of 10 days ago, as the log says."""
+    patient = invited(10)
+    ActivityEventFactory(patient=patient, type=EventType.PORTAL_INVITED, occurred_at=days_ago(-60))
+    ActivityEventFactory(
+        patient=patient, type=EventType.LOGIN, channel="portal", occurred_at=days_ago(-60)
+    )
+    (listed,) = follow_up_list()
+    assert listed == patient
+    assert listed.offered_at.date() == days_ago(10).date()
+    assert listed.follow_up_priority == FollowUpPriority.DUE

@@ -294,3 +294,30 @@ def test_two_nightly_runs_at_once_never_exceed_the_weekly_batch(settings):
     assert failures == []
     assert recalls().count() == 4
     assert recalls().filter(status="sent").count() == 4
+
+
+def booked_on(*days: dt.date):
+    """An enrolled patient with an annual exam booked on each of `days`."""
+    patient = enrolled()
+    for day in days:
+        booked(patient, at(day))
+    return patient
+
+
+@pytest.mark.django_db
+def test_a_batch_the_never_booked_leave_short_goes_on_with_the_longest_since_an_exam():
+    per_week(4)
+    booked_on(dt.date(2025, 1, 10))  # the latest exam: left for next week
+    two_years = booked_on(dt.date(2024, 2, 10))
+    three_years = booked_on(dt.date(2023, 2, 10), dt.date(2024, 12, 1))  # last: 2024-12-01
+    never_b, never_a = enrolled(), enrolled()
+
+    preview = outreach_preview(today=MONDAY)[RULE]
+
+    assert (preview.total, preview.patients) == (4, [never_b, never_a, two_years, three_years])
+    assert [p.last_exam_at for p in preview.patients] == [
+        None,
+        None,
+        at(dt.date(2024, 2, 10)),
+        at(dt.date(2024, 12, 1)),
+    ]

@@ -24,7 +24,7 @@ from messaging.outreach import (
     survey_answer,
 )
 from messaging.tasks import nightly_outreach
-from patients.models import ActivityEvent, EventType
+from patients.models import ActivityEvent, EventType, PatientLatest
 from portal_adoption.models import NightlyFailure
 from tests.conftest import requires_postgres
 from tests.factories import ActivityEventFactory, PatientFactory
@@ -605,6 +605,9 @@ def test_a_poisoned_row_that_slips_past_the_window_fails_only_its_patient(
     plain = invited(8)
     ghost = poisoned(PatientFactory(), "0001-01-01T00:00:00+00:00", EventType.PORTAL_INVITED)
     monkeypatch.setattr(outreach, "plausible_events", ActivityEvent.objects.all)
+    # The no-login rule reads each patient's latest invitation from PatientLatest,
+    # whose trigger skips that row: the row slips past there too.
+    PatientLatest.objects.create(patient=ghost, offered_at=dt.datetime(1, 1, 1, tzinfo=dt.UTC))
 
     run = outreach_run(today=TODAY, synchronous=True)
 
@@ -882,6 +885,11 @@ def test_the_overview_asks_the_same_number_of_queries_for_five_or_fifty_enrolled
     from django.test.utils import CaptureQueriesContext
 
     client.force_login(manager)
+    # A week's recall batch larger than both lists: a batch that those never booked
+    # fill is found without the query for the others (due_annual_exam_recall).
+    outreach.outreach_setting_save(
+        rule="annual_exam_recall", enabled=True, user=manager, options={"per_week": 100}
+    )
     enrolled_patients(5)
     client.get(reverse("messaging:outreach"))
     with CaptureQueriesContext(connection) as few:
@@ -919,3 +927,46 @@ def test_tonights_preview_leaves_out_a_patient_already_reminded_for_that_invitat
     no_login = outreach.RULES[0]
     (due_reminded,) = no_login.due(TODAY).filter(pk=reminded.pk)
     assert no_login.period(due_reminded, TODAY) == period  # the Python rule agrees
+
+
+def test_tonights_counts_are_what_the_night_then_claims_rule_by_rule(db):
+    """Hand-counted: who each rule reaches tonight, in the preview and then in the run."""
+    invited(8)  # no-login reminder
+    relogged = invited(20)  # logged in, then invited again 9 days ago: reminded again
+    ActivityEventFactory(
+        patient=relogged, type=EventType.LOGIN, occurred_at=at(TODAY, 0) - dt.timedelta(days=15)
+    )
+    ActivityEventFactory(
+        patient=relogged,
+        type=EventType.PORTAL_INVITED,
+        occurred_at=at(TODAY) - dt.timedelta(days=9),
+    )
+    came_back = invited(9)  # logged in since: nothing
+    ActivityEventFactory(
+        patient=came_back, type=EventType.LOGIN, occurred_at=at(TODAY) - dt.timedelta(days=2)
+    )
+    enrolled_long_ago, with_app, enrolled_lately = PatientFactory.create_batch(3)
+    for patient, days in ((enrolled_long_ago, 20), (with_app, 20), (enrolled_lately, 5)):
+        ActivityEventFactory(
+            patient=patient,
+            type=EventType.PORTAL_ACTIVATED,
+            occurred_at=at(TODAY) - dt.timedelta(days=days),
+        )
+    ActivityEventFactory(
+        patient=with_app, type=EventType.APP_INSTALLED, occurred_at=at(TODAY) - dt.timedelta(days=3)
+    )
+    expected = {
+        # invited(8), relogged, and the two activated 20 days ago without a login;
+        # not came_back (a login since), nor enrolled_lately (5 days)
+        "no_login_reminder": 4,
+        "app_nudge": 1,  # enrolled_long_ago: with_app has the app, enrolled_lately is too new
+        "feature_of_month": 3,  # every enrolled patient
+        "annual_exam_recall": 3,  # the enrolled, none ever booked an annual exam
+    }
+
+    preview = outreach.outreach_preview(today=TODAY)
+    run = outreach_run(today=TODAY, synchronous=True)
+
+    for rule, count in expected.items():
+        assert preview[rule].total == count, rule
+        assert run.counts[rule]["claimed"] + run.counts[rule]["suppressed"] == count, rule

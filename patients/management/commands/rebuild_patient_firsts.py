@@ -1,8 +1,9 @@
 """manage.py rebuild_patient_firsts: every patient's firsts again from the whole event log.
 
 Imports and app events keep PatientFirsts current as they write, and a trigger
-keeps ObjectFirsts (the first times of results and messages) and StatementFirsts
-(each statement's first recorded event); this is for a log
+keeps ObjectFirsts (the first times of results and messages), StatementFirsts
+(each statement's first recorded event) and PatientLatest (the latest invitation or
+activation and login); this is for a log
 written around them (a restore, a bulk load). Idempotent.
 """
 
@@ -12,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from patients.services import (
     object_firsts_rebuild,
     patient_firsts_rebuild,
+    patient_latest_rebuild,
     statement_firsts_rebuild,
 )
 from portal_adoption.management.base import Command as ProjectCommand
@@ -36,4 +38,9 @@ class Command(ProjectCommand):
         statements = statement_firsts_rebuild()
         self.stdout.write(
             _("First events of statements rebuilt: %(statements)d.") % {"statements": statements}
+        )
+        latest = patient_latest_rebuild()
+        self.stdout.write(
+            _("Latest invitations and logins rebuilt: %(patients)d patients with either.")
+            % {"patients": latest}
         )
