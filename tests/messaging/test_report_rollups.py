@@ -5,7 +5,9 @@ import dataclasses
 import datetime as dt
 import io
 import random
+from zoneinfo import ZoneInfo
 
+import time_machine
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -78,6 +80,11 @@ def test_a_month_not_rolled_up_yet_is_named_not_guessed(february):  # noqa: F811
     assert (report.total.replied, report.as_of, report.pending) == (0, None, (dt.date(2026, 2, 1),))
 
 
+# A fixed mid-month day: on 2026-12-01 (practice time) the old month's first rollup
+# counted nothing, on code that had passed the evening before.
+@time_machine.travel(
+    dt.datetime(2026, 11, 18, 14, 30, tzinfo=ZoneInfo("America/New_York")), tick=True
+)
 def test_a_late_reply_to_an_old_month_makes_it_stale_and_the_night_recomputes_it(patient):
     today = timezone.localdate()
     old = (today.replace(day=1) - dt.timedelta(days=40)).replace(day=1)
