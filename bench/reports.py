@@ -23,7 +23,6 @@ import time
 
 import rollup as loaded  # parses the same options (--patients, --events, --months, ...)
 from django.db import connection
-from django.test import Client
 from django.urls import reverse
 
 PAGES = ("messaging:report_response_times", "enrollment:report_incentives")
@@ -58,26 +57,12 @@ def time_pages(client, names, requests: int) -> None:
         url = reverse(name)
         assert client.get(url).status_code == 200, url
         queries = count_queries(client, url)
-        timings = []
-        for _request in range(requests):
-            began = time.perf_counter()
-            client.get(url)
-            timings.append((time.perf_counter() - began) * 1000)
-        timings.sort()
+        timings = loaded.request_timings(client, url, requests)
         print(
             f"GET {url}: p50 {loaded._percentile(timings, 0.5):.1f} ms, "
             f"p95 {loaded._percentile(timings, 0.95):.1f} ms, {queries} queries",
             flush=True,
         )
-
-
-def signed_in_manager(username: str) -> Client:
-    manager, _new = loaded.User.objects.get_or_create(username=username)
-    loaded.staff_set_roles(user=manager, roles=[loaded.Role.MANAGER])
-    client = Client()
-    client.force_login(manager)
-    loaded._pass_second_step(client, manager)
-    return client
 
 
 def time_kept(database: str, requests: int) -> None:
@@ -90,7 +75,7 @@ def time_kept(database: str, requests: int) -> None:
             loaded.rollup_month(month)
     patients = loaded.Patient.objects.count()
     print(f"{database}: {patients:,} patients, {loaded.ActivityEvent.objects.count():,} events")
-    time_pages(signed_in_manager("bench-reports-manager"), MANAGER_PAGES, requests)
+    time_pages(loaded.signed_in_manager("bench-reports-manager"), MANAGER_PAGES, requests)
 
 
 def main() -> None:
@@ -124,7 +109,7 @@ def main() -> None:
             f"({len(run.months)} months, with the report rollups)",
             flush=True,
         )
-        time_pages(signed_in_manager("bench-manager"), PAGES, options.requests)
+        time_pages(loaded.signed_in_manager("bench-manager"), PAGES, options.requests)
         today = loaded.practice_today()
         began = time.perf_counter()
         response_times_by_category(today.replace(day=1), today)

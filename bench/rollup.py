@@ -547,29 +547,40 @@ def _percentile(sorted_values: list[float], share: float) -> float:
     return sorted_values[max(0, math.ceil(share * len(sorted_values)) - 1)]
 
 
+def signed_in_manager(username: str = "bench-manager") -> Client:
+    """A test client signed in, second step included, as a manager (made if new)."""
+    manager, _new = User.objects.get_or_create(username=username, defaults={"first_name": "Maria"})
+    staff_set_roles(user=manager, roles=[Role.MANAGER])
+    client = Client()
+    client.force_login(manager)
+    _pass_second_step(client, manager)
+    return client
+
+
+def request_timings(client, url: str, requests: int) -> list[float]:
+    """Milliseconds of `requests` GETs of `url` in a row, sorted."""
+    timings = []
+    for _request in range(requests):
+        began = time.perf_counter()
+        client.get(url)
+        timings.append((time.perf_counter() - began) * 1000)
+    return sorted(timings)
+
+
 def time_api(month: date) -> None:
     try:
         url = reverse("api_metrics_monthly", kwargs={"month": f"{month:%Y-%m}"})
     except NoReverseMatch:
         print("dashboard API not available")
         return
-    manager = User.objects.create(username="bench-manager", first_name="Maria")
-    staff_set_roles(user=manager, roles=[Role.MANAGER])
-    client = Client()
-    client.force_login(manager)
-    _pass_second_step(client, manager)
+    client = signed_in_manager()
     response = client.get(url)
     if response.status_code != 200:
         print(f"dashboard API not available (GET {url} answered {response.status_code})")
         return
     for _warm_up in range(5):
         client.get(url)
-    timings = []
-    for _request in range(OPTIONS.requests):
-        began = time.perf_counter()
-        client.get(url)
-        timings.append((time.perf_counter() - began) * 1000)
-    timings.sort()
+    timings = request_timings(client, url, OPTIONS.requests)
     print(
         f"dashboard API GET {url}, {OPTIONS.requests} requests: "
         f"p50 {_percentile(timings, 0.5):.1f} ms, p95 {_percentile(timings, 0.95):.1f} ms, "

@@ -16,31 +16,16 @@ from patients.partitions import (
     month_partition_name,
     months_ahead,
 )
-from patients.rules import EventData
 from patients.selectors import event_exists, events_stored
 from patients.services import EventConflict, event_record
 from portal_adoption.database_roles import append_only_trigger_problems
 from tests.conftest import requires_postgres
 from tests.factories import PatientFactory
+from tests.patients.test_event_log import MORNING, payment
 
-EASTERN = dt.timezone(dt.timedelta(hours=-5))
-MORNING = dt.datetime(2026, 1, 14, 9, 5, tzinfo=EASTERN)
 LOG = ActivityEvent._meta.db_table
 
 pytestmark = requires_postgres
-
-
-def payment(patient, **changes):
-    fields = {
-        "event_id": "pay-1",
-        "patient_external_id": patient.external_id,
-        "type": EventType.PAYMENT,
-        "occurred_at": MORNING,
-        "channel": Channel.PORTAL,
-        "object_id": "invoice-77",
-        "amount": Decimal("45.00"),
-    }
-    return EventData(**(fields | changes))
 
 
 def partition_of(event_id: str) -> str:
