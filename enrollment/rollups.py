@@ -28,13 +28,15 @@ from enrollment.selectors.reports import COHORT_DAYS, cohort_enrollments, cohort
 from patients.models import EventType
 from patients.selectors import plausible_events
 from portal_adoption.dates import next_month, practice_zone
+from portal_adoption.rollup_hooks import MonthReads
 
 # An enrollment's figures stop moving once its day 90 has passed.
 OPEN_FOR = dt.timedelta(days=max(COHORT_DAYS) + 1)
 
 
-def cohort_tallies_rollup(month: dt.date) -> int:
-    """Recompute the month's cohort rows, judged now; returns the rows written."""
+def cohort_tallies_rollup(month: dt.date, reads: MonthReads | None = None) -> int:
+    """Recompute the month's cohort rows, judged now; returns the rows written.
+    `reads` holds nothing this report needs."""
     month = month.replace(day=1)
     zone = practice_zone()
     start = dt.datetime.combine(month, dt.time.min, tzinfo=zone)

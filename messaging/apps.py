@@ -20,19 +20,24 @@ class MessagingConfig(AppConfig):
         # The response-time report reads tallies rolled up with the dashboard's months:
         # metrics' rollup runs every hook of portal_adoption.rollup_hooks.
         from messaging.rollups import (
+            RESPONSE_TIMES,
+            RESULTS_EDUCATION,
             bill_pay_months_changed,
             bill_pay_rollup,
+            response_arrivals,
             response_months_changed,
             response_tallies_rollup,
             results_education_months_changed,
+            results_education_read,
             results_education_rollup,
         )
         from portal_adoption.rollup_hooks import MonthlyRollupHook, register_monthly_rollup
 
         register_monthly_rollup(
             MonthlyRollupHook(
-                name="messaging.response_times",
+                name=RESPONSE_TIMES,
                 rollup=response_tallies_rollup,
+                read=response_arrivals,
                 changed_months=response_months_changed,
             )
         )
@@ -45,8 +50,9 @@ class MessagingConfig(AppConfig):
         )
         register_monthly_rollup(
             MonthlyRollupHook(
-                name="messaging.results_education",
+                name=RESULTS_EDUCATION,
                 rollup=results_education_rollup,
+                read=results_education_read,
                 changed_months=results_education_months_changed,
             )
         )

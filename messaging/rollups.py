@@ -60,8 +60,9 @@ from messaging.selectors.results_education import results_education_view_share
 from patients.models import EventType, ObjectFirsts, StatementFirsts
 from patients.rules import RESPONSE_TYPES
 from patients.selectors import event_time_in_window, plausible_events
-from portal_adoption.business_calendar import BusinessCalendar
+from portal_adoption.business_calendar import BusinessCalendar, MessageTiming
 from portal_adoption.dates import next_month, practice_zone
+from portal_adoption.rollup_hooks import MonthReads
 
 NOT_IN_QUEUE = "not_in_queue"
 BUSINESS_HOURS, AFTER_HOURS = "business_hours", "after_hours"
@@ -134,11 +135,11 @@ class _Group:
         self.by_phone = 0
         self.cells: dict[str, list[int]] = {}
 
-    def add(self, pair: FirstResponse, calendar: BusinessCalendar) -> int:
+    def add(self, pair: FirstResponse, due: dt.datetime) -> int:
         took = pair.took
         micros = (took.days * 86_400 + took.seconds) * 1_000_000 + took.microseconds
         self.micros.append(micros)
-        self.within_target += pair.response_at <= calendar.internal_due(pair.message_at)
+        self.within_target += pair.response_at <= due
         self.by_phone += pair.by_phone
         return micros
 
@@ -158,35 +159,53 @@ class _Group:
         )
 
 
-def response_tallies_rollup(month: dt.date) -> int:
-    """Recompute month's rows of the response-time report; returns the rows written.
+RESPONSE_TIMES = "messaging.response_times"
 
-    Replaces the month's rows in one transaction (metrics' rollup calls it in
-    its own). The definitions are the live report's: first_responses_between
-    for the categories, messages_arrived_between for the arrivals.
-    """
-    month = month.replace(day=1)
-    start, end = month_start_end(month)
-    computed_at = timezone.now()
-    calendar = BusinessCalendar()
-    zone = practice_zone()
 
-    categories: dict[str, _Group] = defaultdict(_Group)
-    for pair in first_responses_between(start, end):
-        categories[pair.category or NOT_IN_QUEUE].add(pair, calendar)
-
+def response_arrivals(month: dt.date) -> dict[tuple[dt.date, bool], _Group]:
+    """The "by hour of the week" half, per local day and in or out of hours: the
+    month's patient messages, each with its first response whenever it came
+    (messages_arrived_between). The hook's own read, which the rollup runs
+    beside the dashboard's reads."""
+    start, end = month_start_end(month.replace(day=1))
+    timing = MessageTiming(BusinessCalendar())
     arrivals: dict[tuple[dt.date, bool], _Group] = defaultdict(_Group)
     for pair in messages_arrived_between(start, end, include_end=False):
-        in_hours = calendar.is_open_at(pair.message_at)
-        local = pair.message_at.astimezone(zone)
+        local, in_hours, due = timing.place(pair.message_at)
         group = arrivals[local.date(), in_hours]
         group.received += 1
         if pair.response_at is None:
             continue
-        micros = group.add(pair, calendar)
+        micros = group.add(pair, due)
         cell = group.cells.setdefault(f"{local.weekday()},{local.hour}", [0, 0])
         cell[0] += 1
         cell[1] += micros
+    return arrivals
+
+
+def response_tallies_rollup(month: dt.date, reads: MonthReads | None = None) -> int:
+    """Recompute month's rows of the response-time report; returns the rows written.
+
+    Replaces the month's rows in one transaction (metrics' rollup calls it in
+    its own). The definitions are the live report's: first_responses_between
+    for the categories (the pairs the dashboard's rollup read, when `reads`
+    has them), messages_arrived_between for the arrivals (response_arrivals,
+    read beside the dashboard's reads when `reads` has it).
+    """
+    month = month.replace(day=1)
+    start, end = month_start_end(month)
+    computed_at = timezone.now()
+    timing = MessageTiming(BusinessCalendar())
+
+    categories: dict[str, _Group] = defaultdict(_Group)
+    read = reads.first_responses if reads is not None else None
+    for pair in first_responses_between(start, end, read=read):
+        _local, _in_hours, due = timing.place(pair.message_at)
+        categories[pair.category or NOT_IN_QUEUE].add(pair, due)
+
+    arrivals = reads.read_of(RESPONSE_TIMES) if reads is not None else None
+    if arrivals is None:
+        arrivals = response_arrivals(month)
 
     rows = [
         group.row(month, ResponseTallyKind.CATEGORY, month, key)
@@ -245,12 +264,23 @@ def response_months_changed(since: dt.datetime) -> list[dt.date]:
 # --- The results-education report -------------------------------------------------------
 
 
-def results_education_rollup(month: dt.date) -> int:
+RESULTS_EDUCATION = "messaging.results_education"
+
+
+def results_education_read(month: dt.date):
+    """The hook's own read (the live definition), run beside the dashboard's reads."""
+    return results_education_view_share(month.replace(day=1))
+
+
+def results_education_rollup(month: dt.date, reads: MonthReads | None = None) -> int:
     """Recompute the month's results-education line (the live definition,
-    messaging.selectors.results_education) and store it; returns the rows written."""
+    messaging.selectors.results_education) and store it; returns the rows written.
+    The line is `reads`' answer of results_education_read when it has one."""
     month = month.replace(day=1)
     computed_at = timezone.now()
-    line = results_education_view_share(month)
+    line = reads.read_of(RESULTS_EDUCATION) if reads is not None else None
+    if line is None:
+        line = results_education_view_share(month)
     ResultsEducationMonth.objects.update_or_create(
         month=month,
         defaults={
@@ -286,9 +316,10 @@ def results_education_months_changed(since: dt.datetime) -> list[dt.date]:
 # --- The bill-pay report ----------------------------------------------------------------
 
 
-def bill_pay_rollup(month: dt.date) -> int:
+def bill_pay_rollup(month: dt.date, reads: MonthReads | None = None) -> int:
     """Recompute the month's bill-pay counts (the live definition,
-    messaging.selectors.bill_pay) and store them; returns the rows written."""
+    messaging.selectors.bill_pay) and store them; returns the rows written.
+    `reads` holds nothing this report needs."""
     month = month.replace(day=1)
     computed_at = timezone.now()
     counts = bill_pay_report(month).counts()

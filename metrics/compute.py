@@ -50,19 +50,21 @@ give the same numbers. The queries are written for the event log's indexes
 ((type, occurred_at), (type, object_id), (patient, occurred_at)) and for plans
 PostgreSQL runs set-wise (semi- and anti-joins, IN over an aggregate), and
 for SQLite, which keeps no statistics and picks an index by the shape of the
-WHERE (see `_first_time`); each helper says why it is shaped as it is. The
-only rows read into Python are the month's result events (one per result,
-to count each result once) and message/response pairs (see `_response_tallies`):
+WHERE; each helper says why it is shaped as it is. The only rows read into
+Python are the month's message/response pairs (see `_response_tallies`):
 the business calendar (holidays from the `holidays` package, opening hours
 in local wall-clock time, the practice's closures) lives in Python, so the
 within-target and evening/weekend checks are made there, both in that one
-loop, asking the calendar once per local day (`_MessageTiming`).
+loop, asking the calendar once per local day (`MessageTiming`).
 Nothing reads the history before M in bulk: "first activated" and "app
 installed by the end of M" are each patient's PatientFirsts row (kept as the
 events arrive), and what else looks back (a result's first view and release,
 a message's first time, whether it was answered before M) is a probe per row
-of the month. On 100,000 patients and 10 million events (bench/rollup.py) a
-month for every scope takes 1.5-1.9x the hand-written headline query; the
+of the month, of ObjectFirsts. The nightly rollup reads the results' tallies
+on a second connection beside the others (portal_adoption.db.second_connection)
+and shares the month's response pairs with the response-time report
+(portal_adoption.rollup_hooks.MonthReads). For 100,000 patients and 10
+million events, bench/README.md ("rollup") has the figures; the
 demo of `make run` (2,000 patients, 49 months) takes about 0.1 s a month on
 SQLite (bench/first_run.py).
 """
@@ -80,29 +82,32 @@ from typing import NamedTuple
 from django.db import connection, transaction
 from django.db.models import (
     Case,
+    CharField,
     Count,
+    Exists,
     F,
     Max,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Cast, Concat, TruncDate
 
 from metrics.figures import FIGURE_KEYS
 from patients.models import AppointmentType, Channel, EventType, ObjectFirsts, Patient
 from patients.selectors import (
     event_time_in_window,
     first_responses_in,
-    object_first_time,
+    object_firsts_of,
     plausible_events,
 )
-from portal_adoption.business_calendar import BusinessCalendar
+from portal_adoption.business_calendar import BusinessCalendar, MessageTiming
 from portal_adoption.dates import event_window, next_month, practice_zone, previous_month
+from portal_adoption.db import Submit, run_here
+from portal_adoption.rollup_hooks import MonthlyRollupHook, MonthReads
 
 SELF_SERVICE = (Channel.PORTAL, Channel.APP)
 ONE_DECIMAL = Decimal("0.1")
@@ -182,8 +187,21 @@ def month_tallies(
     location_id: int | None = None,
     provider_id: int | None = None,
     calendar: BusinessCalendar | None = None,
+    reads: MonthReads | None = None,
+    beside: Submit | None = None,
+    hooks: Iterable[MonthlyRollupHook] = (),
 ) -> dict[Pair, Tally]:
-    """The month's tallies per (location, provider) pair of the patients in scope."""
+    """The month's tallies per (location, provider) pair of the patients in scope.
+
+    `reads` (the whole practice only) keeps what the report hooks can reuse.
+    `beside` (the nightly rollup's portal_adoption.db.second_connection) reads
+    the results' tallies on a second connection while the rest are read on
+    this one; without it, everything is read here, in turn. The report
+    `hooks`' own reads follow on that connection (into `reads`): the results
+    come first, as this needs them first.
+    """
+    if reads is not None and (location_id is not None or provider_id is not None):
+        raise ValueError("a month's reads are kept for the whole practice only")
     month = month.replace(day=1)
     window = _Window(month)
     patients = Patient.objects.order_by()
@@ -194,15 +212,27 @@ def month_tallies(
     if provider_id is not None:
         patients = patients.filter(primary_provider_id=provider_id)
         events = events.filter(patient__primary_provider_id=provider_id)
+
+    def results_tallies() -> dict[Pair, Tally]:
+        results: dict[Pair, Tally] = defaultdict(Tally)
+        with transaction.atomic(savepoint=False):
+            _roomy_work_mem()
+            _results_viewed_tallies(results, patients, window)
+            _results_released_tallies(results, events, window)
+        return results
+
+    results = (beside or run_here)(results_tallies)
+    if reads is not None:
+        reads.start_hook_reads(hooks, beside or run_here)
     tallies: dict[Pair, Tally] = defaultdict(Tally)
     with transaction.atomic(savepoint=False):
         _roomy_work_mem()
         _adoption_tallies(tallies, patients, window)
         _event_tallies(tallies, events, window)
-        _results_viewed_tallies(tallies, patients, window)
-        _results_released_tallies(tallies, events, window)
         _satisfaction_tallies(tallies, events, window)
-        _response_tallies(tallies, events, window, calendar or BusinessCalendar())
+        _response_tallies(tallies, events, window, calendar or BusinessCalendar(), reads)
+    for pair, tally in results.result().items():
+        tallies[pair].add(tally)
     return dict(tallies)
 
 
@@ -399,18 +429,6 @@ def _event_tallies(tallies: dict[Pair, Tally], events: QuerySet, window: _Window
             tally.counts[name] += value
 
 
-def _first_time(event_type: str, object_field: str = "object_id") -> Subquery:
-    """The earliest time of the outer event's patient's events of one type whose
-    `object_id` is the outer event's `object_field`: the same result, or the message a
-    reply answers. None if there is none.
-
-    One probe per outer row of ObjectFirsts (patients.selectors.object_first_time).
-    It used to be a MIN over the log's (type, object_id) index: on PostgreSQL
-    the log is partitioned by month, and that probe became one per month.
-    """
-    return object_first_time(event_type, object_field)
-
-
 def _results_viewed_tallies(
     tallies: dict[Pair, Tally], patients: QuerySet, window: _Window
 ) -> None:
@@ -421,35 +439,30 @@ def _results_viewed_tallies(
     `result_released` event; days are local calendar days.
 
     One aggregate over the month's rows of ObjectFirsts (the first view of
-    each result, kept as events arrive), each with its first release (one
-    probe) and its patient's location and provider: no event is read, and no
-    time comes into Python.
+    each result, kept as events arrive) joined to their patients' location and
+    provider, each with two probes of the result's first release (released at
+    all; released on the day of the view): no event is read, and no time comes
+    into Python.
     """
     zone = practice_zone()
-    patient = Patient.objects.order_by().filter(pk=OuterRef("patient_id"))
-    released = Q(released__isnull=False)
+    release = object_firsts_of(EventType.RESULT_RELEASED)
+    released_that_day = release.annotate(day=TruncDate("first_at", tzinfo=zone)).filter(
+        day=OuterRef("viewed_day")
+    )
     rows = (
         ObjectFirsts.objects.filter(
             event_time_in_window("first_at"),
             type=EventType.RESULT_VIEWED,
             first_at__gte=window.start,
             first_at__lt=window.end,
-            patient_id__in=patients.values("pk"),
+            patient__in=patients,
         )
-        .annotate(
-            released=_first_time(EventType.RESULT_RELEASED),
-            location=Subquery(patient.values("location_id")),
-            provider=Subquery(patient.values("primary_provider_id")),
-        )
-        .alias(
-            viewed_day=TruncDate("first_at", tzinfo=zone),
-            released_day=TruncDate("released", tzinfo=zone),
-        )
-        .values("location", "provider")
+        .alias(viewed_day=TruncDate("first_at", tzinfo=zone))
+        .values(location=F("patient__location_id"), provider=F("patient__primary_provider_id"))
         .annotate(
             results_viewed=Count("pk"),
-            results_viewed_released=Count("pk", filter=released),
-            results_viewed_same_day=Count("pk", filter=released & Q(released_day=F("viewed_day"))),
+            results_viewed_released=Count("pk", filter=Exists(release)),
+            results_viewed_same_day=Count("pk", filter=Exists(released_that_day)),
         )
         .order_by()
     )
@@ -466,36 +479,30 @@ def _results_released_tallies(
 
     "First viewed before any contact": some view of the result with no
     `result_communicated` event for it at or before that view's time; that
-    is the first view, so: viewed, and never contacted or first contacted
-    after the first view. A result released twice in M counts once.
+    is the first view, so: viewed, and not contacted at or before the first
+    view. A result released twice in M counts once: the counts are of
+    distinct (patient, result) keys, in SQL.
     """
-    # 1 if the result was viewed before any contact, else 0: two probes of
-    # ObjectFirsts per row (see _first_time), and no times read into Python.
-    viewed_before_contact = Case(
-        When(
-            Q(viewed__isnull=False) & (Q(contacted__isnull=True) | Q(contacted__gt=F("viewed"))),
-            then=Value(1),
-        ),
-        default=Value(0),
+    contacted_by_then = object_firsts_of(EventType.RESULT_COMMUNICATED).filter(
+        first_at__lte=OuterRef("first_at")
+    )
+    viewed_before_contact = object_firsts_of(EventType.RESULT_VIEWED).exclude(
+        Exists(contacted_by_then)
     )
     released = (
         events.filter(window.q(), type=EventType.RESULT_RELEASED)
         .exclude(object_id="")
-        .alias(
-            viewed=_first_time(EventType.RESULT_VIEWED),
-            contacted=_first_time(EventType.RESULT_COMMUNICATED),
-        )
-        .annotate(before=viewed_before_contact)
-        .values_list(*EVENT_PAIR, "patient_id", "object_id", "before")
+        .alias(result=Concat(Cast("patient_id", CharField()), Value(":"), "object_id"))
     )
-    counted = set()
-    for location_id, provider_id, patient_id, object_id, before in released:
-        if (patient_id, object_id) in counted:
-            continue
-        counted.add((patient_id, object_id))
-        counts = tallies[(location_id, provider_id)].counts
-        counts["results_released"] += 1
-        counts["results_viewed_before_contact"] += before or 0
+    rows = _grouped(
+        released,
+        EVENT_PAIR,
+        results_released=Count("result", distinct=True),
+        results_viewed_before_contact=Count(
+            "result", distinct=True, filter=Exists(viewed_before_contact)
+        ),
+    )
+    _add_counts(tallies, rows)
 
 
 def _satisfaction_tallies(tallies: dict[Pair, Tally], events: QuerySet, window: _Window) -> None:
@@ -524,6 +531,7 @@ def _response_tallies(
     events: QuerySet,
     window: _Window,
     calendar: BusinessCalendar,
+    reads: MonthReads | None = None,
 ) -> None:
     """Patient messages whose first response is in M: the response time, whether it was
     within target, by phone, and whether the message came in after hours.
@@ -545,61 +553,27 @@ def _response_tallies(
     The internal target and "the practice was closed" are the business
     calendar's, which lives in Python (holidays come from a package), so the
     month's pairs (thousands of rows, not the event log) are read and
-    checked one by one here; that loop is deliberate (see _MessageTiming).
+    checked one by one here; that loop is deliberate (see MessageTiming).
+
+    `reads`, when given (metrics' rollup of the whole practice), keeps the pairs
+    for the report hooks, which would otherwise read them again.
     """
-    first_responses = (
-        (*pair.extra, pair.message_at, pair.response_at, pair.response_type)
-        for pair in first_responses_in(events, window.start, window.end, *EVENT_PAIR)
-    )
-    timing = _MessageTiming(calendar)
-    for location_id, provider_id, message_at, response_at, kind in first_responses:
-        took = response_at - message_at
+    pairs = list(first_responses_in(events, window.start, window.end, *EVENT_PAIR))
+    if reads is not None:
+        reads.first_responses = pairs
+    timing = MessageTiming(calendar)
+    for pair in pairs:
+        took = pair.response_at - pair.message_at
         micros = (took.days * 86_400 + took.seconds) * 1_000_000 + took.microseconds
-        within_target, after_hours = timing(message_at, response_at)
-        tallies[(location_id, provider_id)].responses.append(
-            Response(micros, within_target, kind == EventType.RESPONSE_BY_PHONE, after_hours)
+        _local, in_hours, due = timing.place(pair.message_at)
+        tallies[pair.extra].responses.append(
+            Response(
+                micros,
+                pair.response_at <= due,
+                pair.response_type == EventType.RESPONSE_BY_PHONE,
+                not in_hours,
+            )
         )
-
-
-class _MessageTiming:
-    """For a message and its first response: (answered within the internal target,
-    the message arrived while the practice was closed), asking the calendar once per
-    local day and part of the day.
-
-    Both depend only on where the message fell on the calendar: before
-    opening, during opening hours, or after closing or on a closed day
-    (weekend, holiday, closure). The internal due time is the same for every
-    message of one part of one day (before opening: noon that day; during
-    hours: that day's closing; after: noon of the next business day), and a
-    month's thousands of pairs fall on about thirty days: the holiday and
-    closure look-ups are what costs, so the answers are kept per (day, part).
-    Only "during" is open; the other two parts are evening/weekend.
-    """
-
-    BEFORE, DURING, AFTER = -1, 0, 1
-
-    def __init__(self, calendar: BusinessCalendar):
-        self.calendar = calendar
-        self.zone = practice_zone()
-        self.days: dict[dt.date, object] = {}
-        self.dues: dict[tuple[dt.date, int], dt.datetime] = {}
-
-    def __call__(self, message_at: dt.datetime, response_at: dt.datetime) -> tuple[bool, bool]:
-        local = message_at.astimezone(self.zone)
-        day = local.date()
-        if day not in self.days:
-            self.days[day] = self.calendar.open_day(day)
-        hours = self.days[day]
-        if hours is None or local >= hours.closes:
-            part = self.AFTER
-        elif local < hours.opens:
-            part = self.BEFORE
-        else:
-            part = self.DURING
-        due = self.dues.get((day, part))
-        if due is None:
-            due = self.dues[(day, part)] = self.calendar.internal_due(message_at)
-        return response_at <= due, part != self.DURING
 
 
 # --- From tallies to figures ----------------------------------------------------------

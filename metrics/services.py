@@ -77,9 +77,10 @@ from patients.partitions import event_partitions_ensure
 from patients.selectors import plausible_events
 from portal_adoption.business_calendar import BusinessCalendar
 from portal_adoption.dates import months_between, previous_month
+from portal_adoption.db import second_connection
 from portal_adoption.models import NightlyFailure, NightlyJob
 from portal_adoption.nightly import NightlyFailures
-from portal_adoption.rollup_hooks import monthly_rollups
+from portal_adoption.rollup_hooks import MonthReads, monthly_rollups
 
 __all__ = [
     "LATE_MARGIN",
@@ -120,35 +121,46 @@ def rollup_month(month: dt.date) -> int:
     with transaction.atomic():
         _lock(month)
         started = timezone.now()
-        tallies = month_tallies(month, calendar=BusinessCalendar())
-
-        def row(kind: str, scope_id: int, pairs) -> MonthlyRollup:
-            return MonthlyRollup(
-                month=month,
-                scope_kind=kind,
-                scope_id=scope_id,
-                figures=figures_from(tallies[pair] for pair in pairs),
-                computed_at=started,
+        hooks = monthly_rollups()
+        with second_connection() as beside:
+            reads = MonthReads(month)
+            tallies = month_tallies(
+                month, calendar=BusinessCalendar(), reads=reads, beside=beside, hooks=hooks
             )
-
-        rows = [row(ScopeKind.PRACTICE, 0, tallies)]
-        rows += [
-            row(ScopeKind.LOCATION, pk, [pair for pair in tallies if pair[0] == pk])
-            for pk in Location.objects.order_by("pk").values_list("pk", flat=True)
-        ]
-        rows += [
-            row(ScopeKind.PROVIDER, pk, [pair for pair in tallies if pair[1] == pk])
-            for pk in Provider.objects.order_by("pk").values_list("pk", flat=True)
-        ]
-        MonthlyRollup.objects.filter(month=month).delete()
-        MonthlyRollup.objects.bulk_create(rows)
-        # The other apps' report tallies of the month (portal_adoption.rollup_hooks).
-        for hook in monthly_rollups():
-            hook.rollup(month)
+            rows = _rollup_rows(month, tallies, started)
+            MonthlyRollup.objects.filter(month=month).delete()
+            MonthlyRollup.objects.bulk_create(rows)
+            # The other apps' report tallies of the month (portal_adoption.rollup_hooks).
+            for hook in hooks:
+                hook.rollup(month, reads)
         # A mark made while this ran (after `started`) stays for the next run.
         StaleMonth.objects.filter(month=month, marked_at__lte=started).delete()
     logger.info("metrics rollup %s: %d rows", f"{month:%Y-%m}", len(rows))
     return len(rows)
+
+
+def _rollup_rows(month: dt.date, tallies: dict, started: dt.datetime) -> list[MonthlyRollup]:
+    """The month's rows: the practice, each location and each provider."""
+
+    def row(kind: str, scope_id: int, pairs) -> MonthlyRollup:
+        return MonthlyRollup(
+            month=month,
+            scope_kind=kind,
+            scope_id=scope_id,
+            figures=figures_from(tallies[pair] for pair in pairs),
+            computed_at=started,
+        )
+
+    rows = [row(ScopeKind.PRACTICE, 0, tallies)]
+    rows += [
+        row(ScopeKind.LOCATION, pk, [pair for pair in tallies if pair[0] == pk])
+        for pk in Location.objects.order_by("pk").values_list("pk", flat=True)
+    ]
+    rows += [
+        row(ScopeKind.PROVIDER, pk, [pair for pair in tallies if pair[1] == pk])
+        for pk in Provider.objects.order_by("pk").values_list("pk", flat=True)
+    ]
+    return rows
 
 
 def _lock(month: dt.date) -> None:
@@ -267,7 +279,7 @@ def _rollup_open_months(today: dt.date, done: set[dt.date], failures: NightlyFai
                 month=month,
                 scope=_("every scope"),
             ) as step:
-                hook.rollup(month)
+                hook.rollup(month, None)
             if step.failed:
                 _mark_for_retry(month)
 

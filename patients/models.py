@@ -350,6 +350,16 @@ class ObjectFirsts(models.Model):
     # No foreign key: a check per event written, for rows only the log writes.
     patient_id = models.BigIntegerField(_("patient"))
     first_at = models.DateTimeField(_("first time"))
+    # The roster row, for joins (a month's first views by location and provider):
+    # no column and no constraint, the id above is the column.
+    patient = models.ForeignObject(
+        "Patient",
+        on_delete=models.DO_NOTHING,
+        from_fields=["patient_id"],
+        to_fields=["id"],
+        related_name="+",
+        null=True,
+    )
 
     class Meta:
         verbose_name = _("object's first time")

@@ -127,22 +127,28 @@ def plausible_events() -> QuerySet[ActivityEvent]:
     return ActivityEvent.objects.order_by().filter(event_time_in_window())
 
 
+def object_firsts_of(event_type: str, object_field: str = "object_id") -> QuerySet[ObjectFirsts]:
+    """For an outer row (an event, or another ObjectFirsts row): the ObjectFirsts row of
+    its patient's events of `event_type` whose object_id is the outer row's
+    `object_field` (a result, or the message a reply names), inside the event
+    window; at most one (use in Exists or Subquery). One probe of its unique
+    index."""
+    return ObjectFirsts.objects.filter(
+        event_time_in_window("first_at"),
+        type=event_type,
+        object_id=OuterRef(object_field),
+        patient_id=OuterRef("patient_id"),
+    )
+
+
 def object_first_time(event_type: str, object_field: str = "object_id") -> Subquery:
     """For an outer event: the first time of its patient's events of `event_type`
-    whose object_id is the outer row's `object_field` (a result, or the message a
-    reply names), inside the event window; None if there is none.
+    whose object_id is the outer row's `object_field`; None if there is none.
 
     One probe of ObjectFirsts (kept by a trigger on the log), where a MIN over
     the log would probe every month's partition on PostgreSQL.
     """
-    return Subquery(
-        ObjectFirsts.objects.filter(
-            event_time_in_window("first_at"),
-            type=event_type,
-            object_id=OuterRef(object_field),
-            patient_id=OuterRef("patient_id"),
-        ).values("first_at")[:1]
-    )
+    return Subquery(object_firsts_of(event_type, object_field).values("first_at")[:1])
 
 
 class FirstResponseRow(NamedTuple):

@@ -131,3 +131,41 @@ def _stored_hours() -> dict[int, tuple[dt.time, dt.time]]:
     # A database never given hours (the settings page refuses an all-closed
     # week) keeps the weekday default rather than having no business day.
     return hours or {weekday: (DEFAULT_OPENS, DEFAULT_CLOSES) for weekday in range(5)}
+
+
+class MessageTiming:
+    """Where a patient message fell on the calendar, and its internal due time, asking
+    the calendar once per local day and part of the day.
+
+    Both depend only on the part of the day the message came in: before
+    opening, during opening hours, or after closing or on a closed day
+    (weekend, holiday, closure). The internal due time is the same for every
+    message of one part of one day (before opening: noon that day; during
+    hours: that day's closing; after: noon of the next business day), and a
+    month's tens of thousands of messages fall on about thirty days, so the
+    rollups (the dashboard's and the response-time report's) keep the answers
+    per (day, part). Only "during" is open; the other two are evening/weekend.
+    """
+
+    BEFORE, DURING, AFTER = -1, 0, 1
+
+    def __init__(self, calendar: BusinessCalendar):
+        self.calendar = calendar
+        self.zone = calendar.zone
+        self._dues: dict[tuple[dt.date, int], dt.datetime] = {}
+
+    def place(self, message_at: dt.datetime) -> tuple[dt.datetime, bool, dt.datetime]:
+        """(the message's local time, whether the practice was open, its internal due)."""
+        local = message_at.astimezone(self.zone)
+        day = local.date()
+        hours = self.calendar.open_day(day)
+        if hours is None or local >= hours.closes:
+            part = self.AFTER
+        elif local < hours.opens:
+            part = self.BEFORE
+        else:
+            part = self.DURING
+        due = self._dues.get((day, part))
+        if due is None:
+            due = self._dues[(day, part)] = self.calendar.internal_due(message_at)
+        return local, part == self.DURING, due

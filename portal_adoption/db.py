@@ -1,7 +1,23 @@
 """Database helpers that must work the same on PostgreSQL and SQLite."""
 
-from django.db import migrations
-from django.db.models import Count, F, IntegerField, QuerySet, Value, Window
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import TypeVar
+
+from django.conf import settings
+from django.db import connection, connections, migrations, transaction
+from django.db.models import (
+    BooleanField,
+    Count,
+    F,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    Window,
+)
 from django.db.models.functions import RowNumber
 
 APPEND_ONLY_SQL = {
@@ -152,3 +168,82 @@ def _mean(values: list):
     for value in values[1:]:
         total += value
     return total / len(values)
+
+
+T = TypeVar("T")
+Submit = Callable[[Callable[[], T]], Future[T]]
+
+
+@contextmanager
+def second_connection() -> Iterator[Submit]:
+    """`submit(work) -> Future`: reads run on one more database connection, in order,
+    while the caller goes on with its own reads on its connection.
+
+    For a nightly job made of independent reads, such as one month's rollup:
+    PostgreSQL answers the two connections' queries on two cores. Each work
+    runs in a transaction of its own on the second connection (a thread of its
+    own, closed on leaving), so it sees committed rows only, never the
+    caller's uncommitted writes: the caller must hold none that they should see.
+
+    With ROLLUP_READ_CONNECTIONS at 1, or on SQLite, each work runs at once, on
+    the caller's connection, and its future is already done: the same results.
+    """
+    if settings.ROLLUP_READ_CONNECTIONS < 2 or connection.vendor != "postgresql":
+        yield run_here
+        return
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="second-connection")
+    try:
+        yield lambda work: executor.submit(_in_own_transaction, work)
+    finally:
+        executor.submit(connections.close_all)  # the thread's connection, after its works
+        executor.shutdown(wait=True)
+
+
+def run_here(work: Callable[[], T]) -> Future[T]:
+    """`submit` without a second connection: runs `work` now, on this connection."""
+    done: Future[T] = Future()
+    try:
+        done.set_result(work())
+    except Exception as error:
+        done.set_exception(error)
+    return done
+
+
+def _in_own_transaction(work: Callable[[], T]) -> T:
+    with transaction.atomic():
+        return work()
+
+
+# Values per `__in` query off PostgreSQL: well inside SQLite's parameter limit.
+IN_BATCH = 2000
+
+
+def value_batches(values: Sequence[T]) -> list[Sequence[T]]:
+    """`values` in batches for `one_of`: all at once on PostgreSQL, else IN_BATCH each."""
+    if connection.vendor == "postgresql":
+        return [values] if values else []
+    return [values[first : first + IN_BATCH] for first in range(0, len(values), IN_BATCH)]
+
+
+class _EqualsAny(Func):
+    """`expression = ANY(%s)` with the values as one array parameter (PostgreSQL)."""
+
+    output_field = BooleanField()
+
+    def __init__(self, expression, values: Sequence[str]):
+        super().__init__(expression)
+        self.values = list(values)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"{sql} = ANY(%s)", (*params, self.values)
+
+
+def one_of(field: str, values: Sequence[str]) -> Q | _EqualsAny:
+    """A filter: `field` is one of `values` (text). On PostgreSQL the list is one array
+    parameter (`= ANY(%s)`): tens of thousands of ids cost one placeholder, not
+    one each, which Django would otherwise build and send. Elsewhere a plain IN
+    (batch with value_batches)."""
+    if connection.vendor == "postgresql":
+        return _EqualsAny(F(field), values)
+    return Q(**{f"{field}__in": values})

@@ -148,6 +148,11 @@ DATABASES["default"].setdefault(
     "CONN_MAX_AGE", env_int("DATABASE_CONN_MAX_AGE", default=600, minimum=0)
 )
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# 2: the nightly rollup of a month reads on a second connection beside its own
+# (PostgreSQL; SQLite reads on one): the month's reports are independent reads,
+# and a 2-core server answers them in about half the time
+# (portal_adoption.db.second_connection). 1: everything on one, in turn.
+ROLLUP_READ_CONNECTIONS = env_int("ROLLUP_READ_CONNECTIONS", default=2, minimum=1)
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # No JIT compilation. The event log's size puts the reports' and rollups'
     # estimated costs over PostgreSQL's JIT threshold, and compiling each of

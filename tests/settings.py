@@ -20,3 +20,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # The same on SQLite, for the browser tests' live server: past the DELETE triggers.
     DATABASES["default"]["ENGINE"] = "tests.sqlite_backend"  # noqa: F405
+
+# A test's rows live in its open transaction, which a second connection cannot see:
+# the rollup reads on the test's own connection (tests/metrics/test_rollup_beside.py
+# runs it on two, with committed rows).
+ROLLUP_READ_CONNECTIONS = 1

@@ -25,7 +25,7 @@ on the dashboard.
 """
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Window
@@ -35,10 +35,13 @@ from messaging.models import Message
 from patients.models import EventType, ObjectFirsts
 from patients.rules import RESPONSE_TYPES
 from patients.selectors import (
+    FirstResponseRow,
     event_time_in_window,
     first_responses_in,
+    object_firsts_of,
     plausible_events,
 )
+from portal_adoption.db import one_of, value_batches
 
 
 def _responses_to(*, patient: str, message_object_id: str, message_at: str) -> QuerySet:
@@ -143,22 +146,36 @@ class FirstResponse:
         return self.response_at - self.message_at
 
 
-def _queue_category(message_object_id: str) -> Subquery:
-    return Subquery(
-        Message.objects.order_by()
-        .filter(message_id=OuterRef(message_object_id), patient=OuterRef("patient"))
-        .values("category")[:1]
-    )
-
-
-def first_responses_between(start: dt.datetime, end: dt.datetime) -> Iterator[FirstResponse]:
+def first_responses_between(
+    start: dt.datetime, end: dt.datetime, *, read: Iterable[FirstResponseRow] | None = None
+) -> Iterator[FirstResponse]:
     """The messages whose first response falls in [start, end), with that response and
     the queue's category: the dashboard's reading (patients.selectors.first_responses_in).
+
+    `read`: those rows as the dashboard's rollup of the month already read them
+    (portal_adoption.rollup_hooks.MonthReads), instead of reading them again.
     """
-    responses = plausible_events().annotate(category=_queue_category("reply_to"))
-    for pair in first_responses_in(responses, start, end, "category"):
-        (category,) = pair.extra
+    pairs = list(read if read is not None else first_responses_in(plausible_events(), start, end))
+    categories = _queue_categories(pairs)
+    for pair in pairs:
+        category = categories.get((pair.patient_id, pair.message_object_id))
         yield FirstResponse(pair.message_at, pair.response_at, pair.response_type, category)
+
+
+def _queue_categories(pairs: list[FirstResponseRow]) -> dict[tuple[int, str], str]:
+    """{(patient, message object_id): the queue's category} for the messages the queue
+    held: its Message of that portal message id and that patient (message_id is
+    unique), by unique index."""
+    message_ids = sorted({pair.message_object_id for pair in pairs})
+    categories = {}
+    for batch in value_batches(message_ids):
+        rows = Message.objects.filter(one_of("message_id", batch)).values_list(
+            "patient_id", "message_id", "category"
+        )
+        categories.update(
+            ((patient_id, message_id), category) for patient_id, message_id, category in rows
+        )
+    return categories
 
 
 def messages_arrived_between(
@@ -183,7 +200,9 @@ def messages_arrived_between(
         event_time_in_window("first_at"), first_at_period, type=EventType.MESSAGE_FROM_PATIENT
     ).values_list("patient_id", "object_id", "first_at")
     first_responses = _first_responses_to_messages_of(start, first_at_period)
-    for patient_id, object_id, message_at in messages.iterator(chunk_size=2000):
+    # Read whole (a period's messages): a server-side cursor costs a round trip per
+    # chunk, and plans for the first rows.
+    for patient_id, object_id, message_at in messages:
         response_at, response_type = first_responses.get((patient_id, object_id), (None, None))
         yield FirstResponse(message_at, response_at, response_type, None)
     # A message without an object_id is each such event with no earlier one (none can
@@ -220,13 +239,11 @@ def _first_responses_to_messages_of(
     month's partition from the message's on: 9 s for one month at 10 million
     events, where this reads the responses since the month's start once.
     """
-    message_in_period = ObjectFirsts.objects.filter(
-        event_time_in_window("first_at"),
-        type=EventType.MESSAGE_FROM_PATIENT,
-        object_id=OuterRef("reply_to"),
-        patient_id=OuterRef("patient_id"),
-        first_at__lte=OuterRef("occurred_at"),
-    ).filter(first_at_period)
+    message_in_period = (
+        object_firsts_of(EventType.MESSAGE_FROM_PATIENT, "reply_to")
+        .filter(first_at__lte=OuterRef("occurred_at"))
+        .filter(first_at_period)
+    )
     rank = Window(
         RowNumber(),
         partition_by=[F("patient_id"), F("reply_to")],

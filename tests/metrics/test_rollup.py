@@ -471,7 +471,6 @@ def test_a_poisoned_row_that_slips_past_the_window_fails_only_its_month(practice
             "WHERE event_id = %s",
             [f"poison-{a.pk}-message"],
         )
-    monkeypatch.setattr(compute, "object_first_time", _first_time_without_window)
     # The response pairs are read by patients.selectors.first_responses_in, for the
     # dashboard and the response-time report alike.
     monkeypatch.setattr(patient_selectors, "plausible_events", ActivityEvent.objects.order_by)
