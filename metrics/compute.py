@@ -72,7 +72,6 @@ SQLite (bench/first_run.py).
 from __future__ import annotations
 
 import datetime as dt
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -660,8 +659,13 @@ def _hours_figures(responses: list[Response], mean_key: str, median_key: str) ->
     """Mean and median response time in hours, one decimal; None for both without any."""
     if not responses:
         return {mean_key: None, median_key: None}
-    hours = [Decimal(response.micros) / MICROSECONDS_PER_HOUR for response in responses]
+    # In whole microseconds, divided once: the same one-decimal figures as dividing
+    # each time first (a rounding in the 28th digit cannot cross a half-tenth, which
+    # these quotients reach only exactly), for a tenth of the work.
+    micros = sorted(response.micros for response in responses)
+    count, half = len(micros), len(micros) // 2
+    middle = Decimal(micros[half]) if count % 2 else Decimal(micros[half - 1] + micros[half]) / 2
     return {
-        mean_key: _one_decimal(sum(hours) / len(hours)),
-        median_key: _one_decimal(statistics.median(hours)),
+        mean_key: _one_decimal(Decimal(sum(micros)) / count / MICROSECONDS_PER_HOUR),
+        median_key: _one_decimal(middle / MICROSECONDS_PER_HOUR),
     }
