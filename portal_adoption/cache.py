@@ -26,13 +26,14 @@ _process_memory = LocMemCache("counters-while-the-cache-is-down", {})
 T = TypeVar("T")
 
 
-def cached(key: str, compute: Callable[[], T], *, timeout: int) -> T:
+def cached(key: str, compute: Callable[[], T], *, timeout: int, refresh: bool = False) -> T:
     """The cached value of `key`, or `compute()` (stored for next time when the cache works).
 
-    `compute` must not return None: None means "not cached".
+    `compute` must not return None: None means "not cached". With `refresh` the
+    cached value is not read: `compute()` replaces it (a "count again" button).
     """
     try:
-        value = cache.get(key)
+        value = None if refresh else cache.get(key)
     except Exception as error:  # the cache is down: compute, and do not try to store
         _warn("read", key, error)
         return compute()

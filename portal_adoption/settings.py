@@ -434,6 +434,9 @@ TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
 TWILIO_API_BASE = env_str("TWILIO_API_BASE", default="https://api.twilio.com")
 # The nightly workers: when they run (practice time), and the survey's sample size.
 SURVEY_SAMPLE_SIZE = env_int("SURVEY_SAMPLE_SIZE", default=50, minimum=1)
+# Tonight's preview on the managers' nightly page is counted at most once in this
+# many minutes (messaging/outreach/preview.py); 0 counts it on every load.
+OUTREACH_PREVIEW_MINUTES = env_int("OUTREACH_PREVIEW_MINUTES", default=10)
 SITE_URL = env_str("SITE_URL", default="http://127.0.0.1:8000")
 
 EMAIL_BACKEND = env_str(

@@ -29,6 +29,11 @@ urlpatterns = [
     path("<int:pk>/phone/", views.PhonePreferenceView.as_view(), name="phone_preference"),
     path("outreach/", outreach_views.OutreachOverviewView.as_view(), name="outreach"),
     path(
+        "outreach/count-again/",
+        outreach_views.OutreachPreviewRecountView.as_view(),
+        name="outreach_recount",
+    ),
+    path(
         "outreach/settings/",
         outreach_views.OutreachSettingsView.as_view(),
         name="outreach_settings",

@@ -35,7 +35,6 @@ from messaging.outreach import (
     feature_of_month_set,
     opt_out,
     option_label,
-    outreach_preview,
     outreach_setting,
     outreach_setting_restore_wording,
     outreach_setting_save,
@@ -47,6 +46,7 @@ from messaging.outreach import (
     survey_for_token,
 )
 from messaging.outreach.frequent import FREQUENT_RULE_KEYS, frequent_counts_today
+from messaging.outreach.preview import tonights_preview
 from messaging.outreach.texts import FEATURE_ROTATION, FEATURE_TEXTS, TEXTS, shipped_text
 from messaging.selectors import communications_visible_to
 from messaging.services.manage import SettingsError
@@ -207,7 +207,8 @@ class OutreachOverviewView(View):
 
     def get(self, request, form=None, status=200):
         last = NightlyRun.objects.first()
-        preview = outreach_preview(today=timezone.localdate(), shown=PREVIEW_SHOWN)
+        counted = tonights_preview(today=timezone.localdate(), shown=PREVIEW_SHOWN)
+        preview = counted.rules
         shown = {p for rule_preview in preview.values() for p in rule_preview.patients}
         access_log_record_list(request=request, resource="outreach_preview", patients=shown)
         context = {
@@ -217,6 +218,8 @@ class OutreachOverviewView(View):
             "failure_days": RECENT_DAYS,
             "rules": OutreachRule,
             "preview": [(OutreachRule(k), v) for k, v in preview.items() if v.total],
+            "counted_at": counted.counted_at,
+            "preview_minutes": settings.OUTREACH_PREVIEW_MINUTES,
             "switched_off": set(
                 OutreachSetting.objects.filter(enabled=False).values_list("rule", flat=True)
             ),
@@ -229,6 +232,18 @@ class OutreachOverviewView(View):
             "feature_form": form or FeatureForm(initial=_feature_initial()),
         }
         return render(request, "messaging/outreach/overview.html", context, status=status)
+
+
+class OutreachPreviewRecountView(StaffPermissionRequiredMixin, View):
+    """The "Count again" button: tonight's preview counted now, not the one kept."""
+
+    permission_required = MANAGE_MESSAGING
+    http_method_names = ["post"]
+
+    def post(self, request):
+        tonights_preview(today=timezone.localdate(), shown=PREVIEW_SHOWN, recount=True)
+        messages.success(request, _("Tonight's preview has been counted again."))
+        return redirect("messaging:outreach")
 
 
 def _rule_rows(last, preview: dict) -> list[dict]:

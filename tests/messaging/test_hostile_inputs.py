@@ -154,6 +154,7 @@ INPUTS = {
         method="post",
         benign={"feature": "payments", "text_en": "Hi {first_name}"},
     ),
+    "messaging:outreach_recount": Inputs(method="post"),
     "messaging:outreach_settings": Inputs(
         form=("rule", "enabled", *WORDING_LABELS, "per_week"),
         method="post",

@@ -73,3 +73,14 @@ def test_a_working_cache_computes_once(settings):
     for _ in range(3):
         assert cached("test:once", lambda: calls.append(1) or "value", timeout=60) == "value"
     assert calls == [1]
+
+
+def test_a_refresh_computes_again_and_keeps_the_new_value(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert cached("test:refresh", lambda: "old", timeout=60) == "old"
+    assert cached("test:refresh", lambda: "new", timeout=60, refresh=True) == "new"
+    assert cached("test:refresh", lambda: "never", timeout=60) == "new"
+
+
+def test_a_refresh_with_the_cache_down_still_computes(cache_down):
+    assert cached("test:refresh", lambda: "value", timeout=60, refresh=True) == "value"

@@ -117,6 +117,7 @@ PAGES = {
     "messaging:closure_add": post(None, MANAGERS, ok=400),
     "messaging:closure_delete": post("closure", MANAGERS),
     "messaging:outreach": Page(None, MANAGERS),
+    "messaging:outreach_recount": post(None, MANAGERS),
     "messaging:outreach_settings": Page(None, MANAGERS),
     # Survey comments are patient data; publishing a note messages patients (issue 13).
     "messaging:feedback": Page(None, MANAGERS),
