@@ -561,13 +561,13 @@ def _write_events_staged(
         for ordinal in others:
             _read_event_record(ordinal, batch[ordinal][1], read, trusted)
         feed_staging.stage_load(lines, trusted)
-        unsure = feed_staging.stage_unsure()
+        unsure, all_new = feed_staging.stage_unsure()
         if unsure:
             refused_before, trusted = len(read), []
             for ordinal in unsure:
                 _read_event_record(ordinal, batch[ordinal][1], read, trusted)
             feed_staging.stage_settle([r[0] for r in read[refused_before:]], trusted)
-        new = _StagedEvents()
+        new = _StagedEvents(all_new=all_new and not unsure)
         reading.while_writing()
         writer(new)
         report.created += len(new)
@@ -680,7 +680,9 @@ def _read_event_record(ordinal: int, raw, refused: list, trusted: list) -> None:
 class _StagedEvents:
     """The batch staged for the insert; once written, how many were, and what became of the rest."""
 
-    def __init__(self):
+    def __init__(self, *, all_new: bool):
+        # Every record passed the server's checks, and their event_ids are all new.
+        self.all_new = all_new
         self.written = 0
         self.others: list[tuple[int, str, str | None, str]] = []
 
@@ -777,9 +779,12 @@ def _event_writer(source: str) -> Callable[[list[tuple[EventData, int]] | _Stage
 
     def write(rows):
         if isinstance(rows, _StagedEvents):
-            rows.written, rows.others = feed_staging.staged_events_insert(
-                source=source, recorded_at=recorded_at
+            insert = (
+                feed_staging.staged_new_insert
+                if rows.all_new
+                else feed_staging.staged_events_insert
             )
+            rows.written, rows.others = insert(source=source, recorded_at=recorded_at)
             return
         ActivityEvent.objects.bulk_create(
             [

@@ -14,7 +14,12 @@ runs the import):
    date windows) and answers the ordinals of the records that fail. Those
    go through parse_event, which words every reason: this module never words
    one, so each message is the one of the per-record path.
-3. `staged_events_insert`: one statement finds a repeated event_id in the
+   It also says whether the batch's event_ids are all new: none appears
+   twice in the batch, none is in the log already.
+3. `staged_new_insert` writes such a batch (the usual first import of a
+   file): no probe of the key table and no comparison with an earlier
+   record, only the patients to find. Any other batch goes to
+   `staged_events_insert`: one statement finds a repeated event_id in the
    batch (the same record again, or different values), a patient not on the
    roster and an event_id stored already (the same event, or which fields
    differ), and writes the new events.
@@ -203,8 +208,10 @@ def stage_load(lines: list[str], trusted: list[tuple]) -> None:
                 copy.write_row(row)
 
 
-def stage_unsure() -> list[int]:
-    """Ordinals of the staged records the server's checks do not pass: Python reads them.
+def stage_unsure() -> tuple[list[int], bool]:
+    """Ordinals of the staged records the server's checks do not pass (Python reads
+    them), and whether the batch's event_ids are all new: each once in the batch,
+    none stored already (then staged_new_insert may write it).
 
     The records of PLAIN_LINE's shape are checked here for the rest of what
     parse_event checks: the type and its rules (channel, object_id, reply_to,
@@ -236,7 +243,15 @@ def stage_unsure() -> list[int]:
             ELSE s.occurred_at::timestamptz >= %(occurred_from)s
              AND s.occurred_at::timestamptz < %(occurred_until)s
         END
-        ORDER BY s.ordinal
+        UNION ALL
+        SELECT {_NOT_ALL_NEW} WHERE EXISTS (
+            SELECT FROM {STAGE} s GROUP BY s.event_id HAVING count(*) > 1
+        ) OR EXISTS (
+            SELECT FROM {STAGE} s JOIN LATERAL (
+                SELECT FROM {EventKey._meta.db_table} k WHERE k.event_id = s.event_id LIMIT 1
+            ) k ON true
+        )
+        ORDER BY 1
     """
     params = {
         "appointment_types": list(AppointmentType.values),
@@ -247,7 +262,13 @@ def stage_unsure() -> list[int]:
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+        ordinals = [row[0] for row in cursor.fetchall()]
+    if ordinals and ordinals[0] == _NOT_ALL_NEW:
+        return ordinals[1:], False
+    return ordinals, True
+
+
+_NOT_ALL_NEW = -1  # not an ordinal: an event_id repeats in the batch, or is stored
 
 
 def stage_settle(refused: list[int], trusted: list[tuple]) -> None:
@@ -309,11 +330,7 @@ def staged_events_insert(
     columns = [name for name in TYPED_COLUMNS if name != "patient_external_id"]
     sql = f"""
         WITH typed AS MATERIALIZED (
-            SELECT s.ordinal, s.event_id, s.patient_external_id, s.type,
-                   s.occurred_at::timestamptz AS occurred_at, s.channel, s.object_id,
-                   s.reply_to, s.appointment_type, NULLIF(s.amount, '')::numeric AS amount,
-                   NULLIF(s.score, '')::smallint AS score, NULLIF(s.due_date, '')::date AS due_date,
-                   p.id AS patient_id,
+            SELECT s.ordinal, s.patient_external_id, {_TYPED_VALUES}, p.id AS patient_id,
                    min(s.ordinal) OVER (PARTITION BY s.event_id COLLATE "C") AS first
             FROM {STAGE} s LEFT JOIN {Patient._meta.db_table} p
                  ON p.external_id = s.patient_external_id
@@ -383,6 +400,68 @@ def staged_events_insert(
         raise DatabaseError(_STORED_MEANWHILE)
     written = next(int(row[2]) for row in rows if row[1] == _WRITTEN)
     return written, [row for row in rows if row[1] != _WRITTEN]
+
+
+# The staged columns (text) as the log's types, in TYPED_COLUMNS' order but the patient's.
+_TYPED_VALUES = """s.event_id, s.type, s.occurred_at::timestamptz AS occurred_at, s.channel,
+    s.object_id, s.reply_to, s.appointment_type, NULLIF(s.amount, '')::numeric AS amount,
+    NULLIF(s.score, '')::smallint AS score, NULLIF(s.due_date, '')::date AS due_date"""
+
+
+def staged_new_insert(*, source: str, recorded_at: datetime) -> tuple[int, list[tuple]]:
+    """The insert of a batch whose records all passed the server's checks and whose
+    event_ids are all new (stage_unsure): the answer of staged_events_insert, in a
+    leaner statement (no probe of the key table, no comparison with an earlier
+    record). A record not written names a patient not on the roster.
+
+    If another writer stored one of the event_ids since stage_unsure looked, the
+    key table's trigger refuses it and the import fails whole, as in
+    staged_events_insert; so it does if the roster changed between the two
+    statements here (only an import changes it, and this one holds the feed lock).
+    """
+    columns = [name for name in TYPED_COLUMNS if name != "patient_external_id"]
+    sql = f"""
+        WITH written AS (
+            INSERT INTO {ActivityEvent._meta.db_table}
+                (patient_id, {", ".join(columns)}, source, recorded_at)
+            SELECT p.id, {_TYPED_VALUES}, %s, %s
+            FROM {STAGE} s JOIN {Patient._meta.db_table} p
+                 ON p.external_id = s.patient_external_id
+            ORDER BY s.ordinal
+            RETURNING event_id, patient_id, type, occurred_at
+        ),
+        firsts_kept AS (
+            {_firsts_upsert()}
+        )
+        SELECT count(*), (SELECT count(*) FROM {STAGE}) FROM written
+    """
+    unknown = []
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [source, recorded_at, event_window().utc_bounds()[0]])
+            written, staged = cursor.fetchone()
+            if written < staged:
+                cursor.execute(
+                    f"""
+                    SELECT s.ordinal, '{UNKNOWN_PATIENT}', s.patient_external_id, s.event_id
+                    FROM {STAGE} s WHERE NOT EXISTS (
+                        SELECT FROM {Patient._meta.db_table} p
+                        WHERE p.external_id = s.patient_external_id
+                    )
+                    ORDER BY s.ordinal
+                    """
+                )
+                unknown = cursor.fetchall()
+    except IntegrityError as error:
+        if _constraint(error) != f"{EventKey._meta.db_table}_pkey":
+            raise
+        raise DatabaseError(_STORED_MEANWHILE) from error
+    if written + len(unknown) != staged:
+        raise DatabaseError(_ROSTER_CHANGED)
+    return written, unknown
+
+
+_ROSTER_CHANGED = "the roster changed while the import wrote a batch"
 
 
 def _constraint(error: IntegrityError) -> str | None:

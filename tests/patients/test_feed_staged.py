@@ -11,14 +11,14 @@ import datetime as dt
 import io
 
 import pytest
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from patients import feed, feed_import
+from patients import feed, feed_import, feed_staging
 from patients.feed import EVENT_FIELDS
 from patients.feed_csv import event_rows
 from patients.feed_import import MalformedRecord, events_import
-from patients.models import ActivityEvent, EventSource, ImportRejection
+from patients.models import ActivityEvent, EventSource, ImportRejection, ImportRun, ImportStatus
 from patients.rules import FieldError
 from tests.conftest import requires_postgres
 from tests.factories import PatientFactory
@@ -282,3 +282,106 @@ def test_a_clean_file_is_checked_on_the_server_not_record_by_record(practice, mo
     assert (report.created, report.rejected) == (40, 0)
     assert read_one_by_one == []
     assert ActivityEvent.objects.filter(event_id__startswith="c").count() == 40
+
+
+def _clean_file(count: int, *, prefix: str = "c", patients=("MRN-1", "MRN-2")) -> bytes:
+    lines = [",".join(EVENT_FIELDS)] + [
+        ",".join(
+            _row(f"{prefix}{n}", patients[n % len(patients)], at=f"2026-01-{10 + n % 9}T09:05:00Z")
+        )
+        for n in range(count)
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _statements_used(monkeypatch) -> list[str]:
+    """Which insert wrote each staged batch: 'new' (the lean one) or 'whole'."""
+    used = []
+    for name, label in (("staged_new_insert", "new"), ("staged_events_insert", "whole")):
+        original = getattr(feed_staging, name)
+
+        def spy(*args, _original=original, _label=label, **kwargs):
+            used.append(_label)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(feed_staging, name, spy)
+    return used
+
+
+def test_batches_of_new_events_are_written_without_looking_up_their_event_ids(
+    practice, monkeypatch
+):
+    monkeypatch.setattr(feed_import, "BATCH_SIZE", 10)
+    used = _statements_used(monkeypatch)
+
+    report = events_import(event_rows(io.BytesIO(_clean_file(25))), source=EventSource.FEED_CSV)
+
+    assert (report.created, report.unchanged, report.rejected) == (25, 0, 0)
+    assert used == ["new", "new", "new"]
+    assert ActivityEvent.objects.filter(event_id__startswith="c").count() == 25
+
+
+def test_a_batch_with_a_stored_or_repeated_event_id_is_judged_whole(practice, monkeypatch):
+    monkeypatch.setattr(feed_import, "BATCH_SIZE", 10)
+    events_import(event_rows(io.BytesIO(_clean_file(10))), source=EventSource.FEED_CSV)
+    used = _statements_used(monkeypatch)
+    # c0..c9 stored by the first import; c10..c19 new; the third batch repeats c25.
+    text = _clean_file(30).decode().splitlines(keepends=True)
+    text.insert(27, text[26].replace("09:05:00Z", "09:06:00Z"))
+
+    report = events_import(
+        event_rows(io.BytesIO("".join(text).encode())), source=EventSource.FEED_CSV
+    )
+
+    assert used == ["whole", "new", "whole", "new"]
+    assert (report.created, report.unchanged, report.rejected) == (20, 10, 1)
+    assert report.rejections[0].field == "event_id"
+    assert "appears earlier (at 27)" in report.rejections[0].reason
+
+
+@pytest.mark.parametrize("batch_size", [5000, 3], ids=["one-batch", "batches-of-3"])
+def test_new_events_of_a_patient_not_on_the_roster_are_refused_as_record_by_record(
+    practice, monkeypatch, batch_size
+):
+    monkeypatch.setattr(feed_import, "BATCH_SIZE", batch_size)
+    file = _clean_file(8, prefix="u", patients=("MRN-1", "MRN-404", "MRN-2", "MRN-405"))
+
+    def answer(on_server):
+        monkeypatch.setattr(feed_import, "_checks_on_server", lambda: on_server)
+        savepoint = transaction.savepoint()
+        report = events_import(event_rows(io.BytesIO(file)), source=EventSource.FEED_CSV)
+        stored = sorted(ActivityEvent.objects.values_list("event_id", "patient__external_id"))
+        transaction.savepoint_rollback(savepoint)
+        return report.counts(), report.rejections, stored
+
+    used = _statements_used(monkeypatch)
+    on_server = answer(True)
+
+    assert set(used) == {"new"}
+    assert on_server == answer(False)
+    counts, rejections, _stored = on_server
+    assert (counts["created"], counts["rejected"]) == (4, 4)
+    assert [r.position for r in rejections] == [3, 5, 7, 9]
+    assert "MRN-404" in rejections[0].reason and "not on the roster" in rejections[0].reason
+
+
+def test_an_event_id_stored_by_another_writer_after_the_check_fails_the_import_whole(
+    practice, monkeypatch
+):
+    # As if another writer stored c3 between the batch's check and its insert.
+    monkeypatch.setattr(feed_staging, "stage_unsure", lambda: ([], True))
+    mrn1 = practice[0]
+    ActivityEvent.objects.create(
+        event_id="c3",
+        patient=mrn1,
+        type="login",
+        channel="portal",
+        occurred_at=dt.datetime(2026, 1, 13, 9, 5, tzinfo=dt.UTC),
+        source=EventSource.FEED_CSV,
+    )
+
+    with pytest.raises(DatabaseError, match="stored by another writer"):
+        events_import(event_rows(io.BytesIO(_clean_file(6))), source=EventSource.FEED_CSV)
+
+    assert not ActivityEvent.objects.filter(event_id__in=["c0", "c1", "c2", "c4"]).exists()
+    assert ImportRun.objects.get().status == ImportStatus.FAILED
