@@ -28,7 +28,6 @@ class MessagingConfig(AppConfig):
             response_months_changed,
             response_tallies_rollup,
             results_education_months_changed,
-            results_education_read,
             results_education_rollup,
         )
         from portal_adoption.rollup_hooks import MonthlyRollupHook, register_monthly_rollup
@@ -52,7 +51,6 @@ class MessagingConfig(AppConfig):
             MonthlyRollupHook(
                 name=RESULTS_EDUCATION,
                 rollup=results_education_rollup,
-                read=results_education_read,
                 changed_months=results_education_months_changed,
             )
         )

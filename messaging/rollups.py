@@ -267,20 +267,14 @@ def response_months_changed(since: dt.datetime) -> list[dt.date]:
 RESULTS_EDUCATION = "messaging.results_education"
 
 
-def results_education_read(month: dt.date):
-    """The hook's own read (the live definition), run beside the dashboard's reads."""
-    return results_education_view_share(month.replace(day=1))
-
-
 def results_education_rollup(month: dt.date, reads: MonthReads | None = None) -> int:
     """Recompute the month's results-education line (the live definition,
     messaging.selectors.results_education) and store it; returns the rows written.
-    The line is `reads`' answer of results_education_read when it has one."""
+    `reads` holds nothing this report needs: its one query runs here while the
+    second connection reads the response-time report's arrivals."""
     month = month.replace(day=1)
     computed_at = timezone.now()
-    line = reads.read_of(RESULTS_EDUCATION) if reads is not None else None
-    if line is None:
-        line = results_education_view_share(month)
+    line = results_education_view_share(month)
     ResultsEducationMonth.objects.update_or_create(
         month=month,
         defaults={

@@ -212,10 +212,12 @@ def month_tallies(
         patients = patients.filter(primary_provider_id=provider_id)
         events = events.filter(patient__primary_provider_id=provider_id)
 
+    reading_beside = beside is not None and beside is not run_here
+
     def results_tallies() -> dict[Pair, Tally]:
         results: dict[Pair, Tally] = defaultdict(Tally)
         with transaction.atomic(savepoint=False):
-            _roomy_work_mem()
+            rollup_session(beside=reading_beside)
             _results_viewed_tallies(results, patients, window)
             _results_released_tallies(results, events, window)
         return results
@@ -225,7 +227,7 @@ def month_tallies(
         reads.start_hook_reads(hooks, beside or run_here)
     tallies: dict[Pair, Tally] = defaultdict(Tally)
     with transaction.atomic(savepoint=False):
-        _roomy_work_mem()
+        rollup_session(beside=reading_beside)
         _adoption_tallies(tallies, patients, window)
         _event_tallies(tallies, events, window)
         _satisfaction_tallies(tallies, events, window)
@@ -239,18 +241,28 @@ def month_tallies(
 ROLLUP_WORK_MEM = "128MB"
 
 
-def _roomy_work_mem() -> None:
-    """PostgreSQL only: more memory per sort and hash for the rest of this transaction.
+def rollup_session(*, beside: bool) -> None:
+    """PostgreSQL only: the rollup's settings for the rest of this transaction.
 
-    The adoption query asks "logged in this month?" of every patient through a
-    hashed set of the month's logins. With the default 4 MB, PostgreSQL gives
-    up hashing once a month holds some 300,000 logins (a 30-million-event log)
-    and scans the set again for every patient: over 30 minutes instead of a
-    second. One rollup runs at a time, at night. SQLite: nothing to set.
+    More memory per sort and hash: the adoption query asks "logged in this
+    month?" of every patient through a hashed set of the month's logins. With
+    the default 4 MB, PostgreSQL gives up hashing once a month holds some
+    300,000 logins (a 30-million-event log) and scans the set again for every
+    patient: over 30 minutes instead of a second. One rollup runs at a time,
+    at night.
+
+    With a second connection reading `beside` this one
+    (portal_adoption.db.second_connection), no parallel workers: the two
+    connections already keep the cores busy, and workers on top compete for
+    them (one month at 10 million events, 2 cores: about a tenth faster
+    without). SQLite: nothing to set.
     """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL work_mem = '{ROLLUP_WORK_MEM}'")
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL work_mem = '{ROLLUP_WORK_MEM}'")
+        if beside:
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
 
 
 @dataclass(frozen=True)

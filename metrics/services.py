@@ -57,6 +57,7 @@ import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.db import connection, transaction
 from django.db.models import Exists, Max, Min, OuterRef
@@ -70,6 +71,7 @@ from metrics.compute import (
     month_of,
     month_tallies,
     practice_zone,
+    rollup_session,
 )
 from metrics.models import MonthlyRollup, RollupCheckpoint, ScopeKind, StaleMonth
 from patients.models import ActivityEvent, EventType, Location, Patient, Provider
@@ -121,8 +123,10 @@ def rollup_month(month: dt.date) -> int:
     with transaction.atomic():
         _lock(month)
         started = timezone.now()
-        hooks = monthly_rollups()
-        with second_connection() as beside:
+        # Hooks that read on the second connection go last: their reads have the
+        # longest to finish while the others run here.
+        hooks = sorted(monthly_rollups(), key=lambda hook: hook.read is not None)
+        with second_connection(prepare=partial(rollup_session, beside=True)) as beside:
             reads = MonthReads(month)
             tallies = month_tallies(
                 month, calendar=BusinessCalendar(), reads=reads, beside=beside, hooks=hooks

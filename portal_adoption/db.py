@@ -175,7 +175,7 @@ Submit = Callable[[Callable[[], T]], Future[T]]
 
 
 @contextmanager
-def second_connection() -> Iterator[Submit]:
+def second_connection(prepare: Callable[[], None] | None = None) -> Iterator[Submit]:
     """`submit(work) -> Future`: reads run on one more database connection, in order,
     while the caller goes on with its own reads on its connection.
 
@@ -184,6 +184,7 @@ def second_connection() -> Iterator[Submit]:
     runs in a transaction of its own on the second connection (a thread of its
     own, closed on leaving), so it sees committed rows only, never the
     caller's uncommitted writes: the caller must hold none that they should see.
+    `prepare` runs first in each of those transactions (session settings).
 
     With ROLLUP_READ_CONNECTIONS at 1, or on SQLite, each work runs at once, on
     the caller's connection, and its future is already done: the same results.
@@ -193,7 +194,7 @@ def second_connection() -> Iterator[Submit]:
         return
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="second-connection")
     try:
-        yield lambda work: executor.submit(_in_own_transaction, work)
+        yield lambda work: executor.submit(_in_own_transaction, work, prepare)
     finally:
         executor.submit(connections.close_all)  # the thread's connection, after its works
         executor.shutdown(wait=True)
@@ -209,8 +210,10 @@ def run_here(work: Callable[[], T]) -> Future[T]:
     return done
 
 
-def _in_own_transaction(work: Callable[[], T]) -> T:
+def _in_own_transaction(work: Callable[[], T], prepare: Callable[[], None] | None = None) -> T:
     with transaction.atomic():
+        if prepare is not None:
+            prepare()
         return work()
 
 
