@@ -37,6 +37,7 @@ from patients.models import (
 from patients.rules import RESPONSE_TYPES
 from portal_adoption.contact import ContactInvalid, phone_to_e164
 from portal_adoption.dates import event_window
+from portal_adoption.db import one_of, value_batches
 
 SEARCH_LIMIT = 50
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -350,12 +351,10 @@ def rejected_record_patients(records: Iterable[dict]) -> list[Patient]:
     A rejected record may name no one, someone not on the roster, or hold a
     value that is not an id at all: only patients that exist are returned.
     """
-    external_ids = {_named_patient(record) for record in records} - {""}
+    external_ids = sorted({_named_patient(record) for record in records} - {""})
     found: list[Patient] = []
-    ordered = sorted(external_ids)
-    for start in range(0, len(ordered), PATIENT_LOOKUP_BATCH):
-        batch = ordered[start : start + PATIENT_LOOKUP_BATCH]
-        found.extend(Patient.objects.filter(external_id__in=batch).order_by("pk"))
+    for batch in value_batches(external_ids):
+        found.extend(Patient.objects.filter(one_of("external_id", batch)).order_by("pk"))
     return found
 
 

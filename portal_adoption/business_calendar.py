@@ -91,19 +91,30 @@ class BusinessCalendar:
                 return found
         raise ValueError("the practice had no opening hours in the last 60 days")
 
-    def is_open_at(self, moment: dt.datetime) -> bool:
-        local = moment.astimezone(self.zone)
+    # Where a moment falls on its local day: before opening, in opening hours, or
+    # after closing (a closed day is all "after").
+    BEFORE, DURING, AFTER = -1, 0, 1
+
+    def part_of_day(self, local: dt.datetime) -> tuple[OpenDay | None, int]:
+        """The local day's hours (None when closed), and where `local` falls on it."""
         today = self.open_day(local.date())
-        return bool(today and today.opens <= local < today.closes)
+        if today is None or local >= today.closes:
+            return today, self.AFTER
+        if local < today.opens:
+            return today, self.BEFORE
+        return today, self.DURING
+
+    def is_open_at(self, moment: dt.datetime) -> bool:
+        return self.part_of_day(moment.astimezone(self.zone))[1] == self.DURING
 
     def internal_due(self, received: dt.datetime) -> dt.datetime:
         """The internal target: the end of the same business day; after hours, noon
         of the next business day (workflows.md, "the same day")."""
         local = received.astimezone(self.zone)
-        today = self.open_day(local.date())
-        if today and today.opens <= local < today.closes:
+        today, part = self.part_of_day(local)
+        if part == self.DURING:
             return today.closes
-        if today and local < today.opens:
+        if part == self.BEFORE:
             return self._noon_of(today)
         return self._noon_of(self.next_open_day(local.date()))
 
@@ -115,12 +126,12 @@ class BusinessCalendar:
         """The promise to patients: one business day. During hours, the same time on
         the next business day; after hours, the close of the next business day."""
         local = received.astimezone(self.zone)
-        today = self.open_day(local.date())
-        if today and today.opens <= local < today.closes:
+        today, part = self.part_of_day(local)
+        if part == self.DURING:
             following = self.next_open_day(local.date())
             due = self._at(following.date, local.time())
             return min(max(due, following.opens), following.closes)
-        if today and local < today.opens:
+        if part == self.BEFORE:
             return today.closes
         return self.next_open_day(local.date()).closes
 
@@ -137,17 +148,14 @@ class MessageTiming:
     """Where a patient message fell on the calendar, and its internal due time, asking
     the calendar once per local day and part of the day.
 
-    Both depend only on the part of the day the message came in: before
-    opening, during opening hours, or after closing or on a closed day
-    (weekend, holiday, closure). The internal due time is the same for every
-    message of one part of one day (before opening: noon that day; during
-    hours: that day's closing; after: noon of the next business day), and a
-    month's tens of thousands of messages fall on about thirty days, so the
-    rollups (the dashboard's and the response-time report's) keep the answers
-    per (day, part). Only "during" is open; the other two are evening/weekend.
+    The internal due time depends only on the part of the day the message came
+    in (BusinessCalendar.part_of_day: before opening, noon that day; during
+    hours, that day's closing; after closing or on a closed day, noon of the
+    next business day), and a month's tens of thousands of messages fall on
+    about thirty days, so the rollups (the dashboard's and the response-time
+    report's) keep the answers per (day, part). Only "during" is open; the
+    other two are evening/weekend.
     """
-
-    BEFORE, DURING, AFTER = -1, 0, 1
 
     def __init__(self, calendar: BusinessCalendar):
         self.calendar = calendar
@@ -157,15 +165,9 @@ class MessageTiming:
     def place(self, message_at: dt.datetime) -> tuple[dt.datetime, bool, dt.datetime]:
         """(the message's local time, whether the practice was open, its internal due)."""
         local = message_at.astimezone(self.zone)
-        day = local.date()
-        hours = self.calendar.open_day(day)
-        if hours is None or local >= hours.closes:
-            part = self.AFTER
-        elif local < hours.opens:
-            part = self.BEFORE
-        else:
-            part = self.DURING
-        due = self._dues.get((day, part))
+        _hours, part = self.calendar.part_of_day(local)
+        key = (local.date(), part)
+        due = self._dues.get(key)
         if due is None:
-            due = self._dues[(day, part)] = self.calendar.internal_due(message_at)
-        return local, part == self.DURING, due
+            due = self._dues[key] = self.calendar.internal_due(message_at)
+        return local, part == BusinessCalendar.DURING, due

@@ -14,7 +14,8 @@ from patients.models import (
     Patient,
     Provider,
 )
-from patients.services import patient_firsts_record
+from patients.rules import EventData
+from patients.services import event_record, patient_firsts_record
 from portal_adoption.models import User
 from portal_adoption.roles import Role
 from portal_adoption.services import staff_set_roles
@@ -83,6 +84,23 @@ STAFF_GIVEN_NAMES = (
     "Kvothe",
 )
 STAFF_FAMILY_NAMES = ("Vexworth", "Quillfeather", "Ortolani-Pike", "Brixendorf", "Zoltanyi")
+
+
+def logged_event(
+    patient: Patient, event_id: str, event_type: str, at: dt.datetime, **fields
+) -> ActivityEvent:
+    """An event written through the log's own writer (event_record), as the feed and
+    the application write it, so that what the database keeps beside the log
+    (its triggers' tables) is kept as in production. `fields`: the other
+    EventData fields (channel defaults to the portal)."""
+    data = EventData(
+        event_id=event_id,
+        patient_external_id=patient.external_id,
+        type=event_type,
+        occurred_at=at,
+        **({"channel": Channel.PORTAL} | fields),
+    )
+    return event_record(patient=patient, data=data).event
 
 
 class UserFactory(factory.django.DjangoModelFactory):

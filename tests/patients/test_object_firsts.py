@@ -8,25 +8,14 @@ from io import StringIO
 from django.core.management import call_command
 
 from patients.models import ActivityEvent, Channel, EventType, ObjectFirsts
-from patients.rules import EventData
-from patients.services import event_record
+from tests.factories import logged_event
 
 UTC = dt.UTC
 EARLY = dt.datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
 
 
 def view(patient, event_id: str, at: dt.datetime, result: str = "lab-1") -> None:
-    event_record(
-        patient=patient,
-        data=EventData(
-            event_id=event_id,
-            patient_external_id=patient.external_id,
-            type=EventType.RESULT_VIEWED,
-            occurred_at=at,
-            channel=Channel.PORTAL,
-            object_id=result,
-        ),
-    )
+    logged_event(patient, event_id, EventType.RESULT_VIEWED, at, object_id=result)
 
 
 def first_view(patient, result: str = "lab-1") -> dt.datetime | None:

@@ -8,26 +8,15 @@ from io import StringIO
 from django.core.management import call_command
 
 from patients.models import ActivityEvent, Channel, EventType, Patient, PatientLatest
-from patients.rules import EventData
 from patients.selectors import logged_in_since, with_latest_offer
-from patients.services import event_record
-from tests.factories import PatientFactory
+from tests.factories import PatientFactory, logged_event
 
 UTC = dt.UTC
 EARLY = dt.datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
 
 
 def record(patient, event_id: str, event_type: str, at: dt.datetime) -> None:
-    event_record(
-        patient=patient,
-        data=EventData(
-            event_id=event_id,
-            patient_external_id=patient.external_id,
-            type=event_type,
-            occurred_at=at,
-            channel=Channel.PORTAL,
-        ),
-    )
+    logged_event(patient, event_id, event_type, at)
 
 
 def stored(patient, event_id: str, event_type: str, at: dt.datetime) -> None:

@@ -9,26 +9,21 @@ from io import StringIO
 from django.core.management import call_command
 
 from patients.models import ActivityEvent, Channel, EventType, StatementFirsts
-from patients.rules import EventData
-from patients.services import event_record
-from tests.factories import PatientFactory
+from tests.factories import PatientFactory, logged_event
 
 UTC = dt.UTC
 ISSUED = dt.datetime(2026, 1, 10, 11, 0, tzinfo=UTC)
 
 
-def issue(patient, event_id: str, at: dt.datetime, statement: str = "ST-1") -> ActivityEvent:
-    return event_record(
-        patient=patient,
-        data=EventData(
-            event_id=event_id,
-            patient_external_id=patient.external_id,
-            type=EventType.STATEMENT_ISSUED,
-            occurred_at=at,
-            channel=Channel.MAIL,
-            object_id=statement,
-            amount=Decimal("85.00"),
-        ),
+def issue(patient, event_id: str, at: dt.datetime, statement: str = "ST-1") -> None:
+    logged_event(
+        patient,
+        event_id,
+        EventType.STATEMENT_ISSUED,
+        at,
+        channel=Channel.MAIL,
+        object_id=statement,
+        amount=Decimal("85.00"),
     )
 
 
