@@ -12,6 +12,7 @@ application code uses django.core.cache directly.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -26,24 +27,65 @@ _process_memory = LocMemCache("counters-while-the-cache-is-down", {})
 T = TypeVar("T")
 
 
+# One computation at a time per key (single flight): while one request computes a
+# value, others wait for it instead of computing it too, at most this long; then
+# (the first one died, say) they compute it themselves. A speed-up only: the
+# mark is in the cache, and a cache that is down only means each computes.
+COMPUTE_WAIT_SECONDS = 30
+_POLL_SECONDS = 0.1
+
+
 def cached(key: str, compute: Callable[[], T], *, timeout: int, refresh: bool = False) -> T:
     """The cached value of `key`, or `compute()` (stored for next time when the cache works).
 
     `compute` must not return None: None means "not cached". With `refresh` the
     cached value is not read: `compute()` replaces it (a "count again" button).
+    While another request computes `key` (a miss, or a refresh), this one waits
+    for its value rather than computing the same thing again at the same time.
     """
     try:
         value = None if refresh else cache.get(key)
+        if value is None:
+            value = _computed_meanwhile(key)
     except Exception as error:  # the cache is down: compute, and do not try to store
         _warn("read", key, error)
         return compute()
     if value is None:
-        value = compute()
         try:
+            value = compute()
             cache.set(key, value, timeout)
         except Exception as error:
+            if value is None:  # compute() failed: nothing to store, the caller sees why
+                _release(key)
+                raise
             _warn("write", key, error)
+        _release(key)
     return value
+
+
+def _computed_meanwhile(key: str):
+    """None once this request holds the computing mark of `key` (then it computes);
+    else the value another request computed while this one waited for it."""
+    mark = _computing(key)
+    deadline = time.monotonic() + COMPUTE_WAIT_SECONDS
+    while not cache.add(mark, 1, timeout=COMPUTE_WAIT_SECONDS):
+        if time.monotonic() >= deadline:
+            return None  # whoever held it is gone: compute here
+        time.sleep(_POLL_SECONDS)
+        if cache.get(mark) is None and (value := cache.get(key)) is not None:
+            return value
+    return None
+
+
+def _release(key: str) -> None:
+    try:
+        cache.delete(_computing(key))
+    except Exception as error:
+        _warn("write", key, error)
+
+
+def _computing(key: str) -> str:
+    return f"{key}:computing"
 
 
 def _warn(operation: str, key: str, error: Exception) -> None:
