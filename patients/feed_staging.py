@@ -332,8 +332,7 @@ def staged_events_insert(
         WITH typed AS MATERIALIZED (
             SELECT s.ordinal, s.patient_external_id, {_TYPED_VALUES}, p.id AS patient_id,
                    min(s.ordinal) OVER (PARTITION BY s.event_id COLLATE "C") AS first
-            FROM {STAGE} s LEFT JOIN {Patient._meta.db_table} p
-                 ON p.external_id = s.patient_external_id
+            FROM {STAGE} s LEFT JOIN LATERAL ({_PATIENT_OF_RECORD}) p ON true
         ),
         firsts AS MATERIALIZED (
             SELECT * FROM typed t WHERE t.ordinal = t.first
@@ -402,6 +401,12 @@ def staged_events_insert(
     return written, [row for row in rows if row[1] != _WRITTEN]
 
 
+# The roster patient a staged record `s` names: one probe of the unique external_id
+# index per record (LIMIT 1 keeps the planner from turning it into a plain join). A
+# join hashes the whole roster for every batch instead, which grows with the roster.
+_PATIENT_OF_RECORD = f"""SELECT p.id FROM {Patient._meta.db_table} p
+    WHERE p.external_id = s.patient_external_id LIMIT 1"""
+
 # The staged columns (text) as the log's types, in TYPED_COLUMNS' order but the patient's.
 _TYPED_VALUES = """s.event_id, s.type, s.occurred_at::timestamptz AS occurred_at, s.channel,
     s.object_id, s.reply_to, s.appointment_type, NULLIF(s.amount, '')::numeric AS amount,
@@ -425,8 +430,7 @@ def staged_new_insert(*, source: str, recorded_at: datetime) -> tuple[int, list[
             INSERT INTO {ActivityEvent._meta.db_table}
                 (patient_id, {", ".join(columns)}, source, recorded_at)
             SELECT p.id, {_TYPED_VALUES}, %s, %s
-            FROM {STAGE} s JOIN {Patient._meta.db_table} p
-                 ON p.external_id = s.patient_external_id
+            FROM {STAGE} s JOIN LATERAL ({_PATIENT_OF_RECORD}) p ON true
             ORDER BY s.ordinal
             RETURNING event_id, patient_id, type, occurred_at
         ),
