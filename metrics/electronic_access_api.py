@@ -18,56 +18,55 @@ from portal_adoption.roles import VIEW_DASHBOARD
 from portal_adoption.services import access_log_record_list
 
 
+class NotCountedSerializer(serializers.Serializer):
+    patient_id = serializers.IntegerField(source="patient.pk")
+    patient_external_id = serializers.CharField(source="patient.external_id")
+    given_name = serializers.CharField(source="patient.given_name")
+    family_name = serializers.CharField(source="patient.family_name")
+    visits = serializers.ListField(
+        child=serializers.DateField(),
+        help_text=gettext_lazy("The local days of the patient's visits in the period."),
+    )
+    deadline = serializers.DateField(
+        help_text=gettext_lazy(
+            "The 4th business day after the last visit: access given by its end counts."
+        )
+    )
+    first_access_at = serializers.DateTimeField(
+        source="access_at",
+        allow_null=True,
+        help_text=gettext_lazy("The first invitation or activation, if after the deadline."),
+    )
+    still_in_time = serializers.BooleanField(
+        help_text=gettext_lazy("The deadline has not passed: access given now counts.")
+    )
+
+    class Meta:
+        ref_name = "ElectronicAccessNotCounted"
+
+
+class ElectronicAccessSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    numerator = serializers.IntegerField()
+    denominator = serializers.IntegerField()
+    rate = serializers.FloatField(
+        allow_null=True,
+        help_text=gettext_lazy(
+            "Numerator / denominator as a fraction from 0 to 1, unrounded; null without "
+            "any visit in the period."
+        ),
+    )
+    not_counted = NotCountedSerializer(many=True)
+
+    class Meta:
+        ref_name = "ElectronicAccess"
+
+
 class ElectronicAccessApi(ApiView):
     """Provide Patients Electronic Access (CMS Promoting Interoperability) for a period."""
 
     permission_classes = [api_permission(VIEW_DASHBOARD)]
-
-    class NotCountedSerializer(serializers.Serializer):
-        patient_id = serializers.IntegerField(source="patient.pk")
-        patient_external_id = serializers.CharField(source="patient.external_id")
-        given_name = serializers.CharField(source="patient.given_name")
-        family_name = serializers.CharField(source="patient.family_name")
-        visits = serializers.ListField(
-            child=serializers.DateField(),
-            help_text=gettext_lazy("The local days of the patient's visits in the period."),
-        )
-        deadline = serializers.DateField(
-            help_text=gettext_lazy(
-                "The 4th business day after the last visit: access given by its end counts."
-            )
-        )
-        first_access_at = serializers.DateTimeField(
-            source="access_at",
-            allow_null=True,
-            help_text=gettext_lazy("The first invitation or activation, if after the deadline."),
-        )
-        still_in_time = serializers.BooleanField(
-            help_text=gettext_lazy("The deadline has not passed: access given now counts.")
-        )
-
-        class Meta:
-            ref_name = "ElectronicAccessNotCounted"
-
-    class OutputSerializer(serializers.Serializer):
-        start = serializers.DateField()
-        end = serializers.DateField()
-        numerator = serializers.IntegerField()
-        denominator = serializers.IntegerField()
-        rate = serializers.FloatField(
-            allow_null=True,
-            help_text=gettext_lazy(
-                "Numerator / denominator as a fraction from 0 to 1, unrounded; null without "
-                "any visit in the period."
-            ),
-        )
-        not_counted = serializers.SerializerMethodField()
-
-        class Meta:
-            ref_name = "ElectronicAccess"
-
-        def get_not_counted(self, measure) -> list[dict]:
-            return ElectronicAccessApi.NotCountedSerializer(measure.not_counted, many=True).data
 
     @extend_schema(
         operation_id="metrics_electronic_access",
@@ -96,7 +95,7 @@ class ElectronicAccessApi(ApiView):
             ),
         ],
         responses={
-            200: OutputSerializer,
+            200: ElectronicAccessSerializer,
             400: OpenApiResponse(description=gettext_lazy("Errors by parameter.")),
         },
     )
@@ -109,7 +108,7 @@ class ElectronicAccessApi(ApiView):
         measure = electronic_access(form.cleaned_data["start"], form.cleaned_data["end"])
         access_log_record_list(
             request=request,
-            resource="api_electronic_access",
+            resource="electronic_access",
             patients=[row.patient for row in measure.not_counted],
         )
-        return Response(self.OutputSerializer(measure).data)
+        return Response(ElectronicAccessSerializer(measure).data)

@@ -100,7 +100,7 @@ class ElectronicAccessCsvView(DashboardPermissionView):
         measure = electronic_access(*period)
         access_log_record_list(
             request=request,
-            resource="electronic_access_csv",
+            resource="electronic_access_export",
             patients=[r.patient for r in measure.not_counted],
         )
         rows = [

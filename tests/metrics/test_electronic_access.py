@@ -263,7 +263,7 @@ def test_a_manager_downloads_the_patients_not_counted_as_csv_with_formulas_neutr
         '\'=HYPERLINK("http://evil.example/","Open")',
     ]
     assert by_mrn["MRN-Ida"][3:7] == ["2026-02-03 2026-02-24", "2026-03-02", "2026-03-20", "no"]
-    (entry,) = AccessLogEntry.objects.filter(resource="electronic_access_csv")
+    (entry,) = AccessLogEntry.objects.filter(resource="electronic_access_export")
     assert entry.listed_patients.count() == 5
 
 
@@ -280,7 +280,9 @@ def test_the_api_gives_the_figures_and_the_patients_not_counted(client, manager,
         hal["visits"] == ["2026-02-10"] and hal["deadline"] == "2026-02-17"
     )  # Presidents' Day, Feb 16
     assert hal["first_access_at"] is None
-    (entry,) = AccessLogEntry.objects.filter(resource="api_electronic_access")
+    (entry,) = AccessLogEntry.objects.filter(
+        resource="electronic_access", path="/api/v1/metrics/electronic-access/"
+    )
     assert entry.listed_patients.count() == 4
 
 
