@@ -36,11 +36,12 @@ from django.urls import reverse
 
 from metrics.electronic_access import access_deadline, electronic_access
 from metrics.exports import dashboard_pdf
-from patients.models import Channel, EventType
+from patients.models import ActivityEvent, Channel, EventType, PatientFirsts
 from portal_adoption.business_calendar import BusinessCalendar
 from portal_adoption.models import AccessAction, AccessLogEntry, PracticeClosure
 from tests.factories import ActivityEventFactory, PatientFactory
 from tests.metrics.test_dashboard import pdf_text
+from tests.patients.test_demo_data import run_demo_data
 
 NEW_YORK = ZoneInfo("America/New_York")
 START, END = dt.date(2026, 1, 5), dt.date(2026, 4, 4)
@@ -359,3 +360,29 @@ def test_the_definitions_page_and_the_dashboard_lead_to_the_measure(client, mana
     definitions = client.get(reverse("metrics:definitions")).content.decode()
     assert "official CMS specification" in definitions and measure_url in definitions
     assert measure_url in client.get(reverse("metrics:dashboard")).content.decode()
+
+
+def test_the_demo_practice_shows_every_kind_of_patient_on_the_measure(db):
+    run_demo_data("--patients=300", "--months=4", "--seed=7", "--no-logins")
+    calendar = BusinessCalendar()
+    start, end = dt.date(2026, 2, 1), dt.date(2026, 5, 1)  # 90 days, up to today
+    measure = electronic_access(start, end, calendar=calendar)
+
+    in_time_after_a_visit = 0
+    for firsts in PatientFirsts.objects.filter(invited_at__date__range=(start, end)):
+        visits = ActivityEvent.objects.filter(
+            patient_id=firsts.patient_id,
+            type=EventType.VISIT_COMPLETED,
+            occurred_at__lte=firsts.invited_at,
+            occurred_at__date__gte=start,
+        )
+        last = visits.order_by("-occurred_at").first()
+        if last and firsts.invited_at.date() <= access_deadline(
+            last.occurred_at.astimezone(NEW_YORK).date(), calendar
+        ):
+            in_time_after_a_visit += 1
+    assert measure.denominator > 100
+    assert 0.4 < measure.rate < 0.95
+    assert in_time_after_a_visit >= 5
+    assert any(row.access_at for row in measure.not_counted)  # invited too late
+    assert any(row.access_at is None for row in measure.not_counted)  # never invited
