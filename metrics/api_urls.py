@@ -1,9 +1,14 @@
 from django.urls import path
 
-from metrics import api
+from metrics import api, electronic_access_api
 
 urlpatterns = [
     path(
         "metrics/monthly/<str:month>/", api.MonthlyMetricsApi.as_view(), name="api_metrics_monthly"
+    ),
+    path(
+        "metrics/electronic-access/",
+        electronic_access_api.ElectronicAccessApi.as_view(),
+        name="api_metrics_electronic_access",
     ),
 ]

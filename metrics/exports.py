@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from metrics.charts import draw_trend
+from metrics.electronic_access_pdf import electronic_access_page
 from metrics.figures import BY_KEY, FIGURE_KEYS
 from metrics.models import MonthlyReportDelivery, MonthlyRollup, ScopeKind
 from metrics.selectors import (
@@ -304,7 +305,8 @@ def _chart_pages(month: date, scope: Scope, target_values: dict) -> list[Figure]
 
 def dashboard_pdf(month: date, scope: Scope | None = None) -> bytes:
     """The dashboard as a PDF: the summary in the worked example's layout with changes,
-    targets and the key opportunities; every figure in a table; the trend charts."""
+    targets and the key opportunities; every figure in a table; the trend charts; the CMS
+    electronic-access measure for the year to date (metrics.electronic_access_pdf)."""
     scope = scope or scope_resolve()
     month = month.replace(day=1)
     data = dashboard_for(month, scope)
@@ -329,6 +331,7 @@ def dashboard_pdf(month: date, scope: Scope | None = None) -> bytes:
         pdf.savefig(_table_page(sections, month))
         for page in _chart_pages(month, scope, data["targets"]):
             pdf.savefig(page)
+        pdf.savefig(electronic_access_page(month, _Page()))
     return buffer.getvalue()
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from metrics import views
+from metrics import electronic_access_views, views
 
 app_name = "metrics"
 
@@ -11,4 +11,14 @@ urlpatterns = [
     path("report.pdf", views.ExportPdfView.as_view(), name="export_pdf"),
     path("targets/", views.TargetsView.as_view(), name="targets"),
     path("definitions/", views.DefinitionsView.as_view(), name="definitions"),
+    path(
+        "electronic-access/",
+        electronic_access_views.ElectronicAccessView.as_view(),
+        name="electronic_access",
+    ),
+    path(
+        "electronic-access/not-counted.csv",
+        electronic_access_views.ElectronicAccessCsvView.as_view(),
+        name="electronic_access_csv",
+    ),
 ]

@@ -41,7 +41,9 @@ How DemoPractice generates a practice:
    other event of a seed as it was. Most bookings end in a visit
    (visit_completed, at the front desk or, for telehealth, "other") on a
    weekday one to three weeks later, when that day has come; the visits come
-   from an RNG of their own too. They change no figure.
+   from an RNG of their own too. They change no figure. Many invitations in
+   the window follow a visit (about a quarter of them by more than the 4 business
+   days the CMS electronic-access measure allows), from an RNG of their own.
 7. Event ids and object ids are counters prefixed with the seed. Events are
    produced one patient at a time, so a load streams them in batches.
 """
@@ -272,6 +274,14 @@ VISIT_SEED_OFFSET = 15_485_863
 VISIT_LEAD_DAYS = (7, 21)  # booking to visit, in days
 P_VISIT_KEPT = 0.9  # the others were no-shows or canceled
 P_VISIT_TELEHEALTH = 0.2
+# The visit an invitation followed (the CMS electronic-access measure counts from
+# visits): an RNG of its own, seed + this, so every other event of a seed stays.
+# Most invitations come within the 4 business days the measure allows, some later.
+INVITE_VISIT_SEED_OFFSET = 7_368_787
+P_INVITE_AFTER_VISIT = 0.6
+INVITE_AFTER_VISIT_BUSINESS_DAYS = _weights(
+    [(0, 30), (1, 15), (2, 12), (3, 8), (4, 7), (5, 8), (6, 8), (8, 6), (12, 6)]
+)
 # ((lowest, highest) cents, share): co-pays, visit balances, larger bills.
 AMOUNT_BANDS = _weights((((1500, 6000), 45), ((6000, 25000), 40), ((25000, 90000), 15)))
 # Statements (statement_issued) come from a third RNG, so adding them left every
@@ -556,6 +566,7 @@ class _EventMaker:
         self.rng = rng
         self.types_rng = random.Random(practice.config.seed + APPOINTMENT_TYPE_SEED_OFFSET)
         self.visits_rng = random.Random(practice.config.seed + VISIT_SEED_OFFSET)
+        self.invite_visits_rng = random.Random(practice.config.seed + INVITE_VISIT_SEED_OFFSET)
         self.zone = practice.zone
         self.until = practice.config.until
         self.prefix = event_prefix(practice.config.seed)
@@ -631,7 +642,9 @@ class _EventMaker:
             # Outreach reaches some who never sign up.
             if rng.random() < P_INVITED_NOT_ENROLLED:
                 day = self._clinic_day(first, last)
-                self._emit(EventType.PORTAL_INVITED, self._business_time(day), _invite_channel(rng))
+                invited = self._business_time(day)
+                self._emit(EventType.PORTAL_INVITED, invited, _invite_channel(rng))
+                self._visit_before(invited, first, last)
             return
         invite_day = at.date() - timedelta(days=rng.randint(1, 28))
         if story.activation_channel in (Channel.FRONT_DESK, Channel.KIOSK):
@@ -644,6 +657,7 @@ class _EventMaker:
         else:
             invited = self._business_time(invite_day)
             self._emit(EventType.PORTAL_INVITED, invited, _invite_channel(rng))
+        self._visit_before(invited, first, last)
         self._emit(EventType.PORTAL_ACTIVATED, at, story.activation_channel)
         # Activation is the first login: the patient is active that month.
         login_channel = Channel.APP if story.activation_channel == Channel.APP else Channel.PORTAL
@@ -736,6 +750,25 @@ class _EventMaker:
             return
         channel = Channel.OTHER if telehealth else Channel.FRONT_DESK
         self._emit(EventType.VISIT_COMPLETED, self._at(day, minute), channel, self._object("enc"))
+
+    def _visit_before(self, invited: datetime, first: date, last: date) -> None:
+        """Often, the visit the invitation followed: that day or some business days
+        before it (within the measure's 4, mostly), when the patient was on the panel."""
+        rng = self.invite_visits_rng
+        if rng.random() >= P_INVITE_AFTER_VISIT:
+            return
+        day = invited.date()
+        for _i in range(_pick(rng, INVITE_AFTER_VISIT_BUSINESS_DAYS)):
+            day -= timedelta(days=1)
+            while day.weekday() >= 5:
+                day -= timedelta(days=1)
+        telehealth = rng.random() < P_VISIT_TELEHEALTH
+        at = self._at(day, rng.randrange(BUSINESS_OPEN, BUSINESS_CLOSE))
+        # On the panel, and before the invitation (the same day: earlier that day).
+        if not first <= day <= last or day.weekday() >= 5 or at >= invited:
+            return
+        channel = Channel.OTHER if telehealth else Channel.FRONT_DESK
+        self._emit(EventType.VISIT_COMPLETED, at, channel, self._object("enc"))
 
     def _result(self, story: _Story, engagement: float, lo: date, hi: date) -> None:
         rng = self.rng
