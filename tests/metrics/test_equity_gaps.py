@@ -26,11 +26,13 @@ from metrics.equity import (
     remedy,
     roster_counts,
 )
+from metrics.exports import dashboard_pdf
 from metrics.models import MonthlyRollup, ScopeKind
 from metrics.services import rollup_month
 from patients.demo import DemoConfig, DemoPractice
 from patients.models import EventType
 from tests.factories import ActivityEventFactory, LocationFactory, PatientFactory
+from tests.metrics.test_dashboard import pdf_text
 
 NEW_YORK = ZoneInfo("America/New_York")
 JANUARY = dt.date(2026, 1, 1)
@@ -166,6 +168,16 @@ def test_groups_of_fewer_than_30_patients_are_said_so_in_every_dimension(three_l
     )
     assert main["label"] == "Main Street"
     assert main["enrollment_rate"]["gap_points"] == 0.0
+
+
+def test_the_monthly_pdf_has_a_page_of_equity_gaps(three_languages):
+    text = pdf_text(dashboard_pdf(JANUARY))
+
+    assert "Equity gaps - January 2026" in text
+    assert "Spanish: Enrollment rate 39.7 pts below the practice" in text
+    assert "30% (39.7 pts below)" in text
+    assert "fewer than 30" in text
+    assert "Vietnamese" in text
 
 
 # --- The 10-point line ------------------------------------------------------------
