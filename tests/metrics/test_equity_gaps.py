@@ -360,6 +360,18 @@ def test_a_month_that_is_not_a_month_is_a_400_naming_the_field(manager, client, 
     assert "month" in answer.json()
 
 
+@pytest.mark.parametrize("value", ["0001-01", "2026-13", "%00", "%ED%A0%80", "\u00b2"])
+def test_a_hostile_month_in_the_api_path_is_a_400_naming_the_month(manager, db, value):
+    api = APIClient()
+    api.force_authenticate(manager)
+
+    answer = api.get(f"/api/v1/metrics/equity/{value}/")
+
+    assert answer.status_code in (400, 404), value
+    if answer.status_code == 400:
+        assert "month" in answer.json()
+
+
 def test_a_month_without_figures_says_what_to_do(manager, client, db):
     client.force_login(manager)
 
