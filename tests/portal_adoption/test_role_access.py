@@ -130,6 +130,8 @@ PAGES = {
     "metrics:targets": Page(None, MANAGERS),
     "metrics:definitions": Page(None, MANAGERS),
     "api_metrics_monthly": Page("month", MANAGERS),
+    "metrics:equity": Page(None, MANAGERS),
+    "api_metrics_equity": Page("month", MANAGERS),
     "enrollment:report_staff": Page(None, MANAGERS),
     "enrollment:report_declines": Page(None, MANAGERS),
     "enrollment:report_incentives": Page(None, MANAGERS),
