@@ -1,6 +1,6 @@
 from django.urls import path
 
-from metrics import api, electronic_access_api
+from metrics import api, electronic_access_api, equity_api
 
 urlpatterns = [
     path(
@@ -10,5 +10,8 @@ urlpatterns = [
         "metrics/electronic-access/",
         electronic_access_api.ElectronicAccessApi.as_view(),
         name="api_metrics_electronic_access",
+    ),
+    path(
+        "metrics/equity/<str:month>/", equity_api.EquityGapsApi.as_view(), name="api_metrics_equity"
     ),
 ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from metrics import electronic_access_views, views
+from metrics import electronic_access_views, equity_views, views
 
 app_name = "metrics"
 
@@ -21,4 +21,5 @@ urlpatterns = [
         electronic_access_views.ElectronicAccessCsvView.as_view(),
         name="electronic_access_csv",
     ),
+    path("equity/", equity_views.EquityGapsView.as_view(), name="equity"),
 ]

@@ -21,7 +21,8 @@ How DemoPractice generates a practice:
 4. Each patient's portal story: enrolled before the window (~45% of the old
    panel), enrolled during it (~37% of the rest, spread evenly, so the rate
    climbs steadily to ~65%), or, for new patients, enrolled within weeks of
-   joining (~70%). An invitation always comes before activation; about 35%
+   joining (~70%); patients of 80 and older half as often (the group the
+   equity gaps page flags). An invitation always comes before activation; about 35%
    of enrolled patients have the app. Each enrolled patient has an
    engagement level, which grows a little over the year.
 5. Every month a patient is on the panel, needs arrive at monthly rates
@@ -201,6 +202,11 @@ P_ENROLLED_BEFORE = 0.45
 P_ENROLLS_DURING = 0.37
 P_NEW_PATIENT_ENROLLS = 0.70
 P_INVITED_NOT_ENROLLED = 0.35
+# Patients of 80 and older enroll about half as often as the rest (each chance
+# above times this): the equity gaps page (issue 16) has a group left behind to
+# show, with its remedy, the tech-help session.
+OLDEST_AGE = 80
+OLDEST_ENROLL_FACTOR = 0.5
 # With activations in the app, about 35% of enrolled patients have the app.
 P_APP_LATER = 0.2
 APP_DELAY_DAYS_MEAN = 45
@@ -599,16 +605,23 @@ class _EventMaker:
     def _story(self, patient: DemoPatient, last: date) -> _Story:
         rng = self.rng
         start = self.practice.start
+        born = patient.birth_date
+        age = (
+            self.until.year
+            - born.year
+            - ((self.until.month, self.until.day) < (born.month, born.day))
+        )
+        chance = OLDEST_ENROLL_FACTOR if age >= OLDEST_AGE else 1.0
         if patient.registered_on < start:
-            if rng.random() < P_ENROLLED_BEFORE:
+            if rng.random() < P_ENROLLED_BEFORE * chance:
                 since = max(patient.registered_on, start - timedelta(days=3 * 365))
                 day = self._day(since, start - timedelta(days=1))
-            elif rng.random() < P_ENROLLS_DURING:
+            elif rng.random() < P_ENROLLS_DURING * chance:
                 day = self._day(start, self.until)
             else:
                 return _Story()
             channel = _pick(rng, ACTIVATION_CHANNELS)
-        elif rng.random() < P_NEW_PATIENT_ENROLLS:
+        elif rng.random() < P_NEW_PATIENT_ENROLLS * chance:
             day = patient.registered_on + timedelta(days=rng.randint(0, 21))
             channel = _pick(rng, NEW_PATIENT_ACTIVATION_CHANNELS)
         else:

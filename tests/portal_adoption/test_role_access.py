@@ -133,6 +133,8 @@ PAGES = {
     "api_metrics_electronic_access": Page(None, MANAGERS, ok=400),  # no period: 400
     "metrics:electronic_access": Page(None, MANAGERS),
     "metrics:electronic_access_csv": Page(None, MANAGERS),
+    "metrics:equity": Page(None, MANAGERS),
+    "api_metrics_equity": Page("month", MANAGERS),
     "enrollment:report_staff": Page(None, MANAGERS),
     "enrollment:report_declines": Page(None, MANAGERS),
     "enrollment:report_incentives": Page(None, MANAGERS),
