@@ -24,6 +24,9 @@ PARAMETERS = {
     "api_metrics_monthly": ("get", ["location", "provider"], {"month": "2026-01"}),
     "metrics:equity": ("get", ["month"], {}),
     "api_metrics_equity": ("get", [], {"month": "2026-01"}),
+    "metrics:electronic_access": ("get", ["start", "end"], {}),
+    "metrics:electronic_access_csv": ("get", ["start", "end"], {}),
+    "api_metrics_electronic_access": ("get", ["start", "end"], {}),
 }
 # Answers that are a refusal, not a failure: a redirect with a message (the PDF
 # link and the targets form after saving) is how those pages refuse.
