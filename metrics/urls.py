@@ -1,6 +1,6 @@
 from django.urls import path
 
-from metrics import views
+from metrics import forecast_views, views
 
 app_name = "metrics"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("report.pdf", views.ExportPdfView.as_view(), name="export_pdf"),
     path("targets/", views.TargetsView.as_view(), name="targets"),
     path("definitions/", views.DefinitionsView.as_view(), name="definitions"),
+    path("forecast/", forecast_views.ForecastView.as_view(), name="forecast"),
 ]
