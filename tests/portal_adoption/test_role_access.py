@@ -130,6 +130,8 @@ PAGES = {
     "metrics:targets": Page(None, MANAGERS),
     "metrics:definitions": Page(None, MANAGERS),
     "api_metrics_monthly": Page("month", MANAGERS),
+    "metrics:forecast": Page(None, MANAGERS),
+    "api_metrics_forecast": Page(None, MANAGERS),
     "enrollment:report_staff": Page(None, MANAGERS),
     "enrollment:report_declines": Page(None, MANAGERS),
     "enrollment:report_incentives": Page(None, MANAGERS),
