@@ -263,3 +263,13 @@ def test_a_nurse_cannot_open_the_forecast_page_or_api(client, nurse, history):
     api.force_authenticate(nurse)
     assert api.get(reverse("api_metrics_forecast")).status_code == 403
     assert APIClient().get(reverse("api_metrics_forecast")).status_code in (401, 403)
+
+
+def test_maria_finds_the_forecast_from_the_dashboard_and_its_definition(client, manager, db):
+    client.force_login(manager)
+    forecast_url = reverse("metrics:forecast")
+    assert f'href="{forecast_url}"' in client.get(reverse("metrics:dashboard")).content.decode()
+    definitions = client.get(reverse("metrics:definitions")).content.decode()
+    assert 'id="forecast"' in definitions
+    assert "How the forecast works" in definitions
+    assert f'href="{forecast_url}"' in definitions
