@@ -23,6 +23,7 @@ from matplotlib.lines import Line2D
 
 from metrics.charts import draw_trend
 from metrics.figures import BY_KEY, FIGURE_KEYS
+from metrics.forecast_pdf import forecast_page
 from metrics.models import MonthlyReportDelivery, MonthlyRollup, ScopeKind
 from metrics.selectors import (
     CHART_FIGURES,
@@ -328,6 +329,8 @@ def dashboard_pdf(month: date, scope: Scope | None = None) -> bytes:
         pdf.savefig(_summary_page(data, sections, scope, month))
         pdf.savefig(_table_page(sections, month))
         for page in _chart_pages(month, scope, data["targets"]):
+            pdf.savefig(page)
+        if scope.kind == ScopeKind.PRACTICE and (page := forecast_page(month)) is not None:
             pdf.savefig(page)
     return buffer.getvalue()
 

@@ -240,13 +240,26 @@ def _run(start, rollup, history: Pace, target: float, offer_rate, acceptance) ->
     }
 
 
-def forecast(*, what_if: dict | None = None, today: dt.date | None = None) -> dict | None:
+def forecast(
+    *, what_if: dict | None = None, today: dt.date | None = None, month: dt.date | None = None
+) -> dict | None:
     """The projection at this pace and, if asked, with the what-if's rates; None when
-    there is no rolled-up month to start from."""
-    rollup = latest_start()
-    if rollup is None:
-        return None
+    there is no rolled-up month to start from.
+
+    `month` (the monthly PDF's): start from that month's rollup, at the pace of the
+    three complete months up to it, as it was known at its end."""
     today = today or timezone.localdate()
+    if month is None:
+        rollup = latest_start()
+    else:
+        rollup = MonthlyRollup.objects.filter(
+            scope_kind=ScopeKind.PRACTICE, month=month.replace(day=1)
+        ).first()
+        if rollup is not None and not rollup.figures.get("panel"):
+            rollup = None
+        today = min(today, next_month(month))
+    if rollup is None or rollup.figures.get("enrollment_rate") is None:
+        return None
     history = pace(today)
     target = float(targets()["enrollment_rate"])
     start = float(rollup.figures["enrollment_rate"])

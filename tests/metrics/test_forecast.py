@@ -15,11 +15,14 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from enrollment.models import Decline, DeclineReason, Enrollment
+from metrics.exports import dashboard_pdf
 from metrics.forecast import pace, projection, reached_at
 from metrics.models import MonthlyRollup, ScopeKind, Target
+from metrics.selectors import scope_resolve
 from patients.models import Channel, EventType
 from portal_adoption.roles import Role
-from tests.factories import PatientFactory, logged_event, staff
+from tests.factories import LocationFactory, PatientFactory, logged_event, staff
+from tests.metrics.test_dashboard import pdf_text
 from tests.portal_adoption.test_page_shell import INLINE_SCRIPT, INLINE_STYLE
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -273,3 +276,28 @@ def test_maria_finds_the_forecast_from_the_dashboard_and_its_definition(client, 
     assert 'id="forecast"' in definitions
     assert "How the forecast works" in definitions
     assert f'href="{forecast_url}"' in definitions
+
+
+def test_the_monthly_pdf_has_a_forecast_page_from_that_month(history, december_10):
+    # November is complete on December 10: its pace is September to November, the
+    # history above, and it starts from November's 50%; not reached at this pace.
+    text = pdf_text(dashboard_pdf(NOVEMBER))
+    assert "Enrollment forecast - November 2026" in text
+    assert "Enrollment rate in November 2026: 50.0%. Target: 70.0%." in text
+    assert "will not reach the target in the next 12 months" in text
+    assert "The pace, September 2026 to November 2026" in text
+    assert "November 2027" in text
+    # October's PDF starts from October's 40%, at the pace of August to October.
+    october = pdf_text(dashboard_pdf(dt.date(2026, 10, 1)))
+    assert "Enrollment rate in October 2026: 40.0%." in october
+    assert "The pace, August 2026 to October 2026" in october
+    # A location's PDF has no forecast page: the forecast is the practice's.
+    location = LocationFactory()
+    MonthlyRollup.objects.create(
+        month=NOVEMBER,
+        scope_kind=ScopeKind.LOCATION,
+        scope_id=location.pk,
+        figures={"panel": 5, "enrolled": 1, "enrollment_rate": 0.2},
+    )
+    scoped = pdf_text(dashboard_pdf(NOVEMBER, scope_resolve(location_id=location.pk)))
+    assert "Enrollment forecast" not in scoped
