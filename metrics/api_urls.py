@@ -1,6 +1,6 @@
 from django.urls import path
 
-from metrics import api, electronic_access_api, equity_api
+from metrics import api, electronic_access_api, equity_api, forecast_api
 
 urlpatterns = [
     path(
@@ -14,4 +14,5 @@ urlpatterns = [
     path(
         "metrics/equity/<str:month>/", equity_api.EquityGapsApi.as_view(), name="api_metrics_equity"
     ),
+    path("metrics/forecast/", forecast_api.ForecastApi.as_view(), name="api_metrics_forecast"),
 ]

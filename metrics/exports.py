@@ -26,6 +26,7 @@ from metrics.electronic_access_pdf import electronic_access_page
 from metrics.equity import DIMENSIONS as EQUITY_DIMENSIONS
 from metrics.equity import RATE_LABELS, RATES, equity_gaps, flagged_lines
 from metrics.figures import BY_KEY, FIGURE_KEYS
+from metrics.forecast_pdf import forecast_page
 from metrics.models import MonthlyReportDelivery, MonthlyRollup, ScopeKind
 from metrics.selectors import (
     CHART_FIGURES,
@@ -436,6 +437,8 @@ def dashboard_pdf(month: date, scope: Scope | None = None) -> bytes:
         for page in _chart_pages(month, scope, data["targets"]):
             pdf.savefig(page)
         pdf.savefig(electronic_access_page(month, _Page()))
+        if scope.kind == ScopeKind.PRACTICE and (page := forecast_page(month)) is not None:
+            pdf.savefig(page)
     return buffer.getvalue()
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from metrics import electronic_access_views, equity_views, views
+from metrics import electronic_access_views, equity_views, forecast_views, views
 
 app_name = "metrics"
 
@@ -22,4 +22,5 @@ urlpatterns = [
         name="electronic_access_csv",
     ),
     path("equity/", equity_views.EquityGapsView.as_view(), name="equity"),
+    path("forecast/", forecast_views.ForecastView.as_view(), name="forecast"),
 ]

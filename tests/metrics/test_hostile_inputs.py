@@ -27,6 +27,8 @@ PARAMETERS = {
     "metrics:electronic_access": ("get", ["start", "end"], {}),
     "metrics:electronic_access_csv": ("get", ["start", "end"], {}),
     "api_metrics_electronic_access": ("get", ["start", "end"], {}),
+    "metrics:forecast": ("get", ["offer_rate", "acceptance"], {}),
+    "api_metrics_forecast": ("get", ["offer_rate", "acceptance"], {}),
 }
 # Answers that are a refusal, not a failure: a redirect with a message (the PDF
 # link and the targets form after saving) is how those pages refuse.

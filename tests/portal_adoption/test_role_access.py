@@ -135,6 +135,8 @@ PAGES = {
     "metrics:electronic_access_csv": Page(None, MANAGERS),
     "metrics:equity": Page(None, MANAGERS),
     "api_metrics_equity": Page("month", MANAGERS),
+    "metrics:forecast": Page(None, MANAGERS),
+    "api_metrics_forecast": Page(None, MANAGERS),
     "enrollment:report_staff": Page(None, MANAGERS),
     "enrollment:report_declines": Page(None, MANAGERS),
     "enrollment:report_incentives": Page(None, MANAGERS),
