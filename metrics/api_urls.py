@@ -1,6 +1,9 @@
 from django.urls import path
 
-from metrics import api, electronic_access_api, equity_api, forecast_api
+from metrics import api
+from metrics.electronic_access import api as electronic_access_api
+from metrics.equity import api as equity_api
+from metrics.forecast import api as forecast_api
 
 urlpatterns = [
     path(

@@ -361,7 +361,7 @@ def _adoption_tallies(tallies: dict[Pair, Tally], patients: QuerySet, window: _W
 class AdoptionFilters(NamedTuple):
     """metrics.md's panel, enrolled and active users of a month, as filters of Patient rows.
 
-    The rollup counts them per (location, provider); metrics.equity counts the
+    The rollup counts them per (location, provider); metrics.equity.selectors counts the
     same patients per language and age band: one definition for both.
     """
 

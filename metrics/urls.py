@@ -1,6 +1,9 @@
 from django.urls import path
 
-from metrics import electronic_access_views, equity_views, forecast_views, views
+from metrics import views
+from metrics.electronic_access import views as electronic_access_views
+from metrics.equity import views as equity_views
+from metrics.forecast import views as forecast_views
 
 app_name = "metrics"
 

@@ -23,7 +23,7 @@ from django.views import View
 from metrics import drawings, exports
 from metrics.charts import trend_description
 from metrics.figures import BY_KEY, FIGURES
-from metrics.forecast import MODEL_STATEMENT
+from metrics.forecast.selectors import MODEL_STATEMENT
 from metrics.forms import DashboardFilterForm, TargetsForm, shown, with_unit
 from metrics.selectors import (
     SECTIONS,

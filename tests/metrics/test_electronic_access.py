@@ -34,7 +34,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from metrics.electronic_access import access_deadline, electronic_access
+from metrics.electronic_access.selectors import access_deadline, electronic_access
 from metrics.exports import dashboard_pdf
 from patients.models import ActivityEvent, Channel, EventType, PatientFirsts
 from portal_adoption.business_calendar import BusinessCalendar

@@ -13,7 +13,7 @@ import time_machine
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from metrics.equity import (
+from metrics.equity.selectors import (
     AGE,
     LANGUAGE,
     LOCATION,

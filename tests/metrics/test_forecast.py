@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from enrollment.models import Decline, DeclineReason, Enrollment
 from metrics.exports import dashboard_pdf
-from metrics.forecast import pace, projection, reached_at
+from metrics.forecast.selectors import pace, projection, reached_at
 from metrics.models import MonthlyRollup, ScopeKind, Target
 from metrics.selectors import scope_resolve
 from patients.models import Channel, EventType

@@ -13,12 +13,12 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from metrics.electronic_access import (
+from metrics.electronic_access.forms import PerformancePeriodForm
+from metrics.electronic_access.selectors import (
     electronic_access,
     period_default,
     period_last_90_days,
 )
-from metrics.electronic_access_forms import PerformancePeriodForm
 from metrics.views import DashboardPermissionView
 from portal_adoption.csv_export import csv_download
 from portal_adoption.dates import practice_zone

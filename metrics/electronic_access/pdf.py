@@ -2,7 +2,7 @@
 
 Aggregates only, never a name: the PDF is emailed. The period is January 1
 to the end of the report's month (or today, while it lasts), the same
-counting as the page (metrics.electronic_access); the page itself takes a
+counting as the page (metrics.electronic_access.selectors); the page itself takes a
 full calendar year or 90 days, as CMS does.
 """
 
@@ -13,7 +13,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from matplotlib.figure import Figure
 
-from metrics.electronic_access import electronic_access
+from metrics.electronic_access.selectors import electronic_access
 from portal_adoption.dates import month_end
 
 

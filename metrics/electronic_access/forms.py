@@ -7,7 +7,7 @@ periods with the same words, naming the field (metrics.electronic_access.period_
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from metrics.electronic_access import PeriodError, period_check
+from metrics.electronic_access.selectors import PeriodError, period_check
 from portal_adoption.dates import FilterDateField
 
 

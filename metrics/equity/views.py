@@ -6,7 +6,7 @@ are logged by the 403 handler). The month is chosen as on the dashboard.
 
 from django.shortcuts import render
 
-from metrics.equity import DIMENSIONS, MIN_GROUP, RATES, equity_gaps, flagged_lines
+from metrics.equity.selectors import DIMENSIONS, MIN_GROUP, RATES, equity_gaps, flagged_lines
 from metrics.forms import DashboardFilterForm
 from metrics.selectors import (
     month_in_progress,

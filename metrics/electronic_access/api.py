@@ -10,8 +10,8 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from metrics.electronic_access import electronic_access
-from metrics.electronic_access_forms import PerformancePeriodForm
+from metrics.electronic_access.forms import PerformancePeriodForm
+from metrics.electronic_access.selectors import electronic_access
 from portal_adoption.api import ApiView
 from portal_adoption.permissions import api_permission
 from portal_adoption.roles import VIEW_DASHBOARD

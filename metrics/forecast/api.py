@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from metrics.forecast import MODEL_STATEMENT, WhatIfForm, forecast
+from metrics.forecast.selectors import MODEL_STATEMENT, WhatIfForm, forecast
 from metrics.selectors import month_key
 from portal_adoption.api import ApiView
 from portal_adoption.permissions import api_permission

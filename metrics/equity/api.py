@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from metrics.equity import equity_gaps
+from metrics.equity.selectors import equity_gaps
 from metrics.selectors import month_parse
 from portal_adoption.api import ApiView
 from portal_adoption.permissions import api_permission

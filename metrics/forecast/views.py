@@ -2,7 +2,7 @@
 
 from django.shortcuts import render
 
-from metrics.forecast import MODEL_STATEMENT, WhatIfForm, forecast
+from metrics.forecast.selectors import MODEL_STATEMENT, WhatIfForm, forecast
 from metrics.selectors import month_label
 from metrics.views import DashboardPermissionView
 

@@ -6,7 +6,7 @@ import textwrap
 from django.utils.translation import gettext as _
 from matplotlib.figure import Figure
 
-from metrics.forecast import MODEL_STATEMENT, forecast
+from metrics.forecast.selectors import MODEL_STATEMENT, forecast
 from metrics.selectors import month_label
 
 PAGE = (8.5, 11)  # US letter, inches, as the rest of the PDF
