@@ -1,9 +1,21 @@
 from django.urls import path
 
 from metrics import api
+from metrics.electronic_access import api as electronic_access_api
+from metrics.equity import api as equity_api
+from metrics.forecast import api as forecast_api
 
 urlpatterns = [
     path(
         "metrics/monthly/<str:month>/", api.MonthlyMetricsApi.as_view(), name="api_metrics_monthly"
     ),
+    path(
+        "metrics/electronic-access/",
+        electronic_access_api.ElectronicAccessApi.as_view(),
+        name="api_metrics_electronic_access",
+    ),
+    path(
+        "metrics/equity/<str:month>/", equity_api.EquityGapsApi.as_view(), name="api_metrics_equity"
+    ),
+    path("metrics/forecast/", forecast_api.ForecastApi.as_view(), name="api_metrics_forecast"),
 ]

@@ -324,12 +324,10 @@ def _adoption_tallies(tallies: dict[Pair, Tally], patients: QuerySet, window: _W
     moves with the clock, so a first at or after it is "none yet" (every other
     event of that type is later still), hence `_before`.
     """
-    start, last_day = window.start, window.last_day
+    start = window.start
     end = _before(window.end)
-    in_panel = Q(registered_on__lte=last_day) & (
-        Q(deactivated_on__isnull=True) | Q(deactivated_on__gt=last_day)
-    )
-    activated = Q(firsts__activated_at__lt=end)
+    adoption = _adoption_filters(window)
+    in_panel, activated = adoption.panel, adoption.activated
     installed = Q(firsts__app_installed_at__lt=end)
     logged_in = Q(type=EventType.LOGIN, occurred_at__gte=start, occurred_at__lt=end)
     features_used = Q(type__in=FEATURE_TYPES, occurred_at__gte=start, occurred_at__lt=end)
@@ -343,22 +341,50 @@ def _adoption_tallies(tallies: dict[Pair, Tally], patients: QuerySet, window: _W
         .values(patient_key=F("patient_id") + 0)
         .annotate(logins=Count("pk", filter=logged_in), features=FEATURES_USED)
     )
-    logged_in_ids = plausible_events().filter(logged_in).values("patient_id")
     multi_feature_ids = month.filter(logins__gt=0, features__gte=2).values("patient_key")
-    enrolled = in_panel & activated
+    enrolled = adoption.enrolled
     rows = _grouped(
         patients,
         PATIENT_PAIR,
         panel=Count("pk", filter=in_panel),
         enrolled=Count("pk", filter=enrolled),
         app_installed=Count("pk", filter=enrolled & installed),
-        active_users=Count("pk", filter=enrolled & Q(pk__in=logged_in_ids)),
+        active_users=Count("pk", filter=adoption.active),
         multi_feature_users=Count("pk", filter=enrolled & Q(pk__in=multi_feature_ids)),
         # Literally "patients whose first portal_activated event falls in M": the
         # panel is not asked (a patient who enrolled and left in M is counted).
         new_enrollments=Count("pk", filter=activated & Q(firsts__activated_at__gte=start)),
     )
     _add_counts(tallies, rows)
+
+
+class AdoptionFilters(NamedTuple):
+    """metrics.md's panel, enrolled and active users of a month, as filters of Patient rows.
+
+    The rollup counts them per (location, provider); metrics.equity.selectors counts the
+    same patients per language and age band: one definition for both.
+    """
+
+    panel: Q
+    activated: Q
+    enrolled: Q
+    active: Q  # enrolled, with a `login` event in the month
+
+
+def adoption_filters(month: dt.date) -> AdoptionFilters:
+    return _adoption_filters(_Window(month.replace(day=1)))
+
+
+def _adoption_filters(window: _Window) -> AdoptionFilters:
+    last_day, end = window.last_day, _before(window.end)
+    in_panel = Q(registered_on__lte=last_day) & (
+        Q(deactivated_on__isnull=True) | Q(deactivated_on__gt=last_day)
+    )
+    activated = Q(firsts__activated_at__lt=end)
+    logged_in = Q(type=EventType.LOGIN, occurred_at__gte=window.start, occurred_at__lt=end)
+    logged_in_ids = plausible_events().filter(logged_in).values("patient_id")
+    enrolled = in_panel & activated
+    return AdoptionFilters(in_panel, activated, enrolled, enrolled & Q(pk__in=logged_in_ids))
 
 
 def _before(moment: dt.datetime) -> dt.datetime:

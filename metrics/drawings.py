@@ -62,7 +62,7 @@ from portal_adoption.feedback_hooks import published_changes
 logger = logging.getLogger(__name__)
 
 # Raise when the drawing code changes what it draws: every stored copy is then redrawn.
-DRAWING_FORMAT = 1
+DRAWING_FORMAT = 2  # 2: the forecast page (issue 16)
 CLAIM_SECONDS = 120  # a claim older than this is a drawer that died
 WAIT_SECONDS = 20
 POLL_SECONDS = 0.1

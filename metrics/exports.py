@@ -22,7 +22,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from metrics.charts import draw_trend
+from metrics.electronic_access.pdf import electronic_access_page
+from metrics.equity.pdf import equity_pages
 from metrics.figures import BY_KEY, FIGURE_KEYS
+from metrics.forecast.pdf import forecast_page
 from metrics.models import MonthlyReportDelivery, MonthlyRollup, ScopeKind
 from metrics.selectors import (
     CHART_FIGURES,
@@ -304,7 +307,9 @@ def _chart_pages(month: date, scope: Scope, target_values: dict) -> list[Figure]
 
 def dashboard_pdf(month: date, scope: Scope | None = None) -> bytes:
     """The dashboard as a PDF: the summary in the worked example's layout with changes,
-    targets and the key opportunities; every figure in a table; the trend charts."""
+    targets and the key opportunities; every figure in a table; for the whole practice,
+    the equity gaps; the trend charts; the CMS electronic-access measure for the year
+    to date (metrics.electronic_access.pdf)."""
     scope = scope or scope_resolve()
     month = month.replace(day=1)
     data = dashboard_for(month, scope)
@@ -327,7 +332,13 @@ def dashboard_pdf(month: date, scope: Scope | None = None) -> bytes:
     with PdfPages(buffer, metadata=metadata) as pdf:
         pdf.savefig(_summary_page(data, sections, scope, month))
         pdf.savefig(_table_page(sections, month))
+        if scope.kind == ScopeKind.PRACTICE:
+            for page in equity_pages(month):
+                pdf.savefig(page)
         for page in _chart_pages(month, scope, data["targets"]):
+            pdf.savefig(page)
+        pdf.savefig(electronic_access_page(month, _Page()))
+        if scope.kind == ScopeKind.PRACTICE and (page := forecast_page(month)) is not None:
             pdf.savefig(page)
     return buffer.getvalue()
 

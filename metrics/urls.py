@@ -1,6 +1,9 @@
 from django.urls import path
 
 from metrics import views
+from metrics.electronic_access import views as electronic_access_views
+from metrics.equity import views as equity_views
+from metrics.forecast import views as forecast_views
 
 app_name = "metrics"
 
@@ -11,4 +14,16 @@ urlpatterns = [
     path("report.pdf", views.ExportPdfView.as_view(), name="export_pdf"),
     path("targets/", views.TargetsView.as_view(), name="targets"),
     path("definitions/", views.DefinitionsView.as_view(), name="definitions"),
+    path(
+        "electronic-access/",
+        electronic_access_views.ElectronicAccessView.as_view(),
+        name="electronic_access",
+    ),
+    path(
+        "electronic-access/not-counted.csv",
+        electronic_access_views.ElectronicAccessCsvView.as_view(),
+        name="electronic_access_csv",
+    ),
+    path("equity/", equity_views.EquityGapsView.as_view(), name="equity"),
+    path("forecast/", forecast_views.ForecastView.as_view(), name="forecast"),
 ]

@@ -23,6 +23,7 @@ from django.views import View
 from metrics import drawings, exports
 from metrics.charts import trend_description
 from metrics.figures import BY_KEY, FIGURES
+from metrics.forecast.selectors import MODEL_STATEMENT
 from metrics.forms import DashboardFilterForm, TargetsForm, shown, with_unit
 from metrics.selectors import (
     SECTIONS,
@@ -374,5 +375,5 @@ class DefinitionsView(DashboardPermissionView):
             }
             for key, title in SECTIONS
         ]
-        context = {"sections": sections, "rules": GENERAL_RULES}
+        context = {"sections": sections, "rules": GENERAL_RULES, "forecast_model": MODEL_STATEMENT}
         return render(request, "metrics/definitions.html", context)

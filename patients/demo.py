@@ -21,7 +21,8 @@ How DemoPractice generates a practice:
 4. Each patient's portal story: enrolled before the window (~45% of the old
    panel), enrolled during it (~37% of the rest, spread evenly, so the rate
    climbs steadily to ~65%), or, for new patients, enrolled within weeks of
-   joining (~70%). An invitation always comes before activation; about 35%
+   joining (~70%); patients of 80 and older half as often (the group the
+   equity gaps page flags). An invitation always comes before activation; about 35%
    of enrolled patients have the app. Each enrolled patient has an
    engagement level, which grows a little over the year.
 5. Every month a patient is on the panel, needs arrive at monthly rates
@@ -41,7 +42,9 @@ How DemoPractice generates a practice:
    other event of a seed as it was. Most bookings end in a visit
    (visit_completed, at the front desk or, for telehealth, "other") on a
    weekday one to three weeks later, when that day has come; the visits come
-   from an RNG of their own too. They change no figure.
+   from an RNG of their own too. They change no figure. Many invitations in
+   the window follow a visit (about a quarter of them by more than the 4 business
+   days the CMS electronic-access measure allows), from an RNG of their own.
 7. Event ids and object ids are counters prefixed with the seed. Events are
    produced one patient at a time, so a load streams them in batches.
 """
@@ -199,6 +202,11 @@ P_ENROLLED_BEFORE = 0.45
 P_ENROLLS_DURING = 0.37
 P_NEW_PATIENT_ENROLLS = 0.70
 P_INVITED_NOT_ENROLLED = 0.35
+# Patients of 80 and older enroll about half as often as the rest (each chance
+# above times this): the equity gaps page (issue 16) has a group left behind to
+# show, with its remedy, the tech-help session.
+OLDEST_AGE = 80
+OLDEST_ENROLL_FACTOR = 0.5
 # With activations in the app, about 35% of enrolled patients have the app.
 P_APP_LATER = 0.2
 APP_DELAY_DAYS_MEAN = 45
@@ -272,6 +280,14 @@ VISIT_SEED_OFFSET = 15_485_863
 VISIT_LEAD_DAYS = (7, 21)  # booking to visit, in days
 P_VISIT_KEPT = 0.9  # the others were no-shows or canceled
 P_VISIT_TELEHEALTH = 0.2
+# The visit an invitation followed (the CMS electronic-access measure counts from
+# visits): an RNG of its own, seed + this, so every other event of a seed stays.
+# Most invitations come within the 4 business days the measure allows, some later.
+INVITE_VISIT_SEED_OFFSET = 7_368_787
+P_INVITE_AFTER_VISIT = 0.6
+INVITE_AFTER_VISIT_BUSINESS_DAYS = _weights(
+    [(0, 30), (1, 15), (2, 12), (3, 8), (4, 7), (5, 8), (6, 8), (8, 6), (12, 6)]
+)
 # ((lowest, highest) cents, share): co-pays, visit balances, larger bills.
 AMOUNT_BANDS = _weights((((1500, 6000), 45), ((6000, 25000), 40), ((25000, 90000), 15)))
 # Statements (statement_issued) come from a third RNG, so adding them left every
@@ -556,6 +572,7 @@ class _EventMaker:
         self.rng = rng
         self.types_rng = random.Random(practice.config.seed + APPOINTMENT_TYPE_SEED_OFFSET)
         self.visits_rng = random.Random(practice.config.seed + VISIT_SEED_OFFSET)
+        self.invite_visits_rng = random.Random(practice.config.seed + INVITE_VISIT_SEED_OFFSET)
         self.zone = practice.zone
         self.until = practice.config.until
         self.prefix = event_prefix(practice.config.seed)
@@ -588,16 +605,23 @@ class _EventMaker:
     def _story(self, patient: DemoPatient, last: date) -> _Story:
         rng = self.rng
         start = self.practice.start
+        born = patient.birth_date
+        age = (
+            self.until.year
+            - born.year
+            - ((self.until.month, self.until.day) < (born.month, born.day))
+        )
+        chance = OLDEST_ENROLL_FACTOR if age >= OLDEST_AGE else 1.0
         if patient.registered_on < start:
-            if rng.random() < P_ENROLLED_BEFORE:
+            if rng.random() < P_ENROLLED_BEFORE * chance:
                 since = max(patient.registered_on, start - timedelta(days=3 * 365))
                 day = self._day(since, start - timedelta(days=1))
-            elif rng.random() < P_ENROLLS_DURING:
+            elif rng.random() < P_ENROLLS_DURING * chance:
                 day = self._day(start, self.until)
             else:
                 return _Story()
             channel = _pick(rng, ACTIVATION_CHANNELS)
-        elif rng.random() < P_NEW_PATIENT_ENROLLS:
+        elif rng.random() < P_NEW_PATIENT_ENROLLS * chance:
             day = patient.registered_on + timedelta(days=rng.randint(0, 21))
             channel = _pick(rng, NEW_PATIENT_ACTIVATION_CHANNELS)
         else:
@@ -631,7 +655,9 @@ class _EventMaker:
             # Outreach reaches some who never sign up.
             if rng.random() < P_INVITED_NOT_ENROLLED:
                 day = self._clinic_day(first, last)
-                self._emit(EventType.PORTAL_INVITED, self._business_time(day), _invite_channel(rng))
+                invited = self._business_time(day)
+                self._emit(EventType.PORTAL_INVITED, invited, _invite_channel(rng))
+                self._visit_before(invited, first, last)
             return
         invite_day = at.date() - timedelta(days=rng.randint(1, 28))
         if story.activation_channel in (Channel.FRONT_DESK, Channel.KIOSK):
@@ -644,6 +670,7 @@ class _EventMaker:
         else:
             invited = self._business_time(invite_day)
             self._emit(EventType.PORTAL_INVITED, invited, _invite_channel(rng))
+        self._visit_before(invited, first, last)
         self._emit(EventType.PORTAL_ACTIVATED, at, story.activation_channel)
         # Activation is the first login: the patient is active that month.
         login_channel = Channel.APP if story.activation_channel == Channel.APP else Channel.PORTAL
@@ -736,6 +763,25 @@ class _EventMaker:
             return
         channel = Channel.OTHER if telehealth else Channel.FRONT_DESK
         self._emit(EventType.VISIT_COMPLETED, self._at(day, minute), channel, self._object("enc"))
+
+    def _visit_before(self, invited: datetime, first: date, last: date) -> None:
+        """Often, the visit the invitation followed: that day or some business days
+        before it (within the measure's 4, mostly), when the patient was on the panel."""
+        rng = self.invite_visits_rng
+        if rng.random() >= P_INVITE_AFTER_VISIT:
+            return
+        day = invited.date()
+        for _i in range(_pick(rng, INVITE_AFTER_VISIT_BUSINESS_DAYS)):
+            day -= timedelta(days=1)
+            while day.weekday() >= 5:
+                day -= timedelta(days=1)
+        telehealth = rng.random() < P_VISIT_TELEHEALTH
+        at = self._at(day, rng.randrange(BUSINESS_OPEN, BUSINESS_CLOSE))
+        # On the panel, and before the invitation (the same day: earlier that day).
+        if not first <= day <= last or day.weekday() >= 5 or at >= invited:
+            return
+        channel = Channel.OTHER if telehealth else Channel.FRONT_DESK
+        self._emit(EventType.VISIT_COMPLETED, at, channel, self._object("enc"))
 
     def _result(self, story: _Story, engagement: float, lo: date, hi: date) -> None:
         rng = self.rng

@@ -27,6 +27,8 @@ ACCESS_LOG_RESOURCES = {
     "chart_notes_export": gettext_lazy("Chart notes export"),
     "communications": gettext_lazy("What was sent to the patient"),
     "decline": gettext_lazy("Decline and remedy"),
+    "electronic_access": gettext_lazy("CMS electronic access: patients not counted"),
+    "electronic_access_export": gettext_lazy("CMS electronic access: patients not counted, CSV"),
     "enrollment": gettext_lazy("Enrollment checklist"),
     "follow_up": gettext_lazy("Follow-up list"),
     "follow_up_call": gettext_lazy("Follow-up call"),

@@ -45,6 +45,7 @@ NOT_PAGES = {
     "metrics:chart",
     "metrics:export_csv",
     "metrics:export_pdf",
+    "metrics:electronic_access_csv",
     "patients:import_rejections_csv",
     "api_schema",
 }

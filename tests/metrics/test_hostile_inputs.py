@@ -22,6 +22,13 @@ PARAMETERS = {
     "metrics:definitions": ("get", [], {}),
     "metrics:targets": ("post", list(TARGET_FIGURES), {}),
     "api_metrics_monthly": ("get", ["location", "provider"], {"month": "2026-01"}),
+    "metrics:equity": ("get", ["month"], {}),
+    "api_metrics_equity": ("get", [], {"month": "2026-01"}),
+    "metrics:electronic_access": ("get", ["start", "end"], {}),
+    "metrics:electronic_access_csv": ("get", ["start", "end"], {}),
+    "api_metrics_electronic_access": ("get", ["start", "end"], {}),
+    "metrics:forecast": ("get", ["offer_rate", "acceptance"], {}),
+    "api_metrics_forecast": ("get", ["offer_rate", "acceptance"], {}),
 }
 # Answers that are a refusal, not a failure: a redirect with a message (the PDF
 # link and the targets form after saving) is how those pages refuse.

@@ -20,10 +20,10 @@ from django.utils.translation import gettext_lazy
 from messaging.services import Inbound, message_close, message_receive
 from metrics.models import MonthlyRollup, ScopeKind
 from patients.feed_import import events_import
-from patients.models import EventSource
+from patients.models import Channel, EventSource, EventType
 from portal_adoption.csv_export import FORMULA_STARTS, csv_cell, csv_text
 from portal_adoption.roles import Role
-from tests.factories import LocationFactory, PatientFactory
+from tests.factories import ActivityEventFactory, LocationFactory, PatientFactory
 from tests.portal_adoption.test_role_access import PAGES, make_target
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +39,12 @@ HOSTILE = [
 ]
 # The CSV downloads there are. The walk must find exactly these: a new one is
 # checked by the walk too, once hostile data reaches it.
-CSV_DOWNLOADS = {"messaging:notes", "patients:import_rejections_csv", "metrics:export_csv"}
+CSV_DOWNLOADS = {
+    "messaging:notes",
+    "patients:import_rejections_csv",
+    "metrics:export_csv",
+    "metrics:electronic_access_csv",
+}
 PERSONA_ORDER = [
     Role.MANAGER,
     Role.NURSE,
@@ -91,6 +96,8 @@ def hostile_practice(db, nurse):
     )
     message, _created = message_receive(inbound=inbound)
     message_close(message=message, by=nurse, chart_note=HOSTILE[1])
+    # Seen today and not given portal access: in the electronic-access list (this year's).
+    ActivityEventFactory(patient=patient, type=EventType.VISIT_COMPLETED, channel=Channel.OTHER)
     hostile_record = {
         "event_id": HOSTILE[4],
         "patient_external_id": HOSTILE[2],

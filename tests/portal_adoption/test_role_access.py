@@ -130,6 +130,13 @@ PAGES = {
     "metrics:targets": Page(None, MANAGERS),
     "metrics:definitions": Page(None, MANAGERS),
     "api_metrics_monthly": Page("month", MANAGERS),
+    "api_metrics_electronic_access": Page(None, MANAGERS, ok=400),  # no period: 400
+    "metrics:electronic_access": Page(None, MANAGERS),
+    "metrics:electronic_access_csv": Page(None, MANAGERS),
+    "metrics:equity": Page(None, MANAGERS),
+    "api_metrics_equity": Page("month", MANAGERS),
+    "metrics:forecast": Page(None, MANAGERS),
+    "api_metrics_forecast": Page(None, MANAGERS),
     "enrollment:report_staff": Page(None, MANAGERS),
     "enrollment:report_declines": Page(None, MANAGERS),
     "enrollment:report_incentives": Page(None, MANAGERS),
