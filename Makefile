@@ -14,7 +14,7 @@ CHROMIUM := /usr/bin/chromium
 # A first run is a development run: DEBUG on unless the caller says otherwise.
 export DEBUG ?= true
 
-.PHONY: run test lint format migrate demo install clean messages
+.PHONY: run test lint format migrate demo install clean messages mutate mutate-score
 
 $(BIN)/activate:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -50,6 +50,18 @@ test: install
 	@test -x $(CHROMIUM) || echo "browser tests skipped: $(CHROMIUM) not found (apt-get install chromium)"
 	$(BIN)/pytest
 
+# Mutation testing of the rule modules (tests/README.md): every function's mutants
+# against the tests that call it, about an hour on two cores. Needs PostgreSQL
+# (DATABASE_URL); `make mutate MUTATE="patients/rules.py"` narrows it.
+MUTATE ?=
+mutate: install
+	@test -n "$(DATABASE_URL)" || { echo "make mutate needs PostgreSQL: set DATABASE_URL"; exit 1; }
+	$(PY) -m tests.mutate run $(MUTATE)
+	$(PY) -m tests.mutate score
+
+mutate-score: install
+	$(PY) -m tests.mutate score
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -62,7 +74,7 @@ format: install
 # needs GNU gettext), the patient texts into every patient language, then the .mo files
 # the app reads (polib: no msgfmt needed). Commit the .po and .mo files.
 messages: install
-	$(PY) manage.py makemessages -l es -l ja --ignore=.venv --ignore=tests --ignore=bench --no-location --no-wrap
+	$(PY) manage.py makemessages -l es -l ja --ignore=.venv --ignore=tests --ignore=bench --ignore=mutants --no-location --no-wrap
 	$(PY) manage.py patient_messages
 	$(PY) manage.py compile_catalogs
 

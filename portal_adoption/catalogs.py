@@ -34,8 +34,18 @@ from django.utils.translation.template import templatize
 from patients.languages import PATIENT_CONTEXT, PATIENT_LANGUAGES
 
 STAFF_LANGUAGES = ("es", "ja")
-# makemessages --ignore=.venv --ignore=tests --ignore=bench, and what it never reads.
-IGNORED_DIRECTORIES = {".venv", "tests", "bench", "locale", "node_modules", "static", "var"}
+# makemessages --ignore=.venv --ignore=tests --ignore=bench --ignore=mutants, and what
+# it never reads.
+IGNORED_DIRECTORIES = {
+    ".venv",
+    "tests",
+    "bench",
+    "locale",
+    "node_modules",
+    "static",
+    "var",
+    "mutants",
+}
 TEMPLATE_SUFFIXES = {".html", ".txt"}
 # Django's gettext functions, as makemessages passes them to xgettext.
 KEYWORDS = {

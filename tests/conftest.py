@@ -4,6 +4,7 @@ Fatima works the front desk, Nora is a nurse, Dr. Patel a provider, Bill is
 in billing, Maria manages the practice and Ada administers the system.
 """
 
+import os
 import uuid
 from io import StringIO
 
@@ -16,6 +17,7 @@ from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from portal_adoption.roles import Role
+from tests import mutation
 from tests.browser.chromium import report_header
 from tests.factories import PatientFactory, staff
 
@@ -23,6 +25,32 @@ from tests.factories import PatientFactory, staff
 def pytest_report_header(config):
     """Say at the top of every run whether the browser tests run, or what to install."""
     return report_header()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """A mutmut worker tests against its own database (tests/mutation.py)."""
+    if mutation.under_a_mutant():
+        from pytest_django.fixtures import _set_suffix_to_test_databases
+
+        _set_suffix_to_test_databases(f"mut{mutation.claim_slot()}")
+
+
+def pytest_collection_modifyitems(config, items):
+    """A mutation run's copy of the source holds every mutant, which the tests that
+    read the source text (not behavior) would report: they are left out of it."""
+    if "MUTANT_UNDER_TEST" not in os.environ:
+        return
+    kept = [item for item in items if item.get_closest_marker("reads_the_source") is None]
+    config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+    items[:] = kept
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session):
+    """mutmut runs pytest again and again in one process and forks its workers from it."""
+    if "MUTANT_UNDER_TEST" in os.environ:
+        mutation.back_to_the_configured_databases()
 
 
 @pytest.fixture(autouse=True)

@@ -32,6 +32,7 @@ def imported_apps(path: Path) -> set[str]:
     return names
 
 
+@pytest.mark.reads_the_source
 @pytest.mark.parametrize("app", sorted(FORBIDDEN))
 def test_an_app_imports_only_what_the_architecture_allows(app):
     wrong = [

@@ -35,6 +35,7 @@ def cache_imports(path: Path) -> list[str]:
     return found
 
 
+@pytest.mark.reads_the_source
 def test_only_portal_adoption_cache_uses_the_cache():
     uses = [
         use

@@ -69,6 +69,7 @@ def test_a_lazy_translation_is_written_as_text():
     assert csv_cell(gettext_lazy("Practice")) == "Practice"
 
 
+@pytest.mark.reads_the_source
 def test_no_module_writes_csv_but_the_one_writer():
     writers = re.compile(r"csv\.(writer|DictWriter)\(")
     offenders = [

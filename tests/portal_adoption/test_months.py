@@ -55,11 +55,13 @@ def lines_matching(pattern: re.Pattern) -> list[str]:
     ]
 
 
+@pytest.mark.reads_the_source
 def test_no_module_steps_a_month_by_hand():
     hand_made = lines_matching(HAND_MADE_MONTH)
     assert hand_made == [], "use portal_adoption.dates: " + ", ".join(hand_made)
 
 
+@pytest.mark.reads_the_source
 def test_no_module_makes_its_own_practice_time_zone():
     hand_made = lines_matching(HAND_MADE_ZONE)
     assert hand_made == [], "use portal_adoption.dates.practice_zone: " + ", ".join(hand_made)

@@ -150,6 +150,7 @@ def _report(missing: dict[str, list[catalogs.Message]]) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.reads_the_source
 def test_every_marked_string_has_a_translation_in_every_shipped_catalogue(marked):
     """Staff strings in Spanish and Japanese; patient texts in all five languages.
 
@@ -165,6 +166,7 @@ def test_every_marked_string_has_a_translation_in_every_shipped_catalogue(marked
     assert not missing, _report(missing)
 
 
+@pytest.mark.reads_the_source
 def test_every_patient_text_has_a_translation_in_every_patient_language(marked):
     patient_texts = {key: m for key, m in marked.items() if m.for_patients}
     assert len(patient_texts) >= 80
@@ -174,6 +176,7 @@ def test_every_patient_text_has_a_translation_in_every_patient_language(marked):
         assert not gaps, _report({language: gaps})
 
 
+@pytest.mark.reads_the_source
 def test_the_extraction_finds_the_strings_of_templates_and_python(marked):
     assert ("", "Language of the interface") in marked  # forms.py
     assert ("", "Your language is saved.") in marked  # account_views.py
@@ -255,6 +258,7 @@ def test_a_main_catalogue_translation_wins_over_the_patient_texts_file(locale_co
     assert compiled[("patient", "Get the app")] == ("Descargue la app",)
 
 
+@pytest.mark.reads_the_source
 def test_every_translation_keeps_the_placeholders_of_its_english():
     # A plural entry's forms may use the placeholders of either English form: the code
     # passes the same values to both ("the last day" / "the last %(days)s days"), and a

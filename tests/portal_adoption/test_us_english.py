@@ -4,6 +4,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 BRITISH = {
     "enrolment": "enrollment",
@@ -33,6 +35,7 @@ def files_people_read():
                 yield path
 
 
+@pytest.mark.reads_the_source
 def test_everything_a_person_reads_is_in_us_english():
     found = [
         f"{path.relative_to(ROOT)}:{number}: {word} -> {BRITISH[word.lower()]}"
