@@ -4,11 +4,11 @@ Fatima works the front desk, Nora is a nurse, Dr. Patel a provider, Bill is
 in billing, Maria manages the practice and Ada administers the system.
 """
 
-import os
 import uuid
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
@@ -28,18 +28,21 @@ def pytest_report_header(config):
 
 
 @pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
-    """A mutmut worker tests against its own database (tests/mutation.py)."""
-    if mutation.under_a_mutant():
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, django_db_blocker):
+    """Each pytest run mutmut makes gets a fresh copy of a migrated database (tests/mutation.py)."""
+    if mutation.under_mutmut():
         from pytest_django.fixtures import _set_suffix_to_test_databases
 
         _set_suffix_to_test_databases(f"mut{mutation.claim_slot()}")
+        with django_db_blocker.unblock():
+            mutation.copy_the_template(settings.DATABASES["default"]["TEST"]["NAME"])
+        mutation.use_the_copy_as_it_is()
 
 
 def pytest_collection_modifyitems(config, items):
     """A mutation run's copy of the source holds every mutant, which the tests that
     read the source text (not behavior) would report: they are left out of it."""
-    if "MUTANT_UNDER_TEST" not in os.environ:
+    if not mutation.under_mutmut():
         return
     kept = [item for item in items if item.get_closest_marker("reads_the_source") is None]
     config.hook.pytest_deselected(items=[i for i in items if i not in kept])
@@ -49,7 +52,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session):
     """mutmut runs pytest again and again in one process and forks its workers from it."""
-    if "MUTANT_UNDER_TEST" in os.environ:
+    if mutation.under_mutmut():
         mutation.back_to_the_configured_databases()
 
 

@@ -157,6 +157,22 @@ def run_mutmut(globs: list[str], tests: list[str], max_children: int, time_cap: 
         return 0
 
 
+def build_the_template() -> None:
+    """The migrated database each mutation run copies (tests/mutation.py)."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    command = [sys.executable, "-m", "tests.mutate", "_template"]
+    subprocess.run(command, cwd=ROOT, env=env, check=True)
+
+
+def _template() -> None:
+    import django
+
+    django.setup()
+    from tests import mutation
+
+    mutation.build_the_template()
+
+
 def _mutmut(max_children: str, *globs: str) -> None:
     """The child process: mutmut's own `run`, with the test selection narrowed if asked."""
     from mutmut.__main__ import _run
@@ -245,6 +261,9 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["_mutmut"]:
         _mutmut(*argv[1:])
         return 0
+    if argv[:1] == ["_template"]:
+        _template()
+        return 0
     parser = argparse.ArgumentParser(prog="python -m tests.mutate")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="mutate the rule modules and run their tests")
@@ -279,6 +298,7 @@ def main(argv: list[str]) -> int:
         else:
             globs = path_globs(args.paths)
         print("mutating:", *globs, sep="\n    ")
+        build_the_template()
         return run_mutmut(globs, tests, args.max_children, args.time_cap)
 
     only = json.loads(LAST_RUN.read_text()) if args.only_run and LAST_RUN.exists() else None
