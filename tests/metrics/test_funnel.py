@@ -91,7 +91,10 @@ def march(db):
     Enrollment.objects.create(patient=alpha, started_by=fatima, started_at=local(2026, 3, 2, 10))
     log = Log(alpha)
     log(EventType.PORTAL_INVITED, local(2026, 3, 2, 10, 1), channel=Channel.FRONT_DESK)
-    activated = log(EventType.PORTAL_ACTIVATED, local(2026, 3, 2, 10, 2)).occurred_at
+    # In UTC: a day is 24 hours (local wall-clock arithmetic would lose the DST hour).
+    activated = log(EventType.PORTAL_ACTIVATED, local(2026, 3, 2, 10, 2)).occurred_at.astimezone(
+        dt.UTC
+    )
     log(EventType.APP_INSTALLED, local(2026, 3, 3, 9), channel=Channel.APP)
     log(EventType.LOGIN, local(2026, 3, 9, 23, 30))
     log.multi_feature_month(2026, 4)
@@ -119,7 +122,9 @@ def march(db):
     charlie = patient(north, baker)
     log = Log(charlie)
     log(EventType.PORTAL_INVITED, local(2026, 3, 10, 11))
-    activated = log(EventType.PORTAL_ACTIVATED, local(2026, 3, 10, 12)).occurred_at
+    activated = log(EventType.PORTAL_ACTIVATED, local(2026, 3, 10, 12)).occurred_at.astimezone(
+        dt.UTC
+    )
     log(EventType.LOGIN, local(2026, 3, 10, 13))
     log(EventType.APP_INSTALLED, local(2026, 3, 11, 9), channel=Channel.APP)
     log.multi_feature_month(2026, 3, day=20)
