@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 
 from enrollment.models import Decline, DeclineReason, Enrollment
 from metrics.exports import dashboard_pdf
+from metrics.forecast.selectors import pace
 from metrics.funnel import selectors
 from metrics.funnel.selectors import biggest_drop, funnel
 from metrics.funnel.services import funnel_rollup
@@ -152,9 +153,11 @@ def march(db):
     hotel = patient(north, adams)
     Enrollment.objects.create(patient=hotel, started_by=carlos, started_at=local(2026, 3, 12, 9))
 
-    # 7. Invited by the feed: app installed, but one feature a month only.
+    # 7. Invited by the feed: app installed, but one feature a month only once activated
+    #    (two features in early March, before the activation, do not count).
     india = patient(north, adams)
     log = Log(india)
+    log.multi_feature_month(2026, 3, day=12)
     log(EventType.PORTAL_INVITED, local(2026, 3, 15, 9))
     log(EventType.PORTAL_ACTIVATED, local(2026, 3, 15, 10))
     log(EventType.LOGIN, local(2026, 3, 16, 9))
@@ -197,6 +200,13 @@ def test_a_patient_is_offered_once_in_the_month_of_the_first_offer(march):
     first = dict(with_first_offer().values_list("pk", "offered_by_id"))
     # Bravo's decline (Carlos) came before Fatima's enrollment: Carlos made the offer.
     assert sorted(first.values(), key=str).count(march["carlos"].pk) == 3
+
+
+def test_the_forecast_counts_a_patient_offered_once_in_the_first_offers_month(march):
+    # June 15: the pace is March to May. Foxtrot, declined in February and invited in
+    # March, was offered in February; golf, invited on April 1, in April.
+    found = pace(dt.date(2026, 6, 15))
+    assert found.offered == 7 + 1
 
 
 def test_the_march_cohort_step_by_step_by_hand(march):
