@@ -29,7 +29,10 @@ class FunnelRowSerializer(serializers.Serializer):
         child=serializers.FloatField(allow_null=True),
         help_text=gettext_lazy("Each step over the step before, a fraction; null: no base."),
     )
-    biggest_drop = serializers.ChoiceField(choices=STEP_KEYS, allow_null=True)
+    biggest_drop = serializers.CharField(
+        allow_null=True,
+        help_text=gettext_lazy("The step key of this row's lowest conversion over 30 or more."),
+    )
 
 
 class FunnelDropSerializer(serializers.Serializer):

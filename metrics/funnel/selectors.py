@@ -54,10 +54,11 @@ from django.utils.translation import gettext_lazy as _
 from metrics.compute import FEATURE_TYPES, month_bounds, month_of, multi_feature_uses
 from metrics.models import FunnelBy, FunnelRollup
 from metrics.offers import NEVER, with_first_offer
+from metrics.selectors import month_shift
 from patients.feed_import import batched
 from patients.models import EventType, Location, Provider
 from patients.selectors import plausible_events
-from portal_adoption.dates import event_window, practice_zone
+from portal_adoption.dates import event_window, months_between, practice_zone
 
 FIRST_LOGIN_DAYS = 7  # day 7 after the activation's day counts, day 8 does not
 ACTIVE_DAY = 90
@@ -269,12 +270,8 @@ def _active_at_90_ids(ids: list[int]) -> set[int]:
 
 def kept_cohorts(today: dt.date) -> list[dt.date]:
     """The nightly rollup's cohorts: `today`'s month and the twelve before it."""
-    month = today.replace(day=1)
-    months = [month]
-    for _index in range(COHORTS_KEPT - 1):
-        month = (month - dt.timedelta(days=1)).replace(day=1)
-        months.append(month)
-    return sorted(months)
+    current = today.replace(day=1)
+    return months_between(month_shift(current, -(COHORTS_KEPT - 1)), current)
 
 
 # --- Reading the stored funnel ----------------------------------------------------------
