@@ -53,7 +53,7 @@ from django.utils.translation import gettext_lazy as _
 
 from metrics.compute import FEATURE_TYPES, month_bounds, month_of, multi_feature_uses
 from metrics.models import FunnelBy, FunnelRollup
-from metrics.offers import NEVER, with_first_offer
+from metrics.offers import with_first_offer
 from metrics.selectors import month_shift
 from patients.feed_import import batched
 from patients.models import EventType, Location, Provider
@@ -156,9 +156,7 @@ def cohort_counts(
     """
     now = now or timezone.now()
     wanted = sorted({month.replace(day=1) for month in months})
-    counts: dict[dt.date, dict] = {
-        month: defaultdict(lambda: dict.fromkeys([*STEP_KEYS, DUE_90], 0)) for month in wanted
-    }
+    counts: dict[dt.date, dict] = {month: defaultdict(_no_patients) for month in wanted}
     if not wanted:
         return {}
     zone = practice_zone()
@@ -170,7 +168,7 @@ def cohort_counts(
     start, end = month_bounds(wanted[0])[0], month_bounds(wanted[-1])[1]
     rows = (
         with_first_offer()
-        .filter(first_offer_at__gte=start, first_offer_at__lt=min(end, NEVER))
+        .filter(first_offer_at__gte=start, first_offer_at__lt=end)
         .values_list(
             "pk",
             "first_offer_at",
@@ -223,9 +221,13 @@ def cohort_counts(
             tally = counts[member.cohort][group]
             for step in member.reached:
                 tally[step] += 1
-    for month in wanted:
-        counts[month][(FunnelBy.PRACTICE.value, 0)]  # an empty cohort still has its row
-    return {month: dict(groups) for month, groups in counts.items()}
+    # An empty cohort still has the practice's row: computed, nobody offered.
+    practice = (FunnelBy.PRACTICE.value, 0)
+    return {month: {practice: _no_patients()} | dict(groups) for month, groups in counts.items()}
+
+
+def _no_patients() -> dict[str, int]:
+    return dict.fromkeys([*STEP_KEYS, DUE_90], 0)
 
 
 def _multi_feature_ids(ids: list[int]) -> set[int]:
