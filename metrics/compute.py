@@ -335,13 +335,9 @@ def _adoption_tallies(tallies: dict[Pair, Tally], patients: QuerySet, window: _W
     # month's partition in patient order through the (patient) index, a heap
     # visit per event (1.3 s at 10M events), where a hash of the (type,
     # occurred_at) index's rows takes a tenth of that.
-    month = (
-        plausible_events()
-        .filter(logged_in | features_used)
-        .values(patient_key=F("patient_id") + 0)
-        .annotate(logins=Count("pk", filter=logged_in), features=FEATURES_USED)
-    )
-    multi_feature_ids = month.filter(logins__gt=0, features__gte=2).values("patient_key")
+    multi_feature_ids = multi_feature_uses(
+        plausible_events(), logged_in=logged_in, features_used=features_used
+    ).values("patient_key")
     enrolled = adoption.enrolled
     rows = _grouped(
         patients,
@@ -413,6 +409,22 @@ FEATURES_USED = sum(
     (Max(Case(When(uses, then=Value(1)), default=Value(0))) for uses in FEATURE_USES.values()),
     start=Value(0),
 )
+
+
+def multi_feature_uses(
+    events: QuerySet, *, logged_in: Q, features_used: Q, **per: object
+) -> QuerySet:
+    """metrics.md's multi-feature use: `patient_key` (and each of `per`, e.g. a month)
+    where the patient logged in (`logged_in`) and used at least two of the five
+    features (`features_used` says which events, and when). The dashboard asks it of
+    one month; the enrollment funnel (metrics.funnel) of each month after activation.
+    """
+    return (
+        events.filter(logged_in | features_used)
+        .values(patient_key=F("patient_id") + 0, **per)
+        .annotate(logins=Count("pk", filter=logged_in), features=FEATURES_USED)
+        .filter(logins__gt=0, features__gte=2)
+    )
 
 
 def _event_tallies(tallies: dict[Pair, Tally], events: QuerySet, window: _Window) -> None:

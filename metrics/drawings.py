@@ -46,7 +46,14 @@ from django.utils import timezone, translation
 
 from metrics import exports
 from metrics.charts import trend_markers, trend_svg
-from metrics.models import DrawingKind, MonthlyRollup, ScopeKind, StoredDrawing
+from metrics.models import (
+    DrawingKind,
+    FunnelBy,
+    FunnelRollup,
+    MonthlyRollup,
+    ScopeKind,
+    StoredDrawing,
+)
 from metrics.selectors import (
     TREND_MONTHS,
     Scope,
@@ -62,7 +69,7 @@ from portal_adoption.feedback_hooks import published_changes
 logger = logging.getLogger(__name__)
 
 # Raise when the drawing code changes what it draws: every stored copy is then redrawn.
-DRAWING_FORMAT = 2  # 2: the forecast page (issue 16)
+DRAWING_FORMAT = 3  # 2: the forecast page (issue 16); 3: the funnel page
 CLAIM_SECONDS = 120  # a claim older than this is a drawer that died
 WAIT_SECONDS = 20
 POLL_SECONDS = 0.1
@@ -84,6 +91,12 @@ def drawing_version(month: dt.date, scope: Scope) -> str:
         .values_list("month", "computed_at")
     )
     markers = [(marker.month, marker.label) for marker in published_changes(first, month)]
+    # The funnel page's cohort is recomputed nightly for 13 months, apart from the rollup.
+    funnel_computed = list(
+        FunnelRollup.objects.filter(cohort=month, by=FunnelBy.PRACTICE).values_list(
+            "computed_at", flat=True
+        )
+    )
     parts = (
         DRAWING_FORMAT,
         _language(),
@@ -95,6 +108,7 @@ def drawing_version(month: dt.date, scope: Scope) -> str:
         getattr(settings, "PRACTICE_CURRENCY_SYMBOL", "$"),
         month_in_progress(month),
         computed,
+        funnel_computed,
         sorted(targets().items()),
         markers,
     )

@@ -26,6 +26,7 @@ from metrics.electronic_access.pdf import electronic_access_page
 from metrics.equity.pdf import equity_pages
 from metrics.figures import BY_KEY, FIGURE_KEYS
 from metrics.forecast.pdf import forecast_page
+from metrics.funnel.pdf import funnel_page
 from metrics.models import MonthlyReportDelivery, MonthlyRollup, ScopeKind
 from metrics.selectors import (
     CHART_FIGURES,
@@ -309,7 +310,8 @@ def dashboard_pdf(month: date, scope: Scope | None = None) -> bytes:
     """The dashboard as a PDF: the summary in the worked example's layout with changes,
     targets and the key opportunities; every figure in a table; for the whole practice,
     the equity gaps; the trend charts; the CMS electronic-access measure for the year
-    to date (metrics.electronic_access.pdf)."""
+    to date (metrics.electronic_access.pdf); for the whole practice, the forecast and
+    the enrollment funnel of the month's cohort (metrics.funnel.pdf)."""
     scope = scope or scope_resolve()
     month = month.replace(day=1)
     data = dashboard_for(month, scope)
@@ -339,6 +341,8 @@ def dashboard_pdf(month: date, scope: Scope | None = None) -> bytes:
             pdf.savefig(page)
         pdf.savefig(electronic_access_page(month, _Page()))
         if scope.kind == ScopeKind.PRACTICE and (page := forecast_page(month)) is not None:
+            pdf.savefig(page)
+        if scope.kind == ScopeKind.PRACTICE and (page := funnel_page(month)) is not None:
             pdf.savefig(page)
     return buffer.getvalue()
 

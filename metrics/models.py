@@ -37,6 +37,45 @@ class MonthlyRollup(models.Model):
         return f"{self.month:%Y-%m} {self.scope_kind} {self.scope_id}"
 
 
+class FunnelBy(models.TextChoices):
+    """How the enrollment funnel is broken down (metrics.funnel)."""
+
+    PRACTICE = "practice", _("Whole practice")
+    LOCATION = "location", _("Location")
+    PROVIDER = "provider", _("Provider")
+    STAFF = "staff", _("Staff member who made the offer")
+
+
+class FunnelRollup(models.Model):
+    """The enrollment funnel of one monthly cohort (the patients first offered the portal
+    in `cohort`, metrics.offers) for the practice or one group of a breakdown.
+
+    `group_id` is the location's, the provider's or the staff member's id; 0 for the
+    practice, and for the patients with no location or provider, or whose first offer
+    names nobody (an invitation from the feed). `counts` holds each step's patients
+    (metrics.funnel.selectors.STEPS) and `due_90` (the multi-feature users whose day
+    90 had passed at `computed_at`). Counts only: no patient data. A cohort is
+    replaced whole, in one transaction (metrics.funnel.services).
+    """
+
+    cohort = models.DateField(_("cohort"))  # the first day of the month, practice time
+    by = models.CharField(_("breakdown"), max_length=16, choices=FunnelBy.choices)
+    group_id = models.PositiveIntegerField(_("location, provider or staff member"), default=0)
+    counts = models.JSONField(_("counts"), default=dict)
+    computed_at = models.DateTimeField(_("computed"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-cohort", "by", "group_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cohort", "by", "group_id"], name="one_funnel_rollup_per_cohort_and_group"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.cohort:%Y-%m} {self.by} {self.group_id}"
+
+
 class StaleMonth(models.Model):
     """A month whose events changed after it was rolled up (late imports)."""
 

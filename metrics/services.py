@@ -73,6 +73,7 @@ from metrics.compute import (
     practice_zone,
     rollup_session,
 )
+from metrics.funnel.services import funnel_months_all, funnel_months_nightly, funnel_rollup
 from metrics.models import MonthlyRollup, RollupCheckpoint, ScopeKind, StaleMonth
 from patients.models import ActivityEvent, EventType, Location, Patient, Provider
 from patients.partitions import event_partitions_ensure
@@ -191,7 +192,10 @@ def rollup_stale(*, today: dt.date | None = None) -> RollupRun:
     months = sorted(
         StaleMonth.objects.filter(month__lte=current).values_list("month", flat=True).distinct()
     )
-    return _rollup_guarded(months, _failures(today))
+    failures = _failures(today)
+    run = _rollup_guarded(months, failures)
+    _rollup_funnel(run.months, failures)
+    return run
 
 
 def rollup_all(*, today: dt.date | None = None) -> RollupRun:
@@ -205,6 +209,7 @@ def rollup_all(*, today: dt.date | None = None) -> RollupRun:
         earliest = plausible_events().aggregate(first=Min("occurred_at"))["first"]
         first = min(month_of(earliest), current) if earliest else current
     run = _rollup_guarded(months_between(first, current), failures)
+    _rollup_funnel(funnel_months_all(today), failures)
     if not step.failed:  # every month was recomputed, or marked stale for a retry
         _checkpoint_save(checkpoint)
     return run
@@ -230,6 +235,7 @@ def rollup_nightly(today: dt.date | None = None) -> RollupRun:
     months = sorted({month_of(today - dt.timedelta(days=1)), current} | stale)
     run = _rollup_guarded(months, failures)
     _rollup_open_months(today, set(months), failures)
+    _rollup_funnel(funnel_months_nightly(today, run.months), failures)
     if not step.failed:
         _checkpoint_save(checkpoint)
     return run
@@ -243,9 +249,24 @@ def rollup_one(month: dt.date, *, today: dt.date | None = None) -> RollupRun:
     with failures.guard(_("marking the months that late events changed")) as step:
         changes_since_last_rollup_mark(today=today)
     run = _rollup_guarded([month.replace(day=1)], failures)
+    _rollup_funnel(run.months, failures)
     if not step.failed:
         _checkpoint_save(checkpoint)
     return run
+
+
+def _rollup_funnel(months: list[dt.date], failures: NightlyFailures) -> None:
+    """The enrollment funnel's cohorts of `months` (metrics.funnel.services), as one
+    guarded step: a failure keeps the cohorts' previous rows, and the next night's
+    rollup computes the last 13 cohorts again."""
+    if not months:
+        return
+    with failures.guard(
+        _("computing the enrollment funnel's cohorts from %(first)s to %(last)s")
+        % {"first": f"{months[0]:%Y-%m}", "last": f"{months[-1]:%Y-%m}"},
+        scope=_("every scope"),
+    ):
+        funnel_rollup(months=months)
 
 
 def _failures(today: dt.date) -> NightlyFailures:

@@ -4,6 +4,7 @@ from metrics import views
 from metrics.electronic_access import views as electronic_access_views
 from metrics.equity import views as equity_views
 from metrics.forecast import views as forecast_views
+from metrics.funnel import views as funnel_views
 
 app_name = "metrics"
 
@@ -26,4 +27,5 @@ urlpatterns = [
     ),
     path("equity/", equity_views.EquityGapsView.as_view(), name="equity"),
     path("forecast/", forecast_views.ForecastView.as_view(), name="forecast"),
+    path("funnel/", funnel_views.FunnelView.as_view(), name="funnel"),
 ]

@@ -25,6 +25,7 @@ from metrics.charts import trend_description
 from metrics.figures import BY_KEY, FIGURES
 from metrics.forecast.selectors import MODEL_STATEMENT
 from metrics.forms import DashboardFilterForm, TargetsForm, shown, with_unit
+from metrics.funnel.selectors import DEFINITION as FUNNEL_DEFINITION
 from metrics.selectors import (
     SECTIONS,
     dashboard_for,
@@ -375,5 +376,10 @@ class DefinitionsView(DashboardPermissionView):
             }
             for key, title in SECTIONS
         ]
-        context = {"sections": sections, "rules": GENERAL_RULES, "forecast_model": MODEL_STATEMENT}
+        context = {
+            "sections": sections,
+            "rules": GENERAL_RULES,
+            "forecast_model": MODEL_STATEMENT,
+            "funnel_definition": FUNNEL_DEFINITION,
+        }
         return render(request, "metrics/definitions.html", context)

@@ -27,9 +27,9 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from enrollment.models import Decline, Enrollment
 from metrics.compute import month_bounds
 from metrics.models import MonthlyRollup, ScopeKind
+from metrics.offers import offered_between
 from metrics.selectors import targets
 from patients.models import EventType, Patient
 from patients.selectors import plausible_events
@@ -41,15 +41,15 @@ HISTORY_MONTHS = 3  # complete months the pace is read from
 MODEL_STATEMENT = _(
     "How the forecast works: it starts from the enrollment rate (enrolled / panel) of the "
     "latest month with figures and keeps the panel at that size. From the last three "
-    "complete months it takes the visits per month, the offer rate (patients offered the "
-    "portal, at the desk, by a recorded decline or by an invitation, per visit of a patient "
-    "not yet enrolled), the acceptance (the share of those offered who were invited) and the "
-    "activation (the share of those invited who have activated). Each month, visits are "
-    "taken as spread evenly over the panel, so the visits by patients not yet enrolled are "
-    "the monthly visits times (1 - the enrollment rate); those visits times the offer rate, "
-    "the acceptance and the activation are the month's new enrollments, added to the "
-    "enrolled. The what-if replaces the offer rate and the acceptance with yours; the "
-    "projection is a pace, not a promise."
+    "complete months it takes the visits per month, the offer rate (patients first offered "
+    "the portal in those months, at the desk, by a recorded decline or by an invitation, "
+    "per visit of a patient not yet enrolled), the acceptance (the share of those offered "
+    "who were invited) and the activation (the share of those invited who have activated). "
+    "Each month, visits are taken as spread evenly over the panel, so the visits by "
+    "patients not yet enrolled are the monthly visits times (1 - the enrollment rate); "
+    "those visits times the offer rate, the acceptance and the activation are the month's "
+    "new enrollments, added to the enrolled. The what-if replaces the offer rate and the "
+    "acceptance with yours; the projection is a pace, not a promise."
 )
 
 
@@ -142,19 +142,8 @@ def pace(today: dt.date) -> Pace:
         | Q(patient__firsts__activated_at__gt=F("occurred_at"))
     )
     invites = events.filter(type=EventType.PORTAL_INVITED, patient=OuterRef("pk"))
-    offered = Patient.objects.filter(
-        Exists(invites)
-        | Exists(
-            Enrollment.objects.filter(
-                patient=OuterRef("pk"), started_at__gte=start, started_at__lt=end
-            )
-        )
-        | Exists(
-            Decline.objects.filter(
-                patient=OuterRef("pk"), recorded_at__gte=start, recorded_at__lt=end
-            )
-        )
-    )
+    # Offered: the one definition (metrics.offers), first offered in these months.
+    offered = offered_between(start, end)
     invited = Patient.objects.filter(Exists(invites))
     return Pace(
         first_month=first,

@@ -29,6 +29,8 @@ PARAMETERS = {
     "api_metrics_electronic_access": ("get", ["start", "end"], {}),
     "metrics:forecast": ("get", ["offer_rate", "acceptance"], {}),
     "api_metrics_forecast": ("get", ["offer_rate", "acceptance"], {}),
+    "metrics:funnel": ("get", ["month", "by"], {}),
+    "api_metrics_funnel": ("get", ["by"], {"month": "2026-01"}),
 }
 # Answers that are a refusal, not a failure: a redirect with a message (the PDF
 # link and the targets form after saving) is how those pages refuse.

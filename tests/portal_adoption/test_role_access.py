@@ -137,6 +137,8 @@ PAGES = {
     "api_metrics_equity": Page("month", MANAGERS),
     "metrics:forecast": Page(None, MANAGERS),
     "api_metrics_forecast": Page(None, MANAGERS),
+    "metrics:funnel": Page(None, MANAGERS),
+    "api_metrics_funnel": Page("month", MANAGERS),
     "enrollment:report_staff": Page(None, MANAGERS),
     "enrollment:report_declines": Page(None, MANAGERS),
     "enrollment:report_incentives": Page(None, MANAGERS),
