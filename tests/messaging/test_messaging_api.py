@@ -1,7 +1,10 @@
 """The message queue by API: the portal delivers and collects, staff claim and reply."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from messaging.models import Message, MessageStatus, OutboxItem, Queue, ReplyTemplate
@@ -433,3 +436,18 @@ def test_an_acknowledgement_is_logged_as_the_integration(portal, patient):
     change = AccessLogEntry.objects.get(action=AccessAction.CHANGE, resource="outbox")
     assert change.username.startswith("integration-")
     assert (change.object_id, change.patient) == (str(item.pk), patient)
+
+
+def test_a_message_delivered_during_hours_is_due_at_closing_and_tomorrow_same_time(
+    portal, patient, monkeypatch, settings
+):
+    settings.PRACTICE_TIME_ZONE = "America/New_York"
+    # Delivered Wednesday 14 January 2026 at 10:00 in New York (15:00 UTC).
+    delivered = dt.datetime(2026, 1, 14, 15, 0, tzinfo=dt.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: delivered)
+
+    answer = deliver(portal, FEVER).json()
+
+    # Inside the practice: that day's close, 17:00. To the patient: one business day.
+    assert answer["internal_due_at"] == "2026-01-14T17:00:00-05:00"
+    assert answer["external_due_at"] == "2026-01-15T10:00:00-05:00"

@@ -86,6 +86,31 @@ def test_a_login_on_day_six_cancels_the_reminder(db):
     assert not reminders().exists()
 
 
+@pytest.mark.parametrize("reading", ["kept latest", "the log"])
+def test_a_login_before_the_invitation_does_not_cancel_the_reminder(db, reading):
+    if reading == "the log":
+        # A login kept past the window's far edge (a row stored before the feed checked
+        # it) makes the rule read every patient's latest times from the log instead.
+        PatientLatest.objects.create(
+            patient=PatientFactory(), login_at=dt.datetime(2999, 1, 1, tzinfo=dt.UTC)
+        )
+    invitation = at(TODAY - dt.timedelta(days=8))
+    before = invited(8)  # logged in a minute before the front desk invited her
+    ActivityEventFactory(
+        patient=before, type=EventType.LOGIN, occurred_at=invitation - dt.timedelta(minutes=1)
+    )
+    long_before = invited(8)  # an old account, last used a year ago
+    ActivityEventFactory(
+        patient=long_before, type=EventType.LOGIN, occurred_at=invitation - dt.timedelta(days=365)
+    )
+    same_instant = invited(8)  # logged in at the desk as the invitation was recorded
+    ActivityEventFactory(patient=same_instant, type=EventType.LOGIN, occurred_at=invitation)
+
+    outreach_run(today=TODAY, synchronous=True)
+
+    assert sorted(reminders().values_list("patient", flat=True)) == [before.pk, long_before.pk]
+
+
 def test_running_the_night_twice_sends_each_reminder_once(db):
     invited(9)
     outreach_run(today=TODAY, synchronous=True)
@@ -104,14 +129,24 @@ def test_an_opted_out_patient_gets_nothing_and_the_log_says_why(db):
     assert mail.outbox == []
 
 
-def test_a_text_due_in_quiet_hours_waits_until_eight(db):
-    evening = timezone.make_aware(dt.datetime(2026, 3, 18, 22, 15))
-    early = timezone.make_aware(dt.datetime(2026, 3, 19, 6, 0))
-    day = timezone.make_aware(dt.datetime(2026, 3, 19, 9, 0))
-    eight = timezone.make_aware(dt.datetime(2026, 3, 19, 8, 0))
-    assert quiet_hours_end(evening) == eight
-    assert quiet_hours_end(early) == eight
-    assert quiet_hours_end(day) == day
+@pytest.mark.parametrize(
+    ("claimed", "may_go"),
+    [
+        ((19, 6, 0), (19, 8, 0)),  # early morning: 08:00 that morning
+        ((19, 7, 59), (19, 8, 0)),  # a minute before eight: waits the minute
+        ((19, 8, 0), (19, 8, 0)),  # at eight: goes now
+        ((19, 9, 0), (19, 9, 0)),
+        ((19, 20, 59), (19, 20, 59)),  # the last minute before nine: goes now
+        ((19, 21, 0), (20, 8, 0)),  # at nine: waits for the next morning
+        ((18, 22, 15), (19, 8, 0)),
+    ],
+    ids=["06:00", "07:59", "08:00", "09:00", "20:59", "21:00", "22:15"],
+)
+def test_a_text_due_in_quiet_hours_waits_until_eight(db, claimed, may_go):
+    def march(day, hour, minute):
+        return timezone.make_aware(dt.datetime(2026, 3, day, hour, minute))
+
+    assert quiet_hours_end(march(*claimed)) == march(*may_go)
 
 
 def test_a_text_claimed_at_night_is_not_sent_before_morning(db, monkeypatch):
@@ -170,12 +205,29 @@ def test_a_failure_between_claim_and_send_is_retried_without_a_duplicate(db, mon
     assert len(calls) == 2
 
 
-def test_a_send_interrupted_after_marking_is_never_resent(db):
-    invited(8)
-    outreach_run(today=TODAY)
+def test_a_send_interrupted_after_marking_is_never_resent(db, monkeypatch):
+    patient = invited(8)
+    outreach_run(today=TODAY)  # claimed; the send is enqueued after commit
     communication = reminders().get()
-    Communication.objects.filter(pk=communication.pk).update(status="sending")
+    assert (communication.status, mail.outbox) == ("queued", [])
+    # The worker marked it "sending", then died before it knew whether the mail left.
+    Communication.objects.filter(pk=communication.pk).update(status="sending", attempts=1)
+    delivered = []
+    monkeypatch.setattr(channels, "send_email", lambda **kwargs: delivered.append(kwargs))
+    monkeypatch.setattr(channels, "send_sms", lambda **kwargs: delivered.append(kwargs))
+
     assert communication_send(communication.pk) == "sending"
+    outreach_run(today=TODAY, synchronous=True)  # the next night does not resend it either
+
+    assert delivered == []
+    assert mail.outbox == []
+    communication.refresh_from_db()
+    assert (communication.status, communication.attempts, communication.sent_at) == (
+        "sending",
+        1,
+        None,
+    )
+    assert reminders().filter(patient=patient).count() == 1
 
 
 @requires_postgres
@@ -380,14 +432,63 @@ def signed_post(client, url, data, secret):
     return client.post(url, data, HTTP_X_TWILIO_SIGNATURE=signature.decode())
 
 
-def test_an_sms_stop_opts_the_number_out(client, db, settings):
+def test_an_sms_stop_opts_the_number_out(client, db, settings, monkeypatch):
     settings.TWILIO_AUTH_TOKEN = "secret"
-    patient = PatientFactory(mobile_phone="+12025550143")
+    patient = invited(8, notification_channel="sms", mobile_phone="+12025550143")
     url = reverse("outreach:sms_inbound")
     assert client.post(url, {"From": "+12025550143", "Body": "STOP"}).status_code == 403
     response = signed_post(client, url, {"From": "+12025550143", "Body": " Stop "}, "secret")
     assert response.status_code == 200
-    assert OptOut.objects.filter(patient=patient, channel="sms").exists()
+    assert list(OptOut.objects.values_list("patient", "channel")) == [(patient.pk, "sms")]
+
+    # Mid-morning: no quiet hours in the way. She texted STOP: no more texts.
+    monkeypatch.setattr(timezone, "now", lambda: at(TODAY, 10))
+    outreach_run(today=TODAY, synchronous=True)
+
+    reminder = reminders().get(patient=patient)
+    assert (reminder.channel, reminder.status, reminder.reason) == (
+        "sms",
+        "suppressed",
+        "opted out",
+    )
+    assert RecordingSms.sent == []
+
+
+def test_a_text_opt_out_stops_texts_but_not_email_and_an_email_opt_out_the_reverse(db, monkeypatch):
+    texts_but_stopped_them = invited(8, notification_channel="sms")
+    emails_but_stopped_texts = invited(8, notification_channel="email")
+    texts_but_stopped_email = invited(8, notification_channel="sms")
+    OptOut.objects.create(patient=texts_but_stopped_them, channel="sms", source="sms STOP")
+    OptOut.objects.create(patient=emails_but_stopped_texts, channel="sms", source="sms STOP")
+    OptOut.objects.create(patient=texts_but_stopped_email, channel="email", source="unsubscribe")
+    monkeypatch.setattr(timezone, "now", lambda: at(TODAY, 10))
+
+    outreach_run(today=TODAY, synchronous=True)
+
+    outcome = {c.patient_id: (c.channel, c.status) for c in reminders().select_related("patient")}
+    assert outcome == {
+        texts_but_stopped_them.pk: ("sms", "suppressed"),
+        emails_but_stopped_texts.pk: ("email", "sent"),
+        texts_but_stopped_email.pk: ("sms", "sent"),
+    }
+    assert [m.to for m in mail.outbox] == [[emails_but_stopped_texts.email]]
+    assert [to for to, _text in RecordingSms.sent] == [texts_but_stopped_email.mobile_phone]
+
+
+def test_a_second_run_that_night_surveys_the_same_patients_once(db, settings):
+    settings.SURVEY_SAMPLE_SIZE = 4
+    for _ in range(24):
+        ActivityEventFactory(patient=PatientFactory(), type=EventType.LOGIN, occurred_at=at(TODAY))
+
+    outreach_run(today=TODAY, synchronous=True)
+    first = sorted(SurveyInvitation.objects.values_list("patient", flat=True))
+    outreach_run(today=TODAY, synchronous=True)  # a restart that night
+    outreach_run(today=TODAY + dt.timedelta(days=1), synchronous=True)  # the next night
+
+    assert len(first) == 4
+    assert sorted(SurveyInvitation.objects.values_list("patient", flat=True)) == first
+    assert [p.pk for p in outreach.due_survey(TODAY)] == first
+    assert [p.pk for p in outreach.due_survey(TODAY + dt.timedelta(days=1))] == first
 
 
 class FakeTwilio(http.server.BaseHTTPRequestHandler):

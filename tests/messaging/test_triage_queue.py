@@ -34,7 +34,7 @@ from patients.models import ActivityEvent, EventType
 from portal_adoption.models import AccessLogEntry
 from portal_adoption.roles import Role
 from tests.conftest import requires_postgres
-from tests.factories import PatientFactory, ProviderFactory, staff
+from tests.factories import PatientFactory, ProviderFactory, logged_event, staff
 
 SENT = dt.datetime(2026, 1, 14, 15, 0, tzinfo=dt.UTC)
 
@@ -221,9 +221,22 @@ def test_an_administrative_message_closes_without_a_note_unless_it_bears_on_care
 def test_a_new_message_in_an_answered_thread_reopens_it(nurse, patient):
     first = receive(patient, "my medication refill", thread_id="t-1")
     message_reply(message=first, body="Done.", by=nurse)
+    waiting = receive(patient, "and my inhaler", thread_id="t-2")  # not answered yet
+    other_patient = PatientFactory()
+
     again = receive(patient, "it did not arrive at the pharmacy", thread_id="t-1")
+    in_an_open_thread = receive(patient, "any news?", thread_id="t-2")
+    in_a_new_thread = receive(patient, "new question", thread_id="t-3")
+    same_thread_id_elsewhere = receive(other_patient, "my refill", thread_id="t-1")
+
     assert again.status == MessageStatus.NEW
-    assert "Reopened" in again.transitions.first().note
+    arrival = again.transitions.get()
+    assert (arrival.from_status, arrival.to_status) == ("", MessageStatus.NEW)
+    assert arrival.note == "Reopened: the patient wrote again in an answered thread."
+    for message in (waiting, in_an_open_thread, in_a_new_thread, same_thread_id_elsewhere):
+        assert message.transitions.get().note == ""
+    first.refresh_from_db()
+    assert first.status == MessageStatus.ANSWERED
 
 
 def test_escalating_puts_it_on_the_providers_task_list(client, nurse, patient):
@@ -315,13 +328,59 @@ def test_take_next_from_the_page_opens_the_message(client, nurse, patient):
     assert "Nothing waiting in this queue" in empty.content.decode()
 
 
+def arrived(family_name, text, *, days_ago=0):
+    """A message from a patient of that name, received `days_ago` days before now."""
+    patient = PatientFactory(family_name=family_name)
+    inbound = Inbound(
+        message_id=f"cp-{family_name}",
+        patient=patient,
+        subject="",
+        body=text,
+        sent_at=SENT,
+        thread_id="",
+    )
+    received = timezone.now() - dt.timedelta(days=days_ago)
+    return message_receive(inbound=inbound, now=received)[0]
+
+
+# Who each checkpoint lists (workflows.md): morning, what arrived overnight and is
+# still new; noon, what is still unanswered; end of day, everything open, overdue first.
+CHECKPOINT_LISTS = {
+    "morning": ["Nightingale", "Feedanswer"],
+    "noon": ["Oldfield", "Nightingale", "Claimson"],
+    "end-of-day": ["Oldfield", "Nightingale", "Claimson", "Feedanswer"],
+}
+
+
 @pytest.mark.parametrize("checkpoint", ["morning", "noon", "end-of-day"])
-def test_the_days_checkpoints_list_what_they_should(client, nurse, patient, checkpoint):
-    receive(patient, "my medication refill")
+def test_the_days_checkpoints_list_what_they_should(client, nurse, checkpoint):
+    claimed = arrived("Claimson", "my medication refill")  # overnight, claimed already
+    assert message_claim_next(queue=Queue.NURSING, by=staff("olga", Role.NURSE)) == claimed
+    arrived("Nightingale", "my medication refill")  # overnight, new: in all three
+    arrived("Oldfield", "my medication refill", days_ago=10)  # before last night, new
+    # Answered through the portal's feed: a response event naming it, still new here.
+    answered = arrived("Feedanswer", "my medication refill")
+    logged_event(
+        answered.patient,
+        "reply-by-portal-1",
+        EventType.MESSAGE_TO_PATIENT,
+        SENT + dt.timedelta(hours=1),
+        object_id="portal-reply-1",
+        reply_to=answered.message_id,
+    )
+    replied = arrived("Repliedto", "my medication refill")  # answered: in none
+    message_reply(message=replied, body="Refill sent.", by=nurse)
     client.force_login(nurse)
+
     page = client.get(reverse("messaging:checkpoint", args=["nursing", checkpoint]))
+
     assert page.status_code == 200
-    assert patient.family_name in page.content.decode()
+    html = page.content.decode()
+    listed = [name for name in CHECKPOINT_LISTS["end-of-day"] + ["Repliedto"] if name in html]
+    assert sorted(listed) == sorted(CHECKPOINT_LISTS[checkpoint])
+    if checkpoint == "end-of-day":
+        # Overdue first: Mr. Oldfield's was due ten days ago.
+        assert html.index("Oldfield") < html.index("Nightingale")
 
 
 def test_chart_notes_are_exported_for_the_ehr_once(client, nurse, patient):
@@ -337,12 +396,20 @@ def test_chart_notes_are_exported_for_the_ehr_once(client, nurse, patient):
     )
 
 
-def test_due_soon_and_overdue(patient):
-    message = receive(patient, "my medication refill")
-    due = message.internal_due_at
-    assert sla_state(message, now=due - dt.timedelta(hours=3)) == Sla.ON_TIME
-    assert sla_state(message, now=due - dt.timedelta(minutes=30)) == Sla.DUE_SOON
-    assert sla_state(message, now=due + dt.timedelta(minutes=1)) == Sla.OVERDUE
+def test_due_soon_and_overdue(patient, settings):
+    settings.PRACTICE_TIME_ZONE = "America/New_York"
+    # Wednesday 14 January 2026 at 10:00 in New York: due inside the practice at 17:00.
+    received = dt.datetime(2026, 1, 14, 15, 0, tzinfo=dt.UTC)
+    inbound = Inbound(
+        message_id="sla-1", patient=patient, subject="", body="my medication refill", sent_at=SENT
+    )
+    message = message_receive(inbound=inbound, now=received)[0]
+    due = dt.datetime(2026, 1, 14, 22, 0, tzinfo=dt.UTC)
+    assert message.internal_due_at == due
+    assert sla_state(message, now=due - dt.timedelta(hours=1, minutes=1)) == Sla.ON_TIME
+    assert sla_state(message, now=due - dt.timedelta(hours=1)) == Sla.DUE_SOON
+    assert sla_state(message, now=due) == Sla.DUE_SOON
+    assert sla_state(message, now=due + dt.timedelta(seconds=1)) == Sla.OVERDUE
 
 
 def test_the_nurses_home_page_shows_where_the_day_stands(client, nurse, patient):
