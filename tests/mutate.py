@@ -126,6 +126,24 @@ def changed_function_globs(base: str) -> list[str]:
     return globs
 
 
+def tests_that_import(globs: list[str]) -> list[str]:
+    """The test files that import the mutated modules: for a capped CI run, mapping
+    the whole suite would take the whole cap. Their app's tests if none does."""
+    modules = {g.split(".x", 1)[0] for g in globs}
+    patterns = []
+    for module in modules:
+        package, _, name = module.rpartition(".")
+        patterns.append(
+            re.compile(rf"\b{re.escape(module)}\b|from {re.escape(package)} import .*\b{name}\b")
+        )
+    found = sorted(
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "tests").rglob("test_*.py")
+        if "browser" not in path.parts and any(p.search(path.read_text()) for p in patterns)
+    )
+    return found or sorted({f"tests/{module.split('.')[0]}" for module in modules})
+
+
 def path_globs(paths: list[str]) -> list[str]:
     """mutmut globs for the rule files under each PATH (a file or a folder)."""
     selected = [
@@ -273,8 +291,8 @@ def main(argv: list[str]) -> int:
         "--tests",
         nargs="+",
         default=[],
-        help="test folders to map (default: every test but the browser's; with "
-        "--changed-since, the changed apps' own tests)",
+        help="test paths to map (default: every test but the browser's; with "
+        "--changed-since, the test files that import the changed modules)",
     )
     run.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     run.add_argument("--time-cap", type=int, default=0, help="seconds; 0 for none")
@@ -287,9 +305,7 @@ def main(argv: list[str]) -> int:
         tests = args.tests
         if args.changed_since:
             globs = changed_function_globs(args.changed_since)
-            # The rules' tests live beside their app's (tests/<app>/): enough for a
-            # capped run, and far quicker to map than the whole suite.
-            tests = tests or sorted({f"tests/{g.split('.')[0]}" for g in globs})
+            tests = tests or tests_that_import(globs)
             if not globs:
                 print(f"no rule function changed since {args.changed_since}: nothing to mutate")
                 LAST_RUN.parent.mkdir(exist_ok=True)

@@ -97,3 +97,59 @@ def test_a_database_never_given_hours_keeps_weekday_business_hours(db):
     BusinessHours.objects.all().delete()
     calendar = BusinessCalendar()
     assert calendar.internal_due(local(2026, 1, 14, 10, 30)) == local(2026, 1, 14, 17, 0)
+
+
+# Every day of the week open, so that only the closures decide: the calendar looks
+# 60 days ahead (and back) for an open day, and no further.
+EVERY_DAY = {weekday: (dt.time(9), dt.time(17)) for weekday in range(7)}
+
+
+def closed_for(first: dt.date, days: int, step: int = 1) -> set[dt.date]:
+    return {first + dt.timedelta(days=step * n) for n in range(days)}
+
+
+def test_after_fifty_nine_closed_days_the_sixtieth_is_the_next_open_day(db):
+    after = dt.date(2026, 3, 1)
+    calendar = BusinessCalendar(hours=EVERY_DAY, closures=closed_for(dt.date(2026, 3, 2), 59))
+    assert calendar.next_open_day(after).date == dt.date(2026, 4, 30)
+
+
+def test_sixty_closed_days_ahead_are_an_error_not_a_due_time_beyond_them(db):
+    after = dt.date(2026, 3, 1)
+    calendar = BusinessCalendar(hours=EVERY_DAY, closures=closed_for(dt.date(2026, 3, 2), 60))
+    with pytest.raises(
+        ValueError, match=r"^the practice has no opening hours in the next 60 days$"
+    ):
+        calendar.next_open_day(after)
+
+
+def test_before_fifty_nine_closed_days_the_sixtieth_back_is_the_previous_open_day(db):
+    before = dt.date(2026, 5, 1)
+    calendar = BusinessCalendar(hours=EVERY_DAY, closures=closed_for(dt.date(2026, 4, 30), 59, -1))
+    assert calendar.previous_open_day(before).date == dt.date(2026, 3, 2)
+
+
+def test_sixty_closed_days_back_are_an_error_not_an_open_day_before_them(db):
+    before = dt.date(2026, 5, 1)
+    calendar = BusinessCalendar(hours=EVERY_DAY, closures=closed_for(dt.date(2026, 4, 30), 60, -1))
+    with pytest.raises(
+        ValueError, match=r"^the practice had no opening hours in the last 60 days$"
+    ):
+        calendar.previous_open_day(before)
+
+
+def test_the_day_before_a_tuesday_is_its_previous_open_day(calendar):
+    assert calendar.previous_open_day(dt.date(2026, 1, 13)).date == dt.date(2026, 1, 12)
+    assert calendar.next_open_day(dt.date(2026, 1, 12)).date == dt.date(2026, 1, 13)
+
+
+def test_a_practice_in_los_angeles_keeps_its_own_hours_not_the_servers(db, settings):
+    # The server's clock stays in New York (TIME_ZONE at start-up); the practice's
+    # day is Pacific: 16:30 in Los Angeles is 19:30 in New York, after closing there.
+    settings.PRACTICE_TIME_ZONE = "America/Los_Angeles"
+    pacific = ZoneInfo("America/Los_Angeles")
+    calendar = BusinessCalendar()
+    received = dt.datetime(2026, 1, 14, 16, 30, tzinfo=pacific).astimezone(UTC)
+    assert calendar.is_open_at(received)
+    assert calendar.internal_due(received) == dt.datetime(2026, 1, 14, 17, 0, tzinfo=pacific)
+    assert calendar.external_due(received) == dt.datetime(2026, 1, 15, 16, 30, tzinfo=pacific)
