@@ -7,6 +7,7 @@ pinned for a single event (event_record, as the application writes) and for
 batches (a CSV file, the REST bulk API, a FHIR Bundle).
 """
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
@@ -72,6 +73,22 @@ def survey_record(score: str) -> dict:
         "object_id": f"invitation-{score}",
         "score": score,
     }
+
+
+# --- occurred_at: inside the event window ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "occurred_at",
+    [dt.datetime(1899, 12, 31, 23, 0, tzinfo=dt.UTC), dt.datetime(9999, 12, 31, tzinfo=dt.UTC)],
+)
+def test_an_event_dated_outside_the_event_window_is_refused_naming_occurred_at(rosa, occurred_at):
+    event = dataclasses.replace(payment(rosa, "12.50"), occurred_at=occurred_at)
+    with pytest.raises(EventInvalid) as refused:
+        event_record(patient=rosa, data=event)
+    assert [error.field for error in refused.value.errors] == ["occurred_at"]
+    assert "occurred_at" in refused.value.errors[0].message
+    assert not ActivityEvent.objects.exists()
 
 
 # --- Amount: positive ---------------------------------------------------------------
