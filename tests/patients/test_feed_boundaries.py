@@ -12,7 +12,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+import time_machine
 
+from patients import rules
 from patients.models import ActivityEvent, EventType
 from patients.rules import EventData
 from patients.services import EventConflict, EventInvalid, event_record
@@ -89,6 +91,25 @@ def test_an_event_dated_outside_the_event_window_is_refused_naming_occurred_at(r
     assert [error.field for error in refused.value.errors] == ["occurred_at"]
     assert "occurred_at" in refused.value.errors[0].message
     assert not ActivityEvent.objects.exists()
+
+
+def test_a_date_a_day_ahead_is_accepted_from_the_first_instant_of_the_new_day(rosa, monkeypatch):
+    # The window is worked out once a minute (patients/rules.py) and its latest day is
+    # tomorrow: the minute that straddles midnight must not keep yesterday's window,
+    # nor may a worker's very first check find no window kept.
+    monkeypatch.setattr(rules, "_windows", {})
+    event = dataclasses.replace(
+        payment(rosa, "12.50"), occurred_at=dt.datetime(2026, 1, 16, 12, 0, tzinfo=dt.UTC)
+    )
+    with time_machine.travel(
+        dt.datetime(2026, 1, 14, 23, 59, 30, 500_000, tzinfo=dt.UTC), tick=False
+    ):
+        with pytest.raises(EventInvalid) as refused:
+            event_record(patient=rosa, data=event)
+        assert [error.field for error in refused.value.errors] == ["occurred_at"]
+
+    with time_machine.travel(dt.datetime(2026, 1, 15, 0, 0, tzinfo=dt.UTC), tick=False):
+        assert event_record(patient=rosa, data=event).created
 
 
 # --- Amount: positive ---------------------------------------------------------------
