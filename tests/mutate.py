@@ -162,7 +162,7 @@ def run_mutmut(globs: list[str], tests: list[str], max_children: int, time_cap: 
     LAST_RUN.parent.mkdir(exist_ok=True)
     LAST_RUN.write_text(json.dumps(globs))
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    command = [sys.executable, "-m", "tests.mutate", "_mutmut", str(max_children), *globs]
+    command = [sys.executable, "-c", MUTMUT_CHILD, str(max_children), *globs]
     if tests:
         env["PAM_MUTATE_TESTS"] = json.dumps(tests)
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
@@ -191,20 +191,23 @@ def _template() -> None:
     mutation.build_the_template()
 
 
-def _mutmut(max_children: str, *globs: str) -> None:
-    """The child process: mutmut's own `run`, with the test selection narrowed if asked."""
-    from mutmut.__main__ import _run
-    from mutmut.configuration import config
+# The child that runs mutmut must not import this package: pytest imports the
+# tests of mutmut's copy (mutants/tests) as `tests`, and would find this one.
+MUTMUT_CHILD = """
+import json, os, sys
+from mutmut.__main__ import _run
+from mutmut.configuration import config
 
-    if "PAM_MUTATE_TESTS" in os.environ:
-        config().pytest_add_cli_args_test_selection = json.loads(os.environ["PAM_MUTATE_TESTS"])
-    try:
-        _run(list(globs), int(max_children))
-    except AssertionError as nothing:
-        # A changed function mutmut leaves alone (decorated ones are) has no mutants.
-        if "nothing matches" not in str(nothing):
-            raise
-        print("mutmut made no mutants of these functions: nothing to run")
+if "PAM_MUTATE_TESTS" in os.environ:
+    config().pytest_add_cli_args_test_selection = json.loads(os.environ["PAM_MUTATE_TESTS"])
+try:
+    _run(sys.argv[2:], int(sys.argv[1]))
+except AssertionError as nothing:
+    # A changed function mutmut leaves alone (decorated ones are) has no mutants.
+    if "nothing matches" not in str(nothing):
+        raise
+    print("mutmut made no mutants of these functions: nothing to run")
+"""
 
 
 @dataclass
@@ -276,9 +279,6 @@ def print_scores(boards: list[ModuleScore]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["_mutmut"]:
-        _mutmut(*argv[1:])
-        return 0
     if argv[:1] == ["_template"]:
         _template()
         return 0
