@@ -64,3 +64,17 @@ def test_a_reply_is_timed_from_the_message_it_names_not_another_of_the_patients(
     assert figures["median_response_hours"] == 1.5
     assert figures["response_within_target_share"] == 1.0
     assert figures["messages_received"] == 3
+
+
+def test_a_multi_feature_user_logged_in_that_month_not_only_the_month_before(db):
+    rosa = PatientFactory(given_name="Rosa", registered_on=dt.date(2024, 1, 2))
+    event(rosa, T.PORTAL_ACTIVATED, local(1, 5, 9))
+    event(rosa, T.LOGIN, local(1, 31, 23, 30))  # January's last evening
+    event(rosa, T.MESSAGE_FROM_PATIENT, local(2, 3, 10))
+    event(rosa, T.RESULT_VIEWED, local(2, 4, 10))
+
+    # Two features in February, but her last login was in January.
+    assert month_figures(FEBRUARY)["multi_feature_users"] == 0
+
+    event(rosa, T.LOGIN, local(2, 1, 0, 30))  # February's first night
+    assert month_figures(FEBRUARY)["multi_feature_users"] == 1
