@@ -143,13 +143,13 @@ def test_the_day_before_a_tuesday_is_its_previous_open_day(calendar):
     assert calendar.next_open_day(dt.date(2026, 1, 12)).date == dt.date(2026, 1, 13)
 
 
-def test_a_practice_in_los_angeles_keeps_its_own_hours_not_the_servers(db, settings):
-    # The server's clock stays in New York (TIME_ZONE at start-up); the practice's
-    # day is Pacific: 16:30 in Los Angeles is 19:30 in New York, after closing there.
-    settings.PRACTICE_TIME_ZONE = "America/Los_Angeles"
-    pacific = ZoneInfo("America/Los_Angeles")
+def test_a_practice_in_guam_keeps_its_own_day_not_the_servers(db, settings):
+    # The server's clock stays in New York (TIME_ZONE at start-up); the practice's day
+    # is Guam's: 08:30 on Thursday in Guam is 17:30 on Wednesday in New York.
+    settings.PRACTICE_TIME_ZONE = "Pacific/Guam"
+    guam = ZoneInfo("Pacific/Guam")
     calendar = BusinessCalendar()
-    received = dt.datetime(2026, 1, 14, 16, 30, tzinfo=pacific).astimezone(UTC)
+    received = dt.datetime(2026, 1, 15, 8, 30, tzinfo=guam).astimezone(UTC)
     assert calendar.is_open_at(received)
-    assert calendar.internal_due(received) == dt.datetime(2026, 1, 14, 17, 0, tzinfo=pacific)
-    assert calendar.external_due(received) == dt.datetime(2026, 1, 15, 16, 30, tzinfo=pacific)
+    assert calendar.internal_due(received) == dt.datetime(2026, 1, 15, 17, 0, tzinfo=guam)
+    assert calendar.external_due(received) == dt.datetime(2026, 1, 16, 8, 30, tzinfo=guam)
