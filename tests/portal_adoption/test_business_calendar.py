@@ -97,6 +97,13 @@ def test_a_database_never_given_hours_keeps_weekday_business_hours(db):
     BusinessHours.objects.all().delete()
     calendar = BusinessCalendar()
     assert calendar.internal_due(local(2026, 1, 14, 10, 30)) == local(2026, 1, 14, 17, 0)
+    # Monday to Friday, 08:00 to 17:00: Friday open, Saturday and Sunday closed.
+    assert [calendar.is_open_day(dt.date(2026, 1, day)) for day in range(9, 13)] == [
+        True,
+        False,
+        False,
+        True,
+    ]
 
 
 # Every day of the week open, so that only the closures decide: the calendar looks
