@@ -76,3 +76,34 @@ def test_fatima_cannot_complete_with_one_step_unanswered(front_desk_clerk, patie
     answer(enrollment, left_out, front_desk_clerk)
     done = enrollment_complete(enrollment=enrollment, by=front_desk_clerk)
     assert done.status == EnrollmentStatus.COMPLETED
+
+
+def test_undoing_a_step_for_one_patient_leaves_another_patients_step_ticked(front_desk_clerk, db):
+    from tests.factories import PatientFactory
+
+    rosa = enrollment_open(patient=PatientFactory(given_name="Rosa"), by=front_desk_clerk)
+    hugo = enrollment_open(patient=PatientFactory(given_name="Hugo"), by=front_desk_clerk)
+    for enrollment in (rosa, hugo):
+        enrollment_tick(enrollment=enrollment, step=Step.SEND_INVITATION, by=front_desk_clerk)
+
+    enrollment_untick(enrollment=rosa, step=Step.SEND_INVITATION)
+
+    assert not rosa.steps.filter(step=Step.SEND_INVITATION).exists()
+    assert hugo.steps.filter(step=Step.SEND_INVITATION).exists()
+
+
+def test_after_the_note_is_pasted_the_follow_up_can_be_undone_but_not_a_step_it_describes(
+    front_desk_clerk, patient
+):
+    enrollment = enrollment_open(patient=patient, by=front_desk_clerk)
+    for step in STEPS_BEFORE_THE_NOTE:
+        answer(enrollment, step, front_desk_clerk)
+    enrollment_tick(enrollment=enrollment, step=Step.RECORD_IN_EHR, by=front_desk_clerk)
+    enrollment_tick(enrollment=enrollment, step=Step.SET_FOLLOW_UP, by=front_desk_clerk)
+
+    enrollment_untick(enrollment=enrollment, step=Step.SET_FOLLOW_UP)
+    assert not enrollment.steps.filter(step=Step.SET_FOLLOW_UP).exists()
+
+    with pytest.raises(EnrollmentError, match="The EHR note is pasted already"):
+        enrollment_untick(enrollment=enrollment, step=Step.SEND_INVITATION)
+    assert enrollment.steps.filter(step=Step.SEND_INVITATION).exists()
