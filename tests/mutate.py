@@ -34,23 +34,6 @@ EQUIVALENTS = ROOT / "tests" / "mutation_equivalents.txt"
 # The mutants the last `run` selected, for `score --only-run`.
 LAST_RUN = ROOT / "mutants" / "last-run-selection.json"
 CLASS_SEPARATOR = "ǁ"
-# mutmut's exit codes, as its stats.py reads them; anything else is "suspicious".
-STATUS_BY_EXIT_CODE = {
-    None: "not checked",
-    0: "survived",
-    1: "killed",
-    3: "killed",
-    5: "no tests",
-    33: "no tests",
-    34: "skipped",
-    36: "timeout",
-    24: "timeout",
-    -24: "timeout",
-    152: "timeout",
-    255: "timeout",
-    -11: "segfault",
-    -9: "segfault",
-}
 # A mutant that makes the tests hang or crash was noticed; one left unchecked
 # (the time cap) was not tested either way and is reported apart.
 DETECTED = {"killed", "timeout", "segfault"}
@@ -239,6 +222,8 @@ def equivalents() -> dict[str, str]:
 
 
 def scores(only: list[str] | None) -> list[ModuleScore]:
+    from mutmut.stats import status_by_exit_code  # its own reading of its exit codes
+
     marked = equivalents()
     by_module = {}
     for path in rule_files():
@@ -249,7 +234,7 @@ def scores(only: list[str] | None) -> list[ModuleScore]:
         for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
             if only is not None and not any(fnmatch.fnmatch(name, g) for g in only):
                 continue
-            status = STATUS_BY_EXIT_CODE.get(code, "suspicious")
+            status = status_by_exit_code[code]
             if name in marked and status not in DETECTED:
                 status = "equivalent"
             board.statuses[status] += 1
