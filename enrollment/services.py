@@ -181,7 +181,6 @@ def _answer(
             skip_note=skip_note,
         )
         if step == Step.RECORD_IN_EHR and answer.done:
-            answers[step] = answer
             locked.ehr_note = ehr_note_text(locked, answers, by, on=timezone.localdate(now))
             locked.ehr_note_produced_at = now
             locked.save(update_fields=["ehr_note", "ehr_note_produced_at"])

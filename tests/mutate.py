@@ -127,21 +127,80 @@ def tests_that_import(globs: list[str]) -> list[str]:
     return found or sorted({f"tests/{module.split('.')[0]}" for module in modules})
 
 
+def tests_that_cover(globs: list[str]) -> list[str]:
+    """The tests of each mutated module's app, and every other test file that imports
+    it: the whole suite would make each survivor run hundreds of distant tests that
+    only pass through the function, and a rule's own tests are where it is pinned."""
+    apps = {f"tests/{g.split('.')[0]}" for g in globs}
+    elsewhere = [
+        t for t in tests_that_import(globs) if not any(t.startswith(f"{a}/") for a in apps)
+    ]
+    return sorted(apps.union(elsewhere))
+
+
 def path_globs(paths: list[str]) -> list[str]:
     """mutmut globs for the rule files under each PATH (a file or a folder)."""
-    selected = [
-        f
-        for f in rule_files()
-        if not paths or any(f == Path(p) or Path(p) in f.parents for p in paths)
-    ]
+    selected = [f for f in rule_files() if not paths or any(_under(f, p) for p in paths)]
     if not selected:
         raise SystemExit(f"no rule module under {' '.join(paths)}: see only_mutate")
     # `messaging.services.*` would also take messaging.services.manage's mutants.
     return [f"{module_of(f)}.x*" for f in selected]
 
 
+def verdicts() -> dict[str, dict]:
+    """Each rule file's mutmut table (mutants/<file>.meta) as it stands."""
+    tables = {}
+    for path in rule_files():
+        meta = ROOT / "mutants" / f"{path}.meta"
+        if meta.exists():
+            tables[str(path)] = json.loads(meta.read_text())
+    return tables
+
+
+def keep_earlier_verdicts(before: dict[str, dict]) -> int:
+    """Put back the verdicts a run cleared without checking again.
+
+    mutmut clears every verdict when the tests it maps change, and each module maps
+    its own tests (tests_that_cover): without this, scoring one module would forget
+    the others. A verdict is kept only while its function's source is unchanged.
+    """
+    kept = 0
+    for path, now in verdicts().items():
+        earlier = before.get(path)
+        if earlier is None:
+            continue
+        same = {
+            name
+            for name, digest in now["hash_by_function_name"].items()
+            if earlier["hash_by_function_name"].get(name) == digest
+        }
+        for mutant, code in now["exit_code_by_key"].items():
+            old = earlier["exit_code_by_key"].get(mutant)
+            if code is None and old is not None and _function_of(mutant) in same:
+                now["exit_code_by_key"][mutant] = old
+                kept += 1
+        (ROOT / "mutants" / f"{path}.meta").write_text(json.dumps(now, indent=4))
+    return kept
+
+
+def _function_of(mutant: str) -> str:
+    """messaging.services.x_claim__mutmut_3 -> x_claim (as in hash_by_function_name)."""
+    name = mutant.rsplit("__mutmut_", 1)[0]
+    return name[name.index(".x") + 1 :] if ".x" in name else name
+
+
 def run_mutmut(globs: list[str], tests: list[str], max_children: int, time_cap: int) -> int:
     """mutmut in its own process group, so that the cap stops its workers too."""
+    before = verdicts()
+    try:
+        return _run_mutmut(globs, tests, max_children, time_cap)
+    finally:
+        kept = keep_earlier_verdicts(before)
+        if kept:
+            print(f"kept {kept} verdicts of earlier runs whose functions are unchanged")
+
+
+def _run_mutmut(globs: list[str], tests: list[str], max_children: int, time_cap: int) -> int:
     LAST_RUN.parent.mkdir(exist_ok=True)
     LAST_RUN.write_text(json.dumps(globs))
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
@@ -243,6 +302,28 @@ def scores(only: list[str] | None) -> list[ModuleScore]:
     return [b for b in by_module.values() if b.statuses]
 
 
+def undetected(paths: list[str]) -> list[str]:
+    """The mutants under PATH not detected yet (survivors, and those a changed function
+    or a stopped run left unchecked), less the equivalent ones: after writing tests,
+    check only these again."""
+    from mutmut.stats import status_by_exit_code
+
+    marked = equivalents()
+    names = []
+    for path in rule_files():
+        meta = ROOT / "mutants" / f"{path}.meta"
+        if not meta.exists() or (paths and not any(_under(path, p) for p in paths)):
+            continue
+        for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+            if status_by_exit_code[code] not in DETECTED and name not in marked:
+                names.append(name)
+    return names
+
+
+def _under(path: Path, given: str) -> bool:
+    return path == Path(given) or Path(given) in path.parents
+
+
 def print_scores(boards: list[ModuleScore]) -> None:
     print(f"{'module':44} {'mutants':>7} {'killed':>6} {'missed':>6} {'equiv':>5} {'score':>6}")
     for b in boards:
@@ -273,11 +354,16 @@ def main(argv: list[str]) -> int:
     run.add_argument("paths", nargs="*", help="rule files or folders (default: all of them)")
     run.add_argument("--changed-since", metavar="REV", help="only the functions changed since REV")
     run.add_argument(
+        "--survivors",
+        action="store_true",
+        help="only the mutants under PATH the last runs did not detect (after new tests)",
+    )
+    run.add_argument(
         "--tests",
         nargs="+",
         default=[],
-        help="test paths to map (default: every test but the browser's; with "
-        "--changed-since, the test files that import the changed modules)",
+        help="test paths to map (default: the tests of each module's app and the test "
+        "files that import it; with --changed-since, only the files that import it)",
     )
     run.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     run.add_argument("--time-cap", type=int, default=0, help="seconds; 0 for none")
@@ -298,6 +384,12 @@ def main(argv: list[str]) -> int:
                 return 0
         else:
             globs = path_globs(args.paths)
+            tests = tests or tests_that_cover(globs)
+            if args.survivors:
+                globs = undetected(args.paths)
+                if not globs:
+                    print("every mutant checked so far was detected or is equivalent")
+                    return 0
         print("mutating:", *globs, sep="\n    ")
         build_the_template()
         return run_mutmut(globs, tests, args.max_children, args.time_cap)

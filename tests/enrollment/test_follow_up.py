@@ -76,6 +76,19 @@ def test_the_desk_logs_a_call_and_sees_it_on_the_list(client, front_desk_clerk):
     assert "voicemail" in page
 
 
+def test_the_calls_note_is_kept_trimmed_to_300_characters(front_desk_clerk):
+    patient = invited(8)
+    words = "  Spoke to her daughter, who will help her log in this weekend. " * 6
+
+    call = follow_up_call_record(
+        patient=patient, outcome="reached", note=words, by=front_desk_clerk
+    )
+
+    call.refresh_from_db()
+    assert call.note == words.strip()[:300]
+    assert call.note.startswith("Spoke to her daughter") and len(call.note) == 300
+
+
 def test_an_empty_follow_up_list_says_so(client, front_desk_clerk):
     client.force_login(front_desk_clerk)
     assert "Nobody to follow up" in client.get(reverse("enrollment:follow_up")).content.decode()

@@ -73,3 +73,15 @@ def test_a_double_click_that_races_past_the_look_up_records_once(
 
     assert (again, created) == (first, False)
     assert PortalConversation.objects.count() == 1
+
+
+def test_the_same_one_time_key_from_two_people_records_two_conversations(
+    front_desk_clerk, nurse, patient
+):
+    """The key stops one person's double click; it says nothing about a colleague's call."""
+    fatima, first = record(patient, front_desk_clerk, idempotency_key="k-1")
+    nina, second = record(patient, nurse, idempotency_key="k-1")
+
+    assert first and second
+    assert (fatima.staff, nina.staff) == (front_desk_clerk, nurse)
+    assert PortalConversation.objects.count() == 2

@@ -11,6 +11,7 @@ import time
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core import signing
 from django.db import connection
@@ -30,14 +31,20 @@ from enrollment.patient_texts import TEXTS, patient_texts
 from enrollment.selectors import PortalState, portal_status
 from enrollment.services import (
     QR_SALT,
+    QrUnusable,
+    contact_check,
     enrollment_abandon,
     enrollment_open,
+    enrollment_tick,
     qr_invitation_create,
+    qr_invitation_for_token,
+    qr_invitation_redeem,
 )
 from enrollment.views import qr as qr_views
 from patients.languages import PATIENT_LANGUAGES
 from patients.models import ActivityEvent, EventType, NotificationChannel
 from tests.conftest import requires_postgres
+from tests.factories import PatientFactory
 from tests.portal_adoption.test_page_shell import INLINE_SCRIPT, INLINE_STYLE
 
 # Steps 1 and 2 done, step 3 left to the patient's own phone (issue 11).
@@ -602,3 +609,62 @@ def test_every_patient_text_comes_in_every_patient_language():
         texts = patient_texts(language, first_name="Rosa")
         untranslated = [key for key in TEXTS if texts[key] == english[key]]
         assert not untranslated, (language, untranslated)
+
+
+# --- The service, at its edges (found by mutation testing) ------------------------------
+
+PHONE_DETAILS = contact_check(
+    email="rosa.delgado@example.net", mobile_phone="", notification_channel="email"
+)
+
+
+def test_using_one_code_leaves_another_patients_code_usable(front_desk_clerk, token):
+    other = enrollment_open(patient=PatientFactory(), by=front_desk_clerk)
+    _invitation, other_token = qr_invitation_create(enrollment=other, by=front_desk_clerk)
+
+    qr_invitation_redeem(token=token, details=PHONE_DETAILS)
+
+    assert qr_invitation_for_token(other_token).used_at is None
+
+
+def test_a_code_is_refused_at_the_very_instant_it_expires(front_desk_clerk, enrollment):
+    # Shown on a whole second, so that the signature (which counts whole seconds)
+    # is still good at the instant the row says the code ends.
+    shown_at = timezone.now().replace(microsecond=0) + timedelta(seconds=1)
+    with time_machine.travel(shown_at, tick=False):
+        _invitation, token = qr_invitation_create(enrollment=enrollment, by=front_desk_clerk)
+    expires_at = shown_at + timedelta(minutes=15)
+
+    with time_machine.travel(expires_at - timedelta(microseconds=1), tick=False):
+        assert qr_invitation_for_token(token).enrollment == enrollment
+    with time_machine.travel(expires_at, tick=False), pytest.raises(QrUnusable):
+        qr_invitation_for_token(token)
+
+
+def test_the_refusal_of_a_stopped_enrollments_code_says_why(enrollment, token):
+    enrollment_abandon(enrollment=enrollment)
+
+    with pytest.raises(QrUnusable) as refused:
+        qr_invitation_redeem(token=token, details=PHONE_DETAILS)
+
+    assert str(refused.value) == "This enrollment is finished: open the patient again."
+
+
+def test_the_redeemed_invitation_says_it_is_a_qr_enrollment(enrollment, token):
+    invitation = qr_invitation_redeem(token=token, details=PHONE_DETAILS)
+
+    assert invitation.enrollment.method == EnrollmentMethod.QR
+
+
+def test_a_first_login_the_clerk_ticked_before_the_code_was_used_stays_ticked(
+    front_desk_clerk, enrollment, token
+):
+    enrollment_tick(enrollment=enrollment, step=Step.FIRST_LOGIN, by=front_desk_clerk)
+
+    qr_invitation_redeem(token=token, details=PHONE_DETAILS)
+
+    assert ticked(enrollment) == {
+        (Step.COLLECT_CONTACT, ""),
+        (Step.SEND_INVITATION, ""),
+        (Step.FIRST_LOGIN, ""),
+    }

@@ -20,7 +20,14 @@ from enrollment.models import (
 )
 from enrollment.playbook import PLAYBOOK_SCRIPTS, SHIPPED_LANGUAGES, playbook_wording
 from enrollment.selectors import FollowUpKind, follow_up_list, phone_script_conversions_by_staff
-from enrollment.services import EnrollmentError, conversation_record
+from enrollment.services import (
+    SCRIPT_MAX_LENGTH,
+    EnrollmentError,
+    conversation_record,
+    script_restore,
+    script_update,
+    scripts_ensure,
+)
 from patients.models import EventType
 from portal_adoption.models import AccessAction, AccessLogEntry
 from portal_adoption.roles import Role
@@ -180,6 +187,22 @@ def test_the_playbook_wording_is_stored_for_every_script_and_language(db):
     assert {lang for _key, lang in stored} == {"en", "es", "ja", "zh-hans", "vi"}
 
 
+def test_setting_up_stores_only_the_missing_wordings_and_keeps_a_managers_own(db):
+    """scripts_ensure (the demo's set-up) fills the gaps and touches nothing edited."""
+    Script.objects.filter(key=ScriptKey.VISIT, language="es").delete()
+    Script.objects.filter(key=ScriptKey.PHONE_BOOKING, language="ja").delete()
+    Script.objects.filter(key=ScriptKey.PHONE_RESULTS, language="en").update(text="Our words.")
+
+    assert scripts_ensure() == 2
+    assert Script.objects.get(key=ScriptKey.VISIT, language="es").text == VISIT_ES
+    assert Script.objects.get(key=ScriptKey.PHONE_BOOKING, language="ja").text == (
+        playbook_wording(ScriptKey.PHONE_BOOKING, "ja")
+    )
+    assert Script.objects.get(key=ScriptKey.PHONE_RESULTS, language="en").text == "Our words."
+    assert Script.objects.count() == len(PLAYBOOK_SCRIPTS) * len(SHIPPED_LANGUAGES)
+    assert scripts_ensure() == 0
+
+
 def test_a_manager_edits_the_spanish_visit_script_and_the_nurse_sees_it(client, manager, nurse):
     script = Script.objects.get(key=ScriptKey.VISIT, language="es")
     client.force_login(manager)
@@ -211,6 +234,27 @@ def test_a_manager_restores_the_playbook_wording(client, manager):
     client.post(reverse("enrollment:script_restore", args=[script.pk]))
     script.refresh_from_db()
     assert script.text == RESULTS_EN
+
+
+def test_restoring_the_spanish_wording_gives_spanish_back_in_the_managers_name(manager, db):
+    script = Script.objects.get(key=ScriptKey.PHONE_BOOKING, language="es")
+    script_update(script=script, text="Nuestras palabras.", by=None)
+
+    script_restore(script=script, by=manager)
+
+    script.refresh_from_db()
+    assert (script.text, script.updated_by) == (BOOKING_ES, manager)
+
+
+def test_a_wording_may_be_as_long_as_the_limit_and_no_longer(manager, db):
+    script = Script.objects.get(key=ScriptKey.VISIT, language="en")
+
+    script_update(script=script, text="a" * SCRIPT_MAX_LENGTH, by=manager)
+    with pytest.raises(EnrollmentError, match="Keep the script under"):
+        script_update(script=script, text="b" * (SCRIPT_MAX_LENGTH + 1), by=manager)
+
+    script.refresh_from_db()
+    assert script.text == "a" * SCRIPT_MAX_LENGTH
 
 
 def test_an_empty_wording_is_refused(client, manager):

@@ -11,7 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from enrollment.models import TechHelpBooking, TechHelpSession
-from enrollment.services import SessionFull, tech_help_book
+from enrollment.services import (
+    EnrollmentError,
+    SessionFull,
+    tech_help_book,
+    tech_help_session_create,
+)
 from portal_adoption.models import AccessAction, AccessLogEntry
 from portal_adoption.roles import Role
 from tests.conftest import requires_postgres
@@ -106,6 +111,26 @@ def test_booking_the_same_patient_twice_takes_one_seat(manager, patient):
     first = tech_help_book(session=session, patient=patient, by=manager)
     assert tech_help_book(session=session, patient=patient, by=manager) == first
     assert session.bookings.count() == 1
+
+
+def test_a_patient_booked_on_tuesday_can_take_a_seat_on_thursday_too(manager, patient):
+    tuesday, thursday = a_session(manager, days_ahead=1), a_session(manager, days_ahead=3)
+    tech_help_book(session=tuesday, patient=patient, by=manager)
+
+    booking = tech_help_book(session=thursday, patient=patient, by=manager)
+
+    assert booking.session == thursday
+    assert (tuesday.bookings.count(), thursday.bookings.count()) == (1, 1)
+
+
+def test_a_session_of_one_seat_is_a_session_and_none_is_not(manager):
+    starts_at = timezone.now() + dt.timedelta(days=2)
+
+    one = tech_help_session_create(starts_at=starts_at, capacity=1, location=None, by=manager)
+    with pytest.raises(EnrollmentError, match="at least one seat"):
+        tech_help_session_create(starts_at=starts_at, capacity=0, location=None, by=manager)
+
+    assert list(TechHelpSession.objects.values_list("pk", "capacity")) == [(one.pk, 1)]
 
 
 @requires_postgres
