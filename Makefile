@@ -14,7 +14,7 @@ CHROMIUM := /usr/bin/chromium
 # A first run is a development run: DEBUG on unless the caller says otherwise.
 export DEBUG ?= true
 
-.PHONY: run test lint format migrate demo install clean messages mutate mutate-score
+.PHONY: run test lint format migrate demo install clean messages mutate mutate-survivors mutate-score
 
 $(BIN)/activate:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -51,12 +51,18 @@ test: install
 	$(BIN)/pytest
 
 # Mutation testing of the rule modules (tests/README.md): every function's mutants
-# against the tests that call it, about an hour on two cores. Needs PostgreSQL
-# (DATABASE_URL); `make mutate MUTATE="patients/rules.py"` narrows it.
+# against the tests of its app that call it. Needs PostgreSQL (DATABASE_URL);
+# `make mutate MUTATE="patients/rules.py"` narrows it, and `make mutate-survivors`
+# checks again only what the last runs did not detect (after writing tests).
 MUTATE ?=
 mutate: install
 	@test -n "$(DATABASE_URL)" || { echo "make mutate needs PostgreSQL: set DATABASE_URL"; exit 1; }
 	$(PY) -m tests.mutate run $(MUTATE)
+	$(PY) -m tests.mutate score
+
+mutate-survivors: install
+	@test -n "$(DATABASE_URL)" || { echo "make mutate needs PostgreSQL: set DATABASE_URL"; exit 1; }
+	$(PY) -m tests.mutate run --survivors $(MUTATE)
 	$(PY) -m tests.mutate score
 
 mutate-score: install
