@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from metrics.compute import adoption_filters, month_figures
+from metrics.compute import adoption_filters, month_figures, month_of
 from patients.models import Patient
 from tests.factories import PatientFactory
 from tests.metrics.test_figures import DECEMBER, JANUARY, T, event, local
@@ -78,3 +78,9 @@ def test_a_multi_feature_user_logged_in_that_month_not_only_the_month_before(db)
 
     event(rosa, T.LOGIN, local(2, 1, 0, 30))  # February's first night
     assert month_figures(FEBRUARY)["multi_feature_users"] == 1
+
+
+def test_a_moment_without_a_time_zone_is_refused_rather_than_guessed():
+    """23:30 on January 31 is February in UTC and January in New York: never guess."""
+    with pytest.raises(ValueError, match="month_of needs an aware datetime"):
+        month_of(dt.datetime(2026, 1, 31, 23, 30))
