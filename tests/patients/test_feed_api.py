@@ -67,6 +67,16 @@ def test_the_import_is_recorded_under_the_integrations_service_account(engine, t
     assert (run.source, run.created) == (EventSource.FEED_API, 1)
 
 
+def test_a_pushed_roster_is_listed_by_its_way_in_not_by_a_file_name(engine, client, manager):
+    push(engine, "api_patients_bulk", [ROSA])
+
+    run = ImportRun.objects.get()
+    assert run.file_name == ""
+    client.force_login(manager)
+    page = client.get(reverse("patients:import_detail", args=[run.pk])).content.decode()
+    assert "API feed ·" in page
+
+
 def test_bad_records_are_answered_by_index_field_and_reason(engine):
     push(engine, "api_patients_bulk", [ROSA])
     response = push(

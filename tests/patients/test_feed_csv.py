@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django.utils import timezone
 
 from patients import feed_import
 from patients.feed_csv import event_rows, patient_rows
@@ -205,6 +207,28 @@ def test_a_file_that_cannot_be_read_is_refused_whole(practice, content, words):
     assert ImportRun.objects.get().status == "failed"
 
 
+def test_a_file_refused_whole_is_on_record_with_when_it_failed_and_why(practice):
+    before = timezone.now()
+
+    with pytest.raises(FeedFileInvalid):
+        patients_import(patient_rows(io.BytesIO(b"")), source=EventSource.FEED_CSV)
+
+    run = ImportRun.objects.get()
+    assert run.status == "failed" and "The file is empty" in run.failure
+    assert run.finished_at is not None
+    assert before <= run.finished_at <= timezone.now()
+
+
+def test_a_roster_read_in_several_batches_reports_every_patient(practice, monkeypatch):
+    monkeypatch.setattr(feed_import, "BATCH_SIZE", 2)  # three patients: a batch of 2, then 1
+
+    report = import_patients_text(ROSTER)
+
+    assert (report.received, report.created, report.rejected) == (3, 3, 0)
+    assert ImportRun.objects.get().created == 3
+    assert Patient.objects.count() == 3
+
+
 def test_a_line_with_the_wrong_number_of_values_is_rejected_alone(practice):
     text = "\n".join(
         [PATIENTS_HEADER, "A,Ann,Lee,1980-01-01,,,,,,2020-01-01,", "B,Bob,Lee,1980-01-01"]
@@ -265,3 +289,18 @@ def test_import_patients_command_succeeds_quietly_on_a_clean_file(practice, tmp_
     out, err = capsys.readouterr()
     assert "received 3, created 3" in out
     assert err == ""
+
+
+def test_a_roster_imported_by_the_command_is_listed_under_its_file_name(
+    practice, tmp_path, client, manager
+):
+    path = tmp_path / "roster-2026-01.csv"
+    path.write_bytes(as_bytes(ROSTER))
+
+    call_command("import_patients", str(path), stdout=io.StringIO())
+
+    run = ImportRun.objects.get()
+    assert run.file_name == "roster-2026-01.csv"
+    client.force_login(manager)
+    page = client.get(reverse("patients:import_detail", args=[run.pk])).content.decode()
+    assert "roster-2026-01.csv" in page

@@ -365,6 +365,26 @@ def test_new_events_of_a_patient_not_on_the_roster_are_refused_as_record_by_reco
     assert "MRN-404" in rejections[0].reason and "not on the roster" in rejections[0].reason
 
 
+@pytest.mark.parametrize("on_server", [False, True], ids=["record-by-record", "on-the-server"])
+def test_an_event_sent_three_times_in_one_file_is_stored_once_and_counted_unchanged_twice(
+    practice, monkeypatch, on_server
+):
+    monkeypatch.setattr(feed_import, "_checks_on_server", lambda: on_server)
+    header, c0, c1, c2 = _clean_file(3).decode().splitlines(keepends=True)
+    file = "".join([header, c0, c1, c2, c1, c1]).encode()
+
+    report = events_import(event_rows(io.BytesIO(file)), source=EventSource.FEED_CSV)
+
+    assert report.counts() == {
+        "received": 5,
+        "created": 3,
+        "updated": 0,
+        "unchanged": 2,
+        "rejected": 0,
+    }
+    assert ActivityEvent.objects.filter(event_id="c1").count() == 1
+
+
 def test_an_event_id_stored_by_another_writer_after_the_check_fails_the_import_whole(
     practice, monkeypatch
 ):

@@ -8,6 +8,7 @@ fails a run whose worker died.
 
 import datetime as dt
 import io
+import logging
 import re
 import threading
 import time
@@ -15,6 +16,7 @@ import time
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -148,6 +150,35 @@ def test_the_progress_is_visible_outside_the_import_while_it_runs(
     assert ActivityEvent.objects.count() == 7
 
 
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_roster_upload_shows_how_much_of_the_file_is_imported(
+    client, manager, practice, imports_in_process, monkeypatch
+):
+    monkeypatch.setattr(feed_import, "BATCH_SIZE", 2)
+    monkeypatch.setattr(feed_import, "PROGRESS_INTERVAL", 0)
+    seen = []
+    real_store = feed_import._store_patients
+
+    def store_and_look(accepted, codes, report):
+        real_store(accepted, codes, report)
+        run = ImportRun.objects.get(kind="patients")  # committed data only
+        progress_bar = render_to_string("patients/includes/import_progress.html", {"run": run})
+        seen.append((run.progress_done, run.progress_total, progress_bar))
+
+    monkeypatch.setattr(feed_import, "_store_patients", store_and_look)
+    client.force_login(manager)
+
+    upload(client, "patients", as_bytes(ROSTER))
+
+    assert len(seen) == 2  # 3 patients, 2 a batch: the second batch sees the first's progress
+    done, total, progress_bar = seen[1]
+    assert total == len(as_bytes(ROSTER))  # bytes of the file, not records
+    assert 0 < done <= total
+    assert "% of the file imported" in progress_bar
+    assert Patient.objects.count() == 3
+
+
 def test_a_file_over_the_limit_is_refused_with_the_limit_and_the_setting_named(
     client, manager, settings, import_files_dir
 ):
@@ -279,6 +310,32 @@ def test_an_import_goes_on_when_its_progress_cannot_be_written(practice, monkeyp
 
     assert report.created == 3
     assert ImportRun.objects.get().status == ImportStatus.COMPLETED
+
+
+@requires_postgres
+def test_a_progress_write_that_failed_is_not_tried_again_at_every_batch(
+    practice, monkeypatch, caplog
+):
+    """A database refusing connections is not asked again each second; the log says it once."""
+    tries = []
+
+    def no_connection(alias):
+        tries.append(alias)
+        raise OperationalError("too many connections")
+
+    monkeypatch.setattr(feed_import, "BATCH_SIZE", 1)
+    monkeypatch.setattr(feed_import, "PROGRESS_INTERVAL", 0)
+    monkeypatch.setattr(feed_import.connections, "create_connection", no_connection)
+
+    with caplog.at_level(logging.WARNING, logger="patients.feed_import"):
+        report = patients_import(
+            patient_rows(io.BytesIO(as_bytes(ROSTER))), source=EventSource.FEED_CSV
+        )
+
+    assert report.created == 3  # three batches, three beats
+    assert len(tries) == 1
+    warnings = [r for r in caplog.records if "progress not written" in r.getMessage()]
+    assert len(warnings) == 1
 
 
 @requires_postgres
