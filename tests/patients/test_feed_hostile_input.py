@@ -14,8 +14,15 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from patients.feed import EVENT_FIELDS, PATIENT_FIELDS
-from patients.models import ActivityEvent, ImportRejection, Patient
-from patients.rules import DATE_WINDOWS
+from patients.feed_import import ImportReport, _RejectionSink, events_import, import_run_start
+from patients.models import (
+    ActivityEvent,
+    EventSource,
+    ImportKind,
+    ImportRejection,
+    Patient,
+)
+from patients.rules import DATE_WINDOWS, FieldError
 from tests.factories import PatientFactory
 from tests.patients.feed_ways import (
     FHIR_DATE_FIELDS,
@@ -275,3 +282,54 @@ def test_a_bundle_whose_resource_type_is_hostile_is_refused_with_400(manager):
 
     assert response.status_code == 400
     assert "Bundle\ufffd" in response.json()["detail"]
+
+
+# --- What a refused record keeps (found by mutation testing) -----------------------------
+
+
+def test_a_refused_record_is_kept_with_each_value_as_json_can_hold_it(manager):
+    """Numbers stay numbers, null stays null; infinity and nested values become text."""
+    raw = {
+        "event_id": "e-odd",
+        "patient_external_id": "MRN-NOBODY",
+        "type": "payment",
+        "occurred_at": "2026-01-08T10:00:00-05:00",
+        "channel": 7,
+        "amount": 45.5,
+        "score": float("inf"),
+        "object_id": {"nested": [1, 2]},
+        "reply_to": None,
+        "is_test": True,
+    }
+
+    events_import([(1, raw)], source=EventSource.FEED_API, user=manager)
+
+    # One rejection per field in error, each with the whole record.
+    stored = list(ImportRejection.objects.values_list("record", flat=True))
+    assert len(stored) > 1
+    assert stored == [stored[0]] * len(stored)
+    assert stored[0] == {
+        "event_id": "e-odd",
+        "patient_external_id": "MRN-NOBODY",
+        "type": "payment",
+        "occurred_at": "2026-01-08T10:00:00-05:00",
+        "channel": 7,
+        "amount": 45.5,
+        "score": "inf",
+        "object_id": "{'nested': [1, 2]}",
+        "reply_to": None,
+        "is_test": True,
+    }
+
+
+def test_a_rejection_naming_a_very_long_field_path_keeps_its_first_64_characters(manager):
+    run = import_run_start(kind=ImportKind.EVENTS, source=EventSource.FEED_API, user=manager)
+    report = ImportReport()
+    sink = _RejectionSink(report, run)
+    path = "entry[12].resource.extension[3].valueQuantity.extension[0].value.code"
+    assert len(path) > 64 and path[64] != " "
+
+    sink.reject(5, [FieldError(path, "not a known code")], {"x": 1})
+    sink.flush()
+
+    assert ImportRejection.objects.get().field == path[:64]
