@@ -405,3 +405,24 @@ def test_an_event_id_stored_by_another_writer_after_the_check_fails_the_import_w
 
     assert not ActivityEvent.objects.filter(event_id__in=["c0", "c1", "c2", "c4"]).exists()
     assert ImportRun.objects.get().status == ImportStatus.FAILED
+
+
+def test_records_the_server_cannot_vouch_for_but_the_reader_accepts_are_imported(
+    practice, monkeypatch
+):
+    """The server's checks may be stricter than the reader, never more lenient: what
+    it leaves unsure is read record by record and, when good, staged and written."""
+    check = feed_staging.stage_unsure
+
+    def unsure_of_every_record():
+        _ordinals, all_new = check()
+        return list(range(4)), all_new
+
+    monkeypatch.setattr(feed_staging, "stage_unsure", unsure_of_every_record)
+
+    report = events_import(event_rows(io.BytesIO(_clean_file(4))), source=EventSource.FEED_CSV)
+
+    assert (report.received, report.created, report.rejected) == (4, 4, 0)
+    assert sorted(
+        ActivityEvent.objects.filter(event_id__startswith="c").values_list("event_id", flat=True)
+    ) == ["c0", "c1", "c2", "c3"]
