@@ -285,12 +285,9 @@ def scores(only: list[str] | None) -> list[ModuleScore]:
 
     marked = equivalents()
     by_module = {}
-    for path in rule_files():
-        meta = ROOT / "mutants" / f"{path}.meta"
-        if not meta.exists():
-            continue
-        board = by_module.setdefault(str(path), ModuleScore(str(path)))
-        for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+    for path, table in verdicts().items():
+        board = by_module.setdefault(path, ModuleScore(path))
+        for name, code in table["exit_code_by_key"].items():
             if only is not None and not any(fnmatch.fnmatch(name, g) for g in only):
                 continue
             status = status_by_exit_code[code]
@@ -309,15 +306,13 @@ def undetected(paths: list[str]) -> list[str]:
     from mutmut.stats import status_by_exit_code
 
     marked = equivalents()
-    names = []
-    for path in rule_files():
-        meta = ROOT / "mutants" / f"{path}.meta"
-        if not meta.exists() or (paths and not any(_under(path, p) for p in paths)):
-            continue
-        for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
-            if status_by_exit_code[code] not in DETECTED and name not in marked:
-                names.append(name)
-    return names
+    return [
+        name
+        for path, table in verdicts().items()
+        if not paths or any(_under(Path(path), p) for p in paths)
+        for name, code in table["exit_code_by_key"].items()
+        if status_by_exit_code[code] not in DETECTED and name not in marked
+    ]
 
 
 def _under(path: Path, given: str) -> bool:

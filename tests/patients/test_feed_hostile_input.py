@@ -308,18 +308,7 @@ def test_a_refused_record_is_kept_with_each_value_as_json_can_hold_it(manager):
     stored = list(ImportRejection.objects.values_list("record", flat=True))
     assert len(stored) > 1
     assert stored == [stored[0]] * len(stored)
-    assert stored[0] == {
-        "event_id": "e-odd",
-        "patient_external_id": "MRN-NOBODY",
-        "type": "payment",
-        "occurred_at": "2026-01-08T10:00:00-05:00",
-        "channel": 7,
-        "amount": 45.5,
-        "score": "inf",
-        "object_id": "{'nested': [1, 2]}",
-        "reply_to": None,
-        "is_test": True,
-    }
+    assert stored[0] == raw | {"score": "inf", "object_id": "{'nested': [1, 2]}"}
 
 
 def test_a_rejection_naming_a_very_long_field_path_keeps_its_first_64_characters(manager):
