@@ -59,6 +59,7 @@ def test_killing_an_import_midway_leaves_the_event_log_as_before(tmp_path):
     finally:
         if process.poll() is None:
             process.kill()
+    _wait_until_the_killed_session_ends()
     assert not ActivityEvent.objects.exists()
     assert Patient.objects.count() == 20
     assert ImportRun.objects.get().status == "running"  # killed: it could not say more
@@ -92,6 +93,7 @@ def test_a_web_upload_whose_worker_is_killed_is_failed_by_the_sweep(tmp_path, im
     finally:
         if worker.poll() is None:
             worker.kill()
+    _wait_until_the_killed_session_ends()
     run.refresh_from_db()
     assert run.status == ImportStatus.RUNNING and run.progress_done > 0
     assert not ActivityEvent.objects.exists()
@@ -122,6 +124,24 @@ def _wait_until_progress_shows(run: ImportRun, timeout: float = 90) -> None:
         assert run.status != ImportStatus.COMPLETED, "the import ended before it could be killed"
         time.sleep(0.02)
     raise AssertionError("the worker never showed progress")
+
+
+def _wait_until_the_killed_session_ends(timeout: float = 120) -> None:
+    # A killed client's PostgreSQL session runs its statement to the end and only
+    # then finds the socket closed and rolls back. Until then its transaction is
+    # merely uncommitted, so "nothing was written" would hold trivially, and its
+    # locks would collide with the test's own teardown (flush) under load.
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+        time.sleep(0.02)
+    raise AssertionError("the killed process's database session never ended")
 
 
 def _event_table_size() -> int:
