@@ -210,8 +210,8 @@ def stage_load(lines: list[str], trusted: list[tuple]) -> None:
 
 def stage_unsure() -> tuple[list[int], bool]:
     """Ordinals of the staged records the server's checks do not pass (Python reads
-    them), and whether the batch's event_ids are all new: each once in the batch,
-    none stored already (then staged_new_insert may write it).
+    them), and whether each event_id appears once in the batch (then
+    staged_new_insert may write it: it finds the stored ones as it writes).
 
     The records of PLAIN_LINE's shape are checked here for the rest of what
     parse_event checks: the type and its rules (channel, object_id, reply_to,
@@ -244,12 +244,8 @@ def stage_unsure() -> tuple[list[int], bool]:
              AND s.occurred_at::timestamptz < %(occurred_until)s
         END
         UNION ALL
-        SELECT {_NOT_ALL_NEW} WHERE EXISTS (
+        SELECT {_REPEATED} WHERE EXISTS (
             SELECT FROM {STAGE} s GROUP BY s.event_id HAVING count(*) > 1
-        ) OR EXISTS (
-            SELECT FROM {STAGE} s JOIN LATERAL (
-                SELECT FROM {EventKey._meta.db_table} k WHERE k.event_id = s.event_id LIMIT 1
-            ) k ON true
         )
         ORDER BY 1
     """
@@ -263,12 +259,12 @@ def stage_unsure() -> tuple[list[int], bool]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         ordinals = [row[0] for row in cursor.fetchall()]
-    if ordinals and ordinals[0] == _NOT_ALL_NEW:
+    if ordinals and ordinals[0] == _REPEATED:
         return ordinals[1:], False
     return ordinals, True
 
 
-_NOT_ALL_NEW = -1  # not an ordinal: an event_id repeats in the batch, or is stored
+_REPEATED = -1  # not an ordinal: an event_id repeats in the batch
 
 
 def stage_settle(refused: list[int], trusted: list[tuple]) -> None:
@@ -415,54 +411,89 @@ _TYPED_VALUES = """s.event_id, s.type, s.occurred_at::timestamptz AS occurred_at
 
 def staged_new_insert(*, source: str, recorded_at: datetime) -> tuple[int, list[tuple]]:
     """The insert of a batch whose records all passed the server's checks and whose
-    event_ids are all new (stage_unsure): the answer of staged_events_insert, in a
-    leaner statement (no probe of the key table, no comparison with an earlier
-    record). A record not written names a patient not on the roster.
+    event_ids each appear once in it (stage_unsure): the answer of
+    staged_events_insert, in a leaner statement that looks nothing up first.
 
-    If another writer stored one of the event_ids since stage_unsure looked, the
-    key table's trigger refuses it and the import fails whole, as in
-    staged_events_insert; so it does if the roster changed between the two
-    statements here (only an import changes it, and this one holds the feed lock).
+    The batch's keys go into the key table as one set, ON CONFLICT DO NOTHING,
+    and only the events whose key was new go into the log, while the log's key
+    trigger stands aside (KEYS_WRITTEN: it would write each key again, row by
+    row). So an event_id stored already (by an earlier import or batch, or by
+    another writer a moment ago) is never written twice, and is judged after,
+    with a record whose patient is not on the roster: the stored ones by
+    staged_events_insert, as in any batch that repeats a stored event_id.
     """
     columns = [name for name in TYPED_COLUMNS if name != "patient_external_id"]
     sql = f"""
-        WITH written AS (
+        WITH staged AS MATERIALIZED (
+            SELECT s.ordinal, p.id AS patient_id, {_TYPED_VALUES}
+            FROM {STAGE} s JOIN LATERAL ({_PATIENT_OF_RECORD}) p ON true
+        ),
+        keyed AS (
+            INSERT INTO {EventKey._meta.db_table} (event_id, occurred_at)
+            SELECT st.event_id, st.occurred_at FROM staged st ORDER BY st.ordinal
+            ON CONFLICT (event_id) DO NOTHING
+            RETURNING event_id
+        ),
+        written AS (
             INSERT INTO {ActivityEvent._meta.db_table}
                 (patient_id, {", ".join(columns)}, source, recorded_at)
-            SELECT p.id, {_TYPED_VALUES}, %s, %s
-            FROM {STAGE} s JOIN LATERAL ({_PATIENT_OF_RECORD}) p ON true
-            ORDER BY s.ordinal
+            SELECT st.patient_id, {", ".join(f"st.{name}" for name in columns)}, %s, %s
+            FROM staged st JOIN keyed k ON k.event_id = st.event_id
+            ORDER BY st.ordinal
             RETURNING event_id, patient_id, type, occurred_at
         ),
         firsts_kept AS (
             {_firsts_upsert()}
         )
-        SELECT count(*), (SELECT count(*) FROM {STAGE}) FROM written
+        SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM {STAGE}),
+               CASE WHEN (SELECT count(*) FROM keyed) < (SELECT count(*) FROM staged) THEN (
+                   SELECT array_agg(st.ordinal ORDER BY st.ordinal) FROM staged st
+                   WHERE NOT EXISTS (SELECT FROM keyed k WHERE k.event_id = st.event_id)
+               ) END
     """
-    unknown = []
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [source, recorded_at, event_window().utc_bounds()[0]])
-            written, staged = cursor.fetchone()
-            if written < staged:
-                cursor.execute(
-                    f"""
-                    SELECT s.ordinal, '{UNKNOWN_PATIENT}', s.patient_external_id, s.event_id
-                    FROM {STAGE} s WHERE NOT EXISTS (
-                        SELECT FROM {Patient._meta.db_table} p
-                        WHERE p.external_id = s.patient_external_id
-                    )
-                    ORDER BY s.ordinal
-                    """
-                )
-                unknown = cursor.fetchall()
-    except IntegrityError as error:
-        if _constraint(error) != f"{EventKey._meta.db_table}_pkey":
-            raise
-        raise DatabaseError(_STORED_MEANWHILE) from error
-    if written + len(unknown) != staged:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, 'on', true)", [KEYS_WRITTEN])
+        cursor.execute(sql, [source, recorded_at, event_window().utc_bounds()[0]])
+        written, staged, stored = cursor.fetchone()
+        cursor.execute("SELECT set_config(%s, 'off', true)", [KEYS_WRITTEN])
+    stored = stored or []
+    others = _unknown_patients() if written + len(stored) < staged else []
+    if stored:
+        more, judged = _stored_judged(stored, source=source, recorded_at=recorded_at)
+        written, others = written + more, sorted(others + judged)
+    if written + len(others) != staged:
         raise DatabaseError(_ROSTER_CHANGED)
-    return written, unknown
+    return written, others
+
+
+# What the log's key trigger reads (migration 0018): "on" only while
+# staged_new_insert's statement writes the keys itself. LOCAL to the transaction.
+KEYS_WRITTEN = "pam.event_keys_written"
+
+
+def _unknown_patients() -> list[tuple]:
+    """(ordinal, UNKNOWN_PATIENT, patient_external_id, event_id) of each staged record
+    whose patient is not on the roster."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT s.ordinal, '{UNKNOWN_PATIENT}', s.patient_external_id, s.event_id
+            FROM {STAGE} s WHERE NOT EXISTS (
+                SELECT FROM {Patient._meta.db_table} p
+                WHERE p.external_id = s.patient_external_id
+            )
+            ORDER BY s.ordinal
+            """
+        )
+        return cursor.fetchall()
+
+
+def _stored_judged(ordinals: list[int], *, source: str, recorded_at: datetime):
+    """The staged records whose event_id was stored already, judged against the
+    stored events by staged_events_insert (the rest of the batch is written)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {STAGE} WHERE ordinal <> ALL (%s)", [ordinals])
+    return staged_events_insert(source=source, recorded_at=recorded_at)
 
 
 _ROSTER_CHANGED = "the roster changed while the import wrote a batch"

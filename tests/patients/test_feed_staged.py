@@ -11,14 +11,21 @@ import datetime as dt
 import io
 
 import pytest
-from django.db import DatabaseError, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from patients import feed, feed_import, feed_staging
 from patients.feed import EVENT_FIELDS
 from patients.feed_csv import event_rows
 from patients.feed_import import MalformedRecord, events_import
-from patients.models import ActivityEvent, EventSource, ImportRejection, ImportRun, ImportStatus
+from patients.models import (
+    ActivityEvent,
+    EventKey,
+    EventSource,
+    ImportRejection,
+    ImportRun,
+    ImportStatus,
+)
 from patients.rules import FieldError
 from tests.conftest import requires_postgres
 from tests.factories import PatientFactory
@@ -321,11 +328,14 @@ def test_batches_of_new_events_are_written_without_looking_up_their_event_ids(
     assert ActivityEvent.objects.filter(event_id__startswith="c").count() == 25
 
 
-def test_a_batch_with_a_stored_or_repeated_event_id_is_judged_whole(practice, monkeypatch):
+def test_a_batch_repeating_an_event_id_is_judged_whole_and_stored_ones_after_the_rest(
+    practice, monkeypatch
+):
     monkeypatch.setattr(feed_import, "BATCH_SIZE", 10)
-    events_import(event_rows(io.BytesIO(_clean_file(10))), source=EventSource.FEED_CSV)
+    events_import(event_rows(io.BytesIO(_clean_file(5))), source=EventSource.FEED_CSV)
     used = _statements_used(monkeypatch)
-    # c0..c9 stored by the first import; c10..c19 new; the third batch repeats c25.
+    # c0..c4 stored by the first import, c5..c9 new in the same batch; c10..c19
+    # new; the third batch repeats c25.
     text = _clean_file(30).decode().splitlines(keepends=True)
     text.insert(27, text[26].replace("09:05:00Z", "09:06:00Z"))
 
@@ -333,10 +343,12 @@ def test_a_batch_with_a_stored_or_repeated_event_id_is_judged_whole(practice, mo
         event_rows(io.BytesIO("".join(text).encode())), source=EventSource.FEED_CSV
     )
 
-    assert used == ["whole", "new", "whole", "new"]
-    assert (report.created, report.unchanged, report.rejected) == (20, 10, 1)
+    assert used == ["new", "whole", "new", "whole", "new"]
+    assert (report.created, report.unchanged, report.rejected) == (25, 5, 1)
     assert report.rejections[0].field == "event_id"
     assert "appears earlier (at 27)" in report.rejections[0].reason
+    assert ActivityEvent.objects.filter(event_id__startswith="c").count() == 30
+    assert EventKey.objects.filter(event_id__startswith="c").count() == 30
 
 
 @pytest.mark.parametrize("batch_size", [5000, 3], ids=["one-batch", "batches-of-3"])
@@ -385,11 +397,12 @@ def test_an_event_sent_three_times_in_one_file_is_stored_once_and_counted_unchan
     assert ActivityEvent.objects.filter(event_id="c1").count() == 1
 
 
-def test_an_event_id_stored_by_another_writer_after_the_check_fails_the_import_whole(
-    practice, monkeypatch
+def test_an_event_id_another_writer_stored_is_judged_and_the_rest_of_the_batch_written(
+    practice,
 ):
-    # As if another writer stored c3 between the batch's check and its insert.
-    monkeypatch.setattr(feed_staging, "stage_unsure", lambda: ([], True))
+    # Nothing looks the batch's event_ids up before writing: c3, stored by another
+    # writer (for another patient) before or while the batch is written, is found
+    # as the batch's keys are written, and judged like any stored event.
     mrn1 = practice[0]
     ActivityEvent.objects.create(
         event_id="c3",
@@ -400,11 +413,15 @@ def test_an_event_id_stored_by_another_writer_after_the_check_fails_the_import_w
         source=EventSource.FEED_CSV,
     )
 
-    with pytest.raises(DatabaseError, match="stored by another writer"):
-        events_import(event_rows(io.BytesIO(_clean_file(6))), source=EventSource.FEED_CSV)
+    report = events_import(event_rows(io.BytesIO(_clean_file(6))), source=EventSource.FEED_CSV)
 
-    assert not ActivityEvent.objects.filter(event_id__in=["c0", "c1", "c2", "c4"]).exists()
-    assert ImportRun.objects.get().status == ImportStatus.FAILED
+    assert (report.created, report.unchanged, report.rejected) == (5, 0, 1)
+    assert report.rejections[0].position == 5
+    assert "c3" in report.rejections[0].reason
+    assert "patient_external_id" in report.rejections[0].reason
+    assert ActivityEvent.objects.get(event_id="c3").patient == mrn1
+    assert ActivityEvent.objects.filter(event_id__in=["c0", "c1", "c2", "c4", "c5"]).count() == 5
+    assert ImportRun.objects.get().status == ImportStatus.COMPLETED
 
 
 def test_records_the_server_cannot_vouch_for_but_the_reader_accepts_are_imported(
@@ -426,3 +443,21 @@ def test_records_the_server_cannot_vouch_for_but_the_reader_accepts_are_imported
     assert sorted(
         ActivityEvent.objects.filter(event_id__startswith="c").values_list("event_id", flat=True)
     ) == ["c0", "c1", "c2", "c3"]
+
+
+def test_after_an_import_another_writer_repeating_an_event_id_is_still_refused(practice):
+    # The key trigger stands aside only for the import's own statement: back in
+    # the same transaction, a repeated event_id is a unique violation again.
+    events_import(event_rows(io.BytesIO(_clean_file(2))), source=EventSource.FEED_CSV)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ActivityEvent.objects.create(
+            event_id="c0",
+            patient=practice[1],
+            type="login",
+            channel="portal",
+            occurred_at=dt.datetime(2026, 2, 1, 9, tzinfo=dt.UTC),
+            source=EventSource.FEED_API,
+        )
+
+    assert ActivityEvent.objects.filter(event_id="c0").count() == 1
