@@ -21,6 +21,7 @@ How an import runs:
    for download.
 """
 
+import contextlib
 import logging
 import math
 import queue
@@ -249,14 +250,15 @@ class ImportProgress:
         # interval (a REST request) never needs a connection of its own.
         self._last_beat = time.monotonic()
         self._connection = None
-        self._broken = False
+        self._retry_at = 0.0  # after a failed write: not before this time
+        self._failing = False
 
     def beat(self, report: ImportReport | None) -> None:
         """Say the run is alive, and how far it has got when `report` is given."""
-        if self.run_id is None or self._broken or connection.vendor != "postgresql":
+        if self.run_id is None or connection.vendor != "postgresql":
             return
         now = time.monotonic()
-        if now - self._last_beat < PROGRESS_INTERVAL:
+        if now - self._last_beat < PROGRESS_INTERVAL or now < self._retry_at:
             return
         self._last_beat = now
         fields = {"heartbeat_at": timezone.now()}
@@ -275,17 +277,28 @@ class ImportProgress:
                     f"UPDATE {table} SET {columns} WHERE id = %s", [*fields.values(), self.run_id]
                 )
         except DatabaseError as error:
-            # A progress bar is not worth an import: go on without one.
-            logger.warning("import run %s: progress not written: %s", self.run_id, type(error))
-            self._broken = True
+            # A progress bar is not worth an import: go on, and try a fresh
+            # connection later (not at every batch), well before the sweep
+            # would take the silent run for a dead one. Said once, not each time.
+            if not self._failing:
+                logger.warning("import run %s: progress not written: %s", self.run_id, type(error))
+            self._failing = True
+            self._retry_at = time.monotonic() + PROGRESS_RETRY_SECONDS
+            self.close()
+            return
+        if self._failing:
+            logger.info("import run %s: progress written again", self.run_id)
+            self._failing = False
 
     def close(self) -> None:
         if self._connection is not None:
-            self._connection.close()
+            with contextlib.suppress(DatabaseError):  # a broken one: nothing left to close
+                self._connection.close()
             self._connection = None
 
 
 PROGRESS_INTERVAL = 1.0  # seconds between two progress writes
+PROGRESS_RETRY_SECONDS = 30.0  # after a failed progress write; the sweep waits minutes
 LOCK_POLL_SECONDS = 0.25
 
 

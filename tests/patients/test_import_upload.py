@@ -316,7 +316,8 @@ def test_an_import_goes_on_when_its_progress_cannot_be_written(practice, monkeyp
 def test_a_progress_write_that_failed_is_not_tried_again_at_every_batch(
     practice, monkeypatch, caplog
 ):
-    """A database refusing connections is not asked again each second; the log says it once."""
+    """A database refusing connections is not asked again each second (only after
+    PROGRESS_RETRY_SECONDS); the log says it once."""
     tries = []
 
     def no_connection(alias):
@@ -336,6 +337,38 @@ def test_a_progress_write_that_failed_is_not_tried_again_at_every_batch(
     assert len(tries) == 1
     warnings = [r for r in caplog.records if "progress not written" in r.getMessage()]
     assert len(warnings) == 1
+
+
+@requires_postgres
+def test_progress_is_written_again_once_the_database_takes_connections_again(
+    practice, monkeypatch, caplog
+):
+    """One refused connection does not silence the run for good: the sweep would
+    take a live import for a dead one. The next try opens a fresh connection."""
+    tries = []
+    create = feed_import.connections.create_connection
+
+    def refused_once(alias):
+        tries.append(alias)
+        if len(tries) == 1:
+            raise OperationalError("too many connections")
+        return create(alias)
+
+    monkeypatch.setattr(feed_import, "BATCH_SIZE", 1)
+    monkeypatch.setattr(feed_import, "PROGRESS_INTERVAL", 0)
+    monkeypatch.setattr(feed_import, "PROGRESS_RETRY_SECONDS", 0)
+    monkeypatch.setattr(feed_import.connections, "create_connection", refused_once)
+
+    with caplog.at_level(logging.INFO, logger="patients.feed_import"):
+        report = patients_import(
+            patient_rows(io.BytesIO(as_bytes(ROSTER))), source=EventSource.FEED_CSV
+        )
+
+    assert report.created == 3
+    assert len(tries) == 2  # refused, then a fresh connection kept for the other beats
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("progress not written" in m for m in messages) == 1
+    assert sum("progress written again" in m for m in messages) == 1
 
 
 @requires_postgres
