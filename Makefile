@@ -10,6 +10,9 @@ PY := $(BIN)/python
 DEMO_PATIENTS ?= 2000
 DEMO_MONTHS ?= 12
 CHROMIUM := /usr/bin/chromium
+# Test processes for `make test` (pytest-xdist). Each has its own PostgreSQL and Redis
+# database (tests/settings.py); Redis has 16, so at most 16.
+TEST_WORKERS ?= 2
 
 # A first run is a development run: DEBUG on unless the caller says otherwise.
 export DEBUG ?= true
@@ -48,7 +51,7 @@ endif
 
 test: install
 	@test -x $(CHROMIUM) || echo "browser tests skipped: $(CHROMIUM) not found (apt-get install chromium)"
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 # Mutation testing of the rule modules (tests/README.md): every function's mutants
 # against the tests of its app that call it. Needs PostgreSQL (DATABASE_URL);

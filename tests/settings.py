@@ -6,10 +6,36 @@ from DATABASE_URL and REDIS_URL, so CI runs against PostgreSQL.
 """
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 os.environ.setdefault("PAM_TESTING", "true")
 
-from portal_adoption.settings import *  # noqa: F403
+
+def _redis_database_of_this_worker(url: str, worker: str) -> str:
+    """redis://host:port/N for the pytest-xdist worker "gwK": database N + K (mod 16).
+
+    Every test empties the cache (FLUSHDB) and the Celery worker tests read
+    the broker's queue, so workers running at once must not share a Redis
+    database (pytest-django gives each its own PostgreSQL database already).
+    """
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    number = (base + int(worker.removeprefix("gw"))) % 16
+    return urlunsplit(parts._replace(path=f"/{number}"))
+
+
+# In the environment, so that the processes a test starts (a Celery worker) use it
+# too; they inherit PYTEST_XDIST_WORKER as well, and must not move it once more.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if (
+    os.environ.get("REDIS_URL")
+    and _WORKER.startswith("gw")
+    and os.environ.get("PAM_REDIS_MOVED_FOR") != _WORKER
+):
+    os.environ["REDIS_URL"] = _redis_database_of_this_worker(os.environ["REDIS_URL"], _WORKER)
+    os.environ["PAM_REDIS_MOVED_FOR"] = _WORKER
+
+from portal_adoption.settings import *  # noqa: E402, F403
 
 # Hashing passwords slowly protects real accounts, not test fixtures.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
