@@ -46,6 +46,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # The same on SQLite, for the browser tests' live server: past the DELETE triggers.
     DATABASES["default"]["ENGINE"] = "tests.sqlite_backend"  # noqa: F405
+    # In memory, as Django's own SQLite backend tests by default. Said outright: under
+    # another engine name pytest-django would name a file after the database's path.
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}  # noqa: F405
 
 # A test's rows live in its open transaction, which a second connection cannot see:
 # the rollup reads on the test's own connection (tests/metrics/test_rollup_beside.py
